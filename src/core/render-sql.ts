@@ -1,0 +1,277 @@
+/**
+ * Renders a server plan as an idempotent psql bootstrap script.
+ *
+ * - Idempotent: every change is guarded by a catalog check, so running the
+ *   script again changes nothing (each change it does make is reported as a
+ *   `NOTICE:  postgres-strategies: …` line).
+ * - Runs as a superuser, or as an admin with CREATEDB and CREATEROLE, which
+ *   is how the RDS master user, Neon's `neondb_owner` and Supabase's
+ *   `postgres` are. A non-superuser must be able to `SET ROLE` to a database's
+ *   owner to create it (PostgreSQL 16+; membership before 16): the script
+ *   grants the admin membership in each owner role it manages
+ *   (`WITH INHERIT TRUE, SET TRUE` on 16+). On 16+ the admin holds ADMIN
+ *   OPTION on roles it created, so this adds no power it did not have.
+ * - Passwords appear only as SCRAM-SHA-256 verifiers; a plain password is refused.
+ * - Needs psql (it uses `\gexec` for CREATE DATABASE, which cannot run in a
+ *   transaction block, and `\connect` for grants inside a database) — the
+ *   same client the official postgres image runs init scripts with.
+ *
+ * As a non-superuser the current password of a role cannot be read, so the
+ * verifier is written again on every run; the stored value stays the same.
+ */
+import { ValidationError } from './errors';
+import { quoteIdent, quoteLiteral } from './identifiers';
+import { DatabaseGrantPlan, InstancePlan, RolePlan, SchemaGrantPlan, SchemaObjectType } from './plan';
+import { isScramVerifier } from './scram';
+
+/** Prefix of every NOTICE the script raises for a change it makes. */
+export const CHANGE_NOTICE_PREFIX = 'postgres-strategies:';
+
+/** Options of {@link renderBootstrapSql}. */
+export interface BootstrapSqlOptions {
+  /** SCRAM-SHA-256 verifiers of every login role, by role name. */
+  verifiers: Record<string, string>;
+}
+
+const TAG = '$ps_bootstrap$';
+const DB_PRIVILEGES = ['CONNECT', 'TEMPORARY', 'CREATE'] as const;
+
+function notice(text: string): string {
+  return `RAISE NOTICE '%', ${quoteLiteral(`${CHANGE_NOTICE_PREFIX} ${text}`)};`;
+}
+
+function doBlock(lines: string[]): string {
+  const body = lines.join('\n');
+  if (body.includes(TAG)) throw new ValidationError('bootstrap', `a value contains the quote tag ${TAG}`, 'Change that value');
+  return `DO ${TAG}\n${body}\n${TAG};`;
+}
+
+function verifierFor(role: RolePlan, options: BootstrapSqlOptions): string | undefined {
+  if (!role.login) return undefined;
+  const v = options.verifiers[role.name];
+  if (v === undefined) {
+    throw new ValidationError(`verifiers.${role.name}`, 'no password verifier is given for this login role', 'Pass its SCRAM-SHA-256 verifier (scramSha256Verifier)');
+  }
+  if (!isScramVerifier(v)) {
+    throw new ValidationError(
+      `verifiers.${role.name}`,
+      'is not a SCRAM-SHA-256 verifier; plain passwords are never written into scripts',
+      'Pass scramSha256Verifier(password, salt) instead of the password',
+    );
+  }
+  return v;
+}
+
+function ensureRole(role: RolePlan, verifier: string | undefined): string[] {
+  const name = quoteLiteral(role.name);
+  const ident = quoteIdent(role.name);
+  const login = role.login ? 'LOGIN' : 'NOLOGIN';
+  const password = verifier !== undefined ? ` PASSWORD ${quoteLiteral(verifier)}` : '';
+  const lines = [
+    `  SELECT * INTO r FROM pg_catalog.pg_roles WHERE rolname = ${name};`,
+    '  IF NOT FOUND THEN',
+    `    CREATE ROLE ${ident} ${login} NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT ${role.connectionLimit}${password};`,
+    `    ${notice(`created role ${role.name}`)}`,
+    '  ELSE',
+    '    IF r.rolsuper THEN',
+    `      RAISE EXCEPTION 'role % is a superuser; an app instance''s role must not be', ${name};`,
+    '    END IF;',
+    `    IF r.rolcanlogin IS DISTINCT FROM ${role.login} OR r.rolconnlimit <> ${role.connectionLimit} OR r.rolcreatedb OR r.rolcreaterole THEN`,
+    `      ALTER ROLE ${ident} WITH ${login} NOCREATEDB NOCREATEROLE CONNECTION LIMIT ${role.connectionLimit};`,
+    `      ${notice(`altered role ${role.name}`)}`,
+    '    END IF;',
+  ];
+  if (verifier !== undefined) {
+    lines.push(
+      '    IF NOT admin_is_superuser THEN',
+      `      ALTER ROLE ${ident} PASSWORD ${quoteLiteral(verifier)};`,
+      `    ELSIF (SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = ${name}) IS DISTINCT FROM ${quoteLiteral(verifier)} THEN`,
+      `      ALTER ROLE ${ident} PASSWORD ${quoteLiteral(verifier)};`,
+      `      ${notice(`set the password of role ${role.name}`)}`,
+      '    END IF;',
+    );
+  }
+  lines.push('  END IF;');
+  return lines;
+}
+
+function ensureAdminMembership(owner: RolePlan): string[] {
+  const name = quoteLiteral(owner.name);
+  const ident = quoteIdent(owner.name);
+  return [
+    '  IF NOT admin_is_superuser THEN',
+    "    IF current_setting('server_version_num')::int >= 160000 THEN",
+    `      IF NOT (pg_has_role(current_user, ${name}, 'SET') AND pg_has_role(current_user, ${name}, 'USAGE')) THEN`,
+    `        EXECUTE ${quoteLiteral(`GRANT ${ident} TO CURRENT_USER WITH INHERIT TRUE, SET TRUE`)};`,
+    `        ${notice(`granted the admin membership in role ${owner.name}`)}`,
+    '      END IF;',
+    `    ELSIF NOT pg_has_role(current_user, ${name}, 'USAGE') THEN`,
+    `      EXECUTE ${quoteLiteral(`GRANT ${ident} TO CURRENT_USER`)};`,
+    `      ${notice(`granted the admin membership in role ${owner.name}`)}`,
+    '    END IF;',
+    '  END IF;',
+  ];
+}
+
+/** SQL that is true when `grantee` holds `privilege` explicitly in the ACL `acl` (NULL = defaults of `kind` for `owner`). */
+function holds(aclExpr: string, grantee: string, privilege: string): string {
+  const granteeOid = grantee === 'PUBLIC' ? '0' : `${quoteLiteral(grantee)}::regrole::oid`;
+  return `EXISTS (SELECT 1 FROM aclexplode(${aclExpr}) a WHERE a.grantee = ${granteeOid} AND a.privilege_type = ${quoteLiteral(privilege)})`;
+}
+
+function grantee(role: string): string {
+  return role === 'PUBLIC' ? 'PUBLIC' : quoteIdent(role);
+}
+
+function ensureDatabaseGrant(database: string, grant: DatabaseGrantPlan): string[] {
+  const acl = `(SELECT COALESCE(datacl, acldefault('d', datdba)) FROM pg_catalog.pg_database WHERE datname = ${quoteLiteral(database)})`;
+  const lines: string[] = [];
+  for (const privilege of DB_PRIVILEGES) {
+    const wanted = grant.privileges.includes(privilege);
+    const statement = wanted
+      ? `GRANT ${privilege} ON DATABASE ${quoteIdent(database)} TO ${grantee(grant.role)}`
+      : `REVOKE ${privilege} ON DATABASE ${quoteIdent(database)} FROM ${grantee(grant.role)}`;
+    lines.push(
+      `  IF ${wanted ? 'NOT ' : ''}${holds(acl, grant.role, privilege)} THEN`,
+      `    ${statement};`,
+      `    ${notice(`${wanted ? 'granted' : 'revoked'} ${privilege} on database ${database} ${wanted ? 'to' : 'from'} ${grant.role}`)}`,
+      '  END IF;',
+    );
+  }
+  return lines;
+}
+
+const DEFAULT_ACL_OBJTYPE: Record<string, string> = { table: 'r', sequence: 'S' };
+const RELKINDS: Record<string, string> = { table: "('r','p','v','m','f')", sequence: "('S')" };
+const PLURAL: Record<string, string> = { table: 'TABLES', sequence: 'SEQUENCES' };
+
+function ensureSchemaGrant(owner: string, g: SchemaGrantPlan): string[] {
+  const schema = quoteIdent(g.schema);
+  const who = grantee(g.role);
+  const privs = g.privileges.join(', ');
+  if (g.objectType === SchemaObjectType.Schema) {
+    const acl = `(SELECT COALESCE(nspacl, acldefault('n', nspowner)) FROM pg_catalog.pg_namespace WHERE nspname = ${quoteLiteral(g.schema)})`;
+    const lines: string[] = [];
+    for (const privilege of ['USAGE', 'CREATE']) {
+      const wanted = g.privileges.includes(privilege);
+      if (wanted) {
+        const effective =
+          g.role === 'PUBLIC'
+            ? holds(acl, 'PUBLIC', privilege)
+            : `has_schema_privilege(${quoteLiteral(g.role)}, ${quoteLiteral(g.schema)}, ${quoteLiteral(privilege)})`;
+        lines.push(
+          `  IF NOT ${effective} THEN`,
+          `    GRANT ${privilege} ON SCHEMA ${schema} TO ${who};`,
+          `    ${notice(`granted ${privilege} on schema ${g.schema} to ${g.role}`)}`,
+          '  END IF;',
+        );
+      } else {
+        lines.push(
+          `  IF ${holds(acl, g.role, privilege)} THEN`,
+          `    IF admin_is_superuser OR pg_has_role(current_user, (SELECT nspowner FROM pg_catalog.pg_namespace WHERE nspname = ${quoteLiteral(g.schema)}), 'USAGE') THEN`,
+          `      REVOKE ${privilege} ON SCHEMA ${schema} FROM ${who};`,
+          `      ${notice(`revoked ${privilege} on schema ${g.schema} from ${g.role}`)}`,
+          '    ELSE',
+          `      RAISE WARNING ${quoteLiteral(
+            `postgres-strategies: ${g.role} holds ${privilege} on schema ${g.schema} of database %, which the admin does not own ` +
+              `(PostgreSQL before 15 gives schema public to the bootstrap superuser); as a superuser run: REVOKE ${privilege} ON SCHEMA ${g.schema} FROM ${g.role}`,
+          )}, current_database();`,
+          '    END IF;',
+          '  END IF;',
+        );
+      }
+    }
+    return lines;
+  }
+  const relkinds = RELKINDS[g.objectType] as string;
+  // CASE keeps the privilege check from running on rows of another relkind
+  // (has_sequence_privilege raises an error on a table).
+  const held = g.privileges
+    .map((p) => `has_${g.objectType === SchemaObjectType.Table ? 'table' : 'sequence'}_privilege(${quoteLiteral(g.role)}, c.oid, ${quoteLiteral(p)})`)
+    .join(' AND ');
+  const lines = [
+    `  IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = ${quoteLiteral(g.schema)}::regnamespace AND CASE WHEN c.relkind IN ${relkinds} THEN NOT (${held}) ELSE false END) THEN`,
+    `    GRANT ${privs} ON ALL ${PLURAL[g.objectType]} IN SCHEMA ${schema} TO ${who};`,
+    `    ${notice(`granted ${privs} on all ${g.objectType}s in schema ${g.schema} to ${g.role}`)}`,
+    '  END IF;',
+  ];
+  if (g.defaults) {
+    const defacl = `(SELECT d.defaclacl FROM pg_catalog.pg_default_acl d WHERE d.defaclrole = ${quoteLiteral(owner)}::regrole AND d.defaclnamespace = ${quoteLiteral(g.schema)}::regnamespace AND d.defaclobjtype = ${quoteLiteral(DEFAULT_ACL_OBJTYPE[g.objectType] as string)})`;
+    const all = g.privileges.map((p) => holds(defacl, g.role, p)).join(' AND ');
+    lines.push(
+      `  IF NOT (${all}) THEN`,
+      `    ALTER DEFAULT PRIVILEGES FOR ROLE ${quoteIdent(owner)} IN SCHEMA ${schema} GRANT ${privs} ON ${PLURAL[g.objectType]} TO ${who};`,
+      `    ${notice(`set default privileges ${privs} on ${g.objectType}s in schema ${g.schema} for ${g.role}`)}`,
+      '  END IF;',
+    );
+  }
+  return lines;
+}
+
+/** The psql script of one instance (see {@link renderBootstrapSql}). */
+export function renderInstanceSql(plan: InstancePlan, options: BootstrapSqlOptions): string {
+  const db = plan.database;
+  const owner = plan.owner.name;
+  const out: string[] = [
+    `-- instance ${plan.instance}: database ${db}, roles ${plan.roles.map((r) => r.name).join(', ')} (${plan.shape} shape)`,
+    doBlock([
+      'DECLARE',
+      '  admin_is_superuser boolean := (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user);',
+      '  r pg_catalog.pg_roles%ROWTYPE;',
+      'BEGIN',
+      ...plan.roles.flatMap((role) => ensureRole(role, verifierFor(role, options))),
+      ...ensureAdminMembership(plan.owner),
+      `  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = ${quoteLiteral(db)}) THEN`,
+      `    ${notice(`creating database ${db} owned by ${owner}`)}`,
+      '  END IF;',
+      'END',
+    ]),
+    `SELECT ${quoteLiteral(`CREATE DATABASE ${quoteIdent(db)} OWNER ${quoteIdent(owner)}`)} WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = ${quoteLiteral(db)}) \\gexec`,
+    doBlock([
+      'BEGIN',
+      `  IF (SELECT pg_get_userbyid(datdba) FROM pg_catalog.pg_database WHERE datname = ${quoteLiteral(db)}) <> ${quoteLiteral(owner)} THEN`,
+      `    ALTER DATABASE ${quoteIdent(db)} OWNER TO ${quoteIdent(owner)};`,
+      `    ${notice(`made ${owner} the owner of database ${db}`)}`,
+      '  END IF;',
+      `  SET LOCAL ROLE ${quoteIdent(owner)};`,
+      ...plan.databaseGrants.flatMap((g) => ensureDatabaseGrant(db, g)),
+      'END',
+    ]),
+  ];
+  if (plan.schemaGrants.length > 0) {
+    out.push(
+      `\\connect ${quoteIdent(db)}`,
+      doBlock([
+        'DECLARE',
+        '  admin_is_superuser boolean := (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user);',
+        'BEGIN',
+        // Schema privileges as the admin: before PostgreSQL 15 schema public
+        // belongs to the bootstrap superuser, not to the database owner.
+        ...plan.schemaGrants.filter((g) => g.objectType === SchemaObjectType.Schema).flatMap((g) => ensureSchemaGrant(owner, g)),
+        // Object privileges and default privileges as the owner of the objects.
+        `  SET LOCAL ROLE ${quoteIdent(owner)};`,
+        ...plan.schemaGrants.filter((g) => g.objectType !== SchemaObjectType.Schema).flatMap((g) => ensureSchemaGrant(owner, g)),
+        'END',
+      ]),
+      '\\connect :"ps_admin_database"',
+    );
+  }
+  return out.join('\n');
+}
+
+/**
+ * Renders the idempotent bootstrap script of all instances, for psql.
+ * @throws ValidationError when a login role has no verifier or a plain password.
+ */
+export function renderBootstrapSql(plans: InstancePlan[], options: BootstrapSqlOptions): string {
+  const header = [
+    `-- postgres-strategies bootstrap: ${plans.length} app instance(s): ${plans.map((p) => p.instance).join(', ')}`,
+    '-- Idempotent: running it again changes nothing. Run it with psql as a superuser or as an',
+    '-- admin with CREATEDB and CREATEROLE:  psql "<admin url>" -v ON_ERROR_STOP=1 -f <this file>',
+    '-- Passwords appear only as SCRAM-SHA-256 verifiers.',
+    '\\set ON_ERROR_STOP on',
+    'SET standard_conforming_strings = on;',
+    "SELECT current_database() AS ps_admin_database \\gset",
+  ];
+  return [...header, ...plans.map((p) => renderInstanceSql(p, options)), ''].join('\n');
+}
