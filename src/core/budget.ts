@@ -95,7 +95,7 @@ export class ConnectionBudgetError extends ValidationError {
     );
     super(
       field,
-      `${report.shares.length} instances need ${report.total} connections but the server allows ${report.available} ` +
+      `${report.shares.length} instance${report.shares.length === 1 ? '' : 's'} need${report.shares.length === 1 ? 's' : ''} ${report.total} connections but the server allows ${report.available} ` +
         `(max_connections ${report.maxConnections} − ${report.reservedConnections} reserved); shares: ${lines.join(', ')}`,
       `At most ${report.perInstanceMaxThatFits} connections per instance fit: lower the pools' max connections, ` +
         'put a transaction-mode pooler in front (PgBouncer, Supabase port 6543, Neon -pooler host), or raise max_connections',
