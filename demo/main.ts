@@ -1,0 +1,266 @@
+/**
+ * `npm run demo`: the shared strategy end to end on a real PostgreSQL.
+ *
+ * 1. Boots an embedded PostgreSQL 17 with TLS (a throwaway CA made now), or
+ *    uses `--admin-url` (with `--sslrootcert` for its CA).
+ * 2. Plans blog / admin / api (the primary seed's Strategy 3), checks the
+ *    connection budget against the server's real max_connections, and
+ *    provisions them with the rendered bootstrap SQL through psql.
+ * 3. Prints each instance's outputs (passwords redacted unless
+ *    `--show-secrets`; `--json` for machine-readable output).
+ * 4. Proves on the live server: every instance connects with
+ *    sslmode=verify-full; no instance can connect to another's database; a
+ *    connection without TLS is refused; a second run changes nothing.
+ * 5. Evaluates examples/shared under Pulumi's mock runtime and prints the
+ *    resources it declares (an offline preview).
+ * Everything it starts, it stops. Exit code 1 if any check fails.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { parse as parseConnectionString } from 'pg-connection-string';
+import { ConnectionDescription, REDACTED, kratosDsn, libpqUrl, pgxUrl, redactPassword, withSslMode } from '../src/core/dsn';
+import { gatewayEnv } from '../src/core/gateway';
+import { InstancePlan, planServer } from '../src/core/plan';
+import { renderBootstrapSql } from '../src/core/render-sql';
+import { newScramSalt, scramSha256Verifier } from '../src/core/scram';
+import { SslMode, parseSslMode } from '../src/core/tls';
+import { seedInstances } from '../examples/shared/instances';
+import { catalogSnapshot, withPg } from '../lab/inspect';
+import { havePsql, psql } from '../lab/psql';
+import { LabServer, startLabServer } from '../lab/server';
+import { offlinePreview, PreviewResource } from './preview';
+
+interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+interface InstanceReport {
+  database: string;
+  user: string;
+  connectionLimit: number;
+  url: string;
+  pgxUrl: string;
+  kratosDsn: string;
+  env: Record<string, string>;
+}
+
+const USAGE = `Usage: npm run demo -- [options]
+  --json               machine-readable output (instances.<name>.url, .kratosDsn, ...)
+  --show-secrets       print passwords instead of ${REDACTED}
+  --admin-url <url>    provision on this server instead of an embedded one (a superuser, or an
+                       admin with CREATEDB and CREATEROLE); the demo's roles and databases stay there
+  --sslrootcert <path> CA certificate of --admin-url's server (enables verify-full)
+  --version <major>    embedded PostgreSQL major: 14, 16, 17 (default) or 18
+  --strategy <name>    offline preview of examples/<name> (shared, the default)
+  --help`;
+
+function adminFromUrl(url: string, sslrootcert: string | undefined): ConnectionDescription {
+  const c = parseConnectionString(url);
+  if (!c.host || !c.user) throw new Error('--admin-url: give a URL with host and user, e.g. postgres://admin:pw@db.example.com:5432/postgres');
+  const sslmode = sslrootcert ? SslMode.VerifyFull : parseSslMode(new URL(url.replace(/^postgres(ql)?:/, 'http:')).searchParams.get('sslmode') ?? 'require', '--admin-url sslmode');
+  return {
+    hosts: [{ host: c.host, port: Number(c.port ?? 5432) }],
+    database: c.database ?? 'postgres',
+    user: c.user,
+    password: c.password,
+    tls: { sslmode, ...(sslrootcert ? { sslrootcert } : {}) },
+  };
+}
+
+function secret(text: string, password: string | undefined, show: boolean): string {
+  return show || !password ? text : text.split(password).join(REDACTED);
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      json: { type: 'boolean', default: false },
+      'show-secrets': { type: 'boolean', default: false },
+      'admin-url': { type: 'string' },
+      sslrootcert: { type: 'string' },
+      version: { type: 'string', default: '17' },
+      strategy: { type: 'string', default: 'shared' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!havePsql()) throw new Error('psql (libpq) is needed: install postgresql-client (Debian: apt-get install postgresql-client)');
+  const json = values.json ?? false;
+  const show = values['show-secrets'] ?? false;
+  const out = (line = ''): void => {
+    if (!json) console.log(line);
+  };
+  const started = Date.now();
+
+  let lab: LabServer | undefined;
+  try {
+    // 1. The server.
+    let admin: ConnectionDescription;
+    let serverLabel: string;
+    if (values['admin-url']) {
+      admin = adminFromUrl(values['admin-url'], values.sslrootcert);
+      serverLabel = `${admin.hosts[0]!.host}:${admin.hosts[0]!.port} (--admin-url)`;
+    } else {
+      const version = Number(values.version);
+      if (![14, 16, 17, 18].includes(version)) throw new Error(`--version: ${values.version} is not one of 14, 16, 17, 18`);
+      lab = await startLabServer({ version: version as 14 | 16 | 17 | 18, tls: true });
+      admin = lab.admin();
+      serverLabel = `embedded PostgreSQL ${version} on ${lab.host}:${lab.port}, TLS with a throwaway CA`;
+    }
+    const facts = await withPg(admin, async (c) => {
+      const r = await c.query<{ version: string; max: string; reserved: string; superuser: boolean }>(
+        `SELECT current_setting('server_version') AS version, current_setting('max_connections') AS max,
+                (current_setting('superuser_reserved_connections')::int
+                 + coalesce(current_setting('reserved_connections', true)::int, 0))::text AS reserved,
+                (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser`,
+      );
+      return r.rows[0]!;
+    });
+    out(`postgres-strategies demo — shared strategy (seed Strategy 3)`);
+    out(`server     PostgreSQL ${facts.version}: ${serverLabel}`);
+    out(`admin      ${admin.user} (${facts.superuser ? 'superuser' : 'not a superuser: CREATEDB/CREATEROLE path'}), max_connections ${facts.max}, ${facts.reserved} reserved`);
+
+    // 2. Plan, budget, passwords, bootstrap.
+    const plan = planServer(seedInstances, { maxConnections: Number(facts.max), reservedConnections: Number(facts.reserved) }, { namePrefix: 'vw_', adminUser: admin.user });
+    const budgetLine = plan.budget.shares.map((s) => `${s.instance} ${s.connections} (${s.consumers.map((c) => `${c.name} ${c.maxConnections}`).join(' + ')})`).join(', ');
+    out(`budget     ${budgetLine} → ${plan.budget.total} of ${plan.budget.available} (${plan.budget.headroom} spare)`);
+    const passwords = new Map<string, string>();
+    const verifiers: Record<string, string> = {};
+    for (const role of plan.instances.flatMap((p) => p.roles).filter((r) => r.login)) {
+      // URL-hostile on purpose: the URLs must carry any password.
+      const password = `${randomBytes(18).toString('base64url')}@:/?#%'" +&=`;
+      passwords.set(role.name, password);
+      verifiers[role.name] = scramSha256Verifier(password, newScramSalt());
+    }
+    const sql = renderBootstrapSql(plan.instances, { verifiers });
+    const adminUrl = libpqUrl(admin);
+    let t = Date.now();
+    const first = await psql(adminUrl, sql);
+    if (first.code !== 0) throw new Error(`bootstrap failed: ${secret(first.stderr, admin.password, show)}`);
+    out(`bootstrap  psql as ${admin.user}: ${first.changes.length} changes in ${Date.now() - t} ms`);
+    for (const c of first.changes) out(`             ${c}`);
+    for (const w of first.warnings) out(`             ${w}`);
+
+    // 3. Outputs.
+    const instances: Record<string, InstanceReport> = {};
+    const connection = (p: InstancePlan, user = p.login.name, database = p.database): ConnectionDescription => ({
+      hosts: admin.hosts,
+      database,
+      user,
+      password: passwords.get(user),
+      tls: { sslmode: admin.tls.sslmode, ...(admin.tls.sslrootcert ? { sslrootcert: admin.tls.sslrootcert } : {}) },
+      connectTimeoutSeconds: 10,
+      applicationName: p.instance,
+    });
+    for (const p of plan.instances) {
+      const c = show ? connection(p) : redactPassword(connection(p));
+      instances[p.instance] = {
+        database: p.database,
+        user: p.login.name,
+        connectionLimit: p.login.connectionLimit,
+        url: libpqUrl(c),
+        pgxUrl: pgxUrl(c, p.gatewayPool),
+        kratosDsn: kratosDsn(c, p.kratosPool),
+        env: { ...gatewayEnv(c, p.gatewayPool) },
+      };
+      const r = instances[p.instance]!;
+      out();
+      out(`instance ${p.instance}: database ${r.database}, role ${r.user}, connection limit ${r.connectionLimit}`);
+      out(`  url (libpq)   ${r.url}`);
+      out(`  pgx           ${r.pgxUrl}`);
+      out(`  kratos DSN    ${r.kratosDsn}`);
+      for (const [k, v] of Object.entries(r.env)) out(`  ${k}=${v}`);
+    }
+
+    // 4. Proofs on the live server.
+    const checks: Check[] = [];
+    const check = (name: string, ok: boolean, detail: string): void => {
+      checks.push({ name, ok, detail });
+    };
+    const firstLine = (s: string): string => (s.split('\n').find((l) => /FATAL|ERROR|error/.test(l)) ?? s.split('\n')[0] ?? '').trim();
+    for (const p of plan.instances) {
+      const r = await psql(libpqUrl(connection(p)), "SELECT current_user || ' ' || current_database() || ' ' || coalesce((SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl), 'no TLS')");
+      const [user, db, tls] = r.stdout.trim().split(' ');
+      check(
+        `${p.instance} connects with sslmode=${admin.tls.sslmode}`,
+        r.code === 0 && user === p.login.name && db === p.database && tls !== 'no',
+        r.code === 0 ? `as ${user} to ${db} over ${tls}` : firstLine(r.stderr),
+      );
+      for (const other of plan.instances.filter((o) => o !== p)) {
+        const x = await psql(libpqUrl(connection(p, p.login.name, other.database)), 'SELECT 1');
+        check(
+          `${p.instance} cannot connect to ${other.database}`,
+          x.code !== 0 && x.stderr.includes('permission denied for database'),
+          x.code !== 0 ? firstLine(x.stderr).replace(/^.*FATAL:\s*/, '') : 'CONNECTED — isolation is broken',
+        );
+      }
+    }
+    const plain = await psql(libpqUrl(withSslMode(connection(plan.instances[0]!), SslMode.Disable)), 'SELECT 1');
+    check(
+      'a connection without TLS is refused',
+      plain.code !== 0,
+      plain.code !== 0 ? firstLine(plain.stderr).replace(/^.*FATAL:\s*/, '') : 'CONNECTED without TLS — the server accepts plain text',
+    );
+    const names = { roles: plan.instances.flatMap((p) => p.roles.map((r) => r.name)), databases: plan.instances.map((p) => p.database) };
+    const before = facts.superuser ? JSON.stringify(await catalogSnapshot(admin, names)) : undefined;
+    t = Date.now();
+    const second = await psql(adminUrl, sql);
+    const after = facts.superuser ? JSON.stringify(await catalogSnapshot(admin, names)) : undefined;
+    check(
+      'a second provisioning run changes nothing',
+      second.code === 0 && second.changes.length === 0 && before === after,
+      `${second.changes.length} changes in ${Date.now() - t} ms; ${facts.superuser ? (before === after ? 'catalog snapshot identical' : 'catalog snapshot DIFFERS') : 'catalog not compared (needs a superuser)'}`,
+    );
+    out();
+    out('checks on the live server');
+    for (const c of checks) out(`  ${c.ok ? '✓' : '✗'} ${c.name} — ${c.detail}`);
+
+    // 5. Offline preview of the example program.
+    const preview = await offlinePreview(values.strategy ?? 'shared', {
+      host: admin.hosts[0]!.host,
+      port: admin.hosts[0]!.port,
+      adminUser: admin.user,
+      sslrootcert: admin.tls.sslrootcert,
+    });
+    out();
+    out(`offline preview of examples/${values.strategy} (Pulumi mock runtime): ${preview.length} resources`);
+    for (const r of preview) out(`  + ${'  '.repeat(r.depth)}${r.type}  ${r.name}${r.retainOnDelete ? '  [retained on delete]' : ''}`);
+
+    const failed = checks.filter((c) => !c.ok).length;
+    out();
+    out(`${checks.length - failed} checks passed, ${failed} failed, in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (json) {
+      console.log(
+        JSON.stringify(
+          {
+            server: { version: facts.version, host: admin.hosts[0]!.host, port: admin.hosts[0]!.port, maxConnections: Number(facts.max), reservedConnections: Number(facts.reserved) },
+            budget: plan.budget,
+            bootstrap: { changes: first.changes, secondRunChanges: second.changes },
+            instances,
+            checks,
+            preview: preview as PreviewResource[],
+          },
+          null,
+          2,
+        ),
+      );
+    }
+    return failed === 0 ? 0 : 1;
+  } finally {
+    if (lab) await lab.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(`demo failed: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(2);
+  },
+);
+
