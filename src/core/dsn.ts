@@ -233,28 +233,21 @@ export function kratosDsn(c: ConnectionDescription, pool: KratosPool = DEFAULT_K
   return formatUrl(c, params);
 }
 
+/** Checks a pool's max (≥ 1) and its lower/idle count (0..max), naming the fields. */
+function checkPoolSizes(field: string, max: number, lowName: string, low: number): void {
+  checkInteger(max, `${field}.maxConns`, 1, 10000, 'connections');
+  checkInteger(low, `${field}.${lowName}`, 0, 10000, 'connections');
+  check(low <= max, `${field}.${lowName}`, `${lowName} (${low}) is more than maxConns (${max})`, `Lower ${lowName} or raise maxConns`);
+}
+
 /** Validates a gateway pool. @throws ValidationError */
 export function validateGatewayPool(pool: GatewayPool, field: string): void {
-  checkInteger(pool.maxConns, `${field}.maxConns`, 1, 10000, 'connections');
-  checkInteger(pool.minConns, `${field}.minConns`, 0, 10000, 'connections');
-  check(
-    pool.minConns <= pool.maxConns,
-    `${field}.minConns`,
-    `minConns (${pool.minConns}) is more than maxConns (${pool.maxConns})`,
-    'Lower minConns or raise maxConns',
-  );
+  checkPoolSizes(field, pool.maxConns, 'minConns', pool.minConns);
 }
 
 /** Validates a Kratos pool. @throws ValidationError */
 export function validateKratosPool(pool: KratosPool, field: string): void {
-  checkInteger(pool.maxConns, `${field}.maxConns`, 1, 10000, 'connections');
-  checkInteger(pool.maxIdleConns, `${field}.maxIdleConns`, 0, 10000, 'connections');
-  check(
-    pool.maxIdleConns <= pool.maxConns,
-    `${field}.maxIdleConns`,
-    `maxIdleConns (${pool.maxIdleConns}) is more than maxConns (${pool.maxConns})`,
-    'Lower maxIdleConns or raise maxConns',
-  );
+  checkPoolSizes(field, pool.maxConns, 'maxIdleConns', pool.maxIdleConns);
   if (pool.maxConnLifetimeSeconds !== undefined) {
     checkInteger(pool.maxConnLifetimeSeconds, `${field}.maxConnLifetimeSeconds`, 1, 31536000, 'seconds');
   }
