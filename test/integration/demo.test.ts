@@ -1,0 +1,118 @@
+/**
+ * The main job end to end: `npm run demo` (dist/demo/main.js, built by
+ * `npm test`'s tsc step) on its embedded server and, with --admin-url,
+ * against an existing server as a CREATEDB/CREATEROLE admin that is not a
+ * superuser. Asserts on its --json output and exit code.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { libpqUrl } from '../../src/core/dsn';
+import { psqlOk } from '../../lab/psql';
+import { LabServer, startLabServer } from '../../lab/server';
+
+const DEMO = join(__dirname, '..', '..', 'dist', 'demo', 'main.js');
+
+interface DemoRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runDemo(args: string[]): Promise<DemoRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [DEMO, ...args], { env: { PATH: process.env['PATH'], HOME: process.env['HOME'] } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+interface DemoJson {
+  server: { version: string; maxConnections: number };
+  instances: Record<string, { database: string; user: string; connectionLimit: number; url: string; kratosDsn: string; pgxUrl: string }>;
+  checks: Array<{ name: string; ok: boolean; detail: string }>;
+  bootstrap: { changes: string[]; secondRunChanges: string[] };
+  preview: Array<{ type: string; name: string; retainOnDelete: boolean }>;
+}
+
+describe('npm run demo on the embedded PostgreSQL 17', () => {
+  let run: DemoRun;
+  let out: DemoJson;
+  beforeAll(async () => {
+    run = await runDemo(['--json']);
+    out = JSON.parse(run.stdout) as DemoJson;
+  }, 120_000);
+
+  test('exits 0 with every check passed', () => {
+    expect(run.code).toBe(0);
+    expect(out.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(out.server.version).toMatch(/^17\./);
+  });
+
+  test('proves verify-full logins, isolation both ways, TLS required and a no-op second run', () => {
+    const names = out.checks.map((c) => c.name);
+    for (const i of ['blog', 'admin', 'api']) expect(names).toContain(`${i} connects with sslmode=verify-full`);
+    expect(names.filter((n) => / cannot connect to /.test(n))).toHaveLength(6);
+    expect(names).toContain('a connection without TLS is refused');
+    expect(names).toContain('a second provisioning run changes nothing');
+    expect(out.bootstrap.changes.length).toBeGreaterThan(0);
+    expect(out.bootstrap.secondRunChanges).toEqual([]);
+  });
+
+  test('instances.<name>.url is a libpq URL with the password redacted, and kratosDsn carries Kratos\' pool keys', () => {
+    for (const i of ['blog', 'admin', 'api']) {
+      const r = out.instances[i]!;
+      expect(r.url).toMatch(new RegExp(`^postgres://vw_${i}:REDACTED@localhost:\\d+/vw_${i}\\?sslmode=verify-full&sslrootcert=`));
+      expect(r.kratosDsn).toContain('max_conns=5&max_idle_conns=1');
+      expect(r.kratosDsn).not.toContain('pool_min_conns');
+      expect(r.connectionLimit).toBe(10);
+    }
+  });
+
+  test('the offline preview lists the example\'s resources with databases retained', () => {
+    const dbs = out.preview.filter((r) => r.type === 'postgresql:index/database:Database');
+    expect(dbs.map((d) => d.name).sort()).toEqual(['shared-admin-database', 'shared-api-database', 'shared-blog-database']);
+    expect(dbs.every((d) => d.retainOnDelete)).toBe(true);
+  });
+
+  test('--show-secrets prints passwords that log in (checked by the demo itself) instead of REDACTED', async () => {
+    const shown = await runDemo(['--json', '--show-secrets', '--version', '16']);
+    expect(shown.code).toBe(0);
+    const j = JSON.parse(shown.stdout) as DemoJson;
+    expect(j.server.version).toMatch(/^16\./);
+    expect(j.instances['blog']!.url).not.toContain('REDACTED');
+  }, 120_000);
+});
+
+describe('npm run demo -- --admin-url (an existing server, admin without superuser)', () => {
+  let server: LabServer;
+  beforeAll(async () => {
+    server = await startLabServer({ version: 17, tls: true });
+    await psqlOk(libpqUrl(server.admin()), "CREATE ROLE cloud_admin LOGIN CREATEDB CREATEROLE PASSWORD 'cloud-admin-pw'");
+  }, 60_000);
+  afterAll(async () => server?.stop());
+
+  test('provisions, proves every check, and a second demo run against the same server changes nothing', async () => {
+    const admin = libpqUrl({ ...server.admin(), user: 'cloud_admin', password: 'cloud-admin-pw', tls: { sslmode: server.admin().tls.sslmode } });
+    const first = await runDemo(['--json', '--admin-url', admin, '--sslrootcert', server.caFile!]);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const j = JSON.parse(first.stdout) as DemoJson;
+    expect(j.checks.every((c) => c.ok)).toBe(true);
+    expect(j.checks.find((c) => c.name === 'a second provisioning run changes nothing')!.detail).toContain('needs a superuser');
+    // A fresh demo run generates new passwords: the only changes are the passwords' verifiers, which a
+    // non-superuser cannot compare, so the script reports nothing and the roles are reused.
+    const again = await runDemo(['--json', '--admin-url', admin, '--sslrootcert', server.caFile!]);
+    expect(again.code).toBe(0);
+    expect((JSON.parse(again.stdout) as DemoJson).bootstrap.changes).toEqual([]);
+  }, 120_000);
+
+  test('a bad admin URL fails with a clear message and exit code 2', async () => {
+    const r = await runDemo(['--admin-url', 'not a url']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/demo failed: /);
+  });
+});

@@ -1,0 +1,40 @@
+/**
+ * examples/shared (the program the root Pulumi.yaml runs) evaluated under
+ * the mock runtime with `pulumi config` values: the seed's three instances,
+ * verify-full from config, secrets, and the budget it reports.
+ */
+import { installMocks, settle, settled } from '../../../lab/pulumi-mocks';
+const rt = installMocks({
+  config: {
+    'postgres-strategies:host': 'shared-db.example.com',
+    'postgres-strategies:adminUser': 'vw_root',
+    'postgres-strategies:adminPassword': 'config-secret',
+    'postgres-strategies:sslmode': 'verify-full',
+    'postgres-strategies:sslrootcert': '/etc/ssl/shared-db-ca.pem',
+    'postgres-strategies:maxConnections': '50',
+  },
+  secretKeys: ['postgres-strategies:adminPassword'],
+});
+
+import * as pulumi from '@pulumi/pulumi';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const program = require('../../../examples/shared/index') as typeof import('../../../examples/shared/index');
+
+beforeAll(settled);
+
+test('declares the seed\'s blog, admin and api databases on one provider configured from pulumi config', () => {
+  expect(rt.ofType('postgresql:index/database:Database').map((d) => d.inputs['name']).sort()).toEqual(['vw_admin', 'vw_api', 'vw_blog']);
+  expect(rt.named('shared-db-admin').inputs).toMatchObject({ host: 'shared-db.example.com', username: 'vw_root', sslmode: 'verify-full', sslrootcert: '/etc/ssl/shared-db-ca.pem' });
+});
+
+test('reports the budget against the configured max_connections: 3 × (5 + 5) of 47', () => {
+  expect(program.budget).toMatchObject({ maxConnections: 50, available: 47, total: 30, headroom: 17 });
+});
+
+test('exports secret URLs and DSNs per instance', async () => {
+  expect(await pulumi.isSecret(program.urls)).toBe(true);
+  expect(await pulumi.isSecret(program.kratosDsns)).toBe(true);
+  const urls = (await settle(program.urls)).value!;
+  expect(Object.keys(urls).sort()).toEqual(['admin', 'api', 'blog']);
+  expect(urls['blog']).toMatch(/^postgres:\/\/vw_blog:[A-Za-z0-9]{32}@shared-db\.example\.com:5432\/vw_blog\?sslmode=verify-full&sslrootcert=\/etc\/ssl\/shared-db-ca\.pem/);
+});
