@@ -71,6 +71,9 @@ export interface ServerCertificateOptions {
 export function planServerCertificates(options: ServerCertificateOptions): ServerCertificatePlan {
   check(options.dnsNames.length > 0, 'tls.dnsNames', 'no server name is given', 'Give the host name clients connect to (e.g. "postgres")');
   options.dnsNames.forEach((n, i) =>
+    check(isIP(n) === 0, `tls.dnsNames[${i}]`, `"${n}" is an IP address`, 'Put IP addresses in ipAddresses, which become IP subject alternative names'),
+  );
+  options.dnsNames.forEach((n, i) =>
     check(
       /^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(n),
       `tls.dnsNames[${i}]`,

@@ -19,6 +19,9 @@ import { ValidationError, check, checkInteger } from './errors';
 import { LIBPQ_KEYWORDS, PGX_ONLY_KEYWORDS, PGX_POOLER_SAFE_EXEC_MODE, TYPED_KEYWORDS } from './params';
 import { ClientTls, SslMode, parseSslMode } from './tls';
 import { formatGoDurationSeconds } from './duration';
+import { isIP } from 'node:net';
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** One server address. */
 export interface HostPort {
@@ -128,10 +131,25 @@ export function validateConnection(c: ConnectionDescription, field = 'connection
       `"${h.host}" is not a host name or IP address`,
       'Give a bare host such as "db.example.com" or "10.0.0.5" (no scheme, port or path)',
     );
+    check(
+      !h.host.includes(':') || isIP(h.host) === 6,
+      `${field}.hosts[${i}].host`,
+      `"${h.host}" looks like host:port`,
+      'Give the host alone and the port in "port" (for RDS use the instance\'s `address` output, not `endpoint`, which is host:port)',
+    );
     checkInteger(h.port, `${field}.hosts[${i}].port`, 1, 65535, 'port');
   });
   check(c.database.length > 0, `${field}.database`, 'the database name is empty', 'Give the database name');
   check(c.user.length > 0, `${field}.user`, 'the user name is empty', 'Give the role to log in as');
+  const texts: Array<[string, string | undefined]> = [['database', c.database], ['user', c.user], ['password', c.password]];
+  for (const [name, text] of texts) {
+    check(
+      text === undefined || (!text.includes('\0') && !LONE_SURROGATE.test(text)),
+      `${field}.${name}`,
+      'contains a NUL character or broken UTF-16, which libpq cannot carry',
+      'Remove it',
+    );
+  }
   parseSslMode(c.tls.sslmode, `${field}.tls.sslmode`);
   if (c.connectTimeoutSeconds !== undefined) {
     checkInteger(c.connectTimeoutSeconds, `${field}.connectTimeoutSeconds`, 1, 86400, 'seconds');
@@ -193,15 +211,39 @@ export function libpqUrl(c: ConnectionDescription, field = 'connection'): string
  * @throws ValidationError for an invalid description, pool or parameter.
  */
 export function pgxUrl(c: ConnectionDescription, pool: GatewayPool = DEFAULT_GATEWAY_POOL, field = 'connection'): string {
-  validateConnection(c, field);
   validateGatewayPool(pool, `${field}.pool`);
+  const params = pgxParams(c, field);
+  params.push(['pool_max_conns', String(pool.maxConns)], ['pool_min_conns', String(pool.minConns)]);
+  return formatUrl(c, params);
+}
+
+/**
+ * The pgx URL without pool keys: what the gateway takes as
+ * `database.external_url` (its BuildDSN adds the pool from
+ * `database.pool.*`). Carries `default_query_exec_mode=exec` behind a
+ * transaction pooler.
+ * @throws ValidationError for an invalid description or parameter.
+ */
+export function pgxBaseUrl(c: ConnectionDescription, field = 'connection'): string {
+  return formatUrl(c, pgxParams(c, field));
+}
+
+function pgxParams(c: ConnectionDescription, field: string): [string, string][] {
+  validateConnection(c, field);
+  for (const key of ['pool_max_conns', 'pool_min_conns']) {
+    check(
+      c.params?.[key] === undefined,
+      `${field}.params.${key}`,
+      `"${key}" is set from the pool settings`,
+      'Set the pool through gatewayPool (maxConns, minConns) instead of a parameter',
+    );
+  }
   checkParamKeys(c, field, (k) => LIBPQ_KEYWORDS.has(k) || PGX_ONLY_KEYWORDS.has(k), 'pgx');
   const params = libpqParams(c);
   if (c.pooler === PoolerMode.Transaction && !c.params?.['default_query_exec_mode']) {
     params.push(['default_query_exec_mode', PGX_POOLER_SAFE_EXEC_MODE]);
   }
-  params.push(['pool_max_conns', String(pool.maxConns)], ['pool_min_conns', String(pool.minConns)]);
-  return formatUrl(c, params);
+  return params;
 }
 
 /**

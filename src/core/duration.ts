@@ -20,7 +20,7 @@ export function parseGoDuration(text: string, field: string): number {
   const fail = (): never => {
     throw new ValidationError(field, `"${text}" is not a Go duration`, 'Write it like "10s", "1m30s" or "1h"');
   };
-  let rest = text.trim();
+  let rest = text;
   let sign = 1;
   if (rest.startsWith('-') || rest.startsWith('+')) {
     if (rest[0] === '-') sign = -1;
@@ -37,12 +37,15 @@ export function parseGoDuration(text: string, field: string): number {
     seconds += Number(num) * (UNIT_SECONDS[unit] as number);
     rest = rest.slice(whole.length);
   }
+  // Go's Duration is an int64 of nanoseconds (about 292 years).
+  if (seconds > 9223372036.854775807) fail();
   return sign * seconds;
 }
 
 /**
  * Converts a Go duration to libpq's `connect_timeout`, a whole number of
- * seconds. Fractions are rounded up, because libpq reads 0 as "wait forever".
+ * seconds. Fractions are rounded up (and anything below a second is 1),
+ * because libpq reads 0 as "wait forever".
  * @throws ValidationError when the duration is not positive.
  */
 export function connectTimeoutSeconds(text: string, field: string): number {
@@ -54,7 +57,7 @@ export function connectTimeoutSeconds(text: string, field: string): number {
       'Give a timeout of at least "1s" (the seed default is "10s")',
     );
   }
-  return Math.ceil(seconds - 1e-9);
+  return Math.max(1, Math.ceil(seconds));
 }
 
 /** Formats whole seconds as a Go duration Go's parser accepts ("90s"). */

@@ -4,7 +4,8 @@
  * - Kratos: `DSN` (Ory Kratos reads its DSN from this variable; provider-facts.md).
  * - Generic: `DATABASE_URL`, the libpq URL most frameworks read.
  * - libpq: `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD`,
- *   `PGSSLMODE`, `PGSSLROOTCERT`, `PGCONNECT_TIMEOUT` (libpq "Environment
+ *   `PGSSLMODE`, `PGSSLROOTCERT`, `PGCONNECT_TIMEOUT`, `PGAPPNAME`,
+ *   `PGTARGETSESSIONATTRS` (libpq "Environment
  *   Variables", §32.15), for psql, pg_dump and other libpq tools.
  *
  * Every map carries the password: components wrap them in `pulumi.secret`.
@@ -35,5 +36,6 @@ export function libpqEnv(c: ConnectionDescription, field = 'connection'): Record
   if (c.password !== undefined) env['PGPASSWORD'] = c.password;
   if (c.tls.sslrootcert) env['PGSSLROOTCERT'] = c.tls.sslrootcert;
   if (c.applicationName) env['PGAPPNAME'] = c.applicationName;
+  if (c.targetSessionAttrs) env['PGTARGETSESSIONATTRS'] = c.targetSessionAttrs;
   return env;
 }

@@ -14,7 +14,7 @@
  */
 import { ValidationError, check } from './errors';
 import { connectTimeoutSeconds } from './duration';
-import { ConnectionDescription, DEFAULT_CONNECT_TIMEOUT_SECONDS, DEFAULT_GATEWAY_POOL, GatewayPool, libpqUrl, validateGatewayPool } from './dsn';
+import { ConnectionDescription, DEFAULT_CONNECT_TIMEOUT_SECONDS, DEFAULT_GATEWAY_POOL, GatewayPool, pgxBaseUrl, validateGatewayPool } from './dsn';
 import { GATEWAY_TLS_MODES, SslMode, parseSslMode } from './tls';
 
 /** The gateway's `database:` section, as in `vibewarden.yaml`. */
@@ -97,8 +97,9 @@ export interface GatewayEnv {
 }
 
 /**
- * The gateway's env map: the libpq URL (with sslmode) as external_url and
- * the other settings as their own variables.
+ * The gateway's env map: the pgx URL without pool keys (with sslmode, and
+ * `default_query_exec_mode=exec` behind a transaction pooler) as
+ * external_url, and the pool, TLS mode and timeout as their own variables.
  * @throws ValidationError when the sslmode is one the gateway does not accept
  *   (allow, prefer) or the pool is invalid.
  */
@@ -112,7 +113,7 @@ export function gatewayEnv(c: ConnectionDescription, pool: GatewayPool = DEFAULT
   }
   validateGatewayPool(pool, `${field}.pool`);
   return {
-    VIBEWARDEN_DATABASE_EXTERNAL_URL: libpqUrl(c, field),
+    VIBEWARDEN_DATABASE_EXTERNAL_URL: pgxBaseUrl(c, field),
     VIBEWARDEN_DATABASE_TLS_MODE: c.tls.sslmode,
     VIBEWARDEN_DATABASE_POOL_MAX_CONNS: String(pool.maxConns),
     VIBEWARDEN_DATABASE_POOL_MIN_CONNS: String(pool.minConns),

@@ -90,7 +90,7 @@ export function identifierProblem(name: string, kind: IdentifierKind): { problem
   const lower = name.toLowerCase();
   if (name !== lower && UNQUOTED.test(lower)) {
     return {
-      problem: `"${name}" has upper-case letters, which Postgres folds to lower case unless the name is always double-quoted (psql -d ${name} would look for "${lower}")`,
+      problem: `"${name}" has upper-case letters: SQL that writes it without double quotes means "${lower}", so every script and tool must quote it exactly or miss it`,
       fix: `Use "${lower}" (or snake_case) instead`,
     };
   }

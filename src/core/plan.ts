@@ -253,7 +253,7 @@ export function planServer(specs: InstanceSpec[], capacity: ServerCapacity, opti
   check(Array.isArray(specs) && specs.length > 0, 'instances', 'no instance is given', 'Give at least one instance');
   const prefix = options.namePrefix ?? '';
   check(
-    /^[a-z_]?[a-z0-9_]*$/.test(prefix),
+    /^([a-z_][a-z0-9_]*)?$/.test(prefix),
     'namePrefix',
     `"${prefix}" cannot start a database name`,
     'Use lower-case letters, digits and "_", starting with a letter or "_" (e.g. "vw_")',

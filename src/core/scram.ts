@@ -72,6 +72,6 @@ export function isScramVerifier(text: string): boolean {
 /** Whether `password` matches `verifier` (recomputes with the verifier's salt and iterations). */
 export function verifyScramPassword(password: string, verifier: string): boolean {
   const m = VERIFIER.exec(verifier);
-  if (!m) return false;
+  if (!m || password.length === 0) return false;
   return scramSha256Verifier(password, m[2] as string, Number(m[1])) === verifier;
 }

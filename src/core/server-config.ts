@@ -6,7 +6,9 @@
  * decimals unquoted, booleans `on`/`off`, strings single-quoted with `'`
  * doubled (and `\` doubled, because the server's config lexer reads
  * backslash escapes inside quoted values); keys must match
- * `^[a-z][a-z0-9_.]*$` so that a key cannot smuggle in another directive.
+ * `^[a-z][a-z0-9_]*$`, optionally one `.`-separated part for extension
+ * settings (`pg_stat_statements.track`), so that a key cannot smuggle in
+ * another directive.
  *
  * pg_hba.conf (seed 004): with TLS on, only `hostssl` lines accept
  * passwords and every `hostnossl` connection is rejected; the last lines
@@ -18,7 +20,8 @@ import { ValidationError, check } from './errors';
 /** A postgresql.conf value. */
 export type ConfValue = number | boolean | string;
 
-const CONF_KEY = /^[a-z][a-z0-9_.]*$/;
+// NAME or NAME.NAME, each part starting with a letter: what the server's config lexer accepts.
+const CONF_KEY = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$/;
 
 /** Keys that only the strategy may set (paths and TLS files it manages). */
 export const MANAGED_CONF_KEYS: ReadonlySet<string> = new Set([
@@ -32,7 +35,9 @@ export function renderConfValue(value: ConfValue, field: string): string {
   if (typeof value === 'boolean') return value ? 'on' : 'off';
   if (typeof value === 'number') {
     check(Number.isFinite(value), field, `${value} is not a finite number`, 'Give a finite number');
-    return Number.isInteger(value) ? value.toFixed(0) : String(value);
+    const text = Number.isSafeInteger(value) ? value.toFixed(0) : String(value);
+    // The config lexer takes an exponent only after a decimal point: 1e-7 must be 1.0e-7.
+    return text.replace(/^(-?\d+)(e[-+]?\d+)$/i, '$1.0$2');
   }
   if (typeof value === 'string') {
     check(
@@ -55,7 +60,7 @@ export function validateConfKey(key: string, field: string, managed: ReadonlySet
   check(
     CONF_KEY.test(key),
     `${field}.${key}`,
-    `"${key}" is not a postgresql.conf parameter name (it must match ^[a-z][a-z0-9_.]*$)`,
+    `"${key}" is not a postgresql.conf parameter name (it must match ^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)?$)`,
     'Use the parameter name as the PostgreSQL docs spell it, e.g. "shared_buffers"',
   );
   check(

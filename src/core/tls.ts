@@ -108,6 +108,13 @@ export function validateClientTls(tls: ClientTls, kind: ServerKind, field: strin
       'Give sslrootcert (the CA file path on the client, or "system") or the CA PEM, or use sslmode=require',
     );
   }
+  if (tls.sslrootcert === 'system' && tls.sslmode !== SslMode.VerifyFull) {
+    throw new ValidationError(
+      `${field}.sslmode`,
+      `sslrootcert=system requires sslmode=verify-full (libpq 16+ refuses weaker modes with it)`,
+      'Use sslmode=verify-full, or give a CA file path as sslrootcert',
+    );
+  }
   if (tls.rootCertPem !== undefined && !/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(tls.rootCertPem)) {
     throw new ValidationError(
       `${field}.rootCertPem`,
