@@ -222,6 +222,10 @@ export function planInstance(spec: InstanceSpec, namePrefix = '', field = 'insta
     ],
     schemaGrants: [
       { schema, role: 'PUBLIC', objectType: SchemaObjectType.Schema, privileges: ['USAGE'], defaults: false },
+      // Before PostgreSQL 15 schema public belongs to the bootstrap superuser, so the owner
+      // (who runs migrations) needs CREATE on it explicitly; on 15+ it has it as pg_database_owner.
+      // After PUBLIC's line: a check of the owner's effective CREATE must not count PUBLIC's.
+      { schema, role: owner.name, objectType: SchemaObjectType.Schema, privileges: ['USAGE', 'CREATE'], defaults: false },
       { schema, role: app.name, objectType: SchemaObjectType.Schema, privileges: ['USAGE'], defaults: false },
       { schema, role: readOnly.name, objectType: SchemaObjectType.Schema, privileges: ['USAGE'], defaults: false },
       { schema, role: app.name, objectType: SchemaObjectType.Table, privileges: tableRw, defaults: true },

@@ -150,36 +150,35 @@ function ensureSchemaGrant(owner: string, g: SchemaGrantPlan): string[] {
   const who = grantee(g.role);
   const privs = g.privileges.join(', ');
   if (g.objectType === SchemaObjectType.Schema) {
+    const nsp = `(SELECT nspowner FROM pg_catalog.pg_namespace WHERE nspname = ${quoteLiteral(g.schema)})`;
     const acl = `(SELECT COALESCE(nspacl, acldefault('n', nspowner)) FROM pg_catalog.pg_namespace WHERE nspname = ${quoteLiteral(g.schema)})`;
+    // Before PostgreSQL 15 schema public belongs to the bootstrap superuser: an admin who is
+    // neither a superuser nor a member of the schema's owner can only warn.
+    const canChange = `admin_is_superuser OR pg_has_role(current_user, ${nsp}, 'USAGE')`;
     const lines: string[] = [];
     for (const privilege of ['USAGE', 'CREATE']) {
       const wanted = g.privileges.includes(privilege);
-      if (wanted) {
-        const effective =
-          g.role === 'PUBLIC'
-            ? holds(acl, 'PUBLIC', privilege)
-            : `has_schema_privilege(${quoteLiteral(g.role)}, ${quoteLiteral(g.schema)}, ${quoteLiteral(privilege)})`;
-        lines.push(
-          `  IF NOT ${effective} THEN`,
-          `    GRANT ${privilege} ON SCHEMA ${schema} TO ${who};`,
-          `    ${notice(`granted ${privilege} on schema ${g.schema} to ${g.role}`)}`,
-          '  END IF;',
-        );
-      } else {
-        lines.push(
-          `  IF ${holds(acl, g.role, privilege)} THEN`,
-          `    IF admin_is_superuser OR pg_has_role(current_user, (SELECT nspowner FROM pg_catalog.pg_namespace WHERE nspname = ${quoteLiteral(g.schema)}), 'USAGE') THEN`,
-          `      REVOKE ${privilege} ON SCHEMA ${schema} FROM ${who};`,
-          `      ${notice(`revoked ${privilege} on schema ${g.schema} from ${g.role}`)}`,
-          '    ELSE',
-          `      RAISE WARNING ${quoteLiteral(
-            `postgres-strategies: ${g.role} holds ${privilege} on schema ${g.schema} of database %, which the admin does not own ` +
-              `(PostgreSQL before 15 gives schema public to the bootstrap superuser); as a superuser run: REVOKE ${privilege} ON SCHEMA ${g.schema} FROM ${g.role}`,
-          )}, current_database();`,
-          '    END IF;',
-          '  END IF;',
-        );
-      }
+      const effective =
+        g.role === 'PUBLIC'
+          ? holds(acl, 'PUBLIC', privilege)
+          : `has_schema_privilege(${quoteLiteral(g.role)}, ${quoteLiteral(g.schema)}, ${quoteLiteral(privilege)})`;
+      const condition = wanted ? `NOT ${effective}` : holds(acl, g.role, privilege);
+      const statement = wanted ? `GRANT ${privilege} ON SCHEMA ${schema} TO ${who}` : `REVOKE ${privilege} ON SCHEMA ${schema} FROM ${who}`;
+      const done = wanted ? `granted ${privilege} on schema ${g.schema} to ${g.role}` : `revoked ${privilege} on schema ${g.schema} from ${g.role}`;
+      const state = wanted ? `lacks ${privilege} on` : `holds ${privilege} on`;
+      lines.push(
+        `  IF ${condition} THEN`,
+        `    IF ${canChange} THEN`,
+        `      ${statement};`,
+        `      ${notice(done)}`,
+        '    ELSE',
+        `      RAISE WARNING ${quoteLiteral(
+          `postgres-strategies: ${g.role} ${state} schema ${g.schema} of database %, which the admin does not own ` +
+            `(PostgreSQL before 15 gives schema public to the bootstrap superuser); as a superuser run: ${statement}`,
+        )}, current_database();`,
+        '    END IF;',
+        '  END IF;',
+      );
     }
     return lines;
   }

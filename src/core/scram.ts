@@ -28,7 +28,9 @@ export function preparePassword(password: string): string {
   // eslint-disable-next-line no-control-regex
   if (/^[\x00-\x7f]*$/.test(password)) return password;
   try {
-    return saslprep(password, { allowUnassigned: true });
+    // Unassigned code points (Unicode 3.2, e.g. emoji) are prohibited, as in pg_saslprep:
+    // saslprep then throws and the raw password is used.
+    return saslprep(password);
   } catch {
     return password;
   }

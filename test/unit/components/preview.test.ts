@@ -31,6 +31,6 @@ test('the same resources are declared as in an update', async () => {
   const count = (type: string): number => rt.ofType(type).length;
   expect(count('postgresql:index/role:Role')).toBe(4);
   expect(count('postgresql:index/database:Database')).toBe(2);
-  expect(count('postgresql:index/grant:Grant') + count('postgresql:index/defaultPrivileges:DefaultPrivileges')).toBe(1 + 14);
+  expect(count('postgresql:index/grant:Grant') + count('postgresql:index/defaultPrivileges:DefaultPrivileges')).toBe(1 + 15);
   expect(rt.named('shared-blog-database').inputs).toMatchObject({ name: 'vw_blog', owner: 'vw_blog' });
 });

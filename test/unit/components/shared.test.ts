@@ -132,7 +132,7 @@ describe('least-privilege instance', () => {
     const grants = rt.resources.filter(
       (r) => r.name.startsWith('shared-api-') && (r.type === 'postgresql:index/grant:Grant' || r.type === 'postgresql:index/defaultPrivileges:DefaultPrivileges'),
     );
-    expect(grants.length).toBe(14);
+    expect(grants.length).toBe(15);
     const grantNames = new Set(grants.map((g) => g.name));
     // Each grant depends on at most one other grant, and exactly one (the first) on none.
     const heads = grants.filter((g) => depsOf(g).filter((d) => grantNames.has(d)).length === 0);
@@ -140,7 +140,7 @@ describe('least-privilege instance', () => {
     for (const g of grants) expect(depsOf(g).filter((d) => grantNames.has(d)).length).toBeLessThanOrEqual(1);
     // and the chain visits every grant
     const last = grants.find((g) => !grants.some((o) => depsOf(o).includes(g.name)))!;
-    expect([...reachable(rt.resources, last.name)].filter((d) => grantNames.has(d)).length).toBe(13);
+    expect([...reachable(rt.resources, last.name)].filter((d) => grantNames.has(d)).length).toBe(14);
   });
 
   test('default privileges are set for objects the owner creates', () => {
