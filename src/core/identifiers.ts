@@ -28,9 +28,11 @@ export const MAX_IDENTIFIER_BYTES = 63;
 const UNQUOTED = /^[a-z_][a-z0-9_]*$/;
 
 /**
- * Key words that Postgres reserves and that cannot be used as an unquoted
- * role or database name (Appendix C, "reserved" and "reserved (can be
- * function or type)" in PostgreSQL 14–18).
+ * Key words that Postgres reserves (Appendix C, "reserved" and "reserved (can
+ * be function or type)" in PostgreSQL 14–18). None can be an unquoted database
+ * name; some of the second kind (left, join, verbose, ...) are accepted as
+ * unquoted role names by CREATE ROLE but not elsewhere, so they are refused
+ * for both (the integration tests check this list against real servers).
  */
 export const RESERVED_KEYWORDS: ReadonlySet<string> = new Set([
   'all', 'analyse', 'analyze', 'and', 'any', 'array', 'as', 'asc', 'asymmetric', 'authorization',
