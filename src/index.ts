@@ -7,3 +7,5 @@ export type { PostgresServerHandle } from './components/server-handle';
 export { ExternalPostgres, type ExternalPostgresArgs } from './components/external';
 export { InstanceDatabase, type InstanceDatabaseArgs, type InstanceEnv } from './components/instance-database';
 export { SharedPostgres, type SharedPostgresArgs } from './components/shared';
+export { LocalPostgres, type LocalPostgresArgs, type LocalKratosArgs, type LocalInstance } from './components/local';
+export { createServerCertificates, type ServerCertificates } from './components/tls-certificates';

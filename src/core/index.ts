@@ -13,3 +13,6 @@ export * from './scram';
 export * from './render-sql';
 export * from './server-config';
 export * from './certificates';
+export * from './kratos';
+export * from './local';
+export * from './compose';

@@ -1,0 +1,58 @@
+/**
+ * The primary seed's Strategy 1: PostgreSQL in a local Docker container,
+ * `kratos migrate sql -e --yes` once it is healthy, and Kratos once the
+ * migration exited 0 — in one Pulumi program, with the equivalent
+ * docker-compose.yml as an output.
+ *
+ * Configure (namespace `postgres-strategies`; every key is optional):
+ *   pulumi config set postgres-strategies:tls true                  # TLS only, verify-full (default false: the seed's sslmode=disable)
+ *   pulumi config set postgres-strategies:publishPort 5432          # publish on 127.0.0.1 (default: not published)
+ *   pulumi config set postgres-strategies:publishAddress 0.0.0.0    # every interface, on purpose only
+ *   pulumi config set postgres-strategies:image postgres:17.2-alpine
+ *   pulumi config set postgres-strategies:kratosImage oryd/kratos:v1.3.1
+ *   pulumi config set postgres-strategies:kratosPublicPort 4433     # publish Kratos' public API on 127.0.0.1
+ *   pulumi config set postgres-strategies:instances '[{"name":"blog"}]'   # app databases next to Kratos'
+ *   pulumi config set postgres-strategies:allowDataDeletion true    # let `pulumi destroy` delete the volume
+ * then `pulumi up` (needs a Docker engine). Secrets: `pulumi stack output --show-secrets`.
+ * With TLS, save the CA where hostUrl expects it: `pulumi stack output caPem > postgres-ca.pem`.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import { InstanceSpec, LocalPostgres } from '../../src';
+
+const cfg = new pulumi.Config('postgres-strategies');
+const kratosPublicPort = cfg.getNumber('kratosPublicPort');
+
+const local = new LocalPostgres('auth', {
+  image: cfg.get('image'),
+  majorVersion: cfg.getNumber('majorVersion'),
+  tls: cfg.getBoolean('tls') ?? false,
+  publishPort: cfg.getNumber('publishPort'),
+  publishAddress: cfg.get('publishAddress'),
+  // Kratos gets its own database and role ("kratos"), next to any app databases.
+  instances: [{ name: 'kratos' }, ...(cfg.getObject<InstanceSpec[]>('instances') ?? [])],
+  kratos: {
+    instance: 'kratos',
+    image: cfg.get('kratosImage'),
+    ...(kratosPublicPort !== undefined ? { publishPublicPort: kratosPublicPort } : {}),
+  },
+  allowDataDeletion: cfg.getBoolean('allowDataDeletion') ?? false,
+});
+
+/** Kratos' DSN (secret): host `postgres` on the stack's network. */
+export const kratosDsn = local.kratosDsn;
+/** The superuser's libpq URL through the published port (secret; only when published). */
+export const hostUrl = local.hostUrl;
+/** The CA certificate, with TLS. */
+export const caPem = local.caPem;
+/** The sslmode clients on the stack's network use. */
+export const sslmode = local.sslmode;
+/** The same stack as docker-compose.yml (no secrets in it). */
+export const composeYaml = local.composeYaml;
+/** The .env file for it (secret). */
+export const composeEnv = local.composeEnv;
+/** The files it mounts, by path (secret: TLS key, SCRAM verifiers). */
+export const composeFiles = local.composeFiles;
+/** The app databases' libpq URLs from the stack's network (secret). */
+export const urls = pulumi.secret(
+  pulumi.all(Object.fromEntries(Object.entries(local.instances).map(([name, inst]) => [name, inst.url]))),
+);

@@ -1,0 +1,553 @@
+/**
+ * `LocalPostgres`: PostgreSQL in a local Docker container, optionally with
+ * Ory Kratos next to it (the primary seed's Strategy 1), turned into the
+ * same {@link PostgresServerHandle} every strategy produces.
+ *
+ * The whole stack is planned by the pure core (`planLocalStack`): image and
+ * major, postgresql.conf, pg_hba.conf, TLS wrapper, bootstrap SQL, one plan
+ * per container. This component only translates that plan into
+ * `@pulumi/docker`, `@pulumi/tls`, `@pulumi/random` and `@pulumi/postgresql`
+ * resources; the docker-compose.yml output is rendered from the same plan.
+ */
+import * as docker from '@pulumi/docker';
+import * as pulumi from '@pulumi/pulumi';
+import * as postgresql from '@pulumi/postgresql';
+import * as random from '@pulumi/random';
+import { composeFileSources, renderComposeFile, renderDotEnv } from '../core/compose';
+import { ConnectionDescription, DEFAULT_CONNECT_TIMEOUT_SECONDS, PoolerMode, kratosDsn, libpqUrl, pgxUrl } from '../core/dsn';
+import { databaseUrlEnv, kratosEnv, libpqEnv } from '../core/env';
+import { ValidationError, check, checkInteger } from '../core/errors';
+import { gatewayEnv } from '../core/gateway';
+import { KRATOS_ADMIN_PORT, checkOneShotExit } from '../core/kratos';
+import {
+  BootstrapMode,
+  ContainerPlan,
+  EnvSecret,
+  FileContent,
+  ImageRef,
+  LOCAL_SERVER_HOST,
+  LOCAL_SERVER_PORT,
+  LocalKratosOptions,
+  LocalStackPlan,
+  ServiceCondition,
+  dockerNames,
+  planLocalStack,
+} from '../core/local';
+import { InstancePlan, InstanceSpec } from '../core/plan';
+import { renderBootstrapSql } from '../core/render-sql';
+import { SCRAM_SALT_BYTES, scramSha256Verifier } from '../core/scram';
+import { ClientTls, ServerKind, SslMode } from '../core/tls';
+import { InstanceEnv } from './instance-database';
+import { PostgresServerHandle } from './server-handle';
+import { createServerCertificates } from './tls-certificates';
+
+/** Kratos next to the server (see {@link LocalKratosOptions} for each field). */
+export type LocalKratosArgs = LocalKratosOptions;
+
+/** Arguments of {@link LocalPostgres}. */
+export interface LocalPostgresArgs {
+  /**
+   * The PostgreSQL image, pinned by major (and better by minor: the seed's
+   * advice is `postgres:17.2-alpine`, updated deliberately).
+   * @default "postgres:17-alpine"
+   * Warning: changing it replaces the server container (the data stays in
+   * the volume). A new *major* cannot start on the old data directory; it
+   * needs a dump and restore or pg_upgrade first.
+   */
+  image?: string;
+  /**
+   * The image's PostgreSQL major, for an image whose tag does not carry it
+   * (a custom image, `latest`, a digest). Decides where the volume is
+   * mounted: /var/lib/postgresql from 18 on, /var/lib/postgresql/data before.
+   * @default the major of the tag; an error when the tag has none
+   */
+  majorVersion?: number;
+  /** POSTGRES_DB: the database the image creates and the admin connects to. @default "postgres" */
+  database?: string;
+  /**
+   * Serve TLS only: a private CA and a server certificate for `postgres`,
+   * `localhost` and 127.0.0.1 (and a specific publishAddress); `ssl = on`,
+   * TLS 1.2 minimum; pg_hba accepts only `hostssl` and rejects the rest.
+   * Clients use `sslmode=verify-full` against the CA, which Kratos and the
+   * bootstrap container get at `/etc/postgres-strategies/ca.crt`.
+   * @default false (the seed's `sslmode=disable` on the private network)
+   * Warning: changing it replaces the server container.
+   */
+  tls?: boolean;
+  /** Publish the server on this host port (TCP). Unpublished, only containers on the stack's network reach it. */
+  publishPort?: number;
+  /**
+   * Host address the published ports bind to. Every interface (0.0.0.0 or ::)
+   * only when given on purpose.
+   * @default "127.0.0.1" (this machine only; seed 004's "Localhost only")
+   */
+  publishAddress?: string;
+  /**
+   * Path of the CA file on this machine that `hostUrl` names as
+   * `sslrootcert` (TLS only); save the `caPem` output there.
+   * @default "postgres-ca.pem"
+   */
+  hostCaFile?: string;
+  /**
+   * postgresql.conf overrides (seed 002's `pg_config`): keys must match
+   * ^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$; numbers, booleans (`on`/`off`) or
+   * strings (quoted for you). Paths, ports, TLS, `listen_addresses`,
+   * `unix_socket_directories` and `password_encryption` are managed and
+   * refused. `max_connections` (default 100) and
+   * `superuser_reserved_connections` (default 3) feed the connection budget.
+   * @default {} (over listen_addresses '*', max_connections 100, scram-sha-256, shared_buffers 128MB, UTC)
+   * Warning: any change replaces the server container (a restart).
+   */
+  pgConfig?: Record<string, string | number | boolean>;
+  /**
+   * App instances: a login role and a database each (the same plan and SQL
+   * as {@link SharedPostgres}), created by the server itself from the
+   * bootstrap script — no published port needed. See `bootstrap`.
+   * @default []
+   */
+  instances?: InstanceSpec[];
+  /** Prefix of default database names, e.g. "vw_". @default "" */
+  namePrefix?: string;
+  /**
+   * Run Ory Kratos: a one-shot `kratos-migrate` (`migrate sql -e --yes`) once
+   * the server (and the bootstrap) is ready, and `kratos serve` only if the
+   * migration exited 0. Kratos logs in as its instance's role (not the
+   * superuser, unlike the seed), with `DSN` in its environment.
+   * @default no Kratos
+   */
+  kratos?: LocalKratosArgs;
+  /**
+   * How instances reach the server. Init scripts run only while the data
+   * volume is empty; the one-shot bootstrap container re-runs the idempotent
+   * script whenever it changes.
+   * @default BootstrapMode.InitScriptAndOneShot
+   */
+  bootstrap?: BootstrapMode;
+  /**
+   * Let `pulumi destroy` delete the data volume. By default it is retained:
+   * the volume leaves the stack and stays on the Docker host, and a new stack
+   * with the same volume name picks the data up again.
+   * @default false
+   */
+  allowDataDeletion?: boolean;
+  /**
+   * The Docker volume's name. @default "<name>-postgres-data"
+   * Warning: a new name means a new, empty volume (the old one is retained).
+   */
+  volumeName?: string;
+  /** Length of generated passwords, in characters (letters and digits). @default 32 */
+  passwordLength?: number;
+  /** libpq `connect_timeout` of the clients, in seconds. @default 10 */
+  connectTimeoutSeconds?: number;
+}
+
+/** One app instance on the local server (everything that carries a password is secret). */
+export interface LocalInstance {
+  database: string;
+  user: string;
+  password: pulumi.Output<string>;
+  /** The connection from containers on the stack's network (host `postgres`). */
+  connection: pulumi.Output<ConnectionDescription>;
+  /** libpq URL from containers on the stack's network. */
+  url: pulumi.Output<string>;
+  /** pgx URL with the gateway's pool, from the stack's network. */
+  pgxUrl: pulumi.Output<string>;
+  /** Ory Kratos DSN, from the stack's network. */
+  kratosDsn: pulumi.Output<string>;
+  /** Environment maps, from the stack's network. */
+  env: InstanceEnv;
+  /** libpq URL from this machine through the published port (when published). */
+  hostUrl?: pulumi.Output<string>;
+  /** Read-only role's libpq URL from the stack's network (least-privilege shape). */
+  readOnlyUrl?: pulumi.Output<string>;
+}
+
+interface Login {
+  password: pulumi.Output<string>;
+  verifier: pulumi.Output<string>;
+}
+
+/**
+ * PostgreSQL in Docker on this machine, with optional TLS, app instances
+ * and Ory Kratos — the primary seed's Strategy 1.
+ *
+ * Resources: a `docker.RemoteImage` (kept locally on destroy), a private
+ * `docker.Network` on which the server answers as `postgres`, a named
+ * `docker.Volume` (retained on delete), a generated superuser password
+ * (`random.RandomPassword`, letters and digits), the server container
+ * (healthcheck `pg_isready -h 127.0.0.1 -p 5432 -U postgres -d <database>`
+ * every 5 s, 10 retries, 30 s start period; `wait: true`, so dependants
+ * start only once it is healthy; 60 s to shut down cleanly on replace or
+ * destroy); with TLS the CA and server certificate (`@pulumi/tls`); with
+ * instances a password and SCRAM salt per login role, the bootstrap script
+ * (verifiers only) and the one-shot `postgres-bootstrap` container; with
+ * Kratos its image and the `kratos-migrate` and `kratos` containers.
+ * Containers are replaced delete-first (a second server must never open the
+ * same data directory).
+ *
+ * Admin access: when `publishPort` is set, a `@pulumi/postgresql` provider
+ * connects as the superuser through 127.0.0.1 (sslmode=require with TLS: the
+ * provider only takes the CA as a file, which does not exist before the
+ * first deployment; app clients verify the certificate), and {@link handle}
+ * can be given to `SharedPostgres` or `InstanceDatabase`. Unpublished, the
+ * server is reachable only from the stack's network and `handle` throws;
+ * declare the databases in `instances` instead.
+ *
+ * Cost: none beyond the machine. Limits (seed): the data lives on this
+ * machine's disk — back it up (`pg_dump` through the published port or
+ * `docker exec`).
+ *
+ * @example
+ * ```ts
+ * const local = new LocalPostgres('auth', { tls: true, publishPort: 5432, kratos: {} });
+ * export const kratosDsn = local.kratosDsn;      // secret
+ * export const compose = local.composeYaml;      // the same stack as docker-compose.yml
+ * ```
+ * @throws ValidationError before anything is created: an image without a
+ *   major, a bad pgConfig key or a managed one, a bad publish port or
+ *   address, bad instances or an over-budget server, a least-privilege
+ *   instance for Kratos, a Kratos config with a `dsn`.
+ */
+export class LocalPostgres extends pulumi.ComponentResource {
+  /** The plan this component deployed (plain data). */
+  public readonly plan: LocalStackPlan;
+  /** The superuser's password (secret). */
+  public readonly superuserPassword: pulumi.Output<string>;
+  /** Host name of the server on the stack's network. */
+  public readonly host: string = LOCAL_SERVER_HOST;
+  /** Port of the server on the stack's network. */
+  public readonly port: number = LOCAL_SERVER_PORT;
+  /** The sslmode clients use. */
+  public readonly sslmode: SslMode;
+  /** The CA certificate (PEM), when TLS is on. */
+  public readonly caPem?: pulumi.Output<string>;
+  /** The superuser's libpq URL from this machine through the published port (secret; when published). */
+  public readonly hostUrl?: pulumi.Output<string>;
+  /** The app instances, by name. */
+  public readonly instances: Record<string, LocalInstance>;
+  /** The bootstrap script of all instances (secret: SCRAM verifiers); empty without instances. */
+  public readonly bootstrapSql: pulumi.Output<string>;
+  /** Kratos' DSN (secret), when Kratos runs. */
+  public readonly kratosDsn?: pulumi.Output<string>;
+  /** Kratos' environment, `{ DSN }` (secret), when Kratos runs. */
+  public readonly kratosEnv?: pulumi.Output<{ DSN: string }>;
+  /** The equivalent docker-compose.yml (no secrets: `${VAR}` references). */
+  public readonly composeYaml: pulumi.Output<string>;
+  /** The compose `.env` file with the secrets it references (secret). */
+  public readonly composeEnv: pulumi.Output<string>;
+  /** Files the compose file mounts, by path relative to it (secret: the TLS key and verifiers). */
+  public readonly composeFiles: pulumi.Output<Record<string, string>>;
+  /** The admin provider, when published. */
+  public readonly provider?: postgresql.Provider;
+  public readonly network: docker.Network;
+  public readonly volume: docker.Volume;
+  public readonly serverContainer: docker.Container;
+  public readonly bootstrapContainer?: docker.Container;
+  public readonly migrationContainer?: docker.Container;
+  public readonly kratosContainer?: docker.Container;
+  private readonly serverHandle?: PostgresServerHandle;
+
+  constructor(name: string, args: LocalPostgresArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+    // 0. Everything is validated before any resource exists.
+    const plan = planLocalStack({
+      image: args.image,
+      majorVersion: args.majorVersion,
+      database: args.database,
+      tls: args.tls,
+      publishPort: args.publishPort,
+      publishAddress: args.publishAddress,
+      pgConfig: args.pgConfig,
+      instances: args.instances,
+      namePrefix: args.namePrefix,
+      kratos: args.kratos,
+      bootstrap: args.bootstrap,
+    });
+    const names = dockerNames(name, args.volumeName);
+    const passwordLength = args.passwordLength ?? 32;
+    checkInteger(passwordLength, 'passwordLength', 16, 128, 'characters');
+    const connectTimeoutSeconds = args.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS;
+    checkInteger(connectTimeoutSeconds, 'connectTimeoutSeconds', 1, 3600, 'seconds');
+    const hostCaFile = args.hostCaFile ?? 'postgres-ca.pem';
+    check(hostCaFile.length > 0 && !/[\r\n\0]/.test(hostCaFile), 'hostCaFile', 'is empty or has a line break', 'Give the path of the CA file on this machine');
+
+    super('postgres-strategies:index:LocalPostgres', name, {}, opts);
+    this.plan = plan;
+    this.sslmode = plan.tls ? SslMode.VerifyFull : SslMode.Disable;
+    const parent = { parent: this };
+    const everyInterface = [plan.publish?.address, ...(plan.kratos?.publish ?? []).map((p) => p.address)].find((a) => a === '0.0.0.0' || a === '::');
+    if (everyInterface !== undefined) {
+      const adminApi = plan.kratos?.publish.some((p) => p.internal === KRATOS_ADMIN_PORT) ? ', including Kratos\' admin API, which has no authentication' : '';
+      pulumi.log.warn(`publishAddress ${everyInterface}: the published ports are reachable on every interface of this machine, not only from it${adminApi}`, this);
+    }
+
+    // 1. Passwords: the superuser, and each login role's password with a stable SCRAM salt.
+    const superuser = new random.RandomPassword(`${name}-superuser-password`, { length: passwordLength, special: false }, parent);
+    this.superuserPassword = pulumi.secret(superuser.result);
+    const logins = new Map<string, Login>();
+    for (const inst of plan.server.instances) {
+      for (const role of inst.roles.filter((r) => r.login)) {
+        const password = new random.RandomPassword(`${name}-${inst.instance}-${role.purpose}-password`, { length: passwordLength, special: false }, parent);
+        const salt = new random.RandomBytes(`${name}-${inst.instance}-${role.purpose}-scram-salt`, { length: SCRAM_SALT_BYTES }, parent);
+        logins.set(role.name, {
+          password: pulumi.secret(password.result),
+          verifier: pulumi.secret(pulumi.all([password.result, salt.base64]).apply(([p, s]) => scramSha256Verifier(p, s))),
+        });
+      }
+    }
+    const roleNames = [...logins.keys()];
+    this.bootstrapSql = pulumi.secret(
+      pulumi
+        .all(roleNames.map((r) => (logins.get(r) as Login).verifier))
+        .apply((vs) =>
+          plan.server.instances.length === 0 ? '' : renderBootstrapSql(plan.server.instances, { verifiers: Object.fromEntries(roleNames.map((r, i) => [r, vs[i] as string])) }),
+        ),
+    );
+
+    // 2. Certificates.
+    const certs = plan.certificates ? createServerCertificates(name, plan.certificates, this) : undefined;
+    this.caPem = certs?.caCertPem;
+
+    // 3. Images, network, volume.
+    const postgresImage = new docker.RemoteImage(`${name}-postgres-image`, { name: plan.postgres.image, keepLocally: true }, parent);
+    const kratosImage = plan.kratos ? new docker.RemoteImage(`${name}-kratos-image`, { name: plan.kratos.image, keepLocally: true }, parent) : undefined;
+    this.network = new docker.Network(`${name}-network`, { name: names.network, driver: 'bridge' }, parent);
+    this.volume = new docker.Volume(`${name}-data`, { name: names.volume }, { ...parent, retainOnDelete: !(args.allowDataDeletion ?? false) });
+
+    // 4. Connections of the instances (from the network and from this machine).
+    const networkTls: ClientTls = plan.tls ? { sslmode: SslMode.VerifyFull, sslrootcert: plan.paths.clientCaFile } : { sslmode: SslMode.Disable };
+    const hostTls: ClientTls = plan.tls ? { sslmode: SslMode.VerifyFull, sslrootcert: hostCaFile } : { sslmode: SslMode.Disable };
+    this.instances = {};
+    for (const inst of plan.server.instances) {
+      this.instances[inst.instance] = this.instanceOutputs(inst, logins, networkTls, hostTls, connectTimeoutSeconds);
+    }
+    if (plan.kratos) {
+      const kratosInstance = this.instances[plan.kratos.instance] as LocalInstance;
+      this.kratosDsn = kratosInstance.kratosDsn;
+      this.kratosEnv = kratosInstance.env.kratos;
+    }
+
+    // 5. File contents and secrets of the containers, then the containers in dependency order.
+    const contents: Partial<Record<FileContent, pulumi.Input<string>>> = { ...plan.staticFiles, [FileContent.BootstrapSql]: this.bootstrapSql };
+    if (certs) {
+      contents[FileContent.ServerCert] = certs.serverCertPem;
+      contents[FileContent.ServerKey] = certs.serverKeyPem;
+      contents[FileContent.CaCert] = certs.caCertPem;
+    }
+    const secrets: Partial<Record<EnvSecret, pulumi.Output<string>>> = { [EnvSecret.SuperuserPassword]: this.superuserPassword };
+    if (this.kratosDsn) secrets[EnvSecret.KratosDsn] = this.kratosDsn;
+    const images: Record<ImageRef, pulumi.Output<string> | undefined> = { [ImageRef.Postgres]: postgresImage.imageId, [ImageRef.Kratos]: kratosImage?.imageId };
+    const containers = new Map<string, docker.Container>();
+    for (const c of plan.containers) {
+      containers.set(c.service, this.createContainer(name, c, names.container, containers, images, contents, secrets));
+    }
+    this.serverContainer = containers.get('postgres') as docker.Container;
+    this.bootstrapContainer = containers.get('postgres-bootstrap');
+    this.migrationContainer = containers.get('kratos-migrate');
+    this.kratosContainer = containers.get('kratos');
+
+    // 6. Admin access through the published port: the provider and the handle.
+    if (plan.publish) {
+      const publish = plan.publish;
+      this.provider = new postgresql.Provider(
+        `${name}-admin`,
+        {
+          host: publish.clientHost,
+          port: publish.hostPort,
+          username: plan.superuser,
+          password: this.superuserPassword,
+          database: plan.database,
+          sslmode: plan.tls ? SslMode.Require : SslMode.Disable,
+          superuser: true,
+          connectTimeout: 15,
+        },
+        { ...parent, dependsOn: [this.serverContainer] },
+      );
+      this.hostUrl = pulumi.secret(
+        this.superuserPassword.apply((password) =>
+          libpqUrl({
+            hosts: [{ host: publish.clientHost, port: publish.hostPort }],
+            database: plan.database,
+            user: plan.superuser,
+            password,
+            tls: hostTls,
+            connectTimeoutSeconds,
+            applicationName: 'postgres-strategies-admin',
+          }),
+        ),
+      );
+      this.serverHandle = {
+        host: LOCAL_SERVER_HOST,
+        port: LOCAL_SERVER_PORT,
+        kind: ServerKind.Local,
+        sslmode: this.sslmode,
+        ...(plan.tls ? { sslrootcert: plan.paths.clientCaFile } : {}),
+        rootCertPem: this.caPem,
+        maxConnections: plan.capacity.maxConnections,
+        // The instances declared here hold their share already: databases provisioned
+        // through the handle (SharedPostgres, InstanceDatabase) budget against the rest.
+        reservedConnections: plan.capacity.reservedConnections + plan.server.budget.total,
+        adminUser: plan.superuser,
+        adminIsSuperuser: true,
+        provider: this.provider,
+        pooler: PoolerMode.None,
+        dependsOn: [this.serverContainer],
+      };
+    }
+
+    // 7. The same stack as docker-compose.yml, .env and files.
+    this.composeYaml = pulumi.output(renderComposeFile(plan));
+    const envNames = Object.keys(secrets) as EnvSecret[];
+    this.composeEnv = pulumi.secret(
+      pulumi.all(envNames.map((n) => secrets[n] as pulumi.Output<string>)).apply((values) => renderDotEnv(Object.fromEntries(envNames.map((n, i) => [n, values[i] as string])))),
+    );
+    const sources = composeFileSources(plan);
+    this.composeFiles = pulumi.secret(
+      pulumi.all(sources.map((s) => contents[s.content] as pulumi.Input<string>)).apply((texts) => Object.fromEntries(sources.map((s, i) => [s.source, texts[i] as string]))),
+    );
+
+    this.registerOutputs({
+      superuserPassword: this.superuserPassword,
+      caPem: this.caPem,
+      hostUrl: this.hostUrl,
+      kratosDsn: this.kratosDsn,
+      bootstrapSql: this.bootstrapSql,
+      composeYaml: this.composeYaml,
+      composeEnv: this.composeEnv,
+      composeFiles: this.composeFiles,
+    });
+  }
+
+  /**
+   * The server handle, for `SharedPostgres` and `InstanceDatabase`: host
+   * `postgres`, port 5432 (containers on the stack's network), the admin
+   * provider through the published port.
+   * @throws ValidationError when `publishPort` is not set: without it,
+   *   nothing outside the stack's network reaches the server.
+   */
+  get handle(): PostgresServerHandle {
+    if (!this.serverHandle) {
+      throw new ValidationError(
+        'publishPort',
+        'the local server is not published on this machine, so Pulumi has no admin connection to provision roles and databases through a server handle',
+        'Set publishPort (it binds to 127.0.0.1 only), or declare the databases in LocalPostgres\' `instances`, which the server creates itself',
+      );
+    }
+    return this.serverHandle;
+  }
+
+  /** Whether {@link handle} is available (the server is published). */
+  get hasHandle(): boolean {
+    return this.serverHandle !== undefined;
+  }
+
+  private instanceOutputs(inst: InstancePlan, logins: Map<string, Login>, networkTls: ClientTls, hostTls: ClientTls, connectTimeoutSeconds: number): LocalInstance {
+    const describe = (user: string, host: string, port: number, tls: ClientTls): pulumi.Output<ConnectionDescription> =>
+      pulumi.secret(
+        (logins.get(user) as Login).password.apply(
+          (password): ConnectionDescription => ({
+            hosts: [{ host, port }],
+            database: inst.database,
+            user,
+            password,
+            tls,
+            connectTimeoutSeconds,
+            applicationName: inst.instance,
+            pooler: PoolerMode.None,
+          }),
+        ),
+      );
+    const connection = describe(inst.login.name, LOCAL_SERVER_HOST, LOCAL_SERVER_PORT, networkTls);
+    const derive = <T>(f: (c: ConnectionDescription) => T): pulumi.Output<T> => pulumi.secret(connection.apply(f)) as pulumi.Output<T>;
+    const out: LocalInstance = {
+      database: inst.database,
+      user: inst.login.name,
+      password: (logins.get(inst.login.name) as Login).password,
+      connection,
+      url: derive((c) => libpqUrl(c)),
+      pgxUrl: derive((c) => pgxUrl(c, inst.gatewayPool)),
+      kratosDsn: derive((c) => kratosDsn(c, inst.kratosPool)),
+      env: {
+        kratos: derive((c) => kratosEnv(c, inst.kratosPool)),
+        gateway: derive((c) => gatewayEnv(c, inst.gatewayPool)),
+        databaseUrl: derive((c) => databaseUrlEnv(c)),
+        libpq: derive((c) => libpqEnv(c)),
+      },
+    };
+    const publish = this.plan.publish;
+    if (publish) out.hostUrl = pulumi.secret(describe(inst.login.name, publish.clientHost, publish.hostPort, hostTls).apply((c) => libpqUrl(c)));
+    if (inst.readOnly) out.readOnlyUrl = pulumi.secret(describe(inst.readOnly.name, LOCAL_SERVER_HOST, LOCAL_SERVER_PORT, networkTls).apply((c) => libpqUrl(c)));
+    return out;
+  }
+
+  private createContainer(
+    name: string,
+    c: ContainerPlan,
+    containerName: (service: string) => string,
+    created: Map<string, docker.Container>,
+    images: Record<ImageRef, pulumi.Output<string> | undefined>,
+    contents: Partial<Record<FileContent, pulumi.Input<string>>>,
+    secrets: Partial<Record<EnvSecret, pulumi.Output<string>>>,
+  ): docker.Container {
+    const baseImage = images[c.image] as pulumi.Output<string>;
+    // The exit-code gate: Docker's attach does not fail on a non-zero exit, so the
+    // dependant's image is only known once every one-shot it waits for exited 0.
+    const gates = c.dependsOn.filter((d) => d.condition === ServiceCondition.CompletedSuccessfully);
+    const gateResults: pulumi.Output<Array<[number, string]>> = pulumi.all(
+      gates.map((g) => {
+        const dep = created.get(g.service) as docker.Container;
+        return pulumi.all([dep.exitCode, dep.containerLogs]);
+      }),
+    );
+    const image =
+      gates.length === 0
+        ? baseImage
+        : pulumi.all([baseImage, gateResults]).apply(([id, results]) => {
+            results.forEach(([code, logs], i) => checkOneShotExit(containerName((gates[i] as { service: string }).service), code, logs, containerName(c.service)));
+            return id;
+          });
+    const hasSecret = c.env.some((e) => e.secret !== undefined);
+    const envValues = pulumi.all(c.env.map((e) => (e.secret !== undefined ? (secrets[e.secret] as pulumi.Output<string>) : pulumi.output(e.value ?? ''))));
+    const envs = envValues.apply((values) => c.env.map((e, i) => `${e.name}=${values[i]}`));
+    return new docker.Container(
+      `${name}-${c.service}`,
+      {
+        name: containerName(c.service),
+        image,
+        ...(c.entrypoint ? { entrypoints: c.entrypoint } : {}),
+        command: c.command,
+        envs: hasSecret ? pulumi.secret(envs) : envs,
+        uploads: c.files.map((f) => ({
+          file: f.path,
+          content: f.content === FileContent.ServerKey ? pulumi.secret(contents[f.content] as pulumi.Input<string>) : (contents[f.content] as pulumi.Input<string>),
+          permissions: f.mode,
+        })),
+        ...(c.dataVolumePath ? { volumes: [{ volumeName: this.volume.name, containerPath: c.dataVolumePath }] } : {}),
+        networksAdvanced: [{ name: this.network.name, aliases: c.aliases }],
+        ...(c.ports.length > 0 ? { ports: c.ports.map((p) => ({ internal: p.internal, external: p.external, ip: p.address, protocol: 'tcp' })) } : {}),
+        ...(c.healthcheck
+          ? {
+              healthcheck: {
+                tests: c.healthcheck.test,
+                interval: `${c.healthcheck.intervalSeconds}s`,
+                timeout: `${c.healthcheck.timeoutSeconds}s`,
+                retries: c.healthcheck.retries,
+                startPeriod: `${c.healthcheck.startPeriodSeconds}s`,
+              },
+              wait: true,
+              waitTimeout: 180,
+            }
+          : {}),
+        restart: c.restart,
+        ...(c.oneShot ? { attach: true, logs: true, mustRun: false, rm: false } : { mustRun: true }),
+        // A clean shutdown (SIGINT to postgres) instead of a forced removal.
+        destroyGraceSeconds: c.image === ImageRef.Postgres && !c.oneShot ? 60 : 10,
+      },
+      {
+        parent: this,
+        dependsOn: c.dependsOn.map((d) => created.get(d.service) as docker.Container),
+        // Never two servers on one data directory, and container names are unique.
+        deleteBeforeReplace: true,
+      },
+    );
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * The core's certificate plan (`planServerCertificates`) as `@pulumi/tls`
+ * resources: a private CA (PrivateKey + SelfSignedCert) and a server
+ * certificate it signs (PrivateKey + CertRequest + LocallySignedCert), with
+ * exactly the plan's key algorithm, subject, SANs, validity and uses — the
+ * same settings the tests give `lab/certs.ts` to make real certificates.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import * as tls from '@pulumi/tls';
+import { CertificateSpec, KeyAlgorithm, ServerCertificatePlan } from '../core/certificates';
+
+/** PEMs of a CA and the server certificate it signed. */
+export interface ServerCertificates {
+  /** The CA certificate (PEM): what clients verify the server against. */
+  caCertPem: pulumi.Output<string>;
+  /** The server certificate (PEM). */
+  serverCertPem: pulumi.Output<string>;
+  /** The server's private key (PKCS#8 PEM; secret). */
+  serverKeyPem: pulumi.Output<string>;
+}
+
+function keyArgs(spec: CertificateSpec): tls.PrivateKeyArgs {
+  return spec.key.algorithm === KeyAlgorithm.Rsa
+    ? { algorithm: 'RSA', rsaBits: spec.key.rsaBits ?? 2048 }
+    : { algorithm: 'ECDSA', ecdsaCurve: spec.key.ecdsaCurve ?? 'P256' };
+}
+
+function subject(spec: CertificateSpec): { commonName: string; organization?: string } {
+  return { commonName: spec.subject.commonName, ...(spec.subject.organization ? { organization: spec.subject.organization } : {}) };
+}
+
+/**
+ * Creates the CA and the server certificate of a plan, as children of `parent`.
+ * Resources: `<name>-ca-key`, `<name>-ca`, `<name>-server-key`,
+ * `<name>-server-csr`, `<name>-server-cert`.
+ *
+ * Warning: the keys live in the Pulumi state (encrypted as secrets);
+ * replacing `<name>-ca-key` makes a new CA, which every client must then get.
+ */
+export function createServerCertificates(name: string, plan: ServerCertificatePlan, parent: pulumi.Resource): ServerCertificates {
+  const opts = { parent };
+  const caKey = new tls.PrivateKey(`${name}-ca-key`, keyArgs(plan.ca), opts);
+  const ca = new tls.SelfSignedCert(
+    `${name}-ca`,
+    {
+      privateKeyPem: caKey.privateKeyPem,
+      subject: subject(plan.ca),
+      validityPeriodHours: plan.ca.validityHours,
+      isCaCertificate: true,
+      allowedUses: plan.ca.allowedUses,
+      setSubjectKeyId: true,
+    },
+    opts,
+  );
+  const serverKey = new tls.PrivateKey(`${name}-server-key`, keyArgs(plan.server), opts);
+  const csr = new tls.CertRequest(
+    `${name}-server-csr`,
+    {
+      privateKeyPem: serverKey.privateKeyPem,
+      subject: subject(plan.server),
+      dnsNames: plan.server.dnsNames,
+      ipAddresses: plan.server.ipAddresses,
+    },
+    opts,
+  );
+  const cert = new tls.LocallySignedCert(
+    `${name}-server-cert`,
+    {
+      certRequestPem: csr.certRequestPem,
+      caCertPem: ca.certPem,
+      caPrivateKeyPem: caKey.privateKeyPem,
+      validityPeriodHours: plan.server.validityHours,
+      isCaCertificate: false,
+      allowedUses: plan.server.allowedUses,
+    },
+    opts,
+  );
+  return {
+    caCertPem: ca.certPem,
+    serverCertPem: cert.certPem,
+    serverKeyPem: pulumi.secret(serverKey.privateKeyPemPkcs8),
+  };
+}

@@ -1,0 +1,374 @@
+/**
+ * LocalPostgres under Pulumi's mock runtime: the whole graph (images,
+ * network, volume, server, bootstrap, migration, Kratos, certificates,
+ * admin provider), ordering, secrets, volume retention, localhost-only
+ * publishing, the server handle (and its error when unpublished), the
+ * compose outputs, and errors raised before anything is created.
+ */
+import { installMocks, settle, settled, RecordedResource } from '../../../lab/pulumi-mocks';
+const rt = installMocks();
+
+import * as pulumi from '@pulumi/pulumi';
+import { parse } from 'yaml';
+import { LocalPostgres } from '../../../src/components/local';
+import { SharedPostgres } from '../../../src/components/shared';
+import { planLocalStack } from '../../../src/core/local';
+import { RoleShape } from '../../../src/core/plan';
+import { isScramVerifier } from '../../../src/core/scram';
+import { ServerKind, SslMode } from '../../../src/core/tls';
+import { depsOf, reachable, unwrapSecret } from '../../support/graph';
+
+const local = new LocalPostgres('auth', {
+  tls: true,
+  publishPort: 5432,
+  namePrefix: 'vw_',
+  instances: [{ name: 'blog' }, { name: 'api', shape: RoleShape.LeastPrivilege }],
+  kratos: { instance: 'blog' },
+});
+const plain = new LocalPostgres('dev', { kratos: {} });
+
+beforeAll(settled);
+
+const mine = (prefix: string): RecordedResource[] => rt.resources.filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`));
+const envOf = (r: RecordedResource): Record<string, string> => {
+  const { value } = unwrapSecret(r.inputs['envs']);
+  return Object.fromEntries((value as string[]).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+};
+const upload = (r: RecordedResource, file: string): Record<string, unknown> => {
+  const u = (r.inputs['uploads'] as Array<Record<string, unknown>>).find((x) => x['file'] === file);
+  if (!u) throw new Error(`${r.name} has no upload ${file}`);
+  return u;
+};
+
+describe('the graph', () => {
+  test('images, network, volume, four containers, certificates, passwords and the admin provider', () => {
+    const types = mine('auth').map((r) => `${r.type}|${r.name}`);
+    expect(types.sort()).toEqual(
+      [
+        'postgres-strategies:index:LocalPostgres|auth',
+        'docker:index/remoteImage:RemoteImage|auth-postgres-image',
+        'docker:index/remoteImage:RemoteImage|auth-kratos-image',
+        'docker:index/network:Network|auth-network',
+        'docker:index/volume:Volume|auth-data',
+        'docker:index/container:Container|auth-postgres',
+        'docker:index/container:Container|auth-postgres-bootstrap',
+        'docker:index/container:Container|auth-kratos-migrate',
+        'docker:index/container:Container|auth-kratos',
+        'tls:index/privateKey:PrivateKey|auth-ca-key',
+        'tls:index/selfSignedCert:SelfSignedCert|auth-ca',
+        'tls:index/privateKey:PrivateKey|auth-server-key',
+        'tls:index/certRequest:CertRequest|auth-server-csr',
+        'tls:index/locallySignedCert:LocallySignedCert|auth-server-cert',
+        'random:index/randomPassword:RandomPassword|auth-superuser-password',
+        'random:index/randomPassword:RandomPassword|auth-blog-owner-password',
+        'random:index/randomBytes:RandomBytes|auth-blog-owner-scram-salt',
+        'random:index/randomPassword:RandomPassword|auth-api-app-password',
+        'random:index/randomBytes:RandomBytes|auth-api-app-scram-salt',
+        'random:index/randomPassword:RandomPassword|auth-api-read-only-password',
+        'random:index/randomBytes:RandomBytes|auth-api-read-only-scram-salt',
+        'pulumi:providers:postgresql|auth-admin',
+      ].sort(),
+    );
+    for (const r of mine('auth').filter((x) => x.name !== 'auth')) expect(r.parent).toMatch(/::auth$/);
+  });
+
+  test('pinned images, kept locally on destroy', () => {
+    expect(rt.named('auth-postgres-image').inputs).toMatchObject({ name: 'postgres:17-alpine', keepLocally: true });
+    expect(rt.named('auth-kratos-image').inputs).toMatchObject({ name: 'oryd/kratos:v1.3.1', keepLocally: true });
+  });
+
+  test('a private network on which the server answers as "postgres"; every container joins it', () => {
+    expect(rt.named('auth-network').inputs).toMatchObject({ name: 'auth-network', driver: 'bridge' });
+    const server = rt.named('auth-postgres').inputs;
+    expect(server['networksAdvanced']).toEqual([{ name: 'auth-network', aliases: ['postgres'] }]);
+    for (const c of ['auth-postgres-bootstrap', 'auth-kratos-migrate', 'auth-kratos']) {
+      expect((rt.named(c).inputs['networksAdvanced'] as Array<{ name: string }>)[0]!.name).toBe('auth-network');
+    }
+  });
+
+  test('the named volume is retained on delete and mounted where PGDATA is for 17', () => {
+    expect(rt.named('auth-data').inputs['name']).toBe('auth-postgres-data');
+    expect(rt.named('auth-data').retainOnDelete).toBe(true);
+    expect(rt.named('auth-postgres').inputs['volumes']).toEqual([{ volumeName: 'auth-postgres-data', containerPath: '/var/lib/postgresql/data' }]);
+  });
+
+  test('allowDataDeletion lets the volume go; PostgreSQL 18 mounts at /var/lib/postgresql', async () => {
+    new LocalPostgres('pg18', { image: 'postgres:18-alpine', allowDataDeletion: true });
+    await settled();
+    expect(rt.named('pg18-data').retainOnDelete).toBe(false);
+    expect((rt.named('pg18-postgres').inputs['volumes'] as Array<{ containerPath: string }>)[0]!.containerPath).toBe('/var/lib/postgresql');
+  });
+});
+
+describe('the server container', () => {
+  const server = (): RecordedResource => rt.named('auth-postgres');
+
+  test('healthcheck pg_isready with the actual values at the seed\'s timing; wait until healthy', () => {
+    expect(server().inputs).toMatchObject({
+      name: 'auth-postgres',
+      healthcheck: { tests: ['CMD', 'pg_isready', '-h', '127.0.0.1', '-p', '5432', '-U', 'postgres', '-d', 'postgres'], interval: '5s', timeout: '5s', retries: 10, startPeriod: '30s' },
+      wait: true,
+      restart: 'unless-stopped',
+      mustRun: true,
+      destroyGraceSeconds: 60,
+    });
+  });
+
+  test('its own postgresql.conf and pg_hba.conf through -c config_file / hba_file, behind the TLS wrapper', () => {
+    const plan = planLocalStack({ tls: true, publishPort: 5432, namePrefix: 'vw_', instances: [{ name: 'blog' }, { name: 'api', shape: RoleShape.LeastPrivilege }], kratos: { instance: 'blog' } });
+    expect(server().inputs['command']).toEqual(['postgres', '-c', 'config_file=/etc/postgresql/postgresql.conf', '-c', 'hba_file=/etc/postgresql/pg_hba.conf']);
+    expect(server().inputs['entrypoints']).toEqual(['/bin/sh', '/etc/postgresql/postgres-strategies-entrypoint.sh']);
+    expect(upload(server(), '/etc/postgresql/postgresql.conf')).toMatchObject({ content: plan.postgresqlConf, permissions: '0644' });
+    expect(upload(server(), '/etc/postgresql/pg_hba.conf')).toMatchObject({ content: plan.pgHbaConf });
+    expect(upload(server(), '/etc/postgresql/postgres-strategies-entrypoint.sh')).toMatchObject({ content: plan.tlsEntrypoint });
+    expect(plan.postgresqlConf).toContain("ssl_min_protocol_version = 'TLSv1.2'");
+  });
+
+  test('the TLS key is uploaded as a secret, 0600; the certificate next to it', () => {
+    const key = upload(server(), '/etc/postgresql/tls/server.key');
+    expect(key['permissions']).toBe('0600');
+    expect(unwrapSecret(key['content']).secret).toBe(true);
+    expect(String(unwrapSecret(key['content']).value)).toContain('PRIVATE KEY');
+    expect(String(upload(server(), '/etc/postgresql/tls/server.crt')['content'])).toContain('BEGIN CERTIFICATE');
+  });
+
+  test('env: POSTGRES_USER postgres, the generated password, POSTGRES_DB, seed 004\'s initdb args — as a secret array', async () => {
+    expect(unwrapSecret(server().inputs['envs']).secret).toBe(true);
+    const password = (await settle(local.superuserPassword)).value as string;
+    expect(password).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(envOf(server())).toEqual({
+      POSTGRES_USER: 'postgres',
+      POSTGRES_PASSWORD: password,
+      POSTGRES_DB: 'postgres',
+      POSTGRES_INITDB_ARGS: '--auth-host=scram-sha-256 --data-checksums',
+    });
+    expect(rt.named('auth-superuser-password').inputs).toMatchObject({ length: 32, special: false });
+  });
+
+  test('the init script holds SCRAM verifiers, never a password', async () => {
+    const sql = String(unwrapSecret(upload(server(), '/docker-entrypoint-initdb.d/10-postgres-strategies.sql')['content']).value);
+    expect(sql).toContain('CREATE ROLE "vw_blog" LOGIN');
+    const verifiers = sql.match(/SCRAM-SHA-256\$[^']+/g) ?? [];
+    expect(verifiers.length).toBeGreaterThan(0);
+    for (const v of verifiers) expect(isScramVerifier(v)).toBe(true);
+    for (const inst of Object.values(local.instances)) expect(sql).not.toContain((await settle(inst.password)).value as string);
+    expect(sql).not.toContain((await settle(local.superuserPassword)).value as string);
+  });
+
+  test('published on 127.0.0.1 only', () => {
+    expect(server().inputs['ports']).toEqual([{ internal: 5432, external: 5432, ip: '127.0.0.1', protocol: 'tcp' }]);
+  });
+
+  test('unpublished: no ports at all', () => {
+    expect(rt.named('dev-postgres').inputs['ports']).toBeUndefined();
+  });
+
+  test('every interface only when asked explicitly, with a warning', async () => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    new LocalPostgres('lan', { publishPort: 15432, publishAddress: '0.0.0.0' });
+    await settled();
+    expect(warn.mock.calls.map((c) => String(c[0])).join('\n')).toContain('publishAddress 0.0.0.0: the published ports are reachable on every interface of this machine');
+    warn.mockRestore();
+    expect(rt.named('lan-postgres').inputs['ports']).toEqual([{ internal: 5432, external: 15432, ip: '0.0.0.0', protocol: 'tcp' }]);
+  });
+});
+
+describe('ordering: server healthy → bootstrap → migration exits 0 → Kratos', () => {
+  test('the bootstrap depends on the server; the migration on the bootstrap; Kratos on the migration', () => {
+    expect(depsOf(rt.named('auth-postgres-bootstrap'))).toContain('auth-postgres');
+    expect(depsOf(rt.named('auth-kratos-migrate'))).toContain('auth-postgres-bootstrap');
+    expect(depsOf(rt.named('auth-kratos'))).toContain('auth-kratos-migrate');
+    expect([...reachable(rt.resources, 'auth-kratos')]).toEqual(expect.arrayContaining(['auth-kratos-migrate', 'auth-postgres-bootstrap', 'auth-postgres', 'auth-data', 'auth-network']));
+  });
+
+  test('one-shots: attach, logs, mustRun false, rm false, restart "no"', () => {
+    for (const name of ['auth-postgres-bootstrap', 'auth-kratos-migrate']) {
+      expect(rt.named(name).inputs).toMatchObject({ attach: true, logs: true, mustRun: false, rm: false, restart: 'no' });
+    }
+    expect(rt.named('auth-kratos-migrate').inputs['command']).toEqual(['migrate', 'sql', '-e', '--yes']);
+    expect(rt.named('auth-postgres-bootstrap').inputs['command']).toEqual(['psql', '-X', '-w', '-v', 'ON_ERROR_STOP=1', '-f', '/etc/postgres-strategies/bootstrap.sql']);
+  });
+
+  test('the gated containers run the pulled images once the one-shots exited 0', () => {
+    const kratosImageId = rt.named('auth-kratos-image');
+    expect(kratosImageId).toBeDefined();
+    expect(rt.named('auth-kratos').inputs['image']).toMatch(/^sha256:/);
+    expect(rt.named('auth-kratos').inputs['image']).toBe(rt.named('auth-kratos-migrate').inputs['image']);
+  });
+
+  test('Kratos serves its config with the identity schema, and gets DSN and the CA', async () => {
+    const k = rt.named('auth-kratos');
+    expect(k.inputs['command']).toEqual(['serve', '-c', '/etc/config/kratos/kratos.yml']);
+    expect(parse(String(upload(k, '/etc/config/kratos/kratos.yml')['content']))).toMatchObject({ identity: { default_schema_id: 'default' } });
+    expect(JSON.parse(String(upload(k, '/etc/config/kratos/identity.schema.json')['content']))).toMatchObject({ type: 'object' });
+    expect(String(upload(k, '/etc/postgres-strategies/ca.crt')['content'])).toContain('BEGIN CERTIFICATE');
+    expect(unwrapSecret(k.inputs['envs']).secret).toBe(true);
+    expect(envOf(k)).toEqual({ DSN: (await settle(local.kratosDsn!)).value });
+    expect(envOf(rt.named('auth-kratos-migrate'))).toEqual(envOf(k));
+  });
+
+  test('the bootstrap container connects as the superuser with verify-full against the uploaded CA', async () => {
+    const b = rt.named('auth-postgres-bootstrap');
+    expect(envOf(b)).toMatchObject({ PGHOST: 'postgres', PGPORT: '5432', PGUSER: 'postgres', PGSSLMODE: 'verify-full', PGSSLROOTCERT: '/etc/postgres-strategies/ca.crt' });
+    expect(envOf(b)['PGPASSWORD']).toBe((await settle(local.superuserPassword)).value);
+    expect(unwrapSecret(upload(b, '/etc/postgres-strategies/bootstrap.sql')['content']).secret).toBe(true);
+  });
+});
+
+describe('certificates', () => {
+  test('ECDSA P256 CA and server key; the server certificate names postgres, localhost and 127.0.0.1', () => {
+    expect(rt.named('auth-ca-key').inputs).toMatchObject({ algorithm: 'ECDSA', ecdsaCurve: 'P256' });
+    expect(rt.named('auth-ca').inputs).toMatchObject({ isCaCertificate: true, allowedUses: ['cert_signing', 'crl_signing', 'digital_signature'], validityPeriodHours: 87600 });
+    expect(rt.named('auth-server-csr').inputs).toMatchObject({ dnsNames: ['postgres', 'localhost'], ipAddresses: ['127.0.0.1'], subject: { commonName: 'postgres' } });
+    expect(rt.named('auth-server-cert').inputs).toMatchObject({ isCaCertificate: false, allowedUses: ['server_auth', 'digital_signature', 'key_encipherment'], validityPeriodHours: 825 * 24 });
+  });
+});
+
+describe('outputs', () => {
+  test('every password-bearing output is a secret', async () => {
+    const blog = local.instances['blog']!;
+    const outputs: Record<string, pulumi.Output<unknown>> = {
+      superuserPassword: local.superuserPassword,
+      hostUrl: local.hostUrl!,
+      kratosDsn: local.kratosDsn!,
+      kratosEnv: local.kratosEnv!,
+      bootstrapSql: local.bootstrapSql,
+      composeEnv: local.composeEnv,
+      composeFiles: local.composeFiles,
+      'blog.password': blog.password,
+      'blog.connection': blog.connection,
+      'blog.url': blog.url,
+      'blog.pgxUrl': blog.pgxUrl,
+      'blog.kratosDsn': blog.kratosDsn,
+      'blog.hostUrl': blog.hostUrl!,
+      'blog.env.kratos': blog.env.kratos,
+      'blog.env.gateway': blog.env.gateway,
+      'blog.env.databaseUrl': blog.env.databaseUrl,
+      'blog.env.libpq': blog.env.libpq,
+      'api.readOnlyUrl': local.instances['api']!.readOnlyUrl!,
+    };
+    for (const [name, output] of Object.entries(outputs)) expect([name, await pulumi.isSecret(output)]).toEqual([name, true]);
+    expect(await pulumi.isSecret(local.composeYaml)).toBe(false);
+  });
+
+  test('the Kratos DSN: its instance\'s role on host postgres, verify-full against the uploaded CA, Kratos\' pool keys', async () => {
+    const dsn = (await settle(local.kratosDsn!)).value as string;
+    const password = (await settle(local.instances['blog']!.password)).value as string;
+    expect(dsn).toBe(
+      `postgres://vw_blog:${password}@postgres:5432/vw_blog?sslmode=verify-full&sslrootcert=/etc/postgres-strategies/ca.crt&connect_timeout=10&application_name=blog&max_conns=10&max_idle_conns=2`,
+    );
+    expect((await settle(local.kratosEnv!)).value).toEqual({ DSN: dsn });
+  });
+
+  test('without TLS the DSN uses sslmode=disable on the private network (the seed) and Kratos gets an instance "kratos"', async () => {
+    const dsn = (await settle(plain.kratosDsn!)).value as string;
+    expect(dsn).toMatch(/^postgres:\/\/kratos:[A-Za-z0-9]{32}@postgres:5432\/kratos\?sslmode=disable&connect_timeout=10/);
+    expect(plain.caPem).toBeUndefined();
+    expect(rt.resources.filter((r) => r.name.startsWith('dev-') && r.type.startsWith('tls:'))).toEqual([]);
+  });
+
+  test('the host URL goes through the published port on 127.0.0.1 with verify-full against the saved CA', async () => {
+    const url = new URL((await settle(local.hostUrl!)).value as string);
+    expect([url.hostname, url.port, url.username, url.pathname]).toEqual(['127.0.0.1', '5432', 'postgres', '/postgres']);
+    expect(url.searchParams.get('sslmode')).toBe('verify-full');
+    expect(url.searchParams.get('sslrootcert')).toBe('postgres-ca.pem');
+    expect(plain.hostUrl).toBeUndefined();
+  });
+
+  test('the CA PEM is an output when TLS is on', async () => {
+    expect((await settle(local.caPem!)).value).toContain('BEGIN CERTIFICATE');
+  });
+
+  test('compose: parses, holds no password, references ${VAR}s; the .env has the values; files are complete', async () => {
+    const yaml = (await settle(local.composeYaml)).value as string;
+    const doc = parse(yaml) as Record<string, any>;
+    expect(Object.keys(doc['services'])).toEqual(['postgres', 'postgres-bootstrap', 'kratos-migrate', 'kratos']);
+    const passwords = [local.superuserPassword, ...Object.values(local.instances).map((i) => i.password)];
+    for (const p of passwords) expect(yaml).not.toContain((await settle(p)).value as string);
+    const env = (await settle(local.composeEnv)).value as string;
+    expect(env).toContain(`POSTGRES_PASSWORD='${(await settle(local.superuserPassword)).value}'\n`);
+    expect(env).toContain(`KRATOS_DSN='${(await settle(local.kratosDsn!)).value}'\n`);
+    const files = (await settle(local.composeFiles)).value as Record<string, string>;
+    expect(Object.keys(files).sort()).toEqual(
+      ['kratos/identity.schema.json', 'kratos/kratos.yml', 'postgres/bootstrap.sql', 'postgres/entrypoint.sh', 'postgres/pg_hba.conf', 'postgres/postgresql.conf', 'postgres/tls/ca.crt', 'postgres/tls/server.crt', 'postgres/tls/server.key'].sort(),
+    );
+    expect(files['postgres/bootstrap.sql']).toBe((await settle(local.bootstrapSql)).value);
+  });
+});
+
+describe('the server handle', () => {
+  test('published: host postgres and port 5432 for app containers, the admin provider through 127.0.0.1', () => {
+    expect(local.handle).toMatchObject({
+      host: 'postgres',
+      port: 5432,
+      kind: ServerKind.Local,
+      sslmode: SslMode.VerifyFull,
+      sslrootcert: '/etc/postgres-strategies/ca.crt',
+      maxConnections: 100,
+      // superuser_reserved_connections 3 + the shares of blog (10 + 10) and api (10 + 10 + 2 read-only)
+      reservedConnections: 3 + 42,
+      adminUser: 'postgres',
+      adminIsSuperuser: true,
+    });
+    expect(local.handle.provider).toBe(local.provider);
+    expect(rt.named('auth-admin').inputs).toMatchObject({ host: '127.0.0.1', port: '5432', username: 'postgres', database: 'postgres', sslmode: 'require', superuser: 'true' });
+    expect(unwrapSecret(rt.named('auth-admin').inputs['password']).secret).toBe(true);
+    expect(depsOf(rt.named('auth-admin'))).toContain('auth-postgres');
+  });
+
+  test('the handle budgets against what the local instances leave', () => {
+    let error: unknown;
+    try {
+      new SharedPostgres('crowd', { server: local.handle, instances: [{ name: 'a' }, { name: 'b' }, { name: 'c' }] });
+    } catch (e) {
+      error = e;
+    }
+    expect(String(error)).toContain('3 instances need 60 connections but the server allows 55 (max_connections 100 − 45 reserved)');
+  });
+
+  test('SharedPostgres runs on a local server through the handle, after the server is healthy', async () => {
+    const shared = new SharedPostgres('more', { server: local.handle, namePrefix: 'app_', instances: [{ name: 'shop' }] });
+    await settled();
+    expect(rt.named('more-shop-database').provider).toMatch(/pulumi:providers:postgresql::auth-admin::/);
+    expect(depsOf(rt.named('more-shop-owner-role'))).toContain('auth-postgres');
+    expect((await settle(shared.instances['shop']!.url)).value).toMatch(/@postgres:5432\/app_shop\?sslmode=verify-full&sslrootcert=\/etc\/postgres-strategies\/ca\.crt/);
+  });
+
+  test('unpublished: using the handle is an error naming publishPort, and nothing is created', () => {
+    const before = rt.resources.length;
+    expect(plain.hasHandle).toBe(false);
+    expect(() => new SharedPostgres('nope', { server: plain.handle, instances: [{ name: 'x' }] })).toThrow(
+      /^publishPort: the local server is not published on this machine, so Pulumi has no admin connection.*Set publishPort/s,
+    );
+    expect(rt.resources.length).toBe(before);
+    expect(rt.named('dev-superuser-password')).toBeDefined();
+    expect(rt.resources.some((r) => r.name === 'dev-admin')).toBe(false);
+  });
+});
+
+describe('rejected before anything is created', () => {
+  const cases: Array<[string, ConstructorParameters<typeof LocalPostgres>[1], RegExp]> = [
+    ['an image tag without a major', { image: 'postgres:latest' }, /^image: the tag of "postgres:latest" does not name a PostgreSQL major version/],
+    ['a major below 14', { image: 'postgres:13-alpine' }, /^image: PostgreSQL 13 is older than the supported 14/],
+    ['a pgConfig key that fails the pattern', { pgConfig: { 'shared buffers': '1GB' } }, /^pgConfig\.shared buffers: "shared buffers" is not a postgresql\.conf parameter name/],
+    ['a managed pgConfig key', { pgConfig: { ssl_cert_file: '/x' } }, /^pgConfig\.ssl_cert_file: "ssl_cert_file" is managed by this component/],
+    ['a host name as publish address', { publishPort: 5432, publishAddress: 'localhost' }, /^publishAddress: "localhost" is not an IP address/],
+    ['a publish address without a port', { publishAddress: '0.0.0.0' }, /^publishAddress: is set to "0\.0\.0\.0" but nothing is published/],
+    ['a port out of range', { publishPort: 0 }, /^publishPort: 0 is not a whole number of port/],
+    ['Kratos on a least-privilege instance', { instances: [{ name: 'a', shape: RoleShape.LeastPrivilege }], kratos: {} }, /^kratos\.instance: instance "a" uses the least-privilege shape/],
+    ['an over-budget server', { pgConfig: { max_connections: 20 }, instances: [{ name: 'a' }] }, /^instances: 1 instance needs 20 connections but the server allows 17/],
+    ['a Kratos config with a DSN', { kratos: { config: 'dsn: postgres://u:p@h/d\n' } }, /^kratos\.config\.dsn: is set in the config file/],
+    ['a short password length', { passwordLength: 8 }, /^passwordLength: 8 is not a whole number of characters between 16 and 128/],
+  ];
+  test.each(cases)('%s', (_, args, message) => {
+    const before = rt.resources.length;
+    expect(() => new LocalPostgres('bad', args)).toThrow(message);
+    expect(rt.resources.length).toBe(before);
+  });
+
+  test('a name Docker refuses', () => {
+    const before = rt.resources.length;
+    expect(() => new LocalPostgres('my stack', {})).toThrow(/^name: "my stack" cannot name Docker containers/);
+    expect(rt.resources.length).toBe(before);
+  });
+});

@@ -1,0 +1,335 @@
+/**
+ * The local strategy's pure core: image/major parsing, the volume mount per
+ * major, publishing rules, postgresql.conf and pg_hba.conf of the container,
+ * the container plan (seed Strategy 1 ordering), Kratos' config and
+ * exit-code gate, and the compose/.env rendering.
+ */
+import { parse } from 'yaml';
+import { ConnectionBudgetError } from '../../../src/core/budget';
+import { composeFileSources, escapeComposeValue, renderComposeFile, renderDotEnv } from '../../../src/core/compose';
+import { ValidationError } from '../../../src/core/errors';
+import {
+  KRATOS_DEFAULT_IMAGE,
+  OneShotFailedError,
+  checkOneShotExit,
+  kratosDsnToLibpq,
+  redactLogs,
+  renderKratosConfig,
+  validateKratosConfig,
+} from '../../../src/core/kratos';
+import {
+  BootstrapMode,
+  CONTAINER_PATHS,
+  EnvSecret,
+  FileContent,
+  ServiceCondition,
+  dataMountPath,
+  dockerNames,
+  healthcheckTest,
+  imageTag,
+  localCapacity,
+  localServerSettings,
+  parsePostgresImage,
+  planLocalStack,
+  planPublish,
+  shellQuote,
+} from '../../../src/core/local';
+import { RoleShape } from '../../../src/core/plan';
+
+describe('image and major version', () => {
+  test.each([
+    ['postgres:17-alpine', 17],
+    ['postgres:17.2-alpine', 17],
+    ['postgres:16', 16],
+    ['postgres:18-bookworm', 18],
+    ['docker.io/library/postgres:14.12', 14],
+    ['registry.example.com:5000/team/postgres:17-alpine', 17],
+    [`postgres:17-alpine@sha256:${'a'.repeat(64)}`, 17],
+  ])('%s → %i', (image, major) => {
+    expect(parsePostgresImage(image).major).toBe(major);
+  });
+
+  test('the tag is read after the last slash (a registry port is not a tag)', () => {
+    expect(imageTag('registry.example.com:5000/postgres')).toBeUndefined();
+    expect(imageTag('registry.example.com:5000/postgres:16')).toBe('16');
+  });
+
+  test.each(['postgres:latest', 'postgres', `postgres@sha256:${'b'.repeat(64)}`, 'ghcr.io/acme/pg-vector:1.2.0x'])('%s needs majorVersion', (image) => {
+    expect(() => parsePostgresImage(image)).toThrow(/does not name a PostgreSQL major version.*give majorVersion for a custom image/s);
+    expect(parsePostgresImage(image, 16).major).toBe(16);
+  });
+
+  test('a major that disagrees with the tag, or below 14, is refused', () => {
+    expect(() => parsePostgresImage('postgres:17-alpine', 16)).toThrow(/majorVersion: 16 disagrees with the image tag "17-alpine"/);
+    expect(() => parsePostgresImage('postgres:13')).toThrow(/image: PostgreSQL 13 is older than the supported 14/);
+    expect(() => parsePostgresImage('postgres 17')).toThrow(/is not an image reference/);
+  });
+
+  test('18+ images keep PGDATA below /var/lib/postgresql, so the volume moves up', () => {
+    expect(dataMountPath(17)).toBe('/var/lib/postgresql/data');
+    expect(dataMountPath(18)).toBe('/var/lib/postgresql');
+  });
+});
+
+describe('publishing', () => {
+  test('127.0.0.1 by default; clients on this machine use the bound address', () => {
+    expect(planPublish(5432, undefined, 'publishPort')).toEqual({ hostPort: 5432, address: '127.0.0.1', allInterfaces: false, clientHost: '127.0.0.1' });
+  });
+
+  test('every interface only when 0.0.0.0 or :: is given; clients then use loopback', () => {
+    expect(planPublish(5433, '0.0.0.0', 'publishPort')).toMatchObject({ allInterfaces: true, clientHost: '127.0.0.1' });
+    expect(planPublish(5433, '::', 'publishPort')).toMatchObject({ allInterfaces: true, clientHost: '::1' });
+  });
+
+  test('bad ports and addresses, and an address with nothing published, are refused', () => {
+    expect(() => planPublish(70000, undefined, 'publishPort')).toThrow(/publishPort: 70000 is not a whole number of port between 1 and 65535/);
+    expect(() => planPublish(5432, 'localhost', 'publishPort')).toThrow(/publishAddress: "localhost" is not an IP address/);
+    expect(() => planLocalStack({ publishAddress: '0.0.0.0' })).toThrow(/publishAddress: is set to "0.0.0.0" but nothing is published/);
+  });
+});
+
+describe('postgresql.conf of the container', () => {
+  test('defaults restate what initdb would have written, then the user\'s overrides, then managed TLS settings', () => {
+    const s = localServerSettings({ shared_buffers: '256MB', 'pg_stat_statements.track': 'all' }, true);
+    expect(s).toMatchObject({
+      listen_addresses: '*',
+      max_connections: 100,
+      password_encryption: 'scram-sha-256',
+      shared_buffers: '256MB',
+      'pg_stat_statements.track': 'all',
+      ssl: true,
+      ssl_min_protocol_version: 'TLSv1.2',
+      ssl_cert_file: CONTAINER_PATHS.certFile,
+      ssl_key_file: CONTAINER_PATHS.keyFile,
+    });
+    expect(localServerSettings({}, false)['ssl']).toBe(false);
+  });
+
+  test.each([
+    ['bad-key', /pgConfig\.bad-key: "bad-key" is not a postgresql\.conf parameter name/],
+    ['shared_buffers = 1GB\nssl', /is not a postgresql\.conf parameter name/],
+    ['ssl_cert_file', /pgConfig\.ssl_cert_file: "ssl_cert_file" is managed by this component/],
+    ['listen_addresses', /pgConfig\.listen_addresses: "listen_addresses" is managed/],
+    ['password_encryption', /is managed/],
+    ['port', /is managed/],
+  ])('key %j is refused', (key, message) => {
+    expect(() => localServerSettings({ [key]: 'x' }, false)).toThrow(message);
+  });
+
+  test('a value with a line break is refused (it would smuggle in a directive)', () => {
+    expect(() => localServerSettings({ work_mem: "4MB'\nssl = off" }, true)).toThrow(/pgConfig\.work_mem: contains a control character/);
+  });
+
+  test('capacity comes from max_connections and the reserved slots', () => {
+    expect(localCapacity(localServerSettings({ max_connections: 50, superuser_reserved_connections: 5 }, false))).toEqual({ maxConnections: 50, reservedConnections: 5 });
+    expect(() => localCapacity({ max_connections: '200' })).toThrow(/pgConfig\.max_connections: "200" is not a number/);
+  });
+});
+
+describe('the container plan (seed Strategy 1)', () => {
+  const plan = planLocalStack({ tls: true, publishPort: 5432, instances: [{ name: 'blog' }], kratos: {} });
+  const byService = Object.fromEntries(plan.containers.map((c) => [c.service, c]));
+
+  test('postgres, the one-shot bootstrap, kratos-migrate, kratos — dependencies first', () => {
+    expect(plan.containers.map((c) => c.service)).toEqual(['postgres', 'postgres-bootstrap', 'kratos-migrate', 'kratos']);
+    expect(byService['postgres-bootstrap']!.dependsOn).toEqual([{ service: 'postgres', condition: ServiceCondition.Healthy }]);
+    expect(byService['kratos-migrate']!.dependsOn).toEqual([{ service: 'postgres-bootstrap', condition: ServiceCondition.CompletedSuccessfully }]);
+    expect(byService['kratos']!.dependsOn).toEqual([{ service: 'kratos-migrate', condition: ServiceCondition.CompletedSuccessfully }]);
+  });
+
+  test('the healthcheck is pg_isready with the actual user, database and port, over TCP, at the seed\'s timing', () => {
+    expect(byService['postgres']!.healthcheck).toEqual({
+      test: ['CMD', 'pg_isready', '-h', '127.0.0.1', '-p', '5432', '-U', 'postgres', '-d', 'postgres'],
+      intervalSeconds: 5,
+      timeoutSeconds: 5,
+      retries: 10,
+      startPeriodSeconds: 30,
+    });
+    expect(planLocalStack({ database: 'auth' }).containers[0]!.healthcheck!.test).toEqual(healthcheckTest('postgres', 'auth'));
+  });
+
+  test('the server: its own config files, seed 004\'s initdb arguments, the superuser as a secret', () => {
+    const pg = byService['postgres']!;
+    expect(pg.command).toEqual(['postgres', '-c', 'config_file=/etc/postgresql/postgresql.conf', '-c', 'hba_file=/etc/postgresql/pg_hba.conf']);
+    expect(pg.entrypoint).toEqual(['/bin/sh', CONTAINER_PATHS.entrypointScript]);
+    expect(pg.env).toEqual([
+      { name: 'POSTGRES_USER', value: 'postgres' },
+      { name: 'POSTGRES_PASSWORD', secret: EnvSecret.SuperuserPassword },
+      { name: 'POSTGRES_DB', value: 'postgres' },
+      { name: 'POSTGRES_INITDB_ARGS', value: '--auth-host=scram-sha-256 --data-checksums' },
+    ]);
+    expect(pg.ports).toEqual([{ internal: 5432, external: 5432, address: '127.0.0.1' }]);
+    expect(pg.files.find((f) => f.content === FileContent.ServerKey)).toEqual({ path: CONTAINER_PATHS.keyUpload, content: FileContent.ServerKey, mode: '0600' });
+    expect(pg.files.find((f) => f.content === FileContent.BootstrapSql)!.path).toBe('/docker-entrypoint-initdb.d/10-postgres-strategies.sql');
+  });
+
+  test('kratos-migrate is the seed\'s one-shot migrate sql -e --yes on oryd/kratos:v1.3.1 with DSN from a secret', () => {
+    const m = byService['kratos-migrate']!;
+    expect(m).toMatchObject({ command: ['migrate', 'sql', '-e', '--yes'], oneShot: true, restart: 'no', env: [{ name: 'DSN', secret: EnvSecret.KratosDsn }] });
+    expect(plan.kratos!.image).toBe(KRATOS_DEFAULT_IMAGE);
+    expect(m.files.map((f) => f.path)).toEqual([CONTAINER_PATHS.clientCaFile]);
+  });
+
+  test('pg_hba: peer for the entrypoint\'s superuser on the socket, hostssl only, then reject', () => {
+    expect(plan.pgHbaConf).toMatch(/^local\s+all\s+postgres\s+peer$/m);
+    expect(plan.pgHbaConf).toMatch(/^hostnossl\s+all\s+all\s+0\.0\.0\.0\/0\s+reject/m);
+    expect(plan.pgHbaConf).not.toMatch(/^host\s+all\s+all\s+\S+\s+scram-sha-256/m);
+    expect(plan.pgHbaConf.trimEnd().split('\n').pop()).toMatch(/^host\s+all\s+all\s+::\/0\s+reject/);
+  });
+
+  test('the certificate covers postgres, localhost and 127.0.0.1 (and a specific published address)', () => {
+    expect(plan.certificates!.server).toMatchObject({ dnsNames: ['postgres', 'localhost'], ipAddresses: ['127.0.0.1'] });
+    const lan = planLocalStack({ tls: true, publishPort: 5432, publishAddress: '192.168.1.5' });
+    expect(lan.certificates!.server.ipAddresses).toEqual(['127.0.0.1', '192.168.1.5']);
+  });
+
+  test('bootstrap modes: init script only, one-shot only (the server does not change with the instances), both', () => {
+    const only = (mode: BootstrapMode) => planLocalStack({ instances: [{ name: 'blog' }], bootstrap: mode });
+    const init = only(BootstrapMode.InitScript);
+    expect(init.containers.map((c) => c.service)).toEqual(['postgres']);
+    expect(init.containers[0]!.files.some((f) => f.content === FileContent.BootstrapSql)).toBe(true);
+    const oneShot = only(BootstrapMode.OneShot);
+    expect(oneShot.containers.map((c) => c.service)).toEqual(['postgres', 'postgres-bootstrap']);
+    expect(oneShot.containers[0]!.files.some((f) => f.content === FileContent.BootstrapSql)).toBe(false);
+    expect(planLocalStack({}).containers.map((c) => c.service)).toEqual(['postgres']);
+  });
+
+  test('without a bootstrap container, kratos-migrate waits for the healthy server', () => {
+    const p = planLocalStack({ kratos: {}, bootstrap: BootstrapMode.InitScript });
+    expect(p.containers.find((c) => c.service === 'kratos-migrate')!.dependsOn).toEqual([{ service: 'postgres', condition: ServiceCondition.Healthy }]);
+  });
+
+  test('PostgreSQL 18: the volume is mounted at /var/lib/postgresql', () => {
+    expect(planLocalStack({ image: 'postgres:18-alpine' }).containers[0]!.dataVolumePath).toBe('/var/lib/postgresql');
+  });
+});
+
+describe('Kratos and its instance', () => {
+  test('Kratos gets an instance "kratos" when none is declared, or the only one', () => {
+    expect(planLocalStack({ kratos: {} }).server.instances.map((i) => i.database)).toEqual(['kratos']);
+    expect(planLocalStack({ kratos: {}, instances: [{ name: 'app' }], namePrefix: 'vw_' }).kratos!.instance).toBe('app');
+  });
+
+  test.each<[string, Parameters<typeof planLocalStack>[0], RegExp]>([
+    ['least-privilege instance', { instances: [{ name: 'app', shape: RoleShape.LeastPrivilege }], kratos: {} }, /kratos\.instance: instance "app" uses the least-privilege shape, whose login role cannot create tables, so `kratos migrate sql` would fail\. Give Kratos an instance with the owner shape/],
+    ['unknown instance', { instances: [{ name: 'app' }], kratos: { instance: 'auth' } }, /kratos\.instance: no instance is named "auth"/],
+    ['several instances, none named', { instances: [{ name: 'a' }, { name: 'b' }], kratos: {} }, /kratos\.instance: is not set and there are 2 instances/],
+    ['a config with a dsn', { kratos: { config: 'dsn: postgres://x:y@h/db\nserve: {}\n' } }, /kratos\.config\.dsn: is set in the config file/],
+    ['a config that is not a mapping', { kratos: { config: '- a\n- b\n' } }, /kratos\.config: is not a YAML mapping/],
+    ['a bad public URL', { kratos: { publicBaseUrl: 'ftp://x' } }, /kratos\.publicBaseUrl: "ftp:\/\/x" is not an http\(s\) URL/],
+    ['over budget', { pgConfig: { max_connections: 30 }, instances: [{ name: 'a' }, { name: 'b' }] }, /2 instances need 40 connections but the server allows 27/],
+  ])('%s is refused', (_, options, message) => {
+    expect(() => planLocalStack(options)).toThrow(message);
+  });
+
+  test('the over-budget error is the budget error of the shared strategy', () => {
+    expect(() => planLocalStack({ pgConfig: { max_connections: 30 }, instances: [{ name: 'a' }, { name: 'b' }] })).toThrow(ConnectionBudgetError);
+  });
+
+  test('the rendered config is valid YAML with the required keys and no dsn', () => {
+    const text = renderKratosConfig({ publicBaseUrl: 'http://127.0.0.1:4433/', adminBaseUrl: 'http://kratos:4434/', returnUrl: 'http://127.0.0.1:4455/', identitySchemaPath: '/etc/config/kratos/identity.schema.json' });
+    const doc = parse(text) as Record<string, any>;
+    expect(doc['dsn']).toBeUndefined();
+    expect(doc['selfservice']['default_browser_return_url']).toBe('http://127.0.0.1:4455/');
+    expect(doc['identity']['schemas']).toEqual([{ id: 'default', url: 'file:///etc/config/kratos/identity.schema.json' }]);
+    expect(validateKratosConfig(text, 'kratos.config')).toBe(text);
+  });
+});
+
+describe('the exit-code gate', () => {
+  test('exit 0 passes', () => {
+    expect(() => checkOneShotExit('auth-kratos-migrate', 0, 'ok', 'auth-kratos')).not.toThrow();
+  });
+
+  test('any other exit names the container, the code, what does not start, and shows redacted logs', () => {
+    let e: unknown;
+    try {
+      checkOneShotExit('auth-kratos-migrate', 1, 'line\nerror: failed to connect to `postgres://kratos:Sup3rS3cret@postgres:5432/kratos`\nPGPASSWORD=hunter2 password=abc', 'auth-kratos');
+    } catch (err) {
+      e = err;
+    }
+    expect(e).toBeInstanceOf(OneShotFailedError);
+    const message = (e as Error).message;
+    expect(message).toMatch(/^auth-kratos-migrate finished with exit code 1, so auth-kratos is not started\./);
+    expect(message).toContain('postgres://kratos:REDACTED@postgres:5432/kratos');
+    expect(message).not.toMatch(/Sup3rS3cret|hunter2|abc$/);
+    expect((e as OneShotFailedError).exitCode).toBe(1);
+  });
+
+  test('no exit code (it never finished) fails too', () => {
+    expect(() => checkOneShotExit('x', undefined, undefined, 'y')).toThrow(/x finished with no exit code/);
+  });
+
+  test('redaction keeps the user and host', () => {
+    expect(redactLogs('dial postgres://u%40x:p%3Aw@h:1/db?sslmode=disable')).toBe('dial postgres://u%40x:REDACTED@h:1/db?sslmode=disable');
+  });
+
+  test('a Kratos DSN becomes a libpq URL without Kratos\' pool keys', () => {
+    expect(kratosDsnToLibpq('postgres://k:p@postgres:5432/kratos?sslmode=disable&connect_timeout=10&max_conns=10&max_idle_conns=2&max_conn_lifetime=1h0m0s')).toBe(
+      'postgres://k:p@postgres:5432/kratos?sslmode=disable&connect_timeout=10',
+    );
+  });
+});
+
+describe('compose', () => {
+  const plan = planLocalStack({ tls: true, publishPort: 5433, instances: [{ name: 'blog' }], kratos: { instance: 'blog', publishPublicPort: 4433 } });
+  const doc = parse(renderComposeFile(plan)) as Record<string, any>;
+
+  test('services and the volume of the seed, in dependency order', () => {
+    expect(Object.keys(doc['services'])).toEqual(['postgres', 'postgres-bootstrap', 'kratos-migrate', 'kratos']);
+    expect(doc['volumes']).toEqual({ postgres_data: {} });
+    expect(doc['services']['postgres']['volumes'][0]).toBe('postgres_data:/var/lib/postgresql/data');
+    expect(doc['services']['postgres']['healthcheck']).toEqual({
+      test: ['CMD', 'pg_isready', '-h', '127.0.0.1', '-p', '5432', '-U', 'postgres', '-d', 'postgres'],
+      interval: '5s',
+      timeout: '5s',
+      retries: 10,
+      start_period: '30s',
+    });
+    expect(doc['services']['kratos-migrate']['depends_on']).toEqual({ 'postgres-bootstrap': { condition: 'service_completed_successfully' } });
+    expect(doc['services']['kratos']['depends_on']).toEqual({ 'kratos-migrate': { condition: 'service_completed_successfully' } });
+    expect(doc['services']['postgres-bootstrap']['depends_on']).toEqual({ postgres: { condition: 'service_healthy' } });
+    expect(doc['services']['kratos-migrate']['restart']).toBe('no');
+  });
+
+  test('secrets are ${VAR} references; ports are bound to 127.0.0.1', () => {
+    expect(doc['services']['postgres']['environment']['POSTGRES_PASSWORD']).toMatch(/^\$\{POSTGRES_PASSWORD:\?/);
+    expect(doc['services']['kratos']['environment']['DSN']).toMatch(/^\$\{KRATOS_DSN:\?/);
+    expect(doc['services']['postgres']['ports']).toEqual(['127.0.0.1:5433:5432']);
+    expect(doc['services']['kratos']['ports']).toEqual(['127.0.0.1:4433:4433']);
+  });
+
+  test('every file the compose file mounts is listed once', () => {
+    const sources = composeFileSources(plan).map((s) => s.source);
+    expect(new Set(sources).size).toBe(sources.length);
+    const mounted = Object.values(doc['services']).flatMap((s: any) => (s.volumes ?? []).filter((v: string) => v.startsWith('./')).map((v: string) => v.split(':')[0]!.slice(2)));
+    expect([...new Set(mounted)].sort()).toEqual([...sources].sort());
+  });
+
+  test('a literal $ is escaped for compose; IPv6 binds are bracketed', () => {
+    expect(escapeComposeValue('a$b$$c')).toBe('a$$b$$$$c');
+    const v6 = parse(renderComposeFile(planLocalStack({ publishPort: 5432, publishAddress: '::1' }))) as Record<string, any>;
+    expect(v6['services']['postgres']['ports']).toEqual(['[::1]:5432:5432']);
+  });
+
+  test('.env values are single-quoted (literal for compose); unsafe values are refused', () => {
+    expect(renderDotEnv({ POSTGRES_PASSWORD: 'abc', KRATOS_DSN: 'postgres://u:p%24@h/db?a=1&b=2' })).toContain("KRATOS_DSN='postgres://u:p%24@h/db?a=1&b=2'\n");
+    expect(() => renderDotEnv({ X: "it's" })).toThrow(ValidationError);
+    expect(() => renderDotEnv({ X: 'a\nb' })).toThrow(/composeEnv\.X: contains a single quote, a line break or NUL/);
+    expect(() => renderDotEnv({ 'A-B': 'x' })).toThrow(/is not an environment variable name/);
+  });
+});
+
+describe('Docker names and shell quoting', () => {
+  test('names derive from the component name; a name Docker refuses is refused first', () => {
+    const n = dockerNames('auth');
+    expect([n.network, n.volume, n.container('postgres')]).toEqual(['auth-network', 'auth-postgres-data', 'auth-postgres']);
+    expect(() => dockerNames('my stack')).toThrow(/name: "my stack" cannot name Docker containers/);
+    expect(() => dockerNames('ok', '-bad')).toThrow(/volumeName: "-bad" is not a Docker volume name/);
+  });
+
+  test('shellQuote leaves plain words and single-quotes the rest', () => {
+    expect(shellQuote('/run/postgres-strategies')).toBe('/run/postgres-strategies');
+    expect(shellQuote("a b'c")).toBe(`'a b'\\''c'`);
+  });
+});

@@ -1,0 +1,42 @@
+/**
+ * examples/local (the seed's Strategy 1 as one Pulumi program) under the
+ * mock runtime with `pulumi config` values: TLS switched on by
+ * `postgres-strategies:tls`, published on 127.0.0.1, Kratos on its own
+ * database, secret outputs, and the compose output.
+ */
+import { installMocks, settle, settled } from '../../../lab/pulumi-mocks';
+const rt = installMocks({
+  config: {
+    'postgres-strategies:tls': 'true',
+    'postgres-strategies:publishPort': '5432',
+    'postgres-strategies:instances': '[{"name":"blog"}]',
+  },
+});
+
+import * as pulumi from '@pulumi/pulumi';
+import { parse } from 'yaml';
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const program = require('../../../examples/local/index') as typeof import('../../../examples/local/index');
+
+beforeAll(settled);
+
+test('declares Postgres, kratos-migrate and Kratos, with TLS from config and the port on 127.0.0.1', () => {
+  expect(rt.ofType('docker:index/container:Container').map((c) => c.name)).toEqual(['auth-postgres', 'auth-postgres-bootstrap', 'auth-kratos-migrate', 'auth-kratos']);
+  expect(rt.ofType('tls:index/locallySignedCert:LocallySignedCert')).toHaveLength(1);
+  expect(rt.named('auth-postgres').inputs['ports']).toEqual([{ internal: 5432, external: 5432, ip: '127.0.0.1', protocol: 'tcp' }]);
+  expect(program.sslmode).toBe('verify-full');
+});
+
+test('Kratos has its own database next to the configured app database', async () => {
+  const dsn = (await settle(program.kratosDsn!)).value as string;
+  expect(dsn).toMatch(/^postgres:\/\/kratos:[A-Za-z0-9]{32}@postgres:5432\/kratos\?sslmode=verify-full&sslrootcert=\/etc\/postgres-strategies\/ca\.crt/);
+  expect(Object.keys((await settle(program.urls)).value!)).toEqual(['kratos', 'blog']);
+});
+
+test('secrets stay secret; the compose file parses and names the seed\'s services', async () => {
+  for (const o of [program.kratosDsn!, program.hostUrl!, program.composeEnv, program.composeFiles, program.urls] as pulumi.Output<unknown>[]) {
+    expect(await pulumi.isSecret(o)).toBe(true);
+  }
+  const doc = parse((await settle(program.composeYaml)).value as string) as { services: Record<string, unknown> };
+  expect(Object.keys(doc.services)).toEqual(['postgres', 'postgres-bootstrap', 'kratos-migrate', 'kratos']);
+});
