@@ -5,16 +5,12 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as postgresql from '@pulumi/postgresql';
-import * as random from '@pulumi/random';
 import { checkConnectionBudget } from '../core/budget';
-import { ConnectionDescription, DEFAULT_CONNECT_TIMEOUT_SECONDS, kratosDsn, libpqUrl, pgxUrl } from '../core/dsn';
-import { databaseUrlEnv, kratosEnv, libpqEnv } from '../core/env';
+import { ConnectionDescription, DEFAULT_CONNECT_TIMEOUT_SECONDS, libpqUrl } from '../core/dsn';
 import { checkInteger } from '../core/errors';
-import { gatewayEnv, GatewayEnv } from '../core/gateway';
 import { InstancePlan, InstanceSpec, RolePlan, SchemaObjectType, planInstance } from '../core/plan';
-import { renderInstanceSql } from '../core/render-sql';
-import { scramSha256Verifier, SCRAM_SALT_BYTES } from '../core/scram';
 import { validateClientTls } from '../core/tls';
+import { InstanceEnv, bootstrapSqlOutput, connectionOutputs, generateLogin } from './logins';
 import { PostgresServerHandle } from './server-handle';
 
 /** Arguments of {@link InstanceDatabase}. */
@@ -40,17 +36,7 @@ export interface InstanceDatabaseArgs {
   applicationName?: string;
 }
 
-/** Environment maps of one login (every value carries the password; all secret). */
-export interface InstanceEnv {
-  /** Ory Kratos: `DSN`. */
-  kratos: pulumi.Output<{ DSN: string }>;
-  /** The auth gateway: `VIBEWARDEN_DATABASE_*`. */
-  gateway: pulumi.Output<GatewayEnv>;
-  /** `DATABASE_URL` (libpq URL). */
-  databaseUrl: pulumi.Output<{ DATABASE_URL: string }>;
-  /** libpq's `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD`, `PGSSLMODE`, ... */
-  libpq: pulumi.Output<Record<string, string>>;
-}
+export type { InstanceEnv } from './logins';
 
 interface Login {
   role: postgresql.Role;
@@ -106,6 +92,8 @@ export class InstanceDatabase extends pulumi.ComponentResource {
   public readonly bootstrapSql: pulumi.Output<string>;
   /** The server's CA certificate (PEM), when the server handle has one. */
   public readonly rootCertPem?: pulumi.Output<string>;
+  /** SCRAM-SHA-256 verifiers of the login roles, by role name (secret). */
+  public readonly verifiers: ReadonlyMap<string, pulumi.Output<string>>;
 
   constructor(name: string, args: InstanceDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     const server = args.server;
@@ -125,19 +113,18 @@ export class InstanceDatabase extends pulumi.ComponentResource {
 
     // 1. Generated passwords and their SCRAM verifiers (stable salts keep the verifier stable).
     const logins = new Map<string, Login>();
-    const verifiers: Record<string, pulumi.Output<string>> = {};
+    const verifiers = new Map<string, pulumi.Output<string>>();
     for (const role of plan.roles.filter((r) => r.login)) {
-      const password = new random.RandomPassword(`${name}-${role.purpose}-password`, { length: passwordLength, special: false }, { parent: this });
-      const salt = new random.RandomBytes(`${name}-${role.purpose}-scram-salt`, { length: SCRAM_SALT_BYTES }, { parent: this });
-      const verifier = pulumi.secret(pulumi.all([password.result, salt.base64]).apply(([p, s]) => scramSha256Verifier(p, s)));
-      verifiers[role.name] = verifier;
-      logins.set(role.name, { role: undefined as unknown as postgresql.Role, password: pulumi.secret(password.result), verifier });
+      const generated = generateLogin(`${name}-${role.purpose}`, passwordLength, this);
+      verifiers.set(role.name, generated.verifier);
+      logins.set(role.name, { role: undefined as unknown as postgresql.Role, ...generated });
     }
+    this.verifiers = verifiers;
 
     // 2. Roles (owner first).
     const roles = new Map<string, postgresql.Role>();
     for (const role of plan.roles) {
-      const resource = this.createRole(name, role, verifiers[role.name], onServer, retain && role === plan.owner);
+      const resource = this.createRole(name, role, verifiers.get(role.name), onServer, retain && role === plan.owner);
       roles.set(role.name, resource);
       const login = logins.get(role.name);
       if (login) login.role = resource;
@@ -160,42 +147,31 @@ export class InstanceDatabase extends pulumi.ComponentResource {
     this.user = login.role.name;
     this.password = login.password;
     this.rootCertPem = server.rootCertPem === undefined ? undefined : pulumi.output(server.rootCertPem);
+    // A secret: it carries `password`, which is one (a login's secret password).
     const describe = (user: pulumi.Output<string>, password: pulumi.Output<string>): pulumi.Output<ConnectionDescription> =>
-      pulumi.secret(
-        pulumi.all([server.host, server.port, database.name, user, password]).apply(
-          ([host, port, db, u, p]): ConnectionDescription => ({
-            hosts: [{ host, port }],
-            database: db,
-            user: u,
-            password: p,
-            tls: { sslmode: server.sslmode, ...(server.sslrootcert ? { sslrootcert: server.sslrootcert } : {}) },
-            connectTimeoutSeconds,
-            applicationName: args.applicationName ?? plan.instance,
-            pooler: server.pooler,
-          }),
-        ),
+      pulumi.all([server.host, server.port, database.name, user, password]).apply(
+        ([host, port, db, u, p]): ConnectionDescription => ({
+          hosts: [{ host, port }],
+          database: db,
+          user: u,
+          password: p,
+          tls: { sslmode: server.sslmode, ...(server.sslrootcert ? { sslrootcert: server.sslrootcert } : {}) },
+          connectTimeoutSeconds,
+          applicationName: args.applicationName ?? plan.instance,
+          pooler: server.pooler,
+        }),
       );
     this.connection = describe(this.user, this.password);
-    const derive = <T>(f: (c: ConnectionDescription) => T): pulumi.Output<T> => pulumi.secret(this.connection.apply(f)) as pulumi.Output<T>;
-    this.url = derive((c) => libpqUrl(c));
-    this.pgxUrl = derive((c) => pgxUrl(c, plan.gatewayPool));
-    this.kratosDsn = derive((c) => kratosDsn(c, plan.kratosPool));
-    this.env = {
-      kratos: derive((c) => kratosEnv(c, plan.kratosPool)),
-      gateway: derive((c) => gatewayEnv(c, plan.gatewayPool)),
-      databaseUrl: derive((c) => databaseUrlEnv(c)),
-      libpq: derive((c) => libpqEnv(c)),
-    };
+    const derived = connectionOutputs(this.connection, plan);
+    this.url = derived.url;
+    this.pgxUrl = derived.pgxUrl;
+    this.kratosDsn = derived.kratosDsn;
+    this.env = derived.env;
     if (plan.readOnly) {
       const ro = logins.get(plan.readOnly.name) as Login;
-      this.readOnlyUrl = pulumi.secret(describe(ro.role.name, ro.password).apply((c) => libpqUrl(c)));
+      this.readOnlyUrl = describe(ro.role.name, ro.password).apply((c) => libpqUrl(c));
     }
-    const names = Object.keys(verifiers);
-    this.bootstrapSql = pulumi.secret(
-      pulumi.all(names.map((n) => verifiers[n] as pulumi.Output<string>)).apply((vs) =>
-        renderInstanceSql(plan, { verifiers: Object.fromEntries(names.map((n, i) => [n, vs[i] as string])) }),
-      ),
-    );
+    this.bootstrapSql = bootstrapSqlOutput([plan], verifiers);
 
     this.registerOutputs({
       database: this.database,

@@ -14,10 +14,8 @@ import * as pulumi from '@pulumi/pulumi';
 import * as postgresql from '@pulumi/postgresql';
 import * as random from '@pulumi/random';
 import { composeFileSources, renderComposeFile, renderDotEnv } from '../core/compose';
-import { ConnectionDescription, DEFAULT_CONNECT_TIMEOUT_SECONDS, PoolerMode, kratosDsn, libpqUrl, pgxUrl } from '../core/dsn';
-import { databaseUrlEnv, kratosEnv, libpqEnv } from '../core/env';
+import { ConnectionDescription, DEFAULT_CONNECT_TIMEOUT_SECONDS, PoolerMode, libpqUrl } from '../core/dsn';
 import { ValidationError, check, checkInteger } from '../core/errors';
-import { gatewayEnv } from '../core/gateway';
 import { KRATOS_ADMIN_PORT, checkOneShotExit } from '../core/kratos';
 import {
   BootstrapMode,
@@ -34,10 +32,8 @@ import {
   planLocalStack,
 } from '../core/local';
 import { InstancePlan, InstanceSpec } from '../core/plan';
-import { renderBootstrapSql } from '../core/render-sql';
-import { SCRAM_SALT_BYTES, scramSha256Verifier } from '../core/scram';
 import { ClientTls, ServerKind, SslMode } from '../core/tls';
-import { InstanceEnv } from './instance-database';
+import { GeneratedLogin, InstanceEnv, bootstrapSqlOutput, connectionOutputs, generateLogin } from './logins';
 import { PostgresServerHandle } from './server-handle';
 import { createServerCertificates } from './tls-certificates';
 
@@ -162,11 +158,6 @@ export interface LocalInstance {
   readOnlyUrl?: pulumi.Output<string>;
 }
 
-interface Login {
-  password: pulumi.Output<string>;
-  verifier: pulumi.Output<string>;
-}
-
 /**
  * PostgreSQL in Docker on this machine, with optional TLS, app instances
  * and Ory Kratos — the primary seed's Strategy 1.
@@ -283,25 +274,13 @@ export class LocalPostgres extends pulumi.ComponentResource {
     // 1. Passwords: the superuser, and each login role's password with a stable SCRAM salt.
     const superuser = new random.RandomPassword(`${name}-superuser-password`, { length: passwordLength, special: false }, parent);
     this.superuserPassword = pulumi.secret(superuser.result);
-    const logins = new Map<string, Login>();
+    const logins = new Map<string, GeneratedLogin>();
     for (const inst of plan.server.instances) {
       for (const role of inst.roles.filter((r) => r.login)) {
-        const password = new random.RandomPassword(`${name}-${inst.instance}-${role.purpose}-password`, { length: passwordLength, special: false }, parent);
-        const salt = new random.RandomBytes(`${name}-${inst.instance}-${role.purpose}-scram-salt`, { length: SCRAM_SALT_BYTES }, parent);
-        logins.set(role.name, {
-          password: pulumi.secret(password.result),
-          verifier: pulumi.secret(pulumi.all([password.result, salt.base64]).apply(([p, s]) => scramSha256Verifier(p, s))),
-        });
+        logins.set(role.name, generateLogin(`${name}-${inst.instance}-${role.purpose}`, passwordLength, this));
       }
     }
-    const roleNames = [...logins.keys()];
-    this.bootstrapSql = pulumi.secret(
-      pulumi
-        .all(roleNames.map((r) => (logins.get(r) as Login).verifier))
-        .apply((vs) =>
-          plan.server.instances.length === 0 ? '' : renderBootstrapSql(plan.server.instances, { verifiers: Object.fromEntries(roleNames.map((r, i) => [r, vs[i] as string])) }),
-        ),
-    );
+    this.bootstrapSql = pulumi.secret(bootstrapSqlOutput(plan.server.instances, new Map([...logins].map(([role, l]) => [role, l.verifier]))));
 
     // 2. Certificates.
     const certs = plan.certificates ? createServerCertificates(name, plan.certificates, this) : undefined;
@@ -440,10 +419,10 @@ export class LocalPostgres extends pulumi.ComponentResource {
     return this.serverHandle !== undefined;
   }
 
-  private instanceOutputs(inst: InstancePlan, logins: Map<string, Login>, networkTls: ClientTls, hostTls: ClientTls, connectTimeoutSeconds: number): LocalInstance {
+  private instanceOutputs(inst: InstancePlan, logins: Map<string, GeneratedLogin>, networkTls: ClientTls, hostTls: ClientTls, connectTimeoutSeconds: number): LocalInstance {
     const describe = (user: string, host: string, port: number, tls: ClientTls): pulumi.Output<ConnectionDescription> =>
       pulumi.secret(
-        (logins.get(user) as Login).password.apply(
+        (logins.get(user) as GeneratedLogin).password.apply(
           (password): ConnectionDescription => ({
             hosts: [{ host, port }],
             database: inst.database,
@@ -457,21 +436,12 @@ export class LocalPostgres extends pulumi.ComponentResource {
         ),
       );
     const connection = describe(inst.login.name, LOCAL_SERVER_HOST, LOCAL_SERVER_PORT, networkTls);
-    const derive = <T>(f: (c: ConnectionDescription) => T): pulumi.Output<T> => pulumi.secret(connection.apply(f)) as pulumi.Output<T>;
     const out: LocalInstance = {
       database: inst.database,
       user: inst.login.name,
-      password: (logins.get(inst.login.name) as Login).password,
+      password: (logins.get(inst.login.name) as GeneratedLogin).password,
       connection,
-      url: derive((c) => libpqUrl(c)),
-      pgxUrl: derive((c) => pgxUrl(c, inst.gatewayPool)),
-      kratosDsn: derive((c) => kratosDsn(c, inst.kratosPool)),
-      env: {
-        kratos: derive((c) => kratosEnv(c, inst.kratosPool)),
-        gateway: derive((c) => gatewayEnv(c, inst.gatewayPool)),
-        databaseUrl: derive((c) => databaseUrlEnv(c)),
-        libpq: derive((c) => libpqEnv(c)),
-      },
+      ...connectionOutputs(connection, inst),
     };
     const publish = this.plan.publish;
     if (publish) out.hostUrl = pulumi.secret(describe(inst.login.name, publish.clientHost, publish.hostPort, hostTls).apply((c) => libpqUrl(c)));

@@ -8,6 +8,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { BudgetReport } from '../core/budget';
 import { InstanceSpec, planServer } from '../core/plan';
 import { InstanceDatabase } from './instance-database';
+import { bootstrapSqlOutput } from './logins';
 import { PostgresServerHandle } from './server-handle';
 
 /** Arguments of {@link SharedPostgres}. */
@@ -91,8 +92,10 @@ export class SharedPostgres extends pulumi.ComponentResource {
     };
     this.urls = byName((d) => d.url);
     this.kratosDsns = byName((d) => d.kratosDsn);
-    this.bootstrapSql = pulumi.secret(
-      pulumi.all(Object.values(this.instances).map((d) => d.bootstrapSql)).apply((parts) => parts.join('\n')),
+    const databases = Object.values(this.instances);
+    this.bootstrapSql = bootstrapSqlOutput(
+      databases.map((d) => d.plan),
+      new Map(databases.flatMap((d) => [...d.verifiers])),
     );
     this.registerOutputs({ urls: this.urls, kratosDsns: this.kratosDsns });
   }

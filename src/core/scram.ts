@@ -12,7 +12,7 @@
  * are; otherwise SASLprep, falling back to the raw bytes when the password
  * is not a valid SASLprep string — libpq does the same on the client).
  */
-import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { createHash, createHmac, pbkdf2, pbkdf2Sync, randomBytes } from 'node:crypto';
 import saslprep from '@mongodb-js/saslprep';
 import { ValidationError, checkInteger } from './errors';
 
@@ -46,6 +46,24 @@ export function preparePassword(password: string): string {
  * @throws ValidationError for an empty password, a short salt or bad iterations.
  */
 export function scramSha256Verifier(password: string, salt: Buffer | string, iterations = SCRAM_DEFAULT_ITERATIONS): string {
+  const inputs = verifierInputs(password, salt, iterations);
+  return formatVerifier(pbkdf2Sync(inputs.password, inputs.salt, iterations, 32, 'sha256'), inputs.salt, iterations);
+}
+
+/**
+ * {@link scramSha256Verifier} with PBKDF2 on libuv's thread pool, so that
+ * many verifiers (one per role of a large deployment) are computed in
+ * parallel and off the main thread. Same result, same errors.
+ */
+export async function scramSha256VerifierAsync(password: string, salt: Buffer | string, iterations = SCRAM_DEFAULT_ITERATIONS): Promise<string> {
+  const inputs = verifierInputs(password, salt, iterations);
+  const salted = await new Promise<Buffer>((resolve, reject) =>
+    pbkdf2(inputs.password, inputs.salt, iterations, 32, 'sha256', (err, key) => (err ? reject(err) : resolve(key))),
+  );
+  return formatVerifier(salted, inputs.salt, iterations);
+}
+
+function verifierInputs(password: string, salt: Buffer | string, iterations: number): { password: Buffer; salt: Buffer } {
   if (password.length === 0) {
     throw new ValidationError('password', 'is empty', 'Give a password; PostgreSQL rejects empty SCRAM passwords');
   }
@@ -54,11 +72,15 @@ export function scramSha256Verifier(password: string, salt: Buffer | string, ite
     throw new ValidationError('salt', `is ${saltBytes.length} bytes`, `Give at least 8 random bytes (PostgreSQL uses ${SCRAM_SALT_BYTES})`);
   }
   checkInteger(iterations, 'iterations', 1, 100_000_000, 'iterations');
-  const salted = pbkdf2Sync(Buffer.from(preparePassword(password), 'utf8'), saltBytes, iterations, 32, 'sha256');
+  return { password: Buffer.from(preparePassword(password), 'utf8'), salt: saltBytes };
+}
+
+/** `SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>` from the salted password (RFC 5802). */
+function formatVerifier(salted: Buffer, salt: Buffer, iterations: number): string {
   const clientKey = createHmac('sha256', salted).update('Client Key').digest();
   const storedKey = createHash('sha256').update(clientKey).digest();
   const serverKey = createHmac('sha256', salted).update('Server Key').digest();
-  return `SCRAM-SHA-256$${iterations}:${saltBytes.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 
 /** A fresh random salt (16 bytes), base64. */

@@ -6,6 +6,7 @@ import {
   newScramSalt,
   preparePassword,
   scramSha256Verifier,
+  scramSha256VerifierAsync,
   verifyScramPassword,
 } from '../../../src/core/scram';
 import { expectFieldError } from './helpers';
@@ -174,5 +175,21 @@ describe('preparePassword (pg_saslprep)', () => {
   test('verifiers are computed on the prepared password: "ｐａｓｓ" and "pass" give the same verifier', () => {
     expect(scramSha256Verifier('ｐａｓｓ', SALT)).toBe(scramSha256Verifier('pass', SALT));
     expect(verifyScramPassword('pass', scramSha256Verifier('ｐａｓｓ', SALT))).toBe(true);
+  });
+});
+
+describe('scramSha256VerifierAsync', () => {
+  test('gives the same verifier as the synchronous function, for ASCII, SASLprep-normalized and raw passwords', async () => {
+    const salt = Buffer.from('0123456789abcdef');
+    for (const password of ['pencil', 'ｐａｓｓ', 'pass-🔑', "p@ss:/?#%'\" w"]) {
+      expect(await scramSha256VerifierAsync(password, salt)).toBe(scramSha256Verifier(password, salt));
+    }
+    expect(await scramSha256VerifierAsync('pencil', salt.toString('base64'), 10)).toBe(scramSha256Verifier('pencil', salt, 10));
+  });
+
+  test('rejects the same bad inputs', async () => {
+    await expect(scramSha256VerifierAsync('', Buffer.alloc(16))).rejects.toThrow(/password: is empty/);
+    await expect(scramSha256VerifierAsync('x', Buffer.alloc(4))).rejects.toThrow(/salt: is 4 bytes/);
+    await expect(scramSha256VerifierAsync('x', Buffer.alloc(16), 0)).rejects.toThrow(/iterations: 0 is not a whole number/);
   });
 });

@@ -1,0 +1,389 @@
+/**
+ * `npm run bench`: what the components cost.
+ *
+ * 1. Pulumi mock runtime, 10 / 100 / 1000 app instances: evaluation time and
+ *    peak memory of `SharedPostgres` (with `ExternalPostgres`) next to a
+ *    hand-written program declaring the same `@pulumi/postgresql` and
+ *    `@pulumi/random` resources (bench/programs.ts). Target: ≤ 1.25× time and
+ *    peak RSS. Each run is a fresh process (bench/mock-run.ts), one at a
+ *    time; runs alternate between the programs (9 / 7 / 3 runs each), and
+ *    the ratio is that of the medians. The median of the per-pair ratios
+ *    (each component run against the hand-written run next to it) is printed
+ *    too: on a noisy machine it shows whether the ratio is stable.
+ * 2. The resource graph: resources per instance, and the longest dependency
+ *    chain. Target: the same for 10 and 1000 instances (instances provision
+ *    in parallel).
+ * 3. Real bootstrap of 100 instances on the embedded PostgreSQL 17: our
+ *    idempotent psql script against the bare CREATE ROLE + CREATE DATABASE
+ *    floor, a fresh server per run, 3 runs each after one warm-up run
+ *    (bench/bootstrap.ts).
+ *    Target: ≤ 1.3×.
+ *
+ * Options: --quick (fewer runs, no 1000), --markdown (also print the README
+ * tables), --only mock|bootstrap, --data-dir. Exit code 1 when a target is missed or the
+ * programs do not declare the same resources; 2 on an error.
+ */
+import { spawn } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { havePsql } from '../lab/psql';
+import { BootstrapRun, bootstrapRun, bootstrapScripts, defaultDataDir } from './bootstrap';
+import type { MockRunResult } from './mock-run';
+import { ProgramName } from './programs';
+import { markdownTable, max, median, min, num, textTable, times, verdict } from './stats';
+
+const MOCK_TARGET = 1.25;
+const BOOTSTRAP_TARGET = 1.3;
+const BOOTSTRAP_INSTANCES = 100;
+
+const USAGE = `Usage: npm run bench -- [options]
+  --quick            3 runs for 10 and 100 instances, no 1000, 1 bootstrap run each
+  --markdown         also print the tables as markdown (for the README)
+  --only <section>   mock or bootstrap
+  --data-dir <dir>   where the bootstrap servers keep their data (default: /dev/shm when
+                     usable, so that disk writeback does not swamp the SQL being measured)
+  --help`;
+
+const LABEL: Record<ProgramName, string> = {
+  component: 'SharedPostgres',
+  handwritten: 'hand-written',
+  plain: 'hand-written, plain password (info)',
+};
+
+interface Plan {
+  sizes: Array<{ n: number; runs: number; plainRuns: number }>;
+  bootstrapRuns: number;
+  dataDir: string;
+}
+
+function progress(text: string): void {
+  process.stderr.write(`${text}\n`);
+}
+
+async function mockRun(program: ProgramName, n: number): Promise<MockRunResult> {
+  return new Promise((res, rej) => {
+    const child = spawn(process.execPath, ['--expose-gc', join(__dirname, 'mock-run.js'), '--program', program, '--instances', String(n)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', rej);
+    child.on('close', (code) => {
+      const line = stdout.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !line.startsWith('{')) {
+        rej(new Error(`mock run ${program} × ${n} exited ${code}: ${stderr.trim() || stdout.trim()}`));
+        return;
+      }
+      res(JSON.parse(line) as MockRunResult);
+    });
+  });
+}
+
+interface ProgramSummary {
+  program: ProgramName;
+  runs: number;
+  ms: number;
+  msMin: number;
+  msMax: number;
+  peakRssMiB: number;
+  baseRssMiB: number;
+  heapUsedMiB: number;
+  resources: number;
+  resourcesPerInstance: number;
+  longestChain: number;
+  chain: string[];
+  signature: string;
+  exportsHash: string;
+  exportsSecret: boolean;
+}
+
+function summarize(program: ProgramName, results: MockRunResult[]): ProgramSummary {
+  const first = results[0] as MockRunResult;
+  for (const r of results) {
+    if (r.signature !== first.signature || r.longestChain !== first.longestChain || r.exportsHash !== first.exportsHash) {
+      throw new Error(`${program}: runs of the same program disagree on the resource graph or exports`);
+    }
+  }
+  const ms = results.map((r) => r.ms);
+  return {
+    program,
+    runs: results.length,
+    ms: median(ms),
+    msMin: min(ms),
+    msMax: max(ms),
+    peakRssMiB: median(results.map((r) => r.peakRssMiB)),
+    baseRssMiB: median(results.map((r) => r.baseRssMiB)),
+    heapUsedMiB: median(results.map((r) => r.heapUsedMiB)),
+    resources: first.resources,
+    resourcesPerInstance: first.resourcesPerInstance,
+    longestChain: first.longestChain,
+    chain: first.chain,
+    signature: first.signature,
+    exportsHash: first.exportsHash,
+    exportsSecret: first.exportsSecret,
+  };
+}
+
+interface SizeReport {
+  n: number;
+  programs: Partial<Record<ProgramName, ProgramSummary>>;
+  timeRatio: number;
+  /** Median of component/hand-written over the runs made next to each other. */
+  pairedTimeRatio: number;
+  rssRatio: number;
+  heapRatio: number;
+  sameResources: boolean;
+  sameExports: boolean;
+}
+
+async function mockSection(plan: Plan): Promise<SizeReport[]> {
+  const reports: SizeReport[] = [];
+  for (const { n, runs, plainRuns } of plan.sizes) {
+    const results: Record<ProgramName, MockRunResult[]> = { component: [], handwritten: [], plain: [] };
+    for (let i = 0; i < runs; i++) {
+      // Alternate the order so that drift (thermal, caches) spreads over both.
+      const order: ProgramName[] = i % 2 === 0 ? ['component', 'handwritten'] : ['handwritten', 'component'];
+      if (i < plainRuns) order.push('plain');
+      for (const program of order) {
+        const r = await mockRun(program, n);
+        results[program].push(r);
+        progress(`  mock ${String(n).padStart(4)} instances  run ${i + 1}/${runs}  ${LABEL[program].padEnd(36)} ${num(r.ms).padStart(7)} ms  ${num(r.peakRssMiB).padStart(5)} MiB`);
+      }
+    }
+    const component = summarize('component', results.component);
+    const handwritten = summarize('handwritten', results.handwritten);
+    const programs: SizeReport['programs'] = { component, handwritten };
+    if (results.plain.length > 0) programs.plain = summarize('plain', results.plain);
+    reports.push({
+      n,
+      programs,
+      timeRatio: component.ms / handwritten.ms,
+      pairedTimeRatio: median(results.component.map((c, i) => c.ms / (results.handwritten[i] as MockRunResult).ms)),
+      rssRatio: component.peakRssMiB / handwritten.peakRssMiB,
+      heapRatio: component.heapUsedMiB / handwritten.heapUsedMiB,
+      sameResources: component.signature === handwritten.signature,
+      sameExports: Object.values(programs).every((p) => p.exportsHash === component.exportsHash) && component.exportsSecret && handwritten.exportsSecret,
+    });
+  }
+  return reports;
+}
+
+interface BootstrapReport {
+  runs: number;
+  dataDir: string;
+  serverVersion: string;
+  ours: { ms: number; msMin: number; msMax: number };
+  floor: { ms: number; msMin: number; msMax: number };
+  second: { ms: number; msMin: number; msMax: number };
+  changes: number;
+  secondChanges: number;
+  ratio: number;
+}
+
+async function bootstrapSection(plan: Plan): Promise<BootstrapReport> {
+  const scripts = bootstrapScripts(BOOTSTRAP_INSTANCES);
+  const ours: BootstrapRun[] = [];
+  const floor: BootstrapRun[] = [];
+  // One run that is not counted: the first server after the mock runs was
+  // markedly slower than the next ones (3.8 s against 2.3 s in one run).
+  const warmUp = await bootstrapRun('floor', BOOTSTRAP_INSTANCES, scripts, plan.dataDir);
+  progress(`  bootstrap ${BOOTSTRAP_INSTANCES} instances  warm-up (not counted)  floor ${num(warmUp.ms).padStart(6)} ms`);
+  for (let i = 0; i < plan.bootstrapRuns; i++) {
+    const order: Array<'ours' | 'floor'> = i % 2 === 0 ? ['ours', 'floor'] : ['floor', 'ours'];
+    for (const kind of order) {
+      const r = await bootstrapRun(kind, BOOTSTRAP_INSTANCES, scripts, plan.dataDir);
+      (kind === 'ours' ? ours : floor).push(r);
+      progress(
+        `  bootstrap ${BOOTSTRAP_INSTANCES} instances  run ${i + 1}/${plan.bootstrapRuns}  ${kind.padEnd(5)} ${num(r.ms).padStart(6)} ms` +
+          (r.secondMs !== undefined ? `  (second run ${num(r.secondMs)} ms, ${r.secondChanges} changes)` : ''),
+      );
+    }
+  }
+  const stat = (xs: number[]): { ms: number; msMin: number; msMax: number } => ({ ms: median(xs), msMin: min(xs), msMax: max(xs) });
+  const o = stat(ours.map((r) => r.ms));
+  const f = stat(floor.map((r) => r.ms));
+  return {
+    runs: plan.bootstrapRuns,
+    dataDir: plan.dataDir,
+    serverVersion: (ours[0] as BootstrapRun).serverVersion,
+    ours: o,
+    floor: f,
+    second: stat(ours.map((r) => r.secondMs as number)),
+    changes: median(ours.map((r) => r.changes as number)),
+    secondChanges: Math.max(...ours.map((r) => r.secondChanges as number)),
+    ratio: o.ms / f.ms,
+  };
+}
+
+interface Verdicts {
+  lines: string[];
+  failed: number;
+}
+
+function chainVerdict(reports: SizeReport[]): { ok: boolean; text: string } {
+  const chains = reports.map((r) => ({ n: r.n, c: (r.programs.component as ProgramSummary).longestChain }));
+  const first = chains[0];
+  const last = chains[chains.length - 1];
+  if (!first || !last) return { ok: true, text: 'no mock runs' };
+  const ok = chains.every((c) => c.c === first.c);
+  return { ok, text: `${chains.map((c) => `${c.c} at ${c.n}`).join(', ')} → ${ok ? 'PASS' : 'FAIL'} (target: the same for ${first.n} and ${last.n})` };
+}
+
+function report(mock: SizeReport[] | undefined, boot: BootstrapReport | undefined, markdown: boolean, quick: boolean): Verdicts {
+  const lines: string[] = [];
+  let failed = 0;
+  const mark = (v: 'PASS' | 'FAIL'): string => {
+    if (v === 'FAIL') failed++;
+    return v;
+  };
+  const print = (s = ''): void => {
+    lines.push(s);
+  };
+  const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  print(
+    `postgres-strategies bench — Node ${process.version}, ${cpus().length} × ${cpu}, load average ${loadavg()[0]?.toFixed(2)} at the end` +
+      (quick ? ' — QUICK (fewer runs, no 1000)' : ''),
+  );
+  const md: string[] = [];
+
+  if (mock && mock.length > 0) {
+    print();
+    print('1. Pulumi mock runtime: evaluation of N app instances (median of fresh processes; time from constructing the program until its exports');
+    print('   resolved and every registration and output was done; peak RSS of the process; heap in use after a forced GC at the end)');
+    const header = ['instances', 'program', 'runs', 'time ms', 'min–max ms', 'peak RSS MiB', 'heap MiB', 'resources', 'per instance', 'longest chain'];
+    const rows: string[][] = [];
+    const mdRows: string[][] = [];
+    for (const r of mock) {
+      for (const p of ['component', 'handwritten', 'plain'] as ProgramName[]) {
+        const s = r.programs[p];
+        if (!s) continue;
+        rows.push([String(r.n), LABEL[p], String(s.runs), num(s.ms), `${num(s.msMin)}–${num(s.msMax)}`, num(s.peakRssMiB), num(s.heapUsedMiB, 1), num(s.resources), String(s.resourcesPerInstance), String(s.longestChain)]);
+        mdRows.push([String(r.n), p === 'component' ? '`SharedPostgres`' : LABEL[p], num(s.ms), num(s.peakRssMiB), num(s.heapUsedMiB, 1), num(s.resources), String(s.resourcesPerInstance), String(s.longestChain)]);
+      }
+      const tv = mark(verdict(r.timeRatio, MOCK_TARGET));
+      const mv = mark(verdict(r.rssRatio, MOCK_TARGET));
+      rows.push([String(r.n), `ratio (target ≤ ${MOCK_TARGET}×)`, '', `${times(r.timeRatio)} ${tv}`, `pairs ${times(r.pairedTimeRatio)}`, `${times(r.rssRatio)} ${mv}`, times(r.heapRatio), '', '', '']);
+      mdRows.push([String(r.n), `**ratio** (target ≤ ${MOCK_TARGET}×)`, `**${times(r.timeRatio)}** ${tv}`, `**${times(r.rssRatio)}** ${mv}`, times(r.heapRatio), '', '', '']);
+    }
+    print(textTable(header, rows, 'rlrrrrrrrr'));
+    const base = mock.flatMap((r) => Object.values(r.programs).map((p) => p.baseRssMiB));
+    print(`   every process holds ${num(median(base))} MiB RSS (modules loaded, mocks installed) before the program is constructed`);
+    for (const r of mock) {
+      if (!r.sameResources) print(`   ${r.n}: FAIL — SharedPostgres and the hand-written program do not declare the same custom resources`);
+      if (!r.sameExports) print(`   ${r.n}: FAIL — the programs' exported URLs / DSNs differ or are not secret`);
+      if (!r.sameResources || !r.sameExports) failed++;
+    }
+    if (mock.every((r) => r.sameResources && r.sameExports)) {
+      print('   check: both programs declare the same custom resources (types, names, inputs, dependencies, options) and export identical secret URLs and DSNs');
+    }
+    const cv = chainVerdict(mock);
+    if (!cv.ok) failed++;
+    const chainNames = (mock[0]?.programs.component as ProgramSummary).chain;
+    print();
+    const perInstance = (p: ProgramName): number | undefined => mock[0]?.programs[p]?.resourcesPerInstance;
+    print(
+      `2. Resource graph: ${perInstance('component')} registrations per instance (${(perInstance('component') ?? 1) - 1} resources + its InstanceDatabase component; ` +
+        `hand-written: ${perInstance('handwritten')})`,
+    );
+    print(`   longest dependency chain (resources, provider included): ${cv.text}`);
+    print(`   ${chainNames.join(' → ')}`);
+
+    md.push(
+      `Pulumi mock runtime (median of ${[...new Set(mock.map((r) => (r.programs.component as ProgramSummary).runs))].join(' / ')} fresh processes per figure; ` +
+        'time from constructing the program until its exports have resolved and every registration and output is done; ' +
+        'peak RSS of the process, which holds ~' +
+        `${num(median(mock.flatMap((r) => Object.values(r.programs).map((p) => p.baseRssMiB))))} MiB before the program starts; heap in use after a forced GC at the end):`,
+      '',
+      markdownTable(['instances', 'program', 'time (ms)', 'peak RSS (MiB)', 'heap after GC (MiB)', 'resources', 'per instance', 'longest chain'], mdRows, 'rlrrrrrr'),
+      '',
+      `Longest dependency chain: ${cv.text.replace('→', '—')}: ${chainNames.map((c) => `\`${c}\``).join(' → ')}.`,
+    );
+  }
+
+  if (boot) {
+    const bv = mark(verdict(boot.ratio, BOOTSTRAP_TARGET));
+    if (boot.secondChanges !== 0) failed++;
+    print();
+    print(
+      `3. Real bootstrap: ${BOOTSTRAP_INSTANCES} instances on embedded PostgreSQL ${boot.serverVersion} (no TLS, data directory in ${boot.dataDir}), psql, ` +
+        `a fresh server per run (median of ${boot.runs}, after a warm-up run)`,
+    );
+    const rows = [
+      ['renderBootstrapSql (idempotent, PUBLIC revoked)', num(boot.ours.ms), `${num(boot.ours.msMin)}–${num(boot.ours.msMax)}`, `${boot.changes} changes`],
+      ['floor: CREATE ROLE + CREATE DATABASE only', num(boot.floor.ms), `${num(boot.floor.msMin)}–${num(boot.floor.msMax)}`, ''],
+      [`ratio (target ≤ ${BOOTSTRAP_TARGET}×)`, `${times(boot.ratio)} ${bv}`, '', ''],
+      ['renderBootstrapSql, second run (no-op)', num(boot.second.ms), `${num(boot.second.msMin)}–${num(boot.second.msMax)}`, `${boot.secondChanges} changes${boot.secondChanges === 0 ? '' : ' — FAIL'}`],
+    ];
+    print(textTable(['script', 'time ms', 'min–max ms', ''], rows, 'lrrl'));
+    md.push(
+      '',
+      `Real bootstrap of ${BOOTSTRAP_INSTANCES} instances on embedded PostgreSQL ${boot.serverVersion} (psql, no TLS, data directory on ${boot.dataDir === '/dev/shm' ? 'tmpfs' : boot.dataDir}, a fresh server per run, median of ${boot.runs} after a warm-up run):`,
+      '',
+      markdownTable(
+        ['script', 'time (ms)'],
+        [
+          ['`renderBootstrapSql` (idempotent, PUBLIC revoked)', num(boot.ours.ms)],
+          ['floor: bare `CREATE ROLE` + `CREATE DATABASE`', num(boot.floor.ms)],
+          [`**ratio** (target ≤ ${BOOTSTRAP_TARGET}×)`, `**${times(boot.ratio)}** ${bv}`],
+          ['`renderBootstrapSql`, second run (changes nothing)', num(boot.second.ms)],
+        ],
+        'lr',
+      ),
+    );
+  }
+
+  print();
+  print(failed === 0 ? 'all targets met' : `${failed} target(s) missed or check(s) failed`);
+  if (markdown) {
+    print();
+    print('---- markdown ----');
+    print(md.join('\n'));
+  }
+  return { lines, failed };
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      markdown: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const only = values.only;
+  if (only !== undefined && only !== 'mock' && only !== 'bootstrap') throw new Error('--only: mock or bootstrap');
+  const quick = values.quick ?? false;
+  const dataDir = values['data-dir'] ?? defaultDataDir();
+  const plan: Plan = quick
+    ? { sizes: [{ n: 10, runs: 3, plainRuns: 1 }, { n: 100, runs: 3, plainRuns: 1 }], bootstrapRuns: 1, dataDir }
+    : { sizes: [{ n: 10, runs: 9, plainRuns: 3 }, { n: 100, runs: 7, plainRuns: 3 }, { n: 1000, runs: 3, plainRuns: 1 }], bootstrapRuns: 3, dataDir };
+  const started = Date.now();
+  let mock: SizeReport[] | undefined;
+  let boot: BootstrapReport | undefined;
+  if (only !== 'bootstrap') mock = await mockSection(plan);
+  if (only !== 'mock') {
+    if (!havePsql()) throw new Error('psql (libpq) is needed: install postgresql-client (Debian: apt-get install postgresql-client)');
+    boot = await bootstrapSection(plan);
+  }
+  const { lines, failed } = report(mock, boot, values.markdown ?? false, quick);
+  console.log(lines.join('\n'));
+  console.log(`(bench took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  return failed === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    process.exit(2);
+  },
+);

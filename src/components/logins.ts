@@ -1,0 +1,94 @@
+/**
+ * The Pulumi pieces every strategy shares for its login roles: generated
+ * passwords with their SCRAM verifiers, the connection strings and env maps
+ * derived from a connection, and the bootstrap script from the verifiers.
+ * Used by {@link InstanceDatabase} and {@link LocalPostgres}, so both give
+ * the same outputs for the same plan.
+ */
+import * as pulumi from '@pulumi/pulumi';
+import * as random from '@pulumi/random';
+import { ConnectionDescription, GatewayPool, KratosPool, kratosDsn, libpqUrl, pgxUrl } from '../core/dsn';
+import { databaseUrlEnv, kratosEnv, libpqEnv } from '../core/env';
+import { GatewayEnv, gatewayEnv } from '../core/gateway';
+import { InstancePlan } from '../core/plan';
+import { renderBootstrapSql } from '../core/render-sql';
+import { SCRAM_SALT_BYTES, scramSha256VerifierAsync } from '../core/scram';
+
+/** Environment maps of one login (every value carries the password; all secret). */
+export interface InstanceEnv {
+  /** Ory Kratos: `DSN`. */
+  kratos: pulumi.Output<{ DSN: string }>;
+  /** The auth gateway: `VIBEWARDEN_DATABASE_*`. */
+  gateway: pulumi.Output<GatewayEnv>;
+  /** `DATABASE_URL` (libpq URL). */
+  databaseUrl: pulumi.Output<{ DATABASE_URL: string }>;
+  /** libpq's `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD`, `PGSSLMODE`, ... */
+  libpq: pulumi.Output<Record<string, string>>;
+}
+
+/** A generated password (secret) and its SCRAM-SHA-256 verifier (secret). */
+export interface GeneratedLogin {
+  password: pulumi.Output<string>;
+  verifier: pulumi.Output<string>;
+}
+
+/**
+ * A `random.RandomPassword` (letters and digits: safe in URLs, shells and
+ * .env files) and a `random.RandomBytes` SCRAM salt named `<prefix>-password`
+ * and `<prefix>-scram-salt`. Both are generated once and kept in state, so
+ * the verifier — what the server stores — stays the same across runs.
+ */
+export function generateLogin(prefix: string, length: number, parent: pulumi.Resource): GeneratedLogin {
+  const password = new random.RandomPassword(`${prefix}-password`, { length, special: false }, { parent });
+  const salt = new random.RandomBytes(`${prefix}-scram-salt`, { length: SCRAM_SALT_BYTES }, { parent });
+  const secretPassword = pulumi.secret(password.result);
+  return {
+    password: secretPassword,
+    // Computed from a secret, so a secret itself. PBKDF2 runs on the thread pool.
+    verifier: pulumi.all([secretPassword, salt.base64]).apply(([p, s]) => scramSha256VerifierAsync(p, s)),
+  };
+}
+
+/** Connection strings in each dialect and env maps of one connection. */
+export interface ConnectionOutputs {
+  /** libpq URL (psql, pg_dump, libpq drivers). */
+  url: pulumi.Output<string>;
+  /** pgx URL with the gateway's pool. */
+  pgxUrl: pulumi.Output<string>;
+  /** Ory Kratos DSN. */
+  kratosDsn: pulumi.Output<string>;
+  env: InstanceEnv;
+}
+
+/**
+ * Derives the dialects and env maps from a connection. The connection must
+ * be a secret (it carries the password); everything computed from it is one
+ * too.
+ */
+export function connectionOutputs(connection: pulumi.Output<ConnectionDescription>, pools: { gatewayPool: GatewayPool; kratosPool: KratosPool }): ConnectionOutputs {
+  const derive = <T>(f: (c: ConnectionDescription) => T): pulumi.Output<T> => connection.apply(f);
+  return {
+    url: derive((c) => libpqUrl(c)),
+    pgxUrl: derive((c) => pgxUrl(c, pools.gatewayPool)),
+    kratosDsn: derive((c) => kratosDsn(c, pools.kratosPool)),
+    env: {
+      kratos: derive((c) => kratosEnv(c, pools.kratosPool)),
+      gateway: derive((c) => gatewayEnv(c, pools.gatewayPool)),
+      databaseUrl: derive((c) => databaseUrlEnv(c)),
+      libpq: derive((c) => libpqEnv(c)),
+    },
+  };
+}
+
+/**
+ * The idempotent psql script of `plans` from their login roles' verifiers
+ * (secret, since the verifiers are); an empty string without plans.
+ */
+export function bootstrapSqlOutput(plans: InstancePlan[], verifiers: Map<string, pulumi.Output<string>>): pulumi.Output<string> {
+  const names = [...verifiers.keys()];
+  const render = (values: string[]): string =>
+    plans.length === 0 ? '' : renderBootstrapSql(plans, { verifiers: Object.fromEntries(names.map((n, i) => [n, values[i] as string])) });
+  // One login (the default shape of one instance): a single apply instead of pulumi.all.
+  const only = names.length === 1 ? (verifiers.get(names[0] as string) as pulumi.Output<string>) : undefined;
+  return only ? only.apply((v) => render([v])) : pulumi.all(names.map((n) => verifiers.get(n) as pulumi.Output<string>)).apply(render);
+}
