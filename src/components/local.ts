@@ -18,7 +18,6 @@ import { ConnectionDescription, DEFAULT_CONNECT_TIMEOUT_SECONDS, PoolerMode, lib
 import { ValidationError, check, checkInteger } from '../core/errors';
 import { KRATOS_ADMIN_PORT, checkOneShotExit } from '../core/kratos';
 import {
-  BootstrapMode,
   ContainerPlan,
   EnvSecret,
   FileContent,
@@ -26,12 +25,13 @@ import {
   LOCAL_SERVER_HOST,
   LOCAL_SERVER_PORT,
   LocalKratosOptions,
+  LocalStackOptions,
   LocalStackPlan,
   ServiceCondition,
   dockerNames,
   planLocalStack,
 } from '../core/local';
-import { InstancePlan, InstanceSpec } from '../core/plan';
+import { InstancePlan } from '../core/plan';
 import { ClientTls, ServerKind, SslMode } from '../core/tls';
 import { GeneratedLogin, InstanceEnv, bootstrapSqlOutput, connectionOutputs, generateLogin } from './logins';
 import { PostgresServerHandle } from './server-handle';
@@ -40,85 +40,14 @@ import { createServerCertificates } from './tls-certificates';
 /** Kratos next to the server (see {@link LocalKratosOptions} for each field). */
 export type LocalKratosArgs = LocalKratosOptions;
 
-/** Arguments of {@link LocalPostgres}. */
-export interface LocalPostgresArgs {
-  /**
-   * The PostgreSQL image, pinned by major (and better by minor: the seed's
-   * advice is `postgres:17.2-alpine`, updated deliberately).
-   * @default "postgres:17-alpine"
-   * Warning: changing it replaces the server container (the data stays in
-   * the volume). A new *major* cannot start on the old data directory; it
-   * needs a dump and restore or pg_upgrade first.
-   */
-  image?: string;
-  /**
-   * The image's PostgreSQL major, for an image whose tag does not carry it
-   * (a custom image, `latest`, a digest). Decides where the volume is
-   * mounted: /var/lib/postgresql from 18 on, /var/lib/postgresql/data before.
-   * @default the major of the tag; an error when the tag has none
-   */
-  majorVersion?: number;
-  /** POSTGRES_DB: the database the image creates and the admin connects to. @default "postgres" */
-  database?: string;
-  /**
-   * Serve TLS only: a private CA and a server certificate for `postgres`,
-   * `localhost` and 127.0.0.1 (and a specific publishAddress); `ssl = on`,
-   * TLS 1.2 minimum; pg_hba accepts only `hostssl` and rejects the rest.
-   * Clients use `sslmode=verify-full` against the CA, which Kratos and the
-   * bootstrap container get at `/etc/postgres-strategies/ca.crt`.
-   * @default false (the seed's `sslmode=disable` on the private network)
-   * Warning: changing it replaces the server container.
-   */
-  tls?: boolean;
-  /** Publish the server on this host port (TCP). Unpublished, only containers on the stack's network reach it. */
-  publishPort?: number;
-  /**
-   * Host address the published ports bind to. Every interface (0.0.0.0 or ::)
-   * only when given on purpose.
-   * @default "127.0.0.1" (this machine only; seed 004's "Localhost only")
-   */
-  publishAddress?: string;
+/** Arguments of {@link LocalPostgres}: the plan's options (see {@link LocalStackOptions}) and these. */
+export interface LocalPostgresArgs extends LocalStackOptions {
   /**
    * Path of the CA file on this machine that `hostUrl` names as
    * `sslrootcert` (TLS only); save the `caPem` output there.
    * @default "postgres-ca.pem"
    */
   hostCaFile?: string;
-  /**
-   * postgresql.conf overrides (seed 002's `pg_config`): keys must match
-   * ^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$; numbers, booleans (`on`/`off`) or
-   * strings (quoted for you). Paths, ports, TLS, `listen_addresses`,
-   * `unix_socket_directories` and `password_encryption` are managed and
-   * refused. `max_connections` (default 100) and
-   * `superuser_reserved_connections` (default 3) feed the connection budget.
-   * @default {} (over listen_addresses '*', max_connections 100, scram-sha-256, shared_buffers 128MB, UTC)
-   * Warning: any change replaces the server container (a restart).
-   */
-  pgConfig?: Record<string, string | number | boolean>;
-  /**
-   * App instances: a login role and a database each (the same plan and SQL
-   * as {@link SharedPostgres}), created by the server itself from the
-   * bootstrap script — no published port needed. See `bootstrap`.
-   * @default []
-   */
-  instances?: InstanceSpec[];
-  /** Prefix of default database names, e.g. "vw_". @default "" */
-  namePrefix?: string;
-  /**
-   * Run Ory Kratos: a one-shot `kratos-migrate` (`migrate sql -e --yes`) once
-   * the server (and the bootstrap) is ready, and `kratos serve` only if the
-   * migration exited 0. Kratos logs in as its instance's role (not the
-   * superuser, unlike the seed), with `DSN` in its environment.
-   * @default no Kratos
-   */
-  kratos?: LocalKratosArgs;
-  /**
-   * How instances reach the server. Init scripts run only while the data
-   * volume is empty; the one-shot bootstrap container re-runs the idempotent
-   * script whenever it changes.
-   * @default BootstrapMode.InitScriptAndOneShot
-   */
-  bootstrap?: BootstrapMode;
   /**
    * Let `pulumi destroy` delete the data volume. By default it is retained:
    * the volume leaves the stack and stays on the Docker host, and a new stack
@@ -240,19 +169,7 @@ export class LocalPostgres extends pulumi.ComponentResource {
 
   constructor(name: string, args: LocalPostgresArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     // 0. Everything is validated before any resource exists.
-    const plan = planLocalStack({
-      image: args.image,
-      majorVersion: args.majorVersion,
-      database: args.database,
-      tls: args.tls,
-      publishPort: args.publishPort,
-      publishAddress: args.publishAddress,
-      pgConfig: args.pgConfig,
-      instances: args.instances,
-      namePrefix: args.namePrefix,
-      kratos: args.kratos,
-      bootstrap: args.bootstrap,
-    });
+    const plan = planLocalStack(args);
     const names = dockerNames(name, args.volumeName);
     const passwordLength = args.passwordLength ?? 32;
     checkInteger(passwordLength, 'passwordLength', 16, 128, 'characters');

@@ -478,19 +478,81 @@ export interface LocalKratosOptions {
   dev?: boolean;
 }
 
-/** Everything the local strategy is given (the component's plain arguments). */
+/**
+ * Everything the local strategy is given: the plain arguments of
+ * `LocalPostgres` that decide the plan (the component adds the Pulumi-only ones).
+ */
 export interface LocalStackOptions {
+  /**
+   * The PostgreSQL image, pinned by major (and better by minor: the seed's
+   * advice is `postgres:17.2-alpine`, updated deliberately).
+   * @default "postgres:17-alpine"
+   * Warning: changing it replaces the server container (the data stays in
+   * the volume). A new *major* cannot start on the old data directory; it
+   * needs a dump and restore or pg_upgrade first.
+   */
   image?: string;
+  /**
+   * The image's PostgreSQL major, for an image whose tag does not carry it
+   * (a custom image, `latest`, a digest). Decides where the volume is
+   * mounted: /var/lib/postgresql from 18 on, /var/lib/postgresql/data before.
+   * @default the major of the tag; an error when the tag has none
+   */
   majorVersion?: number;
-  /** POSTGRES_DB, the admin database. @default "postgres" */
+  /** POSTGRES_DB: the database the image creates and the admin connects to. @default "postgres" */
   database?: string;
+  /**
+   * Serve TLS only: a private CA and a server certificate for `postgres`,
+   * `localhost` and 127.0.0.1 (and a specific publishAddress); `ssl = on`,
+   * TLS 1.2 minimum; pg_hba accepts only `hostssl` and rejects the rest.
+   * Clients use `sslmode=verify-full` against the CA, which Kratos and the
+   * bootstrap container get at `/etc/postgres-strategies/ca.crt`.
+   * @default false (the seed's `sslmode=disable` on the private network)
+   * Warning: changing it replaces the server container.
+   */
   tls?: boolean;
+  /** Publish the server on this host port (TCP). Unpublished, only containers on the stack's network reach it. */
   publishPort?: number;
+  /**
+   * Host address the published ports bind to. Every interface (0.0.0.0 or ::)
+   * only when given on purpose.
+   * @default "127.0.0.1" (this machine only; seed 004's "Localhost only")
+   */
   publishAddress?: string;
+  /**
+   * postgresql.conf overrides (seed 002's `pg_config`): keys must match
+   * ^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$; numbers, booleans (`on`/`off`) or
+   * strings (quoted for you). Paths, ports, TLS, `listen_addresses`,
+   * `unix_socket_directories` and `password_encryption` are managed and
+   * refused. `max_connections` (default 100) and
+   * `superuser_reserved_connections` (default 3) feed the connection budget.
+   * @default {} (over listen_addresses '*', max_connections 100, scram-sha-256, shared_buffers 128MB, UTC)
+   * Warning: any change replaces the server container (a restart).
+   */
   pgConfig?: Record<string, ConfValue>;
+  /**
+   * App instances: a login role and a database each (the same plan and SQL
+   * as {@link SharedPostgres}), created by the server itself from the
+   * bootstrap script — no published port needed. See `bootstrap`.
+   * @default []
+   */
   instances?: InstanceSpec[];
+  /** Prefix of default database names, e.g. "vw_". @default "" */
   namePrefix?: string;
+  /**
+   * Run Ory Kratos: a one-shot `kratos-migrate` (`migrate sql -e --yes`) once
+   * the server (and the bootstrap) is ready, and `kratos serve` only if the
+   * migration exited 0. Kratos logs in as its instance's role (not the
+   * superuser, unlike the seed), with `DSN` in its environment.
+   * @default no Kratos
+   */
   kratos?: LocalKratosOptions;
+  /**
+   * How instances reach the server. Init scripts run only while the data
+   * volume is empty; the one-shot bootstrap container re-runs the idempotent
+   * script whenever it changes.
+   * @default BootstrapMode.InitScriptAndOneShot
+   */
   bootstrap?: BootstrapMode;
 }
 
