@@ -23,11 +23,11 @@
  * tables), --only mock|bootstrap, --data-dir. Exit code 1 when a target is missed or the
  * programs do not declare the same resources; 2 on an error.
  */
-import { spawn } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { havePsql } from '../lab/psql';
+import { run } from '../lab/run';
 import { BootstrapRun, bootstrapRun, bootstrapScripts, defaultDataDir } from './bootstrap';
 import type { MockRunResult } from './mock-run';
 import { ProgramName } from './programs';
@@ -62,43 +62,20 @@ function progress(text: string): void {
 }
 
 async function mockRun(program: ProgramName, n: number): Promise<MockRunResult> {
-  return new Promise((res, rej) => {
-    const child = spawn(process.execPath, ['--expose-gc', join(__dirname, 'mock-run.js'), '--program', program, '--instances', String(n)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', rej);
-    child.on('close', (code) => {
-      const line = stdout.trim().split('\n').pop() ?? '';
-      if (code !== 0 || !line.startsWith('{')) {
-        rej(new Error(`mock run ${program} × ${n} exited ${code}: ${stderr.trim() || stdout.trim()}`));
-        return;
-      }
-      res(JSON.parse(line) as MockRunResult);
-    });
-  });
+  const r = await run(process.execPath, ['--expose-gc', join(__dirname, 'mock-run.js'), '--program', program, '--instances', String(n)]);
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  if (r.code !== 0 || !line.startsWith('{')) {
+    throw new Error(`mock run ${program} × ${n} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
+  }
+  return JSON.parse(line) as MockRunResult;
 }
 
-interface ProgramSummary {
-  program: ProgramName;
+/** A program's runs at one size: the medians of the measured figures, and what every run shares. */
+type ProgramSummary = Omit<MockRunResult, 'instances' | 'untilIdleMs' | 'cpuMs' | 'constructMs'> & {
   runs: number;
-  ms: number;
   msMin: number;
   msMax: number;
-  peakRssMiB: number;
-  baseRssMiB: number;
-  heapUsedMiB: number;
-  resources: number;
-  resourcesPerInstance: number;
-  longestChain: number;
-  chain: string[];
-  signature: string;
-  exportsHash: string;
-  exportsSecret: boolean;
-}
+};
 
 function summarize(program: ProgramName, results: MockRunResult[]): ProgramSummary {
   const first = results[0] as MockRunResult;

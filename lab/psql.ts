@@ -2,7 +2,8 @@
  * Runs psql, the real libpq client, against a connection URL: scripts from
  * the SQL renderer, and the checks that the generated URLs work.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { run } from './run';
 import { CHANGE_NOTICE_PREFIX } from '../src/core/render-sql';
 
 export interface PsqlResult {
@@ -27,25 +28,13 @@ export function havePsql(): boolean {
  */
 export async function psql(url: string, input: string, extraArgs: string[] = []): Promise<PsqlResult> {
   const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], HOME: process.env['HOME'], LANG: 'C.UTF-8' };
-  return new Promise((res, rej) => {
-    const child = spawn('psql', [url, '-X', '-w', '-v', 'ON_ERROR_STOP=1', '-At', ...extraArgs], { env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', rej);
-    child.on('close', (code) => {
-      const lines = stderr.split('\n');
-      res({
-        code: code ?? -1,
-        stdout,
-        stderr,
-        changes: lines.filter((l) => l.includes(`NOTICE:  ${CHANGE_NOTICE_PREFIX}`)).map((l) => l.slice(l.indexOf(CHANGE_NOTICE_PREFIX) + CHANGE_NOTICE_PREFIX.length + 1)),
-        warnings: lines.filter((l) => l.includes('WARNING:')),
-      });
-    });
-    child.stdin.end(input);
-  });
+  const r = await run('psql', [url, '-X', '-w', '-v', 'ON_ERROR_STOP=1', '-At', ...extraArgs], { env, input });
+  const lines = r.stderr.split('\n');
+  return {
+    ...r,
+    changes: lines.filter((l) => l.includes(`NOTICE:  ${CHANGE_NOTICE_PREFIX}`)).map((l) => l.slice(l.indexOf(CHANGE_NOTICE_PREFIX) + CHANGE_NOTICE_PREFIX.length + 1)),
+    warnings: lines.filter((l) => l.includes('WARNING:')),
+  };
 }
 
 /** Runs psql and throws with its stderr unless it exits 0. */

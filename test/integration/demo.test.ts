@@ -4,30 +4,16 @@
  * against an existing server as a CREATEDB/CREATEROLE admin that is not a
  * superuser. Asserts on its --json output and exit code.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { libpqUrl } from '../../src/core/dsn';
 import { psqlOk } from '../../lab/psql';
+import { RunResult, run } from '../../lab/run';
 import { LabServer, startLabServer } from '../../lab/server';
 
 const DEMO = join(__dirname, '..', '..', 'dist', 'demo', 'main.js');
 
-interface DemoRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runDemo(args: string[]): Promise<DemoRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DEMO, ...args], { env: { PATH: process.env['PATH'], HOME: process.env['HOME'] } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+function runDemo(args: string[]): Promise<RunResult> {
+  return run(process.execPath, [DEMO, ...args], { env: { PATH: process.env['PATH'], HOME: process.env['HOME'] } });
 }
 
 interface DemoJson {
@@ -39,15 +25,15 @@ interface DemoJson {
 }
 
 describe('npm run demo on the embedded PostgreSQL 17', () => {
-  let run: DemoRun;
+  let result: RunResult;
   let out: DemoJson;
   beforeAll(async () => {
-    run = await runDemo(['--json']);
-    out = JSON.parse(run.stdout) as DemoJson;
+    result = await runDemo(['--json']);
+    out = JSON.parse(result.stdout) as DemoJson;
   }, 120_000);
 
   test('exits 0 with every check passed', () => {
-    expect(run.code).toBe(0);
+    expect(result.code).toBe(0);
     expect(out.checks.filter((c) => !c.ok)).toEqual([]);
     expect(out.server.version).toMatch(/^17\./);
   });
