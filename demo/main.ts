@@ -59,7 +59,9 @@ const USAGE = `Usage: npm run demo -- [options]
 function adminFromUrl(url: string, sslrootcert: string | undefined): ConnectionDescription {
   const c = parseConnectionString(url);
   if (!c.host || !c.user) throw new Error('--admin-url: give a URL with host and user, e.g. postgres://admin:pw@db.example.com:5432/postgres');
-  const sslmode = sslrootcert ? SslMode.VerifyFull : parseSslMode(new URL(url.replace(/^postgres(ql)?:/, 'http:')).searchParams.get('sslmode') ?? 'require', '--admin-url sslmode');
+  // pg-connection-string keeps every query parameter on the result, sslmode included.
+  const given = (c as { sslmode?: string }).sslmode;
+  const sslmode = sslrootcert ? SslMode.VerifyFull : parseSslMode(given ?? 'require', '--admin-url sslmode');
   return {
     hosts: [{ host: c.host, port: Number(c.port ?? 5432) }],
     database: c.database ?? 'postgres',
