@@ -20,8 +20,8 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as postgresql from '@pulumi/postgresql';
 import * as random from '@pulumi/random';
-import { ExternalPostgres } from '../src/components/external';
-import { SharedPostgres } from '../src/components/shared';
+import { ExternalPostgres } from '../src/provisioning/external';
+import { SharedPostgres } from '../src/provisioning/shared';
 import { scramSha256Verifier } from '../src/core/scram';
 import { ServerKind, SslMode } from '../src/core/tls';
 

@@ -14,5 +14,3 @@ export * from './render-sql';
 export * from './server-config';
 export * from './certificates';
 export * from './kratos';
-export * from './local';
-export * from './compose';

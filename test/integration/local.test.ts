@@ -28,7 +28,7 @@ import { dirname, join } from 'node:path';
 import { ConnectionDescription, libpqUrl, withSslMode } from '../../src/core/dsn';
 import { kratosDsn } from '../../src/core/dsn';
 import { kratosDsnToLibpq } from '../../src/core/kratos';
-import { CONTAINER_PATHS, FileContent, LocalPaths, LocalStackPlan, planLocalStack } from '../../src/core/local';
+import { CONTAINER_PATHS, FileContent, LocalPaths, LocalStackPlan, planLocalStack } from '../../src/local/plan';
 import { RoleShape } from '../../src/core/plan';
 import { renderBootstrapSql } from '../../src/core/render-sql';
 import { SslMode } from '../../src/core/tls';

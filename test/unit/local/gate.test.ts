@@ -1,6 +1,6 @@
 /**
  * The exit-code gate between kratos-migrate and Kratos, end to end under the
- * mock runtime (in a child process, see local-gate-program.ts): Docker's
+ * mock runtime (in a child process, see gate-program.ts): Docker's
  * `attach` never fails on a non-zero exit, so the component derives the
  * Kratos container's image from the migration's exitCode. Exit 1 fails the
  * deployment with a message naming the migration, its exit code and its
@@ -16,7 +16,7 @@ interface Outcome {
 }
 
 function deploy(exitCode: number): Outcome {
-  const program = join(__dirname, 'local-gate-program.ts');
+  const program = join(__dirname, 'gate-program.ts');
   // Transpile .ts on the fly (types are checked by tsc with the rest of the tests).
   const loader = [
     "const ts = require('typescript'); const fs = require('fs');",

@@ -13,7 +13,7 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import * as postgresql from '@pulumi/postgresql';
 import * as random from '@pulumi/random';
-import { composeFileSources, renderComposeFile, renderDotEnv } from '../core/compose';
+import { composeFileSources, renderComposeFile, renderDotEnv } from './compose';
 import { ConnectionDescription, DEFAULT_CONNECT_TIMEOUT_SECONDS, PoolerMode, libpqUrl } from '../core/dsn';
 import { ValidationError, check, checkInteger } from '../core/errors';
 import { KRATOS_ADMIN_PORT, checkOneShotExit } from '../core/kratos';
@@ -30,12 +30,12 @@ import {
   ServiceCondition,
   dockerNames,
   planLocalStack,
-} from '../core/local';
+} from './plan';
 import { InstancePlan } from '../core/plan';
 import { ClientTls, ServerKind, SslMode } from '../core/tls';
-import { GeneratedLogin, InstanceEnv, bootstrapSqlOutput, connectionOutputs, generateLogin } from './logins';
-import { PostgresServerHandle } from './server-handle';
-import { createServerCertificates } from './tls-certificates';
+import { GeneratedLogin, InstanceEnv, bootstrapSqlOutput, connectionOutputs, generateLogin } from '../provisioning/logins';
+import { PostgresServerHandle } from '../provisioning/server-handle';
+import { createServerCertificates } from '../provisioning/tls-certificates';
 
 /** Kratos next to the server (see {@link LocalKratosOptions} for each field). */
 export type LocalKratosArgs = LocalKratosOptions;

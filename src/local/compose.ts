@@ -15,8 +15,8 @@
  *   the OS user postgres, exactly as in the Pulumi deployment.
  */
 import { stringify } from 'yaml';
-import { ValidationError, check } from './errors';
-import { BootstrapMode, COMPOSE_SOURCES, ContainerPlan, EnvSecret, FileContent, ImageRef, LocalStackPlan } from './local';
+import { ValidationError, check } from '../core/errors';
+import { BootstrapMode, COMPOSE_SOURCES, ContainerPlan, EnvSecret, FileContent, ImageRef, LocalStackPlan } from './plan';
 
 /** The compose volume of the data directory (the seed's name). */
 export const COMPOSE_DATA_VOLUME = 'postgres_data';

@@ -6,8 +6,8 @@
 import { installMocks, settle, settled } from '../../../lab/pulumi-mocks';
 const rt = installMocks();
 
-import { ExternalPostgres } from '../../../src/components/external';
-import { InstanceDatabase } from '../../../src/components/instance-database';
+import { ExternalPostgres } from '../../../src/provisioning/external';
+import { InstanceDatabase } from '../../../src/provisioning/instance-database';
 import { PoolerMode } from '../../../src/core/dsn';
 import { isScramVerifier } from '../../../src/core/scram';
 

@@ -8,8 +8,8 @@ import { installMocks, settle, settled } from '../../../lab/pulumi-mocks';
 const rt = installMocks();
 
 import * as pulumi from '@pulumi/pulumi';
-import { ExternalPostgres } from '../../../src/components/external';
-import { SharedPostgres } from '../../../src/components/shared';
+import { ExternalPostgres } from '../../../src/provisioning/external';
+import { SharedPostgres } from '../../../src/provisioning/shared';
 import { ConnectionBudgetError } from '../../../src/core/budget';
 import { RoleShape } from '../../../src/core/plan';
 import { isScramVerifier, verifyScramPassword } from '../../../src/core/scram';

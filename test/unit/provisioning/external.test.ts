@@ -7,7 +7,7 @@ import { installMocks, settled } from '../../../lab/pulumi-mocks';
 const rt = installMocks();
 
 import * as pulumi from '@pulumi/pulumi';
-import { ExternalPostgres } from '../../../src/components/external';
+import { ExternalPostgres } from '../../../src/provisioning/external';
 import { PoolerMode } from '../../../src/core/dsn';
 import { ServerKind, SslMode } from '../../../src/core/tls';
 import { unwrapSecret } from '../../support/graph';

@@ -9,7 +9,7 @@
  * JSON line: the registered resource names and the deployment's errors.
  */
 import { installMocks, settled } from '../../../lab/pulumi-mocks';
-import { LocalPostgres } from '../../../src/components/local';
+import { LocalPostgres } from '../../../src/local/component';
 
 const exitCode = Number(process.env['GATE_EXIT_CODE'] ?? '0');
 const logs = [

@@ -6,8 +6,8 @@
 import { installMocks, settle, settled } from '../../../lab/pulumi-mocks';
 const rt = installMocks({ preview: true });
 
-import { ExternalPostgres } from '../../../src/components/external';
-import { SharedPostgres } from '../../../src/components/shared';
+import { ExternalPostgres } from '../../../src/provisioning/external';
+import { SharedPostgres } from '../../../src/provisioning/shared';
 import { RoleShape } from '../../../src/core/plan';
 
 const external = new ExternalPostgres('db', { host: 'shared-db.example.com', adminUser: 'admin', adminPassword: 'pw' });

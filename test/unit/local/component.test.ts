@@ -10,9 +10,9 @@ const rt = installMocks();
 
 import * as pulumi from '@pulumi/pulumi';
 import { parse } from 'yaml';
-import { LocalPostgres } from '../../../src/components/local';
-import { SharedPostgres } from '../../../src/components/shared';
-import { planLocalStack } from '../../../src/core/local';
+import { LocalPostgres } from '../../../src/local/component';
+import { SharedPostgres } from '../../../src/provisioning/shared';
+import { planLocalStack } from '../../../src/local/plan';
 import { RoleShape } from '../../../src/core/plan';
 import { isScramVerifier } from '../../../src/core/scram';
 import { ServerKind, SslMode } from '../../../src/core/tls';

@@ -8,7 +8,7 @@ import { installMocks, settle, settled } from '../../../lab/pulumi-mocks';
 const rt = installMocks({ preview: true });
 
 import { parse } from 'yaml';
-import { LocalPostgres } from '../../../src/components/local';
+import { LocalPostgres } from '../../../src/local/component';
 
 const local = new LocalPostgres('auth', { tls: true, publishPort: 5432, instances: [{ name: 'blog' }], kratos: {} });
 

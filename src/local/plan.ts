@@ -22,12 +22,12 @@
  * in the 18 images).
  */
 import { isIP } from 'node:net';
-import { ServerCapacity, connectionBudget } from './budget';
-import { ServerCertificatePlan, planServerCertificates } from './certificates';
-import { DEFAULT_PORT } from './dsn';
-import { ValidationError, check, checkInteger } from './errors';
-import { IdentifierKind, validateIdentifier } from './identifiers';
-import { InstanceSpec, RoleShape, ServerPlan, planServer } from './plan';
+import { ServerCapacity, connectionBudget } from '../core/budget';
+import { ServerCertificatePlan, planServerCertificates } from '../core/certificates';
+import { DEFAULT_PORT } from '../core/dsn';
+import { ValidationError, check, checkInteger } from '../core/errors';
+import { IdentifierKind, validateIdentifier } from '../core/identifiers';
+import { InstanceSpec, RoleShape, ServerPlan, planServer } from '../core/plan';
 import {
   ConfValue,
   HbaMethod,
@@ -38,8 +38,8 @@ import {
   standardHba,
   tlsServerSettings,
   validatePgConfig,
-} from './server-config';
-import { KRATOS_DEFAULT_IMAGE, KRATOS_MIGRATE_COMMAND, KRATOS_PUBLIC_PORT, KRATOS_ADMIN_PORT, KratosConfigOptions, kratosServeCommand, renderKratosConfig, KRATOS_IDENTITY_SCHEMA, validateKratosConfig } from './kratos';
+} from '../core/server-config';
+import { KRATOS_DEFAULT_IMAGE, KRATOS_MIGRATE_COMMAND, KRATOS_PUBLIC_PORT, KRATOS_ADMIN_PORT, KratosConfigOptions, kratosServeCommand, renderKratosConfig, KRATOS_IDENTITY_SCHEMA, validateKratosConfig } from '../core/kratos';
 
 /** The image the seed pins. */
 export const DEFAULT_LOCAL_IMAGE = 'postgres:17-alpine';

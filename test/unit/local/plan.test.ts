@@ -6,7 +6,7 @@
  */
 import { parse } from 'yaml';
 import { ConnectionBudgetError } from '../../../src/core/budget';
-import { composeFileSources, escapeComposeValue, renderComposeFile, renderDotEnv } from '../../../src/core/compose';
+import { composeFileSources, escapeComposeValue, renderComposeFile, renderDotEnv } from '../../../src/local/compose';
 import { ValidationError } from '../../../src/core/errors';
 import {
   KRATOS_DEFAULT_IMAGE,
@@ -33,7 +33,7 @@ import {
   planLocalStack,
   planPublish,
   shellQuote,
-} from '../../../src/core/local';
+} from '../../../src/local/plan';
 import { RoleShape } from '../../../src/core/plan';
 
 describe('image and major version', () => {
