@@ -18,9 +18,12 @@
  *    floor, a fresh server per run, 3 runs each after one warm-up run
  *    (bench/bootstrap.ts).
  *    Target: ≤ 1.3×.
+ * 4. `require()` of the package and each subpath in a fresh process, through
+ *    its exports map, against `require('@pulumi/pulumi')` alone
+ *    (bench/require.ts). Target: ≤ 100 ms more.
  *
  * Options: --quick (fewer runs, no 1000), --markdown (also print the README
- * tables), --only mock|bootstrap, --data-dir. Exit code 1 when a target is missed or the
+ * tables), --only mock|bootstrap|require, --data-dir. Exit code 1 when a target is missed or the
  * programs do not declare the same resources; 2 on an error.
  */
 import { cpus, loadavg } from 'node:os';
@@ -31,6 +34,7 @@ import { run } from '../lab/run';
 import { BootstrapRun, bootstrapRun, bootstrapScripts, defaultDataDir } from './bootstrap';
 import type { MockRunResult } from './mock-run';
 import { ProgramName } from './programs';
+import { RequireReport, requireLines, requireSection } from './require';
 import { markdownTable, max, median, min, num, textTable, times, verdict } from './stats';
 
 const MOCK_TARGET = 1.25;
@@ -38,9 +42,9 @@ const BOOTSTRAP_TARGET = 1.3;
 const BOOTSTRAP_INSTANCES = 100;
 
 const USAGE = `Usage: npm run bench -- [options]
-  --quick            3 runs for 10 and 100 instances, no 1000, 1 bootstrap run each
+  --quick            3 runs for 10 and 100 instances, no 1000, 1 bootstrap run each, 3 require runs
   --markdown         also print the tables as markdown (for the README)
-  --only <section>   mock or bootstrap
+  --only <section>   mock, bootstrap or require
   --data-dir <dir>   where the bootstrap servers keep their data (default: /dev/shm when
                      usable, so that disk writeback does not swamp the SQL being measured)
   --help`;
@@ -54,6 +58,7 @@ const LABEL: Record<ProgramName, string> = {
 interface Plan {
   sizes: Array<{ n: number; runs: number; plainRuns: number }>;
   bootstrapRuns: number;
+  requireRuns: number;
   dataDir: string;
 }
 
@@ -209,7 +214,7 @@ function chainVerdict(reports: SizeReport[]): { ok: boolean; text: string } {
   return { ok, text: `${chains.map((c) => `${c.c} at ${c.n}`).join(', ')} → ${ok ? 'PASS' : 'FAIL'} (target: the same for ${first.n} and ${last.n})` };
 }
 
-function report(mock: SizeReport[] | undefined, boot: BootstrapReport | undefined, markdown: boolean, quick: boolean): Verdicts {
+function report(mock: SizeReport[] | undefined, boot: BootstrapReport | undefined, markdown: boolean, quick: boolean, req?: RequireReport): Verdicts {
   const lines: string[] = [];
   let failed = 0;
   const mark = (v: 'PASS' | 'FAIL'): string => {
@@ -312,6 +317,14 @@ function report(mock: SizeReport[] | undefined, boot: BootstrapReport | undefine
     );
   }
 
+  if (req) {
+    const r = requireLines(req);
+    failed += r.failed;
+    print();
+    for (const l of r.lines) print(l);
+    md.push('', ...r.md);
+  }
+
   print();
   print(failed === 0 ? 'all targets met' : `${failed} target(s) missed or check(s) failed`);
   if (markdown) {
@@ -337,21 +350,23 @@ async function main(): Promise<number> {
     return 0;
   }
   const only = values.only;
-  if (only !== undefined && only !== 'mock' && only !== 'bootstrap') throw new Error('--only: mock or bootstrap');
+  if (only !== undefined && only !== 'mock' && only !== 'bootstrap' && only !== 'require') throw new Error('--only: mock, bootstrap or require');
   const quick = values.quick ?? false;
   const dataDir = values['data-dir'] ?? defaultDataDir();
   const plan: Plan = quick
-    ? { sizes: [{ n: 10, runs: 3, plainRuns: 1 }, { n: 100, runs: 3, plainRuns: 1 }], bootstrapRuns: 1, dataDir }
-    : { sizes: [{ n: 10, runs: 9, plainRuns: 3 }, { n: 100, runs: 7, plainRuns: 3 }, { n: 1000, runs: 3, plainRuns: 1 }], bootstrapRuns: 3, dataDir };
+    ? { sizes: [{ n: 10, runs: 3, plainRuns: 1 }, { n: 100, runs: 3, plainRuns: 1 }], bootstrapRuns: 1, requireRuns: 3, dataDir }
+    : { sizes: [{ n: 10, runs: 9, plainRuns: 3 }, { n: 100, runs: 7, plainRuns: 3 }, { n: 1000, runs: 3, plainRuns: 1 }], bootstrapRuns: 3, requireRuns: 5, dataDir };
   const started = Date.now();
   let mock: SizeReport[] | undefined;
   let boot: BootstrapReport | undefined;
-  if (only !== 'bootstrap') mock = await mockSection(plan);
-  if (only !== 'mock') {
+  let req: RequireReport | undefined;
+  if (only === undefined || only === 'mock') mock = await mockSection(plan);
+  if (only === undefined || only === 'bootstrap') {
     if (!havePsql()) throw new Error('psql (libpq) is needed: install postgresql-client (Debian: apt-get install postgresql-client)');
     boot = await bootstrapSection(plan);
   }
-  const { lines, failed } = report(mock, boot, values.markdown ?? false, quick);
+  if (only === undefined || only === 'require') req = await requireSection(plan.requireRuns, progress);
+  const { lines, failed } = report(mock, boot, values.markdown ?? false, quick, req);
   console.log(lines.join('\n'));
   console.log(`(bench took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   return failed === 0 ? 0 : 1;

@@ -77,6 +77,7 @@ function handwritten(n: number, verifier: boolean): ProgramExports {
     sslrootcert: SSLROOTCERT,
     superuser: false,
     connectTimeout: 15,
+    maxConnections: 4,
   });
   const urls: Record<string, pulumi.Output<string>> = {};
   const kratosDsns: Record<string, pulumi.Output<string>> = {};
@@ -95,13 +96,19 @@ function handwritten(n: number, verifier: boolean): ProgramExports {
     const role = new postgresql.Role(
       `shared-${name}-owner-role`,
       { name: db, login: true, connectionLimit: 20, createDatabase: false, createRole: false, inherit: true, password: rolePassword },
-      { provider, retainOnDelete: true },
+      { provider, retainOnDelete: true, ignoreChanges: ['roles'] },
     );
-    const database = new postgresql.Database(`shared-${name}-database`, { name: db, owner: role.name }, { provider, dependsOn: [role], retainOnDelete: true });
+    // The admin is not a superuser: it keeps its membership in the owner role (as SharedPostgres does).
+    const membership = new postgresql.GrantRole(
+      `shared-${name}-admin-membership`,
+      { role: ADMIN_USER, grantRole: role.name, withAdminOption: false },
+      { provider, dependsOn: [role], retainOnDelete: true },
+    );
+    const database = new postgresql.Database(`shared-${name}-database`, { name: db, owner: role.name }, { provider, dependsOn: [role, membership], retainOnDelete: true });
     const grant = new postgresql.Grant(
       `shared-${name}-revoke-public`,
       { database: database.name, role: 'public', objectType: 'database', privileges: [] },
-      { provider, dependsOn: [database] },
+      { provider, dependsOn: [database], deleteBeforeReplace: true },
     );
     // Secret: it carries the password (RandomPassword.result is secret in a real
     // deployment anyway; the mock runtime does not apply additionalSecretOutputs).
@@ -116,7 +123,7 @@ function handwritten(n: number, verifier: boolean): ProgramExports {
     );
     urls[name] = base;
     kratosDsns[name] = base.apply((u) => `${u}&max_conns=10&max_idle_conns=2`);
-    keep.push(password, role, database, grant);
+    keep.push(password, role, membership, database, grant);
   }
   return { urls: pulumi.all(urls), kratosDsns: pulumi.all(kratosDsns), keep };
 }

@@ -25,6 +25,12 @@ export interface RecordedResource {
   dependencies: string[];
   retainOnDelete: boolean | undefined;
   protect: boolean | undefined;
+  /** The `ignoreChanges` resource option. */
+  ignoreChanges: string[];
+  /** The `deleteBeforeReplace` resource option. */
+  deleteBeforeReplace: boolean;
+  /** The `additionalSecretOutputs` resource option (outputs the engine stores as secrets). */
+  additionalSecretOutputs: string[];
   inputs: Record<string, unknown>;
 }
 
@@ -133,6 +139,9 @@ export function installMocks(options: MockOptions = {}): MockRuntime {
       dependencies: req.getDependenciesList(),
       retainOnDelete: req.hasRetainondelete?.() === false ? undefined : req.getRetainondelete(),
       protect: req.hasProtect?.() === false ? undefined : req.getProtect(),
+      ignoreChanges: req.getIgnorechangesList?.() ?? [],
+      deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
+      additionalSecretOutputs: req.getAdditionalsecretoutputsList?.() ?? [],
       inputs: req.getObject()?.toJavaScript() ?? {},
     };
     resources.push(record);
@@ -165,6 +174,9 @@ interface RegisterRequest {
   hasRetainondelete?(): boolean;
   getProtect(): boolean;
   hasProtect?(): boolean;
+  getIgnorechangesList?(): string[];
+  getDeletebeforereplace?(): boolean;
+  getAdditionalsecretoutputsList?(): string[];
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
 }
 

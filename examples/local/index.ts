@@ -13,11 +13,14 @@
  *   pulumi config set postgres-strategies:kratosPublicPort 4433     # publish Kratos' public API on 127.0.0.1
  *   pulumi config set postgres-strategies:instances '[{"name":"blog"}]'   # app databases next to Kratos'
  *   pulumi config set postgres-strategies:allowDataDeletion true    # let `pulumi destroy` delete the volume
+ *   pulumi config set --secret postgres-strategies:kratosConfig "$(cat kratos.yml)"   # your Kratos config (cookie/cipher secrets)
+ *   pulumi config set postgres-strategies:dockerNamePrefix dev-    # Docker names (default: <project>-<stack>-)
  * then `pulumi up` (needs a Docker engine). Secrets: `pulumi stack output --show-secrets`.
  * With TLS, save the CA where hostUrl expects it: `pulumi stack output caPem > postgres-ca.pem`.
  */
 import * as pulumi from '@pulumi/pulumi';
-import { InstanceSpec, LocalPostgres } from '../../src';
+import { InstanceSpec } from '../../src';
+import { LocalPostgres } from '../../src/local';
 
 const cfg = new pulumi.Config('postgres-strategies');
 const kratosPublicPort = cfg.getNumber('kratosPublicPort');
@@ -34,7 +37,10 @@ const local = new LocalPostgres('auth', {
     instance: 'kratos',
     image: cfg.get('kratosImage'),
     ...(kratosPublicPort !== undefined ? { publishPublicPort: kratosPublicPort } : {}),
+    // A secret config value stays secret: uploaded as a secret, never in the component's plan.
+    config: cfg.getSecret('kratosConfig'),
   },
+  dockerNamePrefix: cfg.get('dockerNamePrefix'),
   allowDataDeletion: cfg.getBoolean('allowDataDeletion') ?? false,
 });
 

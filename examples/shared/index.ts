@@ -10,14 +10,24 @@
  *   pulumi config set postgres-strategies:sslmode verify-full          # default: require
  *   pulumi config set postgres-strategies:sslrootcert ./ca.pem          # needed for verify-*
  *   pulumi config set postgres-strategies:maxConnections 100           # the server's max_connections
+ *   pulumi config set postgres-strategies:adminMaxConnections 4        # the admin provider's pool (counted)
+ *   pulumi config set postgres-strategies:maintenanceConnections 3     # kept free for psql / pg_dump
+ * Optional pooler (Neon -pooler host, Supavisor, PgBouncer): apps connect through it,
+ * the admin provider and Kratos migrations stay on the direct endpoint:
+ *   pulumi config set postgres-strategies:poolerHost pgbouncer.internal
+ *   pulumi config set postgres-strategies:poolerPort 6432
+ *   pulumi config set postgres-strategies:poolerMode transaction       # or session
+ *   pulumi config set postgres-strategies:poolerUserSuffix .abcdefgh    # Supavisor only
+ *   pulumi config set postgres-strategies:poolerServerPoolSize 3       # server connections per role
  *   pulumi config set postgres-strategies:instances '[{"name":"blog"},{"name":"admin"}]' --path=false
  * then `pulumi up`. Outputs are secrets: `pulumi stack output --show-secrets`.
  */
 import * as pulumi from '@pulumi/pulumi';
-import { ExternalPostgres, InstanceSpec, ServerKind, SharedPostgres, SslMode, parseSslMode } from '../../src';
+import { ExternalPostgres, InstanceSpec, PoolerMode, ServerKind, SharedPostgres, SslMode, parseSslMode } from '../../src';
 import { seedInstances } from './instances';
 
 const cfg = new pulumi.Config('postgres-strategies');
+const poolerHost = cfg.get('poolerHost');
 
 const server = new ExternalPostgres('shared-db', {
   host: cfg.require('host'),
@@ -32,6 +42,18 @@ const server = new ExternalPostgres('shared-db', {
   clientSslRootCert: cfg.get('clientSslRootCert'),
   maxConnections: cfg.getNumber('maxConnections') ?? 100,
   reservedConnections: cfg.getNumber('reservedConnections') ?? 3,
+  adminMaxConnections: cfg.getNumber('adminMaxConnections'),
+  maintenanceConnections: cfg.getNumber('maintenanceConnections'),
+  pooler:
+    poolerHost === undefined
+      ? undefined
+      : {
+          host: poolerHost,
+          port: cfg.requireNumber('poolerPort'),
+          mode: (cfg.get('poolerMode') as PoolerMode | undefined) ?? PoolerMode.Transaction,
+          userSuffix: cfg.get('poolerUserSuffix'),
+          serverPoolSize: cfg.getNumber('poolerServerPoolSize'),
+        },
 });
 
 const shared = new SharedPostgres('shared', {
@@ -41,10 +63,14 @@ const shared = new SharedPostgres('shared', {
   allowDeletion: cfg.getBoolean('allowDeletion') ?? false,
 });
 
-/** libpq URL per instance (secret). */
+/** libpq URL per instance, direct endpoint (secret). */
 export const urls = shared.urls;
-/** Kratos DSN per instance (secret). */
+/** libpq URL per instance through the pooler, if configured (secret). */
+export const pooledUrls = shared.pooledUrls;
+/** Kratos DSN (`kratos serve`) per instance, through the pooler if configured (secret). */
 export const kratosDsns = shared.kratosDsns;
+/** Kratos DSN for `kratos migrate sql -e --yes` per instance, direct (secret). */
+export const kratosMigrateDsns = shared.kratosMigrateDsns;
 /** The checked connection budget. */
 export const budget = shared.budget;
 /** The whole setup as one idempotent psql script (secret: SCRAM verifiers). */

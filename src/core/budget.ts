@@ -31,9 +31,21 @@ export interface ServerCapacity {
   /**
    * Slots app roles cannot use: `superuser_reserved_connections` (default 3)
    * + `reserved_connections` (PostgreSQL 16+, default 0) + any the provider
-   * keeps for itself (RDS keeps 2 more for rdsadmin) + admin/monitoring headroom.
+   * keeps for itself (RDS keeps 2 more for rdsadmin). A non-superuser admin
+   * (RDS, Neon, Supabase) cannot use these slots either.
    */
   reservedConnections: number;
+  /**
+   * Connections the admin's `@pulumi/postgresql` provider may hold (its
+   * `maxConnections`; the provider's own default is 20). Counted against the
+   * server like any app pool. @default 0
+   */
+  adminConnections?: number;
+  /**
+   * Headroom kept free for deploys and maintenance: a psql session, a
+   * pg_dump, a migration run by hand. @default 0
+   */
+  maintenanceConnections?: number;
 }
 
 /** One instance's line of the budget. */
@@ -48,21 +60,56 @@ export interface InstanceShare {
 export interface BudgetReport {
   maxConnections: number;
   reservedConnections: number;
-  /** maxConnections − reservedConnections. */
+  /** The admin provider's connections (0 when not counted). */
+  adminConnections: number;
+  /** Headroom for deploys and maintenance (0 when not counted). */
+  maintenanceConnections: number;
+  /** maxConnections − reservedConnections − adminConnections − maintenanceConnections. */
   available: number;
-  /** Sum of every instance's share. */
+  /** Sum of every share: the new instances' and those already claimed on the server. */
   total: number;
   /** available − total; negative when over budget. */
   headroom: number;
+  /** The shares being checked. */
   shares: InstanceShare[];
-  /** The largest equal share per instance that fits: ⌊available / instances⌋. */
+  /** Shares already claimed on the same server by other components (`component/instance`). */
+  claimed: InstanceShare[];
+  /** The largest equal share per new instance that fits next to the claimed ones: ⌊(available − claimed) / instances⌋. */
   perInstanceMaxThatFits: number;
 }
 
-/** Computes the budget without judging it. @throws ValidationError for impossible numbers. */
-export function connectionBudget(capacity: ServerCapacity, instances: InstanceConsumers[], field = 'server'): BudgetReport {
+/**
+ * Checks a server's capacity numbers: each a whole number, and the reserved
+ * slots, the admin provider's connections and the maintenance headroom
+ * together below `max_connections`.
+ * @throws ValidationError naming `<field>.<number>`.
+ */
+export function validateCapacity(capacity: ServerCapacity, field = 'server'): void {
   checkInteger(capacity.maxConnections, `${field}.maxConnections`, 1, 262143, 'connections');
   checkInteger(capacity.reservedConnections, `${field}.reservedConnections`, 0, capacity.maxConnections - 1, 'connections');
+  const admin = capacity.adminConnections ?? 0;
+  const maintenance = capacity.maintenanceConnections ?? 0;
+  checkInteger(admin, `${field}.adminConnections`, 0, 1000, 'connections');
+  checkInteger(maintenance, `${field}.maintenanceConnections`, 0, 1000, 'connections');
+  const kept = capacity.reservedConnections + admin + maintenance;
+  if (kept >= capacity.maxConnections) {
+    throw new ValidationError(
+      `${field}.maxConnections`,
+      `max_connections ${capacity.maxConnections} leaves no slot for app roles after ${capacity.reservedConnections} reserved + ${admin} for the admin provider + ${maintenance} maintenance headroom`,
+      'Raise max_connections, or lower reservedConnections, adminMaxConnections or maintenanceConnections',
+    );
+  }
+}
+
+/**
+ * Computes the budget without judging it.
+ * @param claimed shares other components already hold on the same server.
+ * @throws ValidationError for impossible numbers.
+ */
+export function connectionBudget(capacity: ServerCapacity, instances: InstanceConsumers[], field = 'server', claimed: InstanceShare[] = []): BudgetReport {
+  validateCapacity(capacity, field);
+  const adminConnections = capacity.adminConnections ?? 0;
+  const maintenanceConnections = capacity.maintenanceConnections ?? 0;
   const shares = instances.map((inst, i) => {
     inst.consumers.forEach((c, j) =>
       checkInteger(c.maxConnections, `instances[${i}].consumers[${j}].maxConnections (${inst.instance}/${c.name})`, 0, 262143, 'connections'),
@@ -73,16 +120,21 @@ export function connectionBudget(capacity: ServerCapacity, instances: InstanceCo
       consumers: inst.consumers,
     };
   });
-  const available = capacity.maxConnections - capacity.reservedConnections;
-  const total = shares.reduce((sum, s) => sum + s.connections, 0);
+  const available = capacity.maxConnections - capacity.reservedConnections - adminConnections - maintenanceConnections;
+  const claimedTotal = claimed.reduce((sum, s) => sum + s.connections, 0);
+  const total = claimedTotal + shares.reduce((sum, s) => sum + s.connections, 0);
+  const left = Math.max(0, available - claimedTotal);
   return {
     maxConnections: capacity.maxConnections,
     reservedConnections: capacity.reservedConnections,
+    adminConnections,
+    maintenanceConnections,
     available,
     total,
     headroom: available - total,
     shares,
-    perInstanceMaxThatFits: instances.length === 0 ? available : Math.floor(available / instances.length),
+    claimed: [...claimed],
+    perInstanceMaxThatFits: instances.length === 0 ? left : Math.floor(left / instances.length),
   };
 }
 
@@ -90,13 +142,21 @@ export function connectionBudget(capacity: ServerCapacity, instances: InstanceCo
 export class ConnectionBudgetError extends ValidationError {
   readonly report: BudgetReport;
   constructor(field: string, report: BudgetReport) {
-    const lines = report.shares.map(
-      (s) => `${s.instance} ${s.connections} (${s.consumers.map((c) => `${c.name} ${c.maxConnections}`).join(' + ')})`,
-    );
+    const line = (s: InstanceShare): string => `${s.instance} ${s.connections} (${s.consumers.map((c) => `${c.name} ${c.maxConnections}`).join(' + ')})`;
+    const claimedTotal = report.claimed.reduce((sum, s) => sum + s.connections, 0);
+    const own = report.total - claimedTotal;
+    const deductions = [
+      `max_connections ${report.maxConnections}`,
+      `${report.reservedConnections} reserved`,
+      ...(report.adminConnections > 0 ? [`${report.adminConnections} admin provider`] : []),
+      ...(report.maintenanceConnections > 0 ? [`${report.maintenanceConnections} maintenance headroom`] : []),
+      ...(claimedTotal > 0 ? [`${claimedTotal} already claimed on this server by ${report.claimed.map((s) => `${s.instance} ${s.connections}`).join(', ')}`] : []),
+    ];
+    const allows = report.available - claimedTotal;
     super(
       field,
-      `${report.shares.length} instance${report.shares.length === 1 ? '' : 's'} need${report.shares.length === 1 ? 's' : ''} ${report.total} connections but the server allows ${report.available} ` +
-        `(max_connections ${report.maxConnections} − ${report.reservedConnections} reserved); shares: ${lines.join(', ')}`,
+      `${report.shares.length} instance${report.shares.length === 1 ? '' : 's'} need${report.shares.length === 1 ? 's' : ''} ${own} connections but the server allows ${allows} ` +
+        `(${deductions.join(' − ')}); shares: ${report.shares.map(line).join(', ')}`,
       `At most ${report.perInstanceMaxThatFits} connections per instance fit: lower the pools' max connections, ` +
         'put a transaction-mode pooler in front (PgBouncer, Supabase port 6543, Neon -pooler host), or raise max_connections',
     );
@@ -110,8 +170,8 @@ export class ConnectionBudgetError extends ValidationError {
  * @throws ConnectionBudgetError listing every instance's share and the
  *   per-instance maximum that would fit.
  */
-export function checkConnectionBudget(capacity: ServerCapacity, instances: InstanceConsumers[], field = 'instances'): BudgetReport {
-  const report = connectionBudget(capacity, instances);
+export function checkConnectionBudget(capacity: ServerCapacity, instances: InstanceConsumers[], field = 'instances', claimed: InstanceShare[] = []): BudgetReport {
+  const report = connectionBudget(capacity, instances, 'server', claimed);
   if (report.headroom < 0) throw new ConnectionBudgetError(field, report);
   return report;
 }

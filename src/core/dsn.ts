@@ -19,7 +19,8 @@ import { ValidationError, check, checkInteger } from './errors';
 import { LIBPQ_KEYWORDS, PGX_ONLY_KEYWORDS, PGX_POOLER_SAFE_EXEC_MODE, TYPED_KEYWORDS } from './params';
 import { ClientTls, SslMode, parseSslMode } from './tls';
 import { formatGoDurationSeconds } from './duration';
-import { isIP } from 'node:net';
+import { domainToASCII } from 'node:url';
+import { validateHost, validatePort } from './validate';
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
@@ -116,28 +117,31 @@ function encodeQueryValue(text: string): string {
   return percentEncode(text).replace(/%2F/g, '/');
 }
 
+/**
+ * A host as a URL writes it: an IPv6 address in brackets with its zone's
+ * `%` encoded as `%25` (RFC 6874; libpq decodes it back, `fe80::1%eth0` →
+ * `[fe80::1%25eth0]`), a non-ASCII name in its IDNA (punycode) form by the
+ * WHATWG URL rules (`node:url` domainToASCII; `bücher.example` →
+ * `xn--bcher-kva.example`), anything else as given.
+ */
+export function urlHost(host: string): string {
+  if (host.includes(':')) {
+    const [address, zone] = host.split('%') as [string, string?];
+    return `[${address}${zone === undefined ? '' : `%25${percentEncode(zone)}`}]`;
+  }
+  return /[^\x00-\x7f]/.test(host) ? domainToASCII(host) : host;
+}
+
 function formatHost(h: HostPort): string {
-  const host = h.host.includes(':') ? `[${h.host}]` : h.host;
-  return `${host}:${h.port}`;
+  return `${urlHost(h.host)}:${h.port}`;
 }
 
 /** Validates the parts every dialect shares. @throws ValidationError */
 export function validateConnection(c: ConnectionDescription, field = 'connection'): void {
   check(c.hosts.length > 0, `${field}.hosts`, 'no host is given', 'Give at least one host');
   c.hosts.forEach((h, i) => {
-    check(
-      typeof h.host === 'string' && h.host.length > 0 && !/[\s/?#@,[\]]/.test(h.host),
-      `${field}.hosts[${i}].host`,
-      `"${h.host}" is not a host name or IP address`,
-      'Give a bare host such as "db.example.com" or "10.0.0.5" (no scheme, port or path)',
-    );
-    check(
-      !h.host.includes(':') || isIP(h.host) === 6,
-      `${field}.hosts[${i}].host`,
-      `"${h.host}" looks like host:port`,
-      'Give the host alone and the port in "port" (for RDS use the instance\'s `address` output, not `endpoint`, which is host:port)',
-    );
-    checkInteger(h.port, `${field}.hosts[${i}].port`, 1, 65535, 'port');
+    validateHost(h.host, `${field}.hosts[${i}].host`, { portField: `${field}.hosts[${i}].port` });
+    validatePort(h.port, `${field}.hosts[${i}].port`);
   });
   check(c.database.length > 0, `${field}.database`, 'the database name is empty', 'Give the database name');
   check(c.user.length > 0, `${field}.user`, 'the user name is empty', 'Give the role to log in as');

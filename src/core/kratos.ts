@@ -153,10 +153,14 @@ export class OneShotFailedError extends Error {
 
 /**
  * Removes credentials from log text: the password of every URL
- * (`scheme://user:password@`) and `password=…` / `PGPASSWORD=…` values.
+ * (`scheme://user:password@`), `password=…` / `PGPASSWORD=…` values, and
+ * SCRAM-SHA-256 verifiers (`SCRAM-SHA-256$<iterations>:<salt>$<keys>`, which
+ * a failing psql echoes with its statement, also cut short, and which allow
+ * an offline guess).
  */
 export function redactLogs(text: string): string {
   return text
+    .replace(/SCRAM-SHA-256\$[^\s'"]+/g, 'SCRAM-SHA-256$REDACTED')
     .replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/gi, '$1:REDACTED@')
     .replace(/\b((?:pg)?password)=[^\s&]+/gi, '$1=REDACTED');
 }

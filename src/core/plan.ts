@@ -11,8 +11,8 @@
  * The plan is data. The SQL renderer (`render-sql.ts`) and the Pulumi
  * components translate it, and nothing else decides names, limits or grants.
  */
-import { ConnectionConsumer, InstanceConsumers, ServerCapacity, checkConnectionBudget, BudgetReport } from './budget';
-import { DEFAULT_GATEWAY_POOL, DEFAULT_KRATOS_POOL, GatewayPool, KratosPool, validateGatewayPool, validateKratosPool } from './dsn';
+import { ConnectionConsumer, InstanceConsumers, InstanceShare, ServerCapacity, checkConnectionBudget, BudgetReport, validateCapacity } from './budget';
+import { DEFAULT_GATEWAY_POOL, DEFAULT_KRATOS_POOL, GatewayPool, KratosPool, PoolerMode, validateGatewayPool, validateKratosPool } from './dsn';
 import { ValidationError, check, checkInteger } from './errors';
 import { IdentifierKind, validateIdentifier } from './identifiers';
 
@@ -245,15 +245,45 @@ export interface ServerPlanOptions {
   namePrefix?: string;
   /** The admin role, which no instance role may be named after. */
   adminUser?: string;
+  /** The database the admin connects to, which no instance may take. */
+  adminDatabase?: string;
+}
+
+/** Database names no instance may take: the templates and the default maintenance database. */
+export const SYSTEM_DATABASES: readonly string[] = ['postgres', 'template0', 'template1'];
+
+/**
+ * Refuses an instance that would take the admin's own role or database (or a
+ * system database): its owner role would become the admin, or
+ * `allowDeletion` could drop the database the provider connects to.
+ * @throws ValidationError naming `<field>.database` or `<field>.name`.
+ */
+export function checkAdminIdentity(plan: InstancePlan, admin: { user?: string; database?: string }, field: string): void {
+  const databaseField = `${field}.database`;
+  for (const r of plan.roles) {
+    if (admin.user !== undefined && r.name === admin.user) {
+      throw new ValidationError(databaseField, `role "${r.name}" would be the admin role itself`, 'Give the instance another database name, or connect as another admin');
+    }
+  }
+  if (admin.database !== undefined && plan.database === admin.database) {
+    throw new ValidationError(
+      databaseField,
+      `database "${plan.database}" is the admin's own database (adminDatabase), which the admin provider connects to`,
+      'Give the instance another database name (set `database` or namePrefix), or connect the admin to another database',
+    );
+  }
+  if (SYSTEM_DATABASES.includes(plan.database)) {
+    throw new ValidationError(databaseField, `database "${plan.database}" is a system database`, 'Give the instance another database name');
+  }
 }
 
 /**
- * Plans every instance of a shared server and checks the connection budget.
- * @throws ValidationError for a bad instance, duplicate instance/database/role
- *   names, or a role named like the admin; ConnectionBudgetError when the
- *   pools cannot all be open at once.
+ * Plans every instance of one component and checks names across them (not
+ * the budget): duplicate instance, database or role names, and the admin's
+ * own role and database.
+ * @throws ValidationError naming the user's field.
  */
-export function planServer(specs: InstanceSpec[], capacity: ServerCapacity, options: ServerPlanOptions = {}): ServerPlan {
+export function planInstances(specs: InstanceSpec[], options: ServerPlanOptions = {}): InstancePlan[] {
   check(Array.isArray(specs) && specs.length > 0, 'instances', 'no instance is given', 'Give at least one instance');
   const prefix = options.namePrefix ?? '';
   check(
@@ -274,18 +304,137 @@ export function planServer(specs: InstanceSpec[], capacity: ServerCapacity, opti
   instances.forEach((p, i) => {
     claim('instance', p.instance, `instances[${i}]`, `instances[${i}].name`);
     claim('database', p.database, `instance "${p.instance}"`, `instances[${i}].database`);
-    for (const r of p.roles) {
-      claim('role', r.name, `instance "${p.instance}"`, `instances[${i}].database`);
-      if (options.adminUser !== undefined && r.name === options.adminUser) {
-        throw new ValidationError(
-          `instances[${i}].database`,
-          `role "${r.name}" would be the admin role itself`,
-          'Give the instance another database name, or connect as another admin',
-        );
-      }
-    }
+    for (const r of p.roles) claim('role', r.name, `instance "${p.instance}"`, `instances[${i}].database`);
+    checkAdminIdentity(p, { user: options.adminUser, database: options.adminDatabase }, `instances[${i}]`);
   });
+  return instances;
+}
+
+/**
+ * Plans every instance of a shared server and checks the connection budget.
+ * @throws ValidationError for a bad instance, duplicate instance/database/role
+ *   names, or a role named like the admin; ConnectionBudgetError when the
+ *   pools cannot all be open at once.
+ */
+export function planServer(specs: InstanceSpec[], capacity: ServerCapacity, options: ServerPlanOptions = {}): ServerPlan {
+  const instances = planInstances(specs, options);
   const consumers: InstanceConsumers[] = instances.map((p) => ({ instance: p.instance, consumers: p.consumers }));
   const budget = checkConnectionBudget(capacity, consumers);
   return { instances, budget };
+}
+
+/** The client endpoint's pooler, as far as the budget is concerned. */
+export interface PoolerBudget {
+  mode: PoolerMode;
+  /** Server connections the pooler opens per (role, database) pair. */
+  serverPoolSize?: number;
+}
+
+/** Consumers that connect through the pooler when there is one (the others use the direct endpoint). */
+export const POOLED_CONSUMERS: readonly string[] = ['kratos', 'gateway'];
+
+/**
+ * What an instance's clients really open on the server. Without a pooler, or
+ * behind a session pooler (one server connection per client connection), the
+ * clients' own pools. Behind a transaction pooler with a known
+ * `serverPoolSize`, Kratos' and the gateway's pools are replaced by the
+ * pooler's server connections for the instance's login role: at most
+ * `min(serverPoolSize, their pools)`. Extra consumers and the read-only role
+ * are counted as direct clients.
+ */
+export function serverConsumers(plan: InstancePlan, pooler?: PoolerBudget): ConnectionConsumer[] {
+  if (!pooler || pooler.mode !== PoolerMode.Transaction || pooler.serverPoolSize === undefined) return plan.consumers;
+  const pooled = plan.consumers.filter((c) => POOLED_CONSUMERS.includes(c.name));
+  const direct = plan.consumers.filter((c) => !POOLED_CONSUMERS.includes(c.name));
+  const clients = pooled.reduce((sum, c) => sum + c.maxConnections, 0);
+  return [{ name: 'pooler', maxConnections: Math.min(pooler.serverPoolSize, clients) }, ...direct];
+}
+
+/** Who claimed a name on a server. */
+interface NameClaim {
+  component: string;
+  instance: string;
+}
+
+/**
+ * Everything provisioned on one server, across components: the instances'
+ * budget shares, their database and role names, and the admin's own role and
+ * database. Each strategy creates one per server handle (through
+ * `createServerHandle`), and every `SharedPostgres` / `InstanceDatabase` on
+ * the handle claims its instances here before it registers any resource, so
+ * two components on one server are checked together.
+ *
+ * Claims live as long as the program: they are checked within one
+ * `pulumi up`/`preview`, not against what earlier runs created.
+ */
+export class ServerClaims {
+  private readonly shares: InstanceShare[] = [];
+  private readonly databases = new Map<string, NameClaim>();
+  private readonly roles = new Map<string, NameClaim>();
+  private readonly components = new Set<string>();
+
+  constructor(
+    /** The server's numbers, with the admin provider's connections and the maintenance headroom. */
+    readonly capacity: ServerCapacity,
+    /** The admin's role and (when known as a plain value) the database it connects to. */
+    readonly admin: { user: string; database?: string },
+    /** The client endpoint's pooler, if any. */
+    readonly pooler?: PoolerBudget,
+  ) {
+    validateCapacity(capacity, 'server');
+  }
+
+  /** Shares claimed so far, as `component/instance`. */
+  get claimed(): readonly InstanceShare[] {
+    return this.shares;
+  }
+
+  /** The current budget of the server with nothing new added. */
+  report(): BudgetReport {
+    return checkConnectionBudget(this.capacity, [], 'instances', this.shares);
+  }
+
+  /**
+   * Checks `plans` of component `component` against everything already
+   * claimed, without recording them.
+   * @param fields the user's field of each plan (e.g. `instances[0]`, `instance`).
+   * @throws ValidationError when a database or role is claimed already or is
+   *   the admin's own; ConnectionBudgetError when the server cannot hold
+   *   every claimed share plus these.
+   */
+  check(component: string, plans: InstancePlan[], fields: string[] = plans.map((_, i) => `instances[${i}]`), budgetField = 'instances'): BudgetReport {
+    check(!this.components.has(component), 'name', `a component named "${component}" already provisions on this server`, 'Give each component its own name');
+    plans.forEach((p, i) => {
+      const field = fields[i] ?? `instances[${i}]`;
+      checkAdminIdentity(p, this.admin, field);
+      const taken = (kind: string, name: string, by: NameClaim | undefined): void => {
+        if (by) {
+          throw new ValidationError(
+            `${field}.database`,
+            `${kind} "${name}" is already claimed on this server by ${by.component} (instance "${by.instance}")`,
+            `Give instance "${p.instance}" another database name (set \`database\` or another namePrefix): two components may not manage the same ${kind}`,
+          );
+        }
+      };
+      taken('database', p.database, this.databases.get(p.database));
+      for (const r of p.roles) taken('role', r.name, this.roles.get(r.name));
+    });
+    const consumers: InstanceConsumers[] = plans.map((p) => ({ instance: `${component}/${p.instance}`, consumers: serverConsumers(p, this.pooler) }));
+    return checkConnectionBudget(this.capacity, consumers, budgetField, this.shares);
+  }
+
+  /**
+   * {@link check}, then records the plans: later components on the same
+   * server see them. Nothing is recorded when a check fails.
+   */
+  claim(component: string, plans: InstancePlan[], fields?: string[], budgetField?: string): BudgetReport {
+    const report = this.check(component, plans, fields, budgetField);
+    this.components.add(component);
+    for (const p of plans) {
+      this.databases.set(p.database, { component, instance: p.instance });
+      for (const r of p.roles) this.roles.set(r.name, { component, instance: p.instance });
+    }
+    this.shares.push(...report.shares);
+    return report;
+  }
 }

@@ -9,8 +9,12 @@
  *   `postgres` are. A non-superuser must be able to `SET ROLE` to a database's
  *   owner to create it (PostgreSQL 16+; membership before 16): the script
  *   grants the admin membership in each owner role it manages
- *   (`WITH INHERIT TRUE, SET TRUE` on 16+). On 16+ the admin holds ADMIN
- *   OPTION on roles it created, so this adds no power it did not have.
+ *   (`WITH INHERIT TRUE, SET TRUE` on 16+) and keeps it: without it the
+ *   admin could not even connect to the database once PUBLIC's CONNECT is
+ *   revoked. The Pulumi path (`InstanceDatabase`) ends in the same state
+ *   through a `GrantRole` (admin → owner), since `postgresql_database` revokes
+ *   its own temporary grant. On 16+ the admin holds ADMIN OPTION on roles it
+ *   created, so this adds no power it did not have.
  * - Passwords appear only as SCRAM-SHA-256 verifiers; a plain password is refused.
  * - Needs psql (it uses `\gexec` for CREATE DATABASE, which cannot run in a
  *   transaction block, and `\connect` for grants inside a database) — the

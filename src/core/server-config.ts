@@ -16,6 +16,19 @@
  */
 import { isIP } from 'node:net';
 import { ValidationError, check } from './errors';
+import { PG_MAJORS_SUPPORTED, pgSettingMajors, validatePgSetting } from './pg-settings';
+
+export {
+  PG_MAJORS_SUPPORTED,
+  PgSettingContext,
+  PgSettingType,
+  pgSetting,
+  pgSettingContext,
+  pgSettingNeedsRestart,
+  pgSettingNames,
+  validatePgSetting,
+} from './pg-settings';
+export type { PgSetting } from './pg-settings';
 
 /** A postgresql.conf value. */
 export type ConfValue = number | boolean | string;
@@ -86,11 +99,56 @@ export function renderPostgresqlConf(settings: Record<string, ConfValue>, field 
   return [`# ${header}`, ...lines, ''].join('\n');
 }
 
-/** Validates a map of user overrides (no managed keys). @throws ValidationError */
-export function validatePgConfig(settings: Record<string, ConfValue>, field = 'pgConfig', managed: ReadonlySet<string> = MANAGED_CONF_KEYS): void {
+/**
+ * Validates a map of user overrides of postgresql.conf for a PostgreSQL
+ * major: each key must match the key pattern, not be one the strategy
+ * manages, and be a parameter of that major (checked against the major's
+ * own `pg_settings`, see ./pg-settings); each value must be one
+ * postgresql.conf can hold and the server accepts for that parameter
+ * (type, unit, range, enum value). Extension keys (`name.name`) are checked
+ * for the pattern only.
+ *
+ * The older form without a major, `validatePgConfig(settings, field?,
+ * managed?)`, checks names against every supported major (a name any of
+ * them has is accepted) and values against the newest major that has the
+ * name.
+ * @param major the server's PostgreSQL major (14–18; a newer major is
+ *   checked with the newest data, its own new names let through).
+ * @param field the user's field, e.g. `pgConfig`; errors name `<field>.<key>`.
+ * @throws ValidationError naming `<field>.<key>`: a bad or managed key, a
+ *   name the major does not have ("did you mean shared_buffers?"), an
+ *   internal parameter, or a value of the wrong type, unit or range.
+ */
+export function validatePgConfig(settings: Record<string, ConfValue>, major: number, field?: string, managed?: ReadonlySet<string>): void;
+/** @deprecated Give the major: `validatePgConfig(settings, major, field, managed)`. */
+export function validatePgConfig(settings: Record<string, ConfValue>, field?: string, managed?: ReadonlySet<string>): void;
+export function validatePgConfig(
+  settings: Record<string, ConfValue>,
+  majorOrField?: number | string,
+  fieldOrManaged?: string | ReadonlySet<string>,
+  managedArg?: ReadonlySet<string>,
+): void {
+  const major = typeof majorOrField === 'number' ? majorOrField : undefined;
+  const field = (typeof majorOrField === 'string' ? majorOrField : typeof fieldOrManaged === 'string' ? fieldOrManaged : undefined) ?? 'pgConfig';
+  const managed = (typeof fieldOrManaged === 'object' ? fieldOrManaged : managedArg) ?? MANAGED_CONF_KEYS;
+  check(
+    settings !== null && typeof settings === 'object' && !Array.isArray(settings),
+    field,
+    'is not a map of setting names to values',
+    'Give an object such as { shared_buffers: "256MB", max_connections: 200 }',
+  );
   for (const key of Object.keys(settings)) {
     validateConfKey(key, field, managed);
-    renderConfValue(settings[key] as ConfValue, `${field}.${key}`);
+    const value = settings[key] as ConfValue;
+    renderConfValue(value, `${field}.${key}`);
+    if (major !== undefined) {
+      validatePgSetting(key, value, major, `${field}.${key}`);
+    } else if (!key.includes('.')) {
+      // No major: any supported major's name is accepted, checked by the newest that has it.
+      const majors = pgSettingMajors(key);
+      const newest = PG_MAJORS_SUPPORTED[PG_MAJORS_SUPPORTED.length - 1] as number;
+      validatePgSetting(key, value, majors.length > 0 ? (majors[majors.length - 1] as number) : newest, `${field}.${key}`);
+    }
   }
 }
 

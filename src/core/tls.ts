@@ -8,6 +8,7 @@
  * services enforce TLS).
  */
 import { ValidationError } from './errors';
+import { validateRootCertPem } from './validate';
 
 /** libpq's `sslmode` values, spelled exactly as libpq spells them. */
 export enum SslMode {
@@ -62,14 +63,19 @@ export function parseSslMode(value: string, field: string, allowed: readonly Ssl
   return mode;
 }
 
-/** The TLS modes a kind of server permits for client connections. */
+/**
+ * The TLS modes a kind of server permits for client connections: what the
+ * auth gateway's `tls_mode` accepts (disable, require, verify-ca,
+ * verify-full — never `allow`/`prefer`, which may silently fall back to
+ * plain text), and on a managed server, which enforces TLS, not `disable`.
+ */
 export function permittedSslModes(kind: ServerKind): readonly SslMode[] {
   switch (kind) {
     case ServerKind.Managed:
       return [SslMode.Require, SslMode.VerifyCa, SslMode.VerifyFull];
     case ServerKind.SelfManaged:
     case ServerKind.Local:
-      return SSL_MODES;
+      return GATEWAY_TLS_MODES;
   }
 }
 
@@ -95,9 +101,13 @@ export interface ClientTls {
 export function validateClientTls(tls: ClientTls, kind: ServerKind, field: string): void {
   const permitted = permittedSslModes(kind);
   if (!permitted.includes(tls.sslmode)) {
+    const why =
+      tls.sslmode === SslMode.Allow || tls.sslmode === SslMode.Prefer
+        ? `the auth gateway's tls_mode refuses it, and it may silently fall back to plain text`
+        : 'which enforces TLS';
     throw new ValidationError(
       `${field}.sslmode`,
-      `"${tls.sslmode}" is not permitted for a ${kind} server, which enforces TLS`,
+      `"${tls.sslmode}" is not permitted for a ${kind} server, ${why}`,
       `Use one of: ${permitted.join(', ')} (verify-full checks the certificate and host name)`,
     );
   }
@@ -115,11 +125,7 @@ export function validateClientTls(tls: ClientTls, kind: ServerKind, field: strin
       'Use sslmode=verify-full, or give a CA file path as sslrootcert',
     );
   }
-  if (tls.rootCertPem !== undefined && !/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(tls.rootCertPem)) {
-    throw new ValidationError(
-      `${field}.rootCertPem`,
-      'is not a PEM certificate',
-      'Give the CA certificate as PEM text starting with -----BEGIN CERTIFICATE-----',
-    );
+  if (tls.rootCertPem !== undefined) {
+    validateRootCertPem(tls.rootCertPem, `${field}.rootCertPem`, { verify: sslModeVerifiesCertificate(tls.sslmode) });
   }
 }

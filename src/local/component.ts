@@ -12,12 +12,12 @@
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import * as postgresql from '@pulumi/postgresql';
-import * as random from '@pulumi/random';
 import { composeFileSources, renderComposeFile, renderDotEnv } from './compose';
 import { ConnectionDescription, DEFAULT_CONNECT_TIMEOUT_SECONDS, PoolerMode, libpqUrl } from '../core/dsn';
 import { ValidationError, check, checkInteger } from '../core/errors';
-import { KRATOS_ADMIN_PORT, checkOneShotExit } from '../core/kratos';
+import { KRATOS_ADMIN_PORT, checkOneShotExit, validateKratosConfig } from '../core/kratos';
 import {
+  CONTAINER_PATHS,
   ContainerPlan,
   EnvSecret,
   FileContent,
@@ -30,18 +30,49 @@ import {
   ServiceCondition,
   dockerNames,
   planLocalStack,
+  renderLocalBootstrapSql,
 } from './plan';
 import { InstancePlan } from '../core/plan';
 import { ClientTls, ServerKind, SslMode } from '../core/tls';
 import { GeneratedLogin, InstanceEnv, bootstrapSqlOutput, connectionOutputs, generateLogin } from '../provisioning/logins';
-import { PostgresServerHandle } from '../provisioning/server-handle';
+import { DEFAULT_ADMIN_MAX_CONNECTIONS, PostgresServerHandle, createServerHandle } from '../provisioning/server-handle';
 import { createServerCertificates } from '../provisioning/tls-certificates';
 
-/** Kratos next to the server (see {@link LocalKratosOptions} for each field). */
-export type LocalKratosArgs = LocalKratosOptions;
+/**
+ * Files uploaded as secrets: the TLS key and the bootstrap script
+ * (verifiers). A user's Kratos config (cookie and cipher secrets) is a
+ * secret Output already; the minimal one holds no secret.
+ */
+const SECRET_FILES: ReadonlySet<FileContent> = new Set([FileContent.ServerKey, FileContent.BootstrapSql]);
+
+/** Kratos next to the server (see {@link LocalKratosOptions} for the other fields). */
+export interface LocalKratosArgs extends Omit<LocalKratosOptions, 'config'> {
+  /**
+   * Kratos' config file (YAML) instead of the minimal one rendered here,
+   * e.g. `cfg.requireSecret("kratosConfig")`: it carries cookie and cipher
+   * secrets, so it is uploaded as a secret, never copied into `plan`, and
+   * checked (a YAML mapping without `dsn`) at preview when it is plain
+   * text, else once its value is known.
+   * @default the minimal config (no secrets: Kratos makes new cookie secrets on every start)
+   * Warning: any change replaces the Kratos container.
+   */
+  config?: pulumi.Input<string>;
+}
 
 /** Arguments of {@link LocalPostgres}: the plan's options (see {@link LocalStackOptions}) and these. */
-export interface LocalPostgresArgs extends LocalStackOptions {
+export interface LocalPostgresArgs extends Omit<LocalStackOptions, 'kratos'> {
+  /** Run Ory Kratos next to the server (see {@link LocalStackOptions.kratos}). @default no Kratos */
+  kratos?: LocalKratosArgs;
+  /**
+   * Prefix of the Docker names of the containers, network and volumes
+   * (`<prefix><name>-postgres`, `<prefix><name>-postgres-data`, …), so that
+   * two stacks or projects on one Docker host never collide.
+   * @default "<project>-<stack>-"
+   * Warning: changing it (or the stack's name) replaces every container and
+   * names a new, empty data volume (the old one is retained unless
+   * `allowDataDeletion`); pin `volumeName` to keep the data.
+   */
+  dockerNamePrefix?: string;
   /**
    * Path of the CA file on this machine that `hostUrl` names as
    * `sslrootcert` (TLS only); save the `caPem` output there.
@@ -56,11 +87,18 @@ export interface LocalPostgresArgs extends LocalStackOptions {
    */
   allowDataDeletion?: boolean;
   /**
-   * The Docker volume's name. @default "<name>-postgres-data"
+   * The data volume's Docker name. @default "<dockerNamePrefix><name>-postgres-data"
    * Warning: a new name means a new, empty volume (the old one is retained).
+   * Re-attaching a kept volume is safe: the bootstrap sets the superuser's
+   * password (and every instance role's) to this stack's current ones.
    */
   volumeName?: string;
-  /** Length of generated passwords, in characters (letters and digits). @default 32 */
+  /**
+   * Length of generated passwords, in characters (letters and digits).
+   * @default 32
+   * Warning: a change makes new passwords; the server container (its
+   * `POSTGRES_PASSWORD`) and every client container are replaced.
+   */
   passwordLength?: number;
   /** libpq `connect_timeout` of the clients, in seconds. @default 10 */
   connectTimeoutSeconds?: number;
@@ -92,21 +130,31 @@ export interface LocalInstance {
  * and Ory Kratos — the primary seed's Strategy 1.
  *
  * Resources: a `docker.RemoteImage` (kept locally on destroy), a private
- * `docker.Network` on which the server answers as `postgres`, a named
- * `docker.Volume` (retained on delete), a generated superuser password
- * (`random.RandomPassword`, letters and digits), the server container
- * (healthcheck `pg_isready -h 127.0.0.1 -p 5432 -U postgres -d <database>`
- * every 5 s, 10 retries, 30 s start period; `wait: true`, so dependants
- * start only once it is healthy; 60 s to shut down cleanly on replace or
- * destroy); with TLS the CA and server certificate (`@pulumi/tls`); with
- * instances a password and SCRAM salt per login role, the bootstrap script
- * (verifiers only) and the one-shot `postgres-bootstrap` container; with
- * Kratos its image and the `kratos-migrate` and `kratos` containers.
- * Containers are replaced delete-first (a second server must never open the
- * same data directory).
+ * `docker.Network` on which the server answers as `postgres`, a named data
+ * `docker.Volume` (retained on delete), a volume for the server's Unix
+ * socket, a generated superuser password and SCRAM salt (`random`), the
+ * server container (healthcheck `pg_isready -h 127.0.0.1 -p 5432 -U
+ * postgres -d <database>` every 5 s, 10 retries, 30 s start period; `wait:
+ * true`, so dependants start only once it is healthy; 60 s to shut down
+ * cleanly on replace or destroy); with TLS the CA and server certificate
+ * (`@pulumi/tls`, renewed early on an `up` in their last month); a password
+ * and SCRAM salt per login role; the one-shot `postgres-bootstrap`
+ * container, which runs the bootstrap script (verifiers only) through the
+ * server's Unix socket as the OS user postgres (`peer`, no password): it
+ * sets the superuser's password to this stack's, so a kept data volume
+ * whose password is another stack's is repaired, then creates or repairs
+ * the instances; with Kratos its image and the `kratos-migrate` and
+ * `kratos` containers. Containers are replaced delete-first (a second
+ * server must never open the same data directory). Docker names start
+ * with `<project>-<stack>-` (see `dockerNamePrefix`).
+ *
+ * Nothing of the server container depends on the instances: adding one or
+ * changing a pool re-runs only the bootstrap container, never restarts
+ * PostgreSQL (unless `bootstrap` includes the init script).
  *
  * Admin access: when `publishPort` is set, a `@pulumi/postgresql` provider
- * connects as the superuser through 127.0.0.1 (sslmode=require with TLS: the
+ * connects as the superuser through 127.0.0.1, once the bootstrap exited 0
+ * (sslmode=require with TLS: the
  * provider only takes the CA as a file, which does not exist before the
  * first deployment; app clients verify the certificate), and {@link handle}
  * can be given to `SharedPostgres` or `InstanceDatabase`. Unpublished, the
@@ -126,10 +174,11 @@ export interface LocalInstance {
  * @throws ValidationError before anything is created: an image without a
  *   major, a bad pgConfig key or a managed one, a bad publish port or
  *   address, bad instances or an over-budget server, a least-privilege
- *   instance for Kratos, a Kratos config with a `dsn`.
+ *   instance for Kratos, a Kratos config with a `dsn`, a host port
+ *   published twice, a Docker name prefix Docker refuses.
  */
 export class LocalPostgres extends pulumi.ComponentResource {
-  /** The plan this component deployed (plain data). */
+  /** The plan this component deployed (plain data, no secrets: a user's Kratos config is not in it). */
   public readonly plan: LocalStackPlan;
   /** The superuser's password (secret). */
   public readonly superuserPassword: pulumi.Output<string>;
@@ -145,7 +194,7 @@ export class LocalPostgres extends pulumi.ComponentResource {
   public readonly hostUrl?: pulumi.Output<string>;
   /** The app instances, by name. */
   public readonly instances: Record<string, LocalInstance>;
-  /** The bootstrap script of all instances (secret: SCRAM verifiers); empty without instances. */
+  /** The bootstrap script: the superuser's password, then every instance (secret: SCRAM verifiers; psql, as a superuser). */
   public readonly bootstrapSql: pulumi.Output<string>;
   /** Kratos' DSN (secret), when Kratos runs. */
   public readonly kratosDsn?: pulumi.Output<string>;
@@ -161,6 +210,8 @@ export class LocalPostgres extends pulumi.ComponentResource {
   public readonly provider?: postgresql.Provider;
   public readonly network: docker.Network;
   public readonly volume: docker.Volume;
+  /** The volume of the server's Unix socket, shared with the bootstrap container (one-shot bootstrap only). */
+  public readonly socketVolume?: docker.Volume;
   public readonly serverContainer: docker.Container;
   public readonly bootstrapContainer?: docker.Container;
   public readonly migrationContainer?: docker.Container;
@@ -169,8 +220,15 @@ export class LocalPostgres extends pulumi.ComponentResource {
 
   constructor(name: string, args: LocalPostgresArgs = {}, opts?: pulumi.ComponentResourceOptions) {
     // 0. Everything is validated before any resource exists.
-    const plan = planLocalStack(args);
-    const names = dockerNames(name, args.volumeName);
+    const kratosConfig = args.kratos?.config;
+    const planOptions: LocalStackOptions = {
+      ...args,
+      kratos: args.kratos ? { ...args.kratos, config: typeof kratosConfig === 'string' ? kratosConfig : undefined } : undefined,
+    };
+    const plan = planLocalStack(planOptions, CONTAINER_PATHS, { kratosConfigSupplied: kratosConfig !== undefined });
+    const prefix = args.dockerNamePrefix ?? `${pulumi.getProject()}-${pulumi.getStack()}-`;
+    check(typeof prefix === 'string', 'dockerNamePrefix', 'is not a string', 'Give a prefix like "myapp-dev-", or "" for none');
+    const names = dockerNames(name, args.volumeName, prefix);
     const passwordLength = args.passwordLength ?? 32;
     checkInteger(passwordLength, 'passwordLength', 16, 128, 'characters');
     const connectTimeoutSeconds = args.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS;
@@ -188,16 +246,17 @@ export class LocalPostgres extends pulumi.ComponentResource {
       pulumi.log.warn(`publishAddress ${everyInterface}: the published ports are reachable on every interface of this machine, not only from it${adminApi}`, this);
     }
 
-    // 1. Passwords: the superuser, and each login role's password with a stable SCRAM salt.
-    const superuser = new random.RandomPassword(`${name}-superuser-password`, { length: passwordLength, special: false }, parent);
-    this.superuserPassword = pulumi.secret(superuser.result);
+    // 1. Passwords with a stable SCRAM salt each: the superuser's, and each login role's.
+    const superuser = generateLogin(`${name}-superuser`, passwordLength, this);
+    this.superuserPassword = superuser.password;
     const logins = new Map<string, GeneratedLogin>();
     for (const inst of plan.server.instances) {
       for (const role of inst.roles.filter((r) => r.login)) {
         logins.set(role.name, generateLogin(`${name}-${inst.instance}-${role.purpose}`, passwordLength, this));
       }
     }
-    this.bootstrapSql = pulumi.secret(bootstrapSqlOutput(plan.server.instances, new Map([...logins].map(([role, l]) => [role, l.verifier]))));
+    const instancesSql = bootstrapSqlOutput(plan.server.instances, new Map([...logins].map(([role, l]) => [role, l.verifier])));
+    this.bootstrapSql = pulumi.secret(pulumi.all([superuser.verifier, instancesSql]).apply(([verifier, sql]) => renderLocalBootstrapSql(verifier, sql, plan.superuser)));
 
     // 2. Certificates.
     const certs = plan.certificates ? createServerCertificates(name, plan.certificates, this) : undefined;
@@ -208,6 +267,8 @@ export class LocalPostgres extends pulumi.ComponentResource {
     const kratosImage = plan.kratos ? new docker.RemoteImage(`${name}-kratos-image`, { name: plan.kratos.image, keepLocally: true }, parent) : undefined;
     this.network = new docker.Network(`${name}-network`, { name: names.network, driver: 'bridge' }, parent);
     this.volume = new docker.Volume(`${name}-data`, { name: names.volume }, { ...parent, retainOnDelete: !(args.allowDataDeletion ?? false) });
+    // The socket directory holds nothing worth keeping (the server recreates its socket on start).
+    this.socketVolume = plan.oneShotBootstrap ? new docker.Volume(`${name}-socket`, { name: names.socketVolume }, parent) : undefined;
 
     // 4. Connections of the instances (from the network and from this machine).
     const networkTls: ClientTls = plan.tls ? { sslmode: SslMode.VerifyFull, sslrootcert: plan.paths.clientCaFile } : { sslmode: SslMode.Disable };
@@ -224,6 +285,10 @@ export class LocalPostgres extends pulumi.ComponentResource {
 
     // 5. File contents and secrets of the containers, then the containers in dependency order.
     const contents: Partial<Record<FileContent, pulumi.Input<string>>> = { ...plan.staticFiles, [FileContent.BootstrapSql]: this.bootstrapSql };
+    if (kratosConfig !== undefined) {
+      // The user's config: secret, and checked once known (plain text was checked by the plan already).
+      contents[FileContent.KratosConfig] = pulumi.secret(pulumi.output(kratosConfig).apply((text) => validateKratosConfig(text, 'kratos.config')));
+    }
     if (certs) {
       contents[FileContent.ServerCert] = certs.serverCertPem;
       contents[FileContent.ServerKey] = certs.serverKeyPem;
@@ -244,19 +309,31 @@ export class LocalPostgres extends pulumi.ComponentResource {
     // 6. Admin access through the published port: the provider and the handle.
     if (plan.publish) {
       const publish = plan.publish;
+      // The superuser's password is this stack's once the bootstrap exited 0 (it repairs a kept volume's).
+      const bootstrap = this.bootstrapContainer;
+      const ready = bootstrap ? [bootstrap] : [this.serverContainer];
+      const password = bootstrap
+        ? pulumi.secret(
+            pulumi
+              .all([this.superuserPassword, this.exitGate([['postgres-bootstrap', bootstrap]], names.container, `the admin connection ${name}-admin`)])
+              .apply(([p]) => p),
+          )
+        : this.superuserPassword;
       this.provider = new postgresql.Provider(
         `${name}-admin`,
         {
           host: publish.clientHost,
           port: publish.hostPort,
           username: plan.superuser,
-          password: this.superuserPassword,
+          password,
           database: plan.database,
           sslmode: plan.tls ? SslMode.Require : SslMode.Disable,
           superuser: true,
           connectTimeout: 15,
+          // Counted in the handle's budget (the provider's own default is 20 per database).
+          maxConnections: DEFAULT_ADMIN_MAX_CONNECTIONS,
         },
-        { ...parent, dependsOn: [this.serverContainer] },
+        { ...parent, dependsOn: ready },
       );
       this.hostUrl = pulumi.secret(
         this.superuserPassword.apply((password) =>
@@ -271,7 +348,7 @@ export class LocalPostgres extends pulumi.ComponentResource {
           }),
         ),
       );
-      this.serverHandle = {
+      this.serverHandle = createServerHandle({
         host: LOCAL_SERVER_HOST,
         port: LOCAL_SERVER_PORT,
         kind: ServerKind.Local,
@@ -279,15 +356,17 @@ export class LocalPostgres extends pulumi.ComponentResource {
         ...(plan.tls ? { sslrootcert: plan.paths.clientCaFile } : {}),
         rootCertPem: this.caPem,
         maxConnections: plan.capacity.maxConnections,
-        // The instances declared here hold their share already: databases provisioned
-        // through the handle (SharedPostgres, InstanceDatabase) budget against the rest.
-        reservedConnections: plan.capacity.reservedConnections + plan.server.budget.total,
+        reservedConnections: plan.capacity.reservedConnections,
+        adminConnections: DEFAULT_ADMIN_MAX_CONNECTIONS,
         adminUser: plan.superuser,
+        adminDatabase: plan.database,
         adminIsSuperuser: true,
         provider: this.provider,
-        pooler: PoolerMode.None,
-        dependsOn: [this.serverContainer],
-      };
+        dependsOn: ready,
+      });
+      // The instances declared here hold their share and their names already: databases
+      // provisioned through the handle (SharedPostgres, InstanceDatabase) are checked against them.
+      if (plan.server.instances.length > 0) this.serverHandle.claims.claim(name, plan.server.instances);
     }
 
     // 7. The same stack as docker-compose.yml, .env and files.
@@ -366,6 +445,21 @@ export class LocalPostgres extends pulumi.ComponentResource {
     return out;
   }
 
+  /**
+   * Resolves once every one-shot in `gates` exited 0; fails the deployment
+   * otherwise, naming the container, its exit code, `blocked` and its
+   * (redacted) output.
+   */
+  private exitGate(gates: Array<[string, docker.Container]>, containerName: (service: string) => string, blocked: string): pulumi.Output<true> {
+    // The logs are secret (additionalSecretOutputs); the gate's value is not.
+    return pulumi.unsecret(
+      pulumi.all(gates.map(([, dep]) => pulumi.all([dep.exitCode, dep.containerLogs]))).apply((results) => {
+        results.forEach(([code, logs], i) => checkOneShotExit(containerName((gates[i] as [string, docker.Container])[0]), code, logs, blocked));
+        return true as const;
+      }),
+    );
+  }
+
   private createContainer(
     name: string,
     c: ContainerPlan,
@@ -378,23 +472,16 @@ export class LocalPostgres extends pulumi.ComponentResource {
     const baseImage = images[c.image] as pulumi.Output<string>;
     // The exit-code gate: Docker's attach does not fail on a non-zero exit, so the
     // dependant's image is only known once every one-shot it waits for exited 0.
-    const gates = c.dependsOn.filter((d) => d.condition === ServiceCondition.CompletedSuccessfully);
-    const gateResults: pulumi.Output<Array<[number, string]>> = pulumi.all(
-      gates.map((g) => {
-        const dep = created.get(g.service) as docker.Container;
-        return pulumi.all([dep.exitCode, dep.containerLogs]);
-      }),
-    );
-    const image =
-      gates.length === 0
-        ? baseImage
-        : pulumi.all([baseImage, gateResults]).apply(([id, results]) => {
-            results.forEach(([code, logs], i) => checkOneShotExit(containerName((gates[i] as { service: string }).service), code, logs, containerName(c.service)));
-            return id;
-          });
+    const gates = c.dependsOn
+      .filter((d) => d.condition === ServiceCondition.CompletedSuccessfully)
+      .map((d): [string, docker.Container] => [d.service, created.get(d.service) as docker.Container]);
+    const image = gates.length === 0 ? baseImage : pulumi.all([baseImage, this.exitGate(gates, containerName, containerName(c.service))]).apply(([id]) => id);
     const hasSecret = c.env.some((e) => e.secret !== undefined);
     const envValues = pulumi.all(c.env.map((e) => (e.secret !== undefined ? (secrets[e.secret] as pulumi.Output<string>) : pulumi.output(e.value ?? ''))));
     const envs = envValues.apply((values) => c.env.map((e, i) => `${e.name}=${values[i]}`));
+    const volumes: docker.types.input.ContainerVolume[] = [];
+    if (c.dataVolumePath) volumes.push({ volumeName: this.volume.name, containerPath: c.dataVolumePath });
+    if (c.socketVolumePath && this.socketVolume) volumes.push({ volumeName: this.socketVolume.name, containerPath: c.socketVolumePath });
     return new docker.Container(
       `${name}-${c.service}`,
       {
@@ -403,12 +490,13 @@ export class LocalPostgres extends pulumi.ComponentResource {
         ...(c.entrypoint ? { entrypoints: c.entrypoint } : {}),
         command: c.command,
         envs: hasSecret ? pulumi.secret(envs) : envs,
+        ...(c.user !== undefined ? { user: c.user } : {}),
         uploads: c.files.map((f) => ({
           file: f.path,
-          content: f.content === FileContent.ServerKey ? pulumi.secret(contents[f.content] as pulumi.Input<string>) : (contents[f.content] as pulumi.Input<string>),
+          content: SECRET_FILES.has(f.content) ? pulumi.secret(contents[f.content] as pulumi.Input<string>) : (contents[f.content] as pulumi.Input<string>),
           permissions: f.mode,
         })),
-        ...(c.dataVolumePath ? { volumes: [{ volumeName: this.volume.name, containerPath: c.dataVolumePath }] } : {}),
+        ...(volumes.length > 0 ? { volumes } : {}),
         networksAdvanced: [{ name: this.network.name, aliases: c.aliases }],
         ...(c.ports.length > 0 ? { ports: c.ports.map((p) => ({ internal: p.internal, external: p.external, ip: p.address, protocol: 'tcp' })) } : {}),
         ...(c.healthcheck
@@ -434,6 +522,8 @@ export class LocalPostgres extends pulumi.ComponentResource {
         dependsOn: c.dependsOn.map((d) => created.get(d.service) as docker.Container),
         // Never two servers on one data directory, and container names are unique.
         deleteBeforeReplace: true,
+        // A one-shot's output may echo SQL (verifiers) or a DSN: keep it encrypted in the state.
+        ...(c.oneShot ? { additionalSecretOutputs: ['containerLogs'] } : {}),
       },
     );
   }

@@ -11,6 +11,8 @@
  * - .env values are single-quoted, which compose takes literally (no
  *   interpolation); a value with `'` or a line break is refused.
  * - Files are bind-mounted read-only from `./postgres/…` and `./kratos/…`.
+ * - The bootstrap shares the server's socket directory (the `postgres_socket`
+ *   volume) and logs in by `peer` as the OS user postgres, as in Pulumi.
  *   The TLS key is mounted root-owned; the wrapper entrypoint copies it for
  *   the OS user postgres, exactly as in the Pulumi deployment.
  */
@@ -20,6 +22,8 @@ import { BootstrapMode, COMPOSE_SOURCES, ContainerPlan, EnvSecret, FileContent, 
 
 /** The compose volume of the data directory (the seed's name). */
 export const COMPOSE_DATA_VOLUME = 'postgres_data';
+/** The compose volume of the server's Unix socket, shared with postgres-bootstrap. */
+export const COMPOSE_SOCKET_VOLUME = 'postgres_socket';
 
 /** Writes `$` as `$$` (compose's escape for a literal dollar sign). */
 export function escapeComposeValue(text: string): string {
@@ -39,10 +43,12 @@ function service(c: ContainerPlan, plan: LocalStackPlan): Record<string, unknown
   const s: Record<string, unknown> = { image: escapeComposeValue(image) };
   if (c.entrypoint) s['entrypoint'] = c.entrypoint.map(escapeComposeValue);
   s['command'] = c.command.map(escapeComposeValue);
+  if (c.user !== undefined) s['user'] = escapeComposeValue(c.user);
   s['restart'] = c.restart;
   s['environment'] = Object.fromEntries(c.env.map((e) => [e.name, e.secret !== undefined ? secretRef(e.secret) : escapeComposeValue(e.value ?? '')]));
   const volumes = [
     ...(c.dataVolumePath ? [`${COMPOSE_DATA_VOLUME}:${c.dataVolumePath}`] : []),
+    ...(c.socketVolumePath ? [`${COMPOSE_SOCKET_VOLUME}:${c.socketVolumePath}`] : []),
     ...c.files.map((f) => `${COMPOSE_SOURCES[f.content]}:${escapeComposeValue(f.path)}:ro`),
   ];
   if (volumes.length > 0) s['volumes'] = volumes;
@@ -70,7 +76,7 @@ function service(c: ContainerPlan, plan: LocalStackPlan): Record<string, unknown
 export function renderComposeFile(plan: LocalStackPlan): string {
   const doc = {
     services: Object.fromEntries(plan.containers.map((c) => [c.service, service(c, plan)])),
-    volumes: { [COMPOSE_DATA_VOLUME]: {} },
+    volumes: { [COMPOSE_DATA_VOLUME]: {}, ...(plan.oneShotBootstrap ? { [COMPOSE_SOCKET_VOLUME]: {} } : {}) },
   };
   const header = [
     '# docker-compose.yml rendered by postgres-strategies (local strategy, the seed\'s Strategy 1).',
@@ -78,6 +84,9 @@ export function renderComposeFile(plan: LocalStackPlan): string {
     `# Secrets come from .env (${[...new Set(plan.containers.flatMap((c) => c.env.flatMap((e) => (e.secret ? [e.secret] : []))))].join(', ')}); this file holds none.`,
     plan.hasBootstrapSql && plan.bootstrap !== BootstrapMode.OneShot
       ? '# The init script runs only while the postgres_data volume is empty; postgres-bootstrap (if present) re-runs it.'
+      : undefined,
+    plan.oneShotBootstrap
+      ? '# postgres-bootstrap logs in on the server\'s Unix socket (postgres_socket) as the OS user postgres and sets the superuser\'s password (its verifier is in bootstrap.sql), also on a kept volume.'
       : undefined,
   ].filter((l): l is string => l !== undefined);
   return `${header.join('\n')}\n${stringify(doc, { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN', lineWidth: 0 })}`;

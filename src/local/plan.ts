@@ -7,6 +7,12 @@
  * kratos-migrate, kratos). The Pulumi component and the docker-compose
  * renderer both translate this plan; neither decides anything on its own.
  *
+ * The pieces live next to this file: `paths.ts` (names, ports, paths),
+ * `image.ts` (image and major), `publish.ts` (host ports),
+ * `server-files.ts` (postgresql.conf, pg_hba.conf, TLS wrapper,
+ * certificate names, the superuser's part of the bootstrap),
+ * `containers.ts` (the container plan types), `kratos.ts` (Kratos).
+ *
  * Sources: the primary seed's Strategy 1 compose file (pg_isready
  * healthcheck every 5 s, timeout 5 s, 10 retries; `kratos migrate sql -e
  * --yes` after the server is healthy; Kratos after the migration completed
@@ -15,468 +21,31 @@
  * `pg_config` key rules), seed 004 (TLS server settings, `hostssl` + reject,
  * `POSTGRES_INITDB_ARGS`, "127.0.0.1:5432:5432  # Localhost only"), and the
  * official postgres image's entrypoint (init scripts in
- * /docker-entrypoint-initdb.d run only when the data directory is empty,
- * through psql on the Unix socket as the OS user `postgres`; the command's
- * arguments also start the temporary init server, with
- * `listen_addresses=''`; PGDATA moved to /var/lib/postgresql/<major>/docker
- * in the 18 images).
+ * /docker-entrypoint-initdb.d and `POSTGRES_PASSWORD` apply only when the
+ * data directory is empty; init scripts run through psql on the Unix socket
+ * as the OS user `postgres`; the command's arguments also start the
+ * temporary init server, with `listen_addresses=''`; PGDATA moved to
+ * /var/lib/postgresql/<major>/docker in the 18 images).
  */
-import { isIP } from 'node:net';
 import { ServerCapacity, connectionBudget } from '../core/budget';
-import { ServerCertificatePlan, planServerCertificates } from '../core/certificates';
-import { DEFAULT_PORT } from '../core/dsn';
-import { ValidationError, check, checkInteger } from '../core/errors';
+import { ServerCertificatePlan } from '../core/certificates';
+import { check } from '../core/errors';
 import { IdentifierKind, validateIdentifier } from '../core/identifiers';
-import { InstanceSpec, RoleShape, ServerPlan, planServer } from '../core/plan';
-import {
-  ConfValue,
-  HbaMethod,
-  HbaRule,
-  MANAGED_CONF_KEYS,
-  renderPgHba,
-  renderPostgresqlConf,
-  standardHba,
-  tlsServerSettings,
-  validatePgConfig,
-} from '../core/server-config';
-import { KRATOS_DEFAULT_IMAGE, KRATOS_MIGRATE_COMMAND, KRATOS_PUBLIC_PORT, KRATOS_ADMIN_PORT, KratosConfigOptions, kratosServeCommand, renderKratosConfig, KRATOS_IDENTITY_SCHEMA, validateKratosConfig } from '../core/kratos';
+import { InstanceSpec, ServerPlan, planServer } from '../core/plan';
+import { ConfValue, HbaRule, renderPgHba, renderPostgresqlConf } from '../core/server-config';
+import { BootstrapMode, ContainerPlan, EnvSecret, FileContent, FileMount, ImageRef, ServiceCondition, healthcheckTest, serverCommand } from './containers';
+import { DEFAULT_LOCAL_IMAGE, PostgresImage, dataMountPath, parsePostgresImage } from './image';
+import { LocalKratosOptions, LocalKratosPlan, pickKratosInstance, planKratos } from './kratos';
+import { CONTAINER_PATHS, LOCAL_HEALTHCHECK_TIMING, LOCAL_INITDB_ARGS, LOCAL_SERVER_HOST, LOCAL_SERVER_PORT, LOCAL_SUPERUSER, LocalPaths } from './paths';
+import { PublishPlan, checkDistinctPorts, planPublish } from './publish';
+import { localCapacity, localCertificatePlan, localHbaRules, localServerSettings, renderTlsEntrypoint } from './server-files';
 
-/** The image the seed pins. */
-export const DEFAULT_LOCAL_IMAGE = 'postgres:17-alpine';
-/** The oldest major this library supports (seed 001: PostgreSQL ≥ 14). */
-export const MIN_POSTGRES_MAJOR = 14;
-/** The superuser the image creates; kept as `postgres` so `local … peer` lets the entrypoint in. */
-export const LOCAL_SUPERUSER = 'postgres';
-/** The server's name on the private network (the compose service name in the seed). */
-export const LOCAL_SERVER_HOST = 'postgres';
-/** The port inside the container and on the private network. */
-export const LOCAL_SERVER_PORT = DEFAULT_PORT;
-/** Seed 004's initdb arguments: SCRAM for TCP logins, data checksums. */
-export const LOCAL_INITDB_ARGS = '--auth-host=scram-sha-256 --data-checksums';
-/** The healthcheck timing of the seed's compose file, plus a start period for initdb and init scripts. */
-export const LOCAL_HEALTHCHECK_TIMING = { intervalSeconds: 5, timeoutSeconds: 5, retries: 10, startPeriodSeconds: 30 } as const;
-
-/** Where things live in the containers. */
-export interface LocalPaths {
-  /** postgresql.conf, passed as `-c config_file=…`. */
-  configFile: string;
-  /** pg_hba.conf, passed as `-c hba_file=…`. */
-  hbaFile: string;
-  /** The TLS wrapper entrypoint (TLS only). */
-  entrypointScript: string;
-  /** The server certificate. */
-  certFile: string;
-  /** Where the server key is uploaded (root-owned, 0600). */
-  keyUpload: string;
-  /** The directory the wrapper copies the key into, owned by the OS user postgres. */
-  keyDir: string;
-  /** The key the server reads (`ssl_key_file`): `<keyDir>/server.key`. */
-  keyFile: string;
-  /** The bootstrap script as an init script (runs on an empty volume only). */
-  initScript: string;
-  /** The bootstrap script in the one-shot bootstrap container. */
-  bootstrapScript: string;
-  /** The CA certificate in client containers (Kratos, bootstrap): their `sslrootcert`. */
-  clientCaFile: string;
-  /** Kratos' config file. */
-  kratosConfig: string;
-  /** Kratos' identity schema. */
-  kratosIdentitySchema: string;
-}
-
-/** The paths in the containers. */
-export const CONTAINER_PATHS: Readonly<LocalPaths> = {
-  configFile: '/etc/postgresql/postgresql.conf',
-  hbaFile: '/etc/postgresql/pg_hba.conf',
-  entrypointScript: '/etc/postgresql/postgres-strategies-entrypoint.sh',
-  certFile: '/etc/postgresql/tls/server.crt',
-  keyUpload: '/etc/postgresql/tls/server.key',
-  keyDir: '/run/postgres-strategies',
-  keyFile: '/run/postgres-strategies/server.key',
-  initScript: '/docker-entrypoint-initdb.d/10-postgres-strategies.sql',
-  bootstrapScript: '/etc/postgres-strategies/bootstrap.sql',
-  clientCaFile: '/etc/postgres-strategies/ca.crt',
-  kratosConfig: '/etc/config/kratos/kratos.yml',
-  kratosIdentitySchema: '/etc/config/kratos/identity.schema.json',
-};
-
-// ---------------------------------------------------------------------------
-// Image and major version
-
-/** A PostgreSQL image and its major version. */
-export interface PostgresImage {
-  /** The image reference as given. */
-  image: string;
-  /** Its PostgreSQL major version. */
-  major: number;
-}
-
-/** The tag of an image reference (`registry:5000/postgres:17-alpine@sha256:…` → `17-alpine`), or undefined. */
-export function imageTag(image: string): string | undefined {
-  const withoutDigest = image.split('@')[0] as string;
-  const lastSlash = withoutDigest.lastIndexOf('/');
-  const colon = withoutDigest.indexOf(':', lastSlash + 1);
-  return colon < 0 ? undefined : withoutDigest.slice(colon + 1);
-}
-
-/**
- * Parses the image reference and derives the PostgreSQL major from its tag
- * (`17-alpine`, `17.2`, `16-bookworm` → 17, 17, 16).
- * @throws ValidationError for an empty or malformed reference, a tag without
- *   a major (`latest`, no tag, a digest only) unless `majorVersion` is given,
- *   a major that disagrees with the tag, or a major below 14.
- */
-export function parsePostgresImage(image: string, majorVersion?: number, field = 'image'): PostgresImage {
-  check(
-    typeof image === 'string' && /^[a-z0-9][a-z0-9._\-/:]*(@sha256:[a-f0-9]{64})?$/i.test(image) && !/\s/.test(image),
-    field,
-    `"${String(image)}" is not an image reference`,
-    'Give a reference like "postgres:17-alpine" or "registry.example.com/postgres:17.2"',
-  );
-  const tag = imageTag(image);
-  const fromTag = tag !== undefined && /^(\d+)(\.\d+)*([-_].*)?$/.test(tag) ? Number(/^\d+/.exec(tag)![0]) : undefined;
-  if (majorVersion !== undefined) {
-    checkInteger(majorVersion, 'majorVersion', MIN_POSTGRES_MAJOR, 99, 'major version');
-    check(
-      fromTag === undefined || fromTag === majorVersion,
-      'majorVersion',
-      `${majorVersion} disagrees with the image tag "${tag}" (major ${fromTag})`,
-      'Remove majorVersion, or pin an image of that major',
-    );
-  }
-  const major = majorVersion ?? fromTag;
-  if (major === undefined) {
-    throw new ValidationError(
-      field,
-      `the tag of "${image}" does not name a PostgreSQL major version, and the data directory layout and the upgrade path depend on it`,
-      'Pin a tag with the major, e.g. "postgres:17-alpine" or "postgres:17.2-alpine", or give majorVersion for a custom image',
-    );
-  }
-  check(
-    major >= MIN_POSTGRES_MAJOR,
-    field,
-    `PostgreSQL ${major} is older than the supported ${MIN_POSTGRES_MAJOR}`,
-    `Use PostgreSQL ${MIN_POSTGRES_MAJOR} or newer (the default image is ${DEFAULT_LOCAL_IMAGE})`,
-  );
-  return { image, major };
-}
-
-/**
- * Where the data volume is mounted: `/var/lib/postgresql` from 18 on (the 18
- * images keep PGDATA in `/var/lib/postgresql/18/docker`, so that
- * `pg_upgrade --link` can see old and new data on one mount), and
- * `/var/lib/postgresql/data` (= PGDATA) before.
- */
-export function dataMountPath(major: number): string {
-  return major >= 18 ? '/var/lib/postgresql' : '/var/lib/postgresql/data';
-}
-
-// ---------------------------------------------------------------------------
-// Publishing on the host
-
-/** A port published on the host. */
-export interface PublishPlan {
-  /** The host port. */
-  hostPort: number;
-  /** The host address it is bound to. */
-  address: string;
-  /** Whether that is every interface (0.0.0.0 or ::). */
-  allInterfaces: boolean;
-  /** The address clients on the host connect to (127.0.0.1 for 0.0.0.0, ::1 for ::). */
-  clientHost: string;
-}
-
-/** Whether an address is a loopback address. */
-export function isLoopback(address: string): boolean {
-  return address === '::1' || (isIP(address) === 4 && address.startsWith('127.'));
-}
-
-/**
- * Plans a published port: bound to `address` (default 127.0.0.1), never to
- * every interface unless that address (0.0.0.0 or ::) is given on purpose.
- * @throws ValidationError for a bad port, an address that is not an IP
- *   address, or an address without a port.
- */
-export function planPublish(port: number | undefined, address: string | undefined, portField: string, addressField = 'publishAddress'): PublishPlan | undefined {
-  if (port === undefined) return undefined;
-  checkInteger(port, portField, 1, 65535, 'port');
-  const bind = address ?? '127.0.0.1';
-  check(
-    isIP(bind) !== 0,
-    addressField,
-    `"${bind}" is not an IP address`,
-    'Give the host address to bind to, e.g. "127.0.0.1" (the default, this machine only) or, on purpose, "0.0.0.0" (every interface)',
-  );
-  const allInterfaces = bind === '0.0.0.0' || bind === '::';
-  const clientHost = bind === '0.0.0.0' ? '127.0.0.1' : bind === '::' ? '::1' : bind;
-  return { hostPort: port, address: bind, allInterfaces, clientHost };
-}
-
-// ---------------------------------------------------------------------------
-// postgresql.conf and pg_hba.conf
-
-/**
- * Keys the local strategy manages on top of the general ones: the server
- * must listen on the private network, the entrypoint needs its Unix socket,
- * and passwords are SCRAM verifiers.
- */
-export const LOCAL_MANAGED_CONF_KEYS: ReadonlySet<string> = new Set([
-  ...MANAGED_CONF_KEYS,
-  'listen_addresses',
-  'unix_socket_directories',
-  'password_encryption',
-]);
-
-/**
- * Defaults of the local server. The container passes its own
- * postgresql.conf (`config_file`), so the file initdb wrote is not read: the
- * settings initdb would have chosen are restated here.
- */
-export const LOCAL_DEFAULT_SETTINGS: Readonly<Record<string, ConfValue>> = {
-  listen_addresses: '*',
-  max_connections: 100,
-  password_encryption: 'scram-sha-256',
-  shared_buffers: '128MB',
-  dynamic_shared_memory_type: 'posix',
-  max_wal_size: '1GB',
-  min_wal_size: '80MB',
-  timezone: 'Etc/UTC',
-  log_timezone: 'Etc/UTC',
-  datestyle: 'iso, mdy',
-  default_text_search_config: 'pg_catalog.english',
-};
-
-/**
- * The server's settings: defaults, then the user's `pgConfig`, then the
- * managed TLS settings (`ssl = on`, TLSv1.2 minimum, the certificate and
- * the key the wrapper copies) or `ssl = off`.
- * @throws ValidationError for a key that fails ^[a-z][a-z0-9_.]*$, a managed
- *   key, or a value postgresql.conf cannot hold.
- */
-export function localServerSettings(pgConfig: Record<string, ConfValue>, tls: boolean, paths: LocalPaths = CONTAINER_PATHS): Record<string, ConfValue> {
-  check(
-    pgConfig !== null && typeof pgConfig === 'object' && !Array.isArray(pgConfig),
-    'pgConfig',
-    'is not a map of setting names to values',
-    'Give an object such as { shared_buffers: "256MB", max_connections: 200 }',
-  );
-  validatePgConfig(pgConfig, 'pgConfig', LOCAL_MANAGED_CONF_KEYS);
-  const settings: Record<string, ConfValue> = { ...LOCAL_DEFAULT_SETTINGS, ...pgConfig };
-  if (tls) Object.assign(settings, tlsServerSettings({ certFile: paths.certFile, keyFile: paths.keyFile }));
-  else settings['ssl'] = false;
-  return settings;
-}
-
-/** The server's connection capacity from its settings (max_connections − reserved slots). @throws ValidationError */
-export function localCapacity(settings: Record<string, ConfValue>): ServerCapacity {
-  const number = (key: string, fallback: number, min: number, max: number): number => {
-    const value = settings[key] ?? fallback;
-    check(typeof value === 'number', `pgConfig.${key}`, `${JSON.stringify(value)} is not a number`, `Give ${key} as a whole number`);
-    checkInteger(value, `pgConfig.${key}`, min, max, 'connections');
-    return value;
-  };
-  const maxConnections = number('max_connections', 100, 1, 262143);
-  const reserved = number('superuser_reserved_connections', 3, 0, maxConnections - 1) + number('reserved_connections', 0, 0, maxConnections - 1);
-  check(reserved < maxConnections, 'pgConfig.max_connections', `${maxConnections} leaves no connection after ${reserved} reserved slots`, 'Raise max_connections');
-  return { maxConnections, reservedConnections: reserved };
-}
-
-/**
- * pg_hba rules of the local server: `local all postgres peer` first (the
- * entrypoint runs initdb scripts through psql on the Unix socket as the OS
- * user postgres), SCRAM for every other socket login, and over TCP SCRAM
- * from any address (the Docker network's subnet is chosen by the engine) —
- * only over TLS when `tls`, with every `hostnossl` connection rejected —
- * then a final reject.
- */
-export function localHbaRules(tls: boolean): HbaRule[] {
-  return standardHba({ tls, localPeerUser: LOCAL_SUPERUSER, localMethod: HbaMethod.ScramSha256 });
-}
-
-// ---------------------------------------------------------------------------
-// Shell
-
-/** Quotes a word for POSIX sh: single quotes, `'` as `'\''`. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_./=:,@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * The TLS wrapper entrypoint (POSIX sh). PostgreSQL refuses a key file that
- * is not owned by its OS user (or root) or that others can read, and
- * uploaded files belong to root; the wrapper runs as root before the image's
- * entrypoint drops privileges, copies the key into a directory only the OS
- * user `postgres` can read (whatever its uid: 70 in the alpine images, 999
- * in the Debian ones), and hands over to `docker-entrypoint.sh` with the
- * same arguments.
- */
-export function renderTlsEntrypoint(paths: LocalPaths = CONTAINER_PATHS): string {
-  return [
-    '#!/bin/sh',
-    '# Rendered by postgres-strategies. Gives the TLS key to the OS user postgres, which',
-    '# PostgreSQL requires (owner-only key file), then starts the image\'s entrypoint.',
-    'set -eu',
-    `install -d -m 0700 -o postgres -g postgres ${shellQuote(paths.keyDir)}`,
-    `install -m 0600 -o postgres -g postgres ${shellQuote(paths.keyUpload)} ${shellQuote(paths.keyFile)}`,
-    'exec docker-entrypoint.sh "$@"',
-    '',
-  ].join('\n');
-}
-
-// ---------------------------------------------------------------------------
-// Containers
-
-/** Secrets that containers receive through their environment. */
-export enum EnvSecret {
-  /** The superuser's password (`POSTGRES_PASSWORD`, and `PGPASSWORD` of the bootstrap). */
-  SuperuserPassword = 'POSTGRES_PASSWORD',
-  /** The Kratos DSN (it carries the Kratos role's password). */
-  KratosDsn = 'KRATOS_DSN',
-}
-
-/** One environment variable: a plain value, or a secret filled in by the component / the .env file. */
-export interface EnvEntry {
-  name: string;
-  value?: string;
-  secret?: EnvSecret;
-}
-
-/** What a file in a container holds. */
-export enum FileContent {
-  PostgresqlConf = 'postgresql.conf',
-  PgHba = 'pg_hba.conf',
-  TlsEntrypoint = 'entrypoint.sh',
-  BootstrapSql = 'bootstrap.sql',
-  ServerCert = 'server.crt',
-  ServerKey = 'server.key',
-  CaCert = 'ca.crt',
-  KratosConfig = 'kratos.yml',
-  IdentitySchema = 'identity.schema.json',
-}
-
-/** Where each file sits next to the docker-compose.yml (bind-mount source). */
-export const COMPOSE_SOURCES: Readonly<Record<FileContent, string>> = {
-  [FileContent.PostgresqlConf]: './postgres/postgresql.conf',
-  [FileContent.PgHba]: './postgres/pg_hba.conf',
-  [FileContent.TlsEntrypoint]: './postgres/entrypoint.sh',
-  [FileContent.BootstrapSql]: './postgres/bootstrap.sql',
-  [FileContent.ServerCert]: './postgres/tls/server.crt',
-  [FileContent.ServerKey]: './postgres/tls/server.key',
-  [FileContent.CaCert]: './postgres/tls/ca.crt',
-  [FileContent.KratosConfig]: './kratos/kratos.yml',
-  [FileContent.IdentitySchema]: './kratos/identity.schema.json',
-};
-
-/** A file placed in a container. */
-export interface FileMount {
-  /** Path in the container. */
-  path: string;
-  content: FileContent;
-  /** Octal mode, e.g. "0644". */
-  mode: string;
-}
-
-/** A port of a container published on the host. */
-export interface PortPlan {
-  internal: number;
-  external: number;
-  address: string;
-}
-
-/** When a dependant may start. */
-export enum ServiceCondition {
-  /** The dependency's healthcheck passes (compose `service_healthy`; Pulumi: `wait: true`). */
-  Healthy = 'service_healthy',
-  /** The one-shot dependency exited 0 (compose `service_completed_successfully`; Pulumi: the exit-code gate). */
-  CompletedSuccessfully = 'service_completed_successfully',
-}
-
-/** A container's dependency on another. */
-export interface ServiceDependency {
-  service: string;
-  condition: ServiceCondition;
-}
-
-/** Docker healthcheck. */
-export interface HealthcheckPlan {
-  /** Exec form: `["CMD", "pg_isready", …]`. */
-  test: string[];
-  intervalSeconds: number;
-  timeoutSeconds: number;
-  retries: number;
-  startPeriodSeconds: number;
-}
-
-/** Which image a container runs. */
-export enum ImageRef {
-  Postgres = 'postgres',
-  Kratos = 'kratos',
-}
-
-/** One container of the stack. */
-export interface ContainerPlan {
-  /** Compose service name; the Docker container and Pulumi resource are `<name>-<service>`. */
-  service: string;
-  image: ImageRef;
-  /** Overrides the image's entrypoint. */
-  entrypoint?: string[];
-  command: string[];
-  env: EnvEntry[];
-  files: FileMount[];
-  /** Mount point of the data volume. */
-  dataVolumePath?: string;
-  healthcheck?: HealthcheckPlan;
-  ports: PortPlan[];
-  /** Names on the private network. */
-  aliases: string[];
-  /** Runs to completion once (bootstrap, migration) instead of serving. */
-  oneShot: boolean;
-  restart: 'unless-stopped' | 'no';
-  dependsOn: ServiceDependency[];
-}
-
-/** How app instances get onto the server. */
-export enum BootstrapMode {
-  /**
-   * The bootstrap script as an init script (/docker-entrypoint-initdb.d):
-   * runs once, when the volume is empty. Later changes to the instances
-   * replace the server container but never reach existing data.
-   */
-  InitScript = 'init-script',
-  /**
-   * A one-shot `postgres-bootstrap` container runs the idempotent script with
-   * psql once the server is healthy, and again whenever the script changes.
-   * The server container does not depend on the instances.
-   */
-  OneShot = 'one-shot',
-  /** Both: complete on first boot, and later changes re-run the script (the server container is replaced on change). */
-  InitScriptAndOneShot = 'init-script-and-one-shot',
-}
-
-/** Kratos settings of the stack. */
-export interface LocalKratosOptions {
-  /** The instance whose database and login Kratos uses. @default the only instance, or a new instance "kratos" when there is none */
-  instance?: string;
-  /** @default "oryd/kratos:v1.3.1" (the seed's pin) */
-  image?: string;
-  /**
-   * Kratos' config file (YAML) instead of the minimal one rendered here. It
-   * must not set `dsn` (Kratos gets it through the DSN variable). The minimal
-   * identity schema is still mounted at /etc/config/kratos/identity.schema.json.
-   * Warning: any change replaces the Kratos container.
-   */
-  config?: string;
-  /** Kratos' public URL, as browsers reach it. @default http://127.0.0.1:<publishPublicPort or 4433>/ */
-  publicBaseUrl?: string;
-  /** Where browsers return after self-service flows. @default "http://127.0.0.1:4455/" */
-  returnUrl?: string;
-  /** Publish Kratos' public API (4433) on this host port (bound like publishAddress). */
-  publishPublicPort?: number;
-  /** Publish Kratos' admin API (4434, no authentication) on this host port (bound like publishAddress). */
-  publishAdminPort?: number;
-  /** Run `kratos serve --dev` (insecure cookies over plain HTTP). @default false */
-  dev?: boolean;
-}
+export * from './containers';
+export * from './image';
+export * from './kratos';
+export * from './paths';
+export * from './publish';
+export * from './server-files';
 
 /**
  * Everything the local strategy is given: the plain arguments of
@@ -505,8 +74,8 @@ export interface LocalStackOptions {
    * Serve TLS only: a private CA and a server certificate for `postgres`,
    * `localhost` and 127.0.0.1 (and a specific publishAddress); `ssl = on`,
    * TLS 1.2 minimum; pg_hba accepts only `hostssl` and rejects the rest.
-   * Clients use `sslmode=verify-full` against the CA, which Kratos and the
-   * bootstrap container get at `/etc/postgres-strategies/ca.crt`.
+   * Clients use `sslmode=verify-full` against the CA, which Kratos gets at
+   * `/etc/postgres-strategies/ca.crt`. (The bootstrap uses the Unix socket.)
    * @default false (the seed's `sslmode=disable` on the private network)
    * Warning: changing it replaces the server container.
    */
@@ -548,23 +117,13 @@ export interface LocalStackOptions {
    */
   kratos?: LocalKratosOptions;
   /**
-   * How instances reach the server. Init scripts run only while the data
-   * volume is empty; the one-shot bootstrap container re-runs the idempotent
-   * script whenever it changes.
-   * @default BootstrapMode.InitScriptAndOneShot
+   * How the superuser's password and the instances reach the server. The
+   * default one-shot container re-runs the idempotent script whenever it
+   * changes and repairs the superuser's password on a kept volume; init
+   * scripts run only while the data volume is empty.
+   * @default BootstrapMode.OneShot
    */
   bootstrap?: BootstrapMode;
-}
-
-/** The Kratos part of the plan. */
-export interface LocalKratosPlan {
-  /** The instance Kratos uses. */
-  instance: string;
-  image: string;
-  /** Kratos' config file (YAML). */
-  config: string;
-  identitySchema: string;
-  publish: PortPlan[];
 }
 
 /** The whole local stack. */
@@ -588,8 +147,10 @@ export interface LocalStackPlan {
   /** The app instances (with Kratos' instance) and the budget. */
   server: ServerPlan;
   bootstrap: BootstrapMode;
-  /** Whether there is a bootstrap script at all (no instances → none). */
+  /** Whether the bootstrap script creates instances (no instances → only the superuser's password). */
   hasBootstrapSql: boolean;
+  /** Whether the one-shot bootstrap container runs (every mode but `InitScript`). */
+  oneShotBootstrap: boolean;
   kratos?: LocalKratosPlan;
   /** Mount point of the data volume. */
   dataPath: string;
@@ -600,61 +161,20 @@ export interface LocalStackPlan {
   paths: LocalPaths;
 }
 
-/** The readiness probe: pg_isready with the actual user, database and port (seed 002), over TCP. */
-export function healthcheckTest(user: string, database: string, port: number = LOCAL_SERVER_PORT): string[] {
-  // -h 127.0.0.1: the entrypoint's temporary init server listens on the Unix
-  // socket only, so a socket probe would report healthy while init scripts
-  // still run and before the server accepts TCP connections.
-  return ['CMD', 'pg_isready', '-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', database];
+/** Options the component passes besides the user's. */
+export interface LocalPlanContext {
+  /** The Kratos config comes as a Pulumi Input the component validates itself; the plan renders none. @default false */
+  kratosConfigSupplied?: boolean;
 }
-
-/** The server's command: its own postgresql.conf and pg_hba.conf. */
-export function serverCommand(paths: LocalPaths = CONTAINER_PATHS): string[] {
-  return ['postgres', '-c', `config_file=${paths.configFile}`, '-c', `hba_file=${paths.hbaFile}`];
-}
-
-/** Names in the server certificate: the network alias, localhost, 127.0.0.1, and a specific published address. */
-export function localCertificatePlan(publish: PublishPlan | undefined): ServerCertificatePlan {
-  const ips = ['127.0.0.1'];
-  if (publish && !publish.allInterfaces && !ips.includes(publish.address)) ips.push(publish.address);
-  if (publish?.address === '::') ips.push('::1');
-  return planServerCertificates({ dnsNames: [LOCAL_SERVER_HOST, 'localhost'], ipAddresses: ips });
-}
-
-function pickKratosInstance(specs: InstanceSpec[], kratos: LocalKratosOptions): { specs: InstanceSpec[]; instance: string } {
-  if (kratos.instance !== undefined) {
-    const spec = specs.find((s) => s.name === kratos.instance);
-    check(
-      spec !== undefined,
-      'kratos.instance',
-      `no instance is named "${kratos.instance}"`,
-      `Name one of the instances (${specs.map((s) => s.name).join(', ') || 'none given'}), or leave kratos.instance out to get an instance "kratos"`,
-    );
-    return { specs, instance: kratos.instance };
-  }
-  if (specs.length === 0) return { specs: [{ name: 'kratos' }], instance: 'kratos' };
-  check(
-    specs.length === 1,
-    'kratos.instance',
-    `is not set and there are ${specs.length} instances`,
-    'Name the instance whose database Kratos uses',
-  );
-  return { specs, instance: (specs[0] as InstanceSpec).name };
-}
-
-const ENV_SSL = (tls: boolean, paths: LocalPaths): EnvEntry[] =>
-  tls
-    ? [{ name: 'PGSSLMODE', value: 'verify-full' }, { name: 'PGSSLROOTCERT', value: paths.clientCaFile }]
-    : [{ name: 'PGSSLMODE', value: 'disable' }];
 
 /**
  * Plans the local stack and validates everything before anything is created.
  * @throws ValidationError (naming the argument and the fix) for a bad image
- *   or major, database, pgConfig key or value, publish port or address,
- *   instance, connection budget, Kratos instance (the least-privilege shape
- *   cannot run Kratos' migrations) or Kratos config.
+ *   or major, database, pgConfig key or value, publish port or address, a
+ *   host port published twice, instance, connection budget, Kratos instance
+ *   (the least-privilege shape cannot run Kratos' migrations) or Kratos config.
  */
-export function planLocalStack(options: LocalStackOptions, paths: LocalPaths = CONTAINER_PATHS): LocalStackPlan {
+export function planLocalStack(options: LocalStackOptions, paths: LocalPaths = CONTAINER_PATHS, context: LocalPlanContext = {}): LocalStackPlan {
   const postgres = parsePostgresImage(options.image ?? DEFAULT_LOCAL_IMAGE, options.majorVersion);
   const database = options.database ?? 'postgres';
   if (database !== 'postgres') validateIdentifier(database, IdentifierKind.Database, 'database');
@@ -670,6 +190,11 @@ export function planLocalStack(options: LocalStackOptions, paths: LocalPaths = C
     `is set to "${options.publishAddress}" but nothing is published`,
     'Set publishPort (or a Kratos publish port) too, or remove publishAddress',
   );
+  checkDistinctPorts([
+    { field: 'publishPort', port: options.publishPort },
+    { field: 'kratos.publishPublicPort', port: options.kratos?.publishPublicPort },
+    { field: 'kratos.publishAdminPort', port: options.kratos?.publishAdminPort },
+  ]);
 
   const settings = localServerSettings(options.pgConfig ?? {}, tls, paths);
   const capacity = localCapacity(settings);
@@ -680,22 +205,13 @@ export function planLocalStack(options: LocalStackOptions, paths: LocalPaths = C
   let specs = options.instances ?? [];
   check(Array.isArray(specs), 'instances', 'is not a list', 'Give a list of instances, e.g. [{ name: "blog" }]');
   let kratosInstance: string | undefined;
-  if (options.kratos !== undefined) {
-    ({ specs, instance: kratosInstance } = pickKratosInstance(specs, options.kratos));
-    const spec = specs.find((s) => s.name === kratosInstance) as InstanceSpec;
-    check(
-      (spec.shape ?? RoleShape.Owner) === RoleShape.Owner,
-      'kratos.instance',
-      `instance "${kratosInstance}" uses the ${RoleShape.LeastPrivilege} shape, whose login role cannot create tables, so \`kratos migrate sql\` would fail`,
-      `Give Kratos an instance with the ${RoleShape.Owner} shape (the default)`,
-    );
-  }
+  if (options.kratos !== undefined) ({ specs, instance: kratosInstance } = pickKratosInstance(specs, options.kratos));
   const server: ServerPlan =
     specs.length > 0
       ? planServer(specs, capacity, { namePrefix: options.namePrefix ?? '', adminUser: LOCAL_SUPERUSER })
       : { instances: [], budget: connectionBudget(capacity, []) };
   const hasBootstrapSql = server.instances.length > 0;
-  const bootstrap = options.bootstrap ?? BootstrapMode.InitScriptAndOneShot;
+  const bootstrap = options.bootstrap ?? BootstrapMode.OneShot;
   check(
     Object.values(BootstrapMode).includes(bootstrap),
     'bootstrap',
@@ -703,16 +219,16 @@ export function planLocalStack(options: LocalStackOptions, paths: LocalPaths = C
     `Use one of: ${Object.values(BootstrapMode).join(', ')}`,
   );
   const initScript = hasBootstrapSql && bootstrap !== BootstrapMode.OneShot;
-  const oneShot = hasBootstrapSql && bootstrap !== BootstrapMode.InitScript;
+  // The one-shot runs even without instances: it keeps the superuser's password current on a kept volume.
+  const oneShot = bootstrap !== BootstrapMode.InitScript;
 
   const dataPath = dataMountPath(postgres.major);
-  const caMount: FileMount = { path: paths.clientCaFile, content: FileContent.CaCert, mode: '0644' };
   const staticFiles: Partial<Record<FileContent, string>> = {
     [FileContent.PostgresqlConf]: postgresqlConf,
     [FileContent.PgHba]: pgHbaConf,
   };
 
-  // The server.
+  // The server. Nothing in it depends on the instances (unless the init script is asked for).
   const serverFiles: FileMount[] = [
     { path: paths.configFile, content: FileContent.PostgresqlConf, mode: '0644' },
     { path: paths.hbaFile, content: FileContent.PgHba, mode: '0644' },
@@ -742,6 +258,7 @@ export function planLocalStack(options: LocalStackOptions, paths: LocalPaths = C
       ],
       files: serverFiles,
       dataVolumePath: dataPath,
+      ...(oneShot ? { socketVolumePath: paths.socketDir } : {}),
       healthcheck: { test: healthcheckTest(LOCAL_SUPERUSER, database), ...LOCAL_HEALTHCHECK_TIMING },
       ports: publish ? [{ internal: LOCAL_SERVER_PORT, external: publish.hostPort, address: publish.address }] : [],
       aliases: [LOCAL_SERVER_HOST],
@@ -751,23 +268,25 @@ export function planLocalStack(options: LocalStackOptions, paths: LocalPaths = C
     },
   ];
 
-  // The one-shot bootstrap: psql with the idempotent script, as the superuser over the network.
+  // The one-shot bootstrap: psql with the idempotent script, as the OS user postgres on the
+  // server's Unix socket (`local all postgres peer`): no password, so a kept volume whose
+  // superuser password is not the stack's current one is repaired, not locked out.
   if (oneShot) {
     containers.push({
       service: 'postgres-bootstrap',
       image: ImageRef.Postgres,
+      user: LOCAL_SUPERUSER,
       command: ['psql', '-X', '-w', '-v', 'ON_ERROR_STOP=1', '-f', paths.bootstrapScript],
       env: [
-        { name: 'PGHOST', value: LOCAL_SERVER_HOST },
+        { name: 'PGHOST', value: paths.socketDir },
         { name: 'PGPORT', value: String(LOCAL_SERVER_PORT) },
         { name: 'PGUSER', value: LOCAL_SUPERUSER },
-        { name: 'PGPASSWORD', secret: EnvSecret.SuperuserPassword },
         { name: 'PGDATABASE', value: database },
-        ...ENV_SSL(tls, paths),
         { name: 'PGCONNECT_TIMEOUT', value: '10' },
         { name: 'PGAPPNAME', value: 'postgres-strategies-bootstrap' },
       ],
-      files: [{ path: paths.bootstrapScript, content: FileContent.BootstrapSql, mode: '0644' }, ...(tls ? [caMount] : [])],
+      files: [{ path: paths.bootstrapScript, content: FileContent.BootstrapSql, mode: '0644' }],
+      socketVolumePath: paths.socketDir,
       ports: [],
       aliases: [],
       oneShot: true,
@@ -779,63 +298,19 @@ export function planLocalStack(options: LocalStackOptions, paths: LocalPaths = C
   // Kratos: the migration, then the server.
   let kratos: LocalKratosPlan | undefined;
   if (options.kratos !== undefined) {
-    const k = options.kratos;
-    const image = k.image ?? KRATOS_DEFAULT_IMAGE;
-    check(
-      typeof image === 'string' && /^[a-z0-9][a-z0-9._\-/:]*(@sha256:[a-f0-9]{64})?$/i.test(image),
-      'kratos.image',
-      `"${String(image)}" is not an image reference`,
-      `Give a pinned reference like "${KRATOS_DEFAULT_IMAGE}"`,
-    );
-    const publicPublish = planPublish(k.publishPublicPort, options.publishAddress, 'kratos.publishPublicPort');
-    const adminPublish = planPublish(k.publishAdminPort, options.publishAddress, 'kratos.publishAdminPort');
-    const configOptions: KratosConfigOptions = {
-      publicBaseUrl: k.publicBaseUrl ?? `http://127.0.0.1:${publicPublish?.hostPort ?? KRATOS_PUBLIC_PORT}/`,
-      adminBaseUrl: `http://kratos:${KRATOS_ADMIN_PORT}/`,
-      returnUrl: k.returnUrl ?? 'http://127.0.0.1:4455/',
-      identitySchemaPath: paths.kratosIdentitySchema,
-    };
-    const config = k.config !== undefined ? validateKratosConfig(k.config, 'kratos.config') : renderKratosConfig(configOptions, 'kratos');
-    staticFiles[FileContent.KratosConfig] = config;
-    staticFiles[FileContent.IdentitySchema] = KRATOS_IDENTITY_SCHEMA;
-    const ports: PortPlan[] = [];
-    if (publicPublish) ports.push({ internal: KRATOS_PUBLIC_PORT, external: publicPublish.hostPort, address: publicPublish.address });
-    if (adminPublish) ports.push({ internal: KRATOS_ADMIN_PORT, external: adminPublish.hostPort, address: adminPublish.address });
-    kratos = { instance: kratosInstance as string, image, config, identitySchema: KRATOS_IDENTITY_SCHEMA, publish: ports };
-    const clientFiles = tls ? [caMount] : [];
-    const dsnEnv: EnvEntry = { name: 'DSN', secret: EnvSecret.KratosDsn };
-    containers.push(
-      {
-        service: 'kratos-migrate',
-        image: ImageRef.Kratos,
-        command: [...KRATOS_MIGRATE_COMMAND],
-        env: [dsnEnv],
-        files: clientFiles,
-        ports: [],
-        aliases: [],
-        oneShot: true,
-        restart: 'no',
-        dependsOn: oneShot
-          ? [{ service: 'postgres-bootstrap', condition: ServiceCondition.CompletedSuccessfully }]
-          : [{ service: 'postgres', condition: ServiceCondition.Healthy }],
-      },
-      {
-        service: 'kratos',
-        image: ImageRef.Kratos,
-        command: kratosServeCommand(paths.kratosConfig, k.dev ?? false),
-        env: [dsnEnv],
-        files: [
-          { path: paths.kratosConfig, content: FileContent.KratosConfig, mode: '0644' },
-          { path: paths.kratosIdentitySchema, content: FileContent.IdentitySchema, mode: '0644' },
-          ...clientFiles,
-        ],
-        ports,
-        aliases: ['kratos'],
-        oneShot: false,
-        restart: 'unless-stopped',
-        dependsOn: [{ service: 'kratos-migrate', condition: ServiceCondition.CompletedSuccessfully }],
-      },
-    );
+    const planned = planKratos(options.kratos, {
+      instance: kratosInstance as string,
+      tls,
+      publishAddress: options.publishAddress,
+      configSupplied: context.kratosConfigSupplied ?? false,
+      migrateAfter: oneShot
+        ? { service: 'postgres-bootstrap', condition: ServiceCondition.CompletedSuccessfully }
+        : { service: 'postgres', condition: ServiceCondition.Healthy },
+      paths,
+    });
+    kratos = planned.kratos;
+    containers.push(...planned.containers);
+    Object.assign(staticFiles, planned.staticFiles);
   }
 
   return {
@@ -854,6 +329,7 @@ export function planLocalStack(options: LocalStackOptions, paths: LocalPaths = C
     server,
     bootstrap,
     hasBootstrapSql,
+    oneShotBootstrap: oneShot,
     kratos,
     dataPath,
     containers,
@@ -866,18 +342,31 @@ export function planLocalStack(options: LocalStackOptions, paths: LocalPaths = C
 export interface DockerNames {
   network: string;
   volume: string;
+  /** The volume holding the server's Unix socket, shared with the bootstrap container. */
+  socketVolume: string;
   container(service: string): string;
 }
 
+const DOCKER_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
 /**
- * Docker names derived from the component name (`<name>-network`,
- * `<name>-postgres-data`, `<name>-<service>`).
- * @throws ValidationError when the name cannot name Docker objects.
+ * Docker names: `<prefix><name>-network`, `<prefix><name>-postgres-data`,
+ * `<prefix><name>-postgres-socket`, `<prefix><name>-<service>`. The
+ * component's prefix defaults to `<project>-<stack>-`, so two stacks (or
+ * projects) on one Docker host never share a container, network or volume.
+ * @throws ValidationError when the names cannot name Docker objects (the
+ *   field is `dockerNamePrefix` when the prefix is at fault, else `name`).
  */
-export function dockerNames(name: string, volumeName?: string): DockerNames {
-  const ok = (n: string): boolean => /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$/.test(n);
-  check(ok(name) && name.length <= 100, 'name', `"${name}" cannot name Docker containers, networks and volumes`, 'Use letters, digits, "_", "." and "-", starting with a letter or digit');
-  const volume = volumeName ?? `${name}-postgres-data`;
-  check(ok(volume), 'volumeName', `"${volume}" is not a Docker volume name`, 'Use letters, digits, "_", "." and "-", starting with a letter or digit');
-  return { network: `${name}-network`, volume, container: (service) => `${name}-${service}` };
+export function dockerNames(name: string, volumeName?: string, prefix = ''): DockerNames {
+  check(DOCKER_NAME.test(name) && name.length <= 100, 'name', `"${name}" cannot name Docker containers, networks and volumes`, 'Use letters, digits, "_", "." and "-", starting with a letter or digit');
+  const base = `${prefix}${name}`;
+  check(
+    prefix === '' || (DOCKER_NAME.test(base) && base.length <= 200),
+    'dockerNamePrefix',
+    `"${prefix}" cannot start Docker names (it makes "${base}")`,
+    'Give letters, digits, "_", "." and "-", starting with a letter or digit (e.g. "myapp-dev-")',
+  );
+  const volume = volumeName ?? `${base}-postgres-data`;
+  check(DOCKER_NAME.test(volume) && volume.length <= 255, 'volumeName', `"${volume}" is not a Docker volume name`, 'Use letters, digits, "_", "." and "-", starting with a letter or digit');
+  return { network: `${base}-network`, volume, socketVolume: `${base}-postgres-socket`, container: (service) => `${base}-${service}` };
 }

@@ -6,10 +6,12 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as postgresql from '@pulumi/postgresql';
-import { DEFAULT_PORT, PoolerMode } from '../core/dsn';
+import { DEFAULT_PORT } from '../core/dsn';
 import { check, checkInteger } from '../core/errors';
-import { ServerKind, SslMode, parseSslMode, validateClientTls } from '../core/tls';
-import { PostgresServerHandle } from './server-handle';
+import { ServerKind, SslMode, parseSslMode, sslModeVerifiesCertificate, validateClientTls } from '../core/tls';
+import { validateHost, validatePort, validateRootCertPem } from '../core/validate';
+import { checkedInput } from './checked-input';
+import { PoolerEndpoint, PostgresServerHandle, createServerHandle, validateServerHandleArgs } from './server-handle';
 
 /** Arguments of {@link ExternalPostgres}. */
 export interface ExternalPostgresArgs {
@@ -53,8 +55,28 @@ export interface ExternalPostgresArgs {
    * @default 3
    */
   reservedConnections?: number;
-  /** What sits at the client endpoint. @default PoolerMode.None */
-  pooler?: PoolerMode;
+  /**
+   * A connection pooler in front of the server (Neon's `-pooler` host,
+   * Supavisor, PgBouncer): the second client endpoint. The admin provider and
+   * migrations (`url`, `kratosMigrateDsn`) always use `host`/`port`; each
+   * instance's `pooledUrl`, `kratosDsn`, `pgxUrl` and gateway env go through
+   * the pooler. @default none: every client connects directly
+   */
+  pooler?: PoolerEndpoint;
+  /**
+   * The admin provider's `maxConnections`, per database it enters (the
+   * provider's own default is 20); counted in the connection budget. A
+   * non-superuser admin cannot use `superuser_reserved_connections`, so its
+   * connections always come out of the app roles' share.
+   * @default 4
+   */
+  adminMaxConnections?: number;
+  /**
+   * Connections kept free for deploys and maintenance (psql, pg_dump, a
+   * migration run by hand), counted in the connection budget.
+   * @default 3
+   */
+  maintenanceConnections?: number;
   /** Seconds the provider waits to connect. @default 15 (Neon cold starts take 2–5 s) */
   connectTimeoutSeconds?: number;
 }
@@ -77,9 +99,25 @@ export interface ExternalPostgresArgs {
  *   sslrootcert: 'global-bundle.pem',
  * });
  * ```
- * @throws ValidationError before anything is created, for an sslmode the
- *   server kind does not permit, a verify mode without a root certificate,
- *   or impossible connection numbers.
+ * The admin provider's pool is bounded (`adminMaxConnections`, default 4;
+ * the provider would open up to 20 per database) and counted in the
+ * connection budget together with a maintenance headroom (default 3), since
+ * a non-superuser admin cannot use `superuser_reserved_connections`. The
+ * handle carries a claims registry: every `SharedPostgres` and
+ * `InstanceDatabase` on it is checked against everything else on the same
+ * server. With `pooler`, apps connect through the pooler and the admin and
+ * migrations directly.
+ *
+ * @throws ValidationError before anything is created, naming the argument
+ *   (`ExternalPostgres.host`, …) and the fix: a host with a scheme, port,
+ *   path or brackets, or not a valid IP address or DNS name; a port that is
+ *   a string or outside 1–65535; an sslmode the server kind or the auth
+ *   gateway does not permit (`prefer`, `allow`; `disable` on a managed
+ *   server); a verify mode without a root certificate; a `rootCertPem` that
+ *   is not parseable PEM, holds a private key, or (for verify-ca/verify-full)
+ *   has no unexpired CA certificate; impossible connection numbers. A host,
+ *   port or rootCertPem known only at deploy (another resource's output) is
+ *   checked when it is known, with the same message.
  */
 export class ExternalPostgres extends pulumi.ComponentResource {
   /** The handle to provision databases on. */
@@ -89,9 +127,15 @@ export class ExternalPostgres extends pulumi.ComponentResource {
 
   constructor(name: string, args: ExternalPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     const kind = args.kind ?? ServerKind.Managed;
-    check(Object.values(ServerKind).includes(kind), 'kind', `"${String(kind)}" is not a server kind`, `Use one of: ${Object.values(ServerKind).join(', ')}`);
-    const sslmode = parseSslMode(args.sslmode ?? (args.sslrootcert ? SslMode.VerifyFull : SslMode.Require), 'sslmode');
+    check(Object.values(ServerKind).includes(kind), 'ExternalPostgres.kind', `"${String(kind)}" is not a server kind`, `Use one of: ${Object.values(ServerKind).join(', ')}`);
+    const sslmode = parseSslMode(args.sslmode ?? (args.sslrootcert ? SslMode.VerifyFull : SslMode.Require), 'ExternalPostgres.sslmode');
     validateClientTls({ sslmode, sslrootcert: args.sslrootcert ?? args.clientSslRootCert }, kind, 'ExternalPostgres');
+    // Plain values now, before any resource; values known only at deploy inside apply, with the same messages.
+    const host = checkedInput(args.host, (h) => validateHost(h, 'ExternalPostgres.host', { portField: 'ExternalPostgres.port' }));
+    const port = checkedInput(args.port ?? DEFAULT_PORT, (p) => validatePort(p, 'ExternalPostgres.port'));
+    const verify = sslModeVerifiesCertificate(sslmode);
+    const rootCertPem =
+      args.rootCertPem === undefined ? undefined : checkedInput(args.rootCertPem, (pem) => validateRootCertPem(pem, 'ExternalPostgres.rootCertPem', { verify }));
     const maxConnections = args.maxConnections ?? 100;
     const reservedConnections = args.reservedConnections ?? 3;
     checkInteger(maxConnections, 'maxConnections', 1, 262143, 'connections');
@@ -99,14 +143,31 @@ export class ExternalPostgres extends pulumi.ComponentResource {
     check(typeof args.adminUser === 'string' && args.adminUser.length > 0, 'adminUser', 'is empty', 'Give the admin role the stack connects as');
     const connectTimeout = args.connectTimeoutSeconds ?? 15;
     checkInteger(connectTimeout, 'connectTimeoutSeconds', 1, 3600, 'seconds');
+    const handleArgs = {
+      host,
+      port,
+      kind,
+      sslmode,
+      sslrootcert: args.clientSslRootCert ?? args.sslrootcert,
+      rootCertPem,
+      maxConnections,
+      reservedConnections,
+      adminConnections: args.adminMaxConnections,
+      maintenanceConnections: args.maintenanceConnections,
+      adminUser: args.adminUser,
+      adminDatabase: args.adminDatabase ?? 'postgres',
+      adminIsSuperuser: args.adminIsSuperuser ?? false,
+      pooler: args.pooler,
+    };
+    const { adminConnections } = validateServerHandleArgs(handleArgs);
 
     super('postgres-strategies:index:ExternalPostgres', name, {}, opts);
 
     this.provider = new postgresql.Provider(
       `${name}-admin`,
       {
-        host: args.host,
-        port: args.port ?? DEFAULT_PORT,
+        host,
+        port,
         username: args.adminUser,
         password: pulumi.secret(args.adminPassword),
         database: args.adminDatabase ?? 'postgres',
@@ -114,24 +175,12 @@ export class ExternalPostgres extends pulumi.ComponentResource {
         sslrootcert: args.sslrootcert,
         superuser: args.adminIsSuperuser ?? false,
         connectTimeout,
+        // The provider opens up to 20 connections per database unless told; the budget counts these.
+        maxConnections: adminConnections,
       },
       { parent: this },
     );
-    this.handle = {
-      host: args.host,
-      port: args.port ?? DEFAULT_PORT,
-      kind,
-      sslmode,
-      sslrootcert: args.clientSslRootCert ?? args.sslrootcert,
-      rootCertPem: args.rootCertPem,
-      maxConnections,
-      reservedConnections,
-      adminUser: args.adminUser,
-      adminIsSuperuser: args.adminIsSuperuser ?? false,
-      provider: this.provider,
-      pooler: args.pooler ?? PoolerMode.None,
-      dependsOn: [],
-    };
-    this.registerOutputs({ host: args.host, port: this.handle.port, sslmode });
+    this.handle = createServerHandle({ ...handleArgs, provider: this.provider });
+    this.registerOutputs({ host, port: this.handle.port, sslmode });
   }
 }

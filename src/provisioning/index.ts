@@ -4,8 +4,11 @@
  * and `SharedPostgres` (many instances on one server). Uses @pulumi/postgresql and
  * @pulumi/random only.
  */
-export type { PostgresServerHandle } from './server-handle';
+export type { PostgresServerHandle, PoolerEndpoint, PoolerHandle, ServerHandleArgs } from './server-handle';
+export { createServerHandle, validateServerHandleArgs, validatePoolerEndpoint, DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS } from './server-handle';
 export { ExternalPostgres, type ExternalPostgresArgs } from './external';
 export { InstanceDatabase, type InstanceDatabaseArgs, type InstanceEnv } from './instance-database';
 export { SharedPostgres, type SharedPostgresArgs } from './shared';
-export { createServerCertificates, type ServerCertificates } from './tls-certificates';
+// Not re-exported: './tls-certificates' (createServerCertificates) loads
+// @pulumi/tls, which the package root must not load (test/unit/packaging).
+// The strategies that run their own server (local, hetzner) import it directly.

@@ -5,11 +5,12 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as postgresql from '@pulumi/postgresql';
-import { checkConnectionBudget } from '../core/budget';
 import { ConnectionDescription, DEFAULT_CONNECT_TIMEOUT_SECONDS, libpqUrl } from '../core/dsn';
 import { checkInteger } from '../core/errors';
 import { InstancePlan, InstanceSpec, RolePlan, SchemaObjectType, planInstance } from '../core/plan';
-import { validateClientTls } from '../core/tls';
+import { sslModeVerifiesCertificate, validateClientTls } from '../core/tls';
+import { validateHost, validatePort, validateRootCertPem } from '../core/validate';
+import { checkedInput } from './checked-input';
 import { InstanceEnv, bootstrapSqlOutput, connectionOutputs, generateLogin } from './logins';
 import { PostgresServerHandle } from './server-handle';
 
@@ -19,7 +20,11 @@ export interface InstanceDatabaseArgs {
   server: PostgresServerHandle;
   /** The instance: name, database, role shape, pools. */
   instance: InstanceSpec;
-  /** Prefix of the default database name. @default "" */
+  /**
+   * Prefix of the default database name. @default ""
+   * Warning: changing it renames the database and its roles in place on the
+   * next `pulumi up` (see the class docs).
+   */
   namePrefix?: string;
   /**
    * Let `pulumi destroy` (or removing the instance) drop the database and
@@ -38,6 +43,13 @@ export interface InstanceDatabaseArgs {
 
 export type { InstanceEnv } from './logins';
 
+/**
+ * Set by `SharedPostgres` on the args of the instances it has already
+ * claimed on the server (internal; not part of the multi-language args).
+ * @internal
+ */
+export const CLAIMED_PLAN: unique symbol = Symbol('postgres-strategies.claimedPlan');
+
 interface Login {
   role: postgresql.Role;
   password: pulumi.Output<string>;
@@ -53,19 +65,53 @@ interface Login {
  * a `postgresql.Database` owned by it, and a `postgresql.Grant` that revokes
  * PUBLIC's CONNECT and TEMPORARY on it — without which every other role on
  * the server could connect. The least-privilege shape adds seed 004's owner
- * (NOLOGIN), read-only role, grants and default privileges; grants within a
- * database are applied one after another (concurrent grants fail with
- * "tuple concurrently updated").
+ * (NOLOGIN), read-only role, grants and default privileges.
+ *
+ * Under a non-superuser admin (RDS, Neon, Supabase) a `postgresql.GrantRole`
+ * makes the admin a member of the owner role before the database is created:
+ * the provider otherwise grants that membership only for `CREATE DATABASE`
+ * and revokes it afterwards, and the admin could then neither connect to the
+ * database (PUBLIC's CONNECT is revoked), so the provider could not read or
+ * change the grants inside it on the next run, nor `SET ROLE` to the owner
+ * (migrations as the owner in the least-privilege shape). The rendered
+ * bootstrap SQL grants the same membership, so both paths end in the same
+ * catalog state (test/integration/bootstrap.test.ts, PostgreSQL 14–18).
+ *
+ * Provider hazards handled here (pulumi/pulumi-postgresql issues):
+ * - memberships only through `GrantRole`, never `Role.roles`, and every
+ *   `Role` has `ignoreChanges: ["roles"]`, so a refresh + up never revokes a
+ *   membership a `GrantRole` made (#131);
+ * - every `Grant` and `DefaultPrivileges` is `deleteBeforeReplace`: a
+ *   replacement created first would be revoked by the old one's delete (#233);
+ * - grants within one database run one after another ("tuple concurrently
+ *   updated"); databases stay parallel.
  *
  * Passwords are generated once and stay stable across runs. Every output
  * that carries a password is a Pulumi secret.
  *
- * Warning: changing the database name or the instance name creates a new,
- * empty database. The database and its owner role are retained on delete
- * unless `allowDeletion` is set, so the old data stays on the server.
+ * Before anything is registered the instance is claimed on the server
+ * handle: its budget share is checked together with everything else
+ * provisioned on the same handle, and its database and roles may be neither
+ * another component's nor the admin's own.
+ *
+ * Renames (warning):
+ * - Changing `namePrefix` or `instance.database` renames the database and
+ *   its roles **in place** (`ALTER DATABASE … RENAME`, `ALTER ROLE … RENAME`):
+ *   the data stays, under the new name, and every URL output changes. The
+ *   rename fails while sessions are open on the database (stop the apps
+ *   first), and apps still configured with the old name can no longer
+ *   connect.
+ * - Changing the instance `name` changes the Pulumi resource names: a new,
+ *   empty database and new roles are created, and the old ones leave the
+ *   stack — retained on the server by default, **dropped with their data when
+ *   `allowDeletion` is set**. Move the state instead (`aliases` on the
+ *   component, or `pulumi state rename`). Nothing in a stack can refuse this
+ *   at preview: the previous name is not visible to the program.
  *
  * @throws ValidationError before anything is created: bad names, pools,
- *   TLS settings, or a share larger than the server's connection budget.
+ *   TLS settings, a database or role claimed on the server already, the
+ *   admin's own role or database, or a share larger than what the server
+ *   has left (ConnectionBudgetError).
  */
 export class InstanceDatabase extends pulumi.ComponentResource {
   /** The plan this component applied. */
@@ -76,17 +122,23 @@ export class InstanceDatabase extends pulumi.ComponentResource {
   public readonly user: pulumi.Output<string>;
   /** Its password (secret). */
   public readonly password: pulumi.Output<string>;
-  /** The typed connection (secret: it carries the password). */
+  /** The typed direct connection (secret: it carries the password). */
   public readonly connection: pulumi.Output<ConnectionDescription>;
-  /** libpq URL for psql, pg_dump and libpq drivers (secret). */
+  /** The typed connection through the pooler, when the server has one (secret). */
+  public readonly pooledConnection?: pulumi.Output<ConnectionDescription>;
+  /** libpq URL of the direct endpoint, for psql, pg_dump, migrations and libpq drivers (secret). */
   public readonly url: pulumi.Output<string>;
-  /** pgx URL with the gateway's pool (secret). */
+  /** libpq URL through the pooler when there is one, else the same as {@link url} (secret). */
+  public readonly pooledUrl: pulumi.Output<string>;
+  /** pgx URL with the gateway's pool, through the pooler when there is one (secret). */
   public readonly pgxUrl: pulumi.Output<string>;
-  /** Ory Kratos DSN (secret). */
+  /** Ory Kratos DSN for `kratos serve`, through the pooler when there is one (secret). */
   public readonly kratosDsn: pulumi.Output<string>;
+  /** Ory Kratos DSN for `kratos migrate sql -e --yes`, always direct (secret). */
+  public readonly kratosMigrateDsn: pulumi.Output<string>;
   /** Environment maps (secret). */
   public readonly env: InstanceEnv;
-  /** Read-only role's libpq URL (least-privilege shape only; secret). */
+  /** Read-only role's libpq URL, direct (least-privilege shape only; secret). */
   public readonly readOnlyUrl?: pulumi.Output<string>;
   /** The same plan as an idempotent psql script (secret: it holds SCRAM verifiers). */
   public readonly bootstrapSql: pulumi.Output<string>;
@@ -97,13 +149,21 @@ export class InstanceDatabase extends pulumi.ComponentResource {
 
   constructor(name: string, args: InstanceDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     const server = args.server;
-    const plan = planInstance(args.instance, args.namePrefix ?? '', 'instance');
-    checkConnectionBudget(server, [{ instance: plan.instance, consumers: plan.consumers }], 'instance');
+    const claimed = (args as InstanceDatabaseArgs & { [CLAIMED_PLAN]?: InstancePlan })[CLAIMED_PLAN];
+    const plan = claimed ?? planInstance(args.instance, args.namePrefix ?? '', 'instance');
     validateClientTls({ sslmode: server.sslmode, sslrootcert: server.sslrootcert }, server.kind, 'server');
+    // The handle's endpoint: plain values now, values known only at deploy inside apply (same messages).
+    const host = checkedInput(server.host, (h) => validateHost(h, 'server.host', { portField: 'server.port' }));
+    const port = checkedInput(server.port, (p) => validatePort(p, 'server.port'));
+    if (typeof server.rootCertPem === 'string') {
+      validateRootCertPem(server.rootCertPem, 'server.rootCertPem', { verify: sslModeVerifiesCertificate(server.sslmode) });
+    }
     const passwordLength = args.passwordLength ?? 32;
     checkInteger(passwordLength, 'passwordLength', 16, 128, 'characters');
     const connectTimeoutSeconds = args.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS;
     checkInteger(connectTimeoutSeconds, 'connectTimeoutSeconds', 1, 3600, 'seconds');
+    // Last check: a claim is recorded only when everything else passed.
+    if (!claimed) server.claims.claim(name, [plan], ['instance'], 'instance');
 
     super('postgres-strategies:index:InstanceDatabase', name, {}, opts);
     this.plan = plan;
@@ -131,45 +191,68 @@ export class InstanceDatabase extends pulumi.ComponentResource {
     }
     const owner = roles.get(plan.owner.name) as postgresql.Role;
 
-    // 3. The database, owned by the owner role (so it is dropped before the role).
+    // 3. A non-superuser admin keeps its membership in the owner role (the
+    //    provider's own grant for CREATE DATABASE is revoked right after).
+    const ownerAccess: pulumi.Resource[] = [owner];
+    if (!server.adminIsSuperuser) {
+      ownerAccess.push(
+        new postgresql.GrantRole(
+          `${name}-admin-membership`,
+          { role: server.adminUser, grantRole: owner.name, withAdminOption: false },
+          { ...onServer, dependsOn: [...server.dependsOn, owner], retainOnDelete: retain },
+        ),
+      );
+    }
+
+    // 4. The database, owned by the owner role (so it is dropped before the role).
     const database = new postgresql.Database(
       `${name}-database`,
       { name: plan.database, owner: owner.name },
-      { ...onServer, dependsOn: [...server.dependsOn, owner], retainOnDelete: retain },
+      { ...onServer, dependsOn: [...server.dependsOn, ...ownerAccess], retainOnDelete: retain },
     );
 
-    // 4. Grants, one after another within the database.
+    // 5. Grants, one after another within the database.
     this.createGrants(name, plan, database, owner, roles, onServer);
 
-    // 5. Outputs.
+    // 6. Outputs.
     const login = logins.get(plan.login.name) as Login;
     this.database = database.name;
     this.user = login.role.name;
     this.password = login.password;
     this.rootCertPem = server.rootCertPem === undefined ? undefined : pulumi.output(server.rootCertPem);
+    const tls = { sslmode: server.sslmode, ...(server.sslrootcert ? { sslrootcert: server.sslrootcert } : {}) };
     // A secret: it carries `password`, which is one (a login's secret password).
     const describe = (user: pulumi.Output<string>, password: pulumi.Output<string>): pulumi.Output<ConnectionDescription> =>
-      pulumi.all([server.host, server.port, database.name, user, password]).apply(
+      pulumi.all([host, port, database.name, user, password]).apply(
         ([host, port, db, u, p]): ConnectionDescription => ({
           hosts: [{ host, port }],
           database: db,
           user: u,
           password: p,
-          tls: { sslmode: server.sslmode, ...(server.sslrootcert ? { sslrootcert: server.sslrootcert } : {}) },
+          tls,
           connectTimeoutSeconds,
           applicationName: args.applicationName ?? plan.instance,
-          pooler: server.pooler,
         }),
       );
-    this.connection = describe(this.user, this.password);
-    const derived = connectionOutputs(this.connection, plan);
+    this.connection = pulumi.secret(describe(this.user, this.password));
+    const pooler = server.pooler;
+    if (pooler) {
+      this.pooledConnection = pulumi.secret(
+        pulumi.all([pooler.host, pooler.port, this.connection]).apply(
+          ([host, port, direct]): ConnectionDescription => ({ ...direct, hosts: [{ host, port }], user: `${direct.user}${pooler.userSuffix}`, pooler: pooler.mode }),
+        ),
+      );
+    }
+    const derived = connectionOutputs(this.connection, plan, this.pooledConnection);
     this.url = derived.url;
+    this.pooledUrl = derived.pooledUrl;
     this.pgxUrl = derived.pgxUrl;
     this.kratosDsn = derived.kratosDsn;
+    this.kratosMigrateDsn = derived.kratosMigrateDsn;
     this.env = derived.env;
     if (plan.readOnly) {
       const ro = logins.get(plan.readOnly.name) as Login;
-      this.readOnlyUrl = describe(ro.role.name, ro.password).apply((c) => libpqUrl(c));
+      this.readOnlyUrl = pulumi.secret(describe(ro.role.name, ro.password).apply((c) => libpqUrl(c)));
     }
     this.bootstrapSql = bootstrapSqlOutput([plan], verifiers);
 
@@ -178,8 +261,10 @@ export class InstanceDatabase extends pulumi.ComponentResource {
       user: this.user,
       password: this.password,
       url: this.url,
+      pooledUrl: this.pooledUrl,
       pgxUrl: this.pgxUrl,
       kratosDsn: this.kratosDsn,
+      kratosMigrateDsn: this.kratosMigrateDsn,
       readOnlyUrl: this.readOnlyUrl,
     });
   }
@@ -203,7 +288,8 @@ export class InstanceDatabase extends pulumi.ComponentResource {
         // A SCRAM verifier, never the plain password: PostgreSQL stores it as is.
         ...(verifier ? { password: verifier } : {}),
       },
-      { ...opts, retainOnDelete: retain },
+      // Memberships come from GrantRole only; an unset `roles` would revoke them on refresh + up (#131).
+      { ...opts, retainOnDelete: retain, ignoreChanges: ['roles'] },
     );
   }
 
@@ -217,8 +303,10 @@ export class InstanceDatabase extends pulumi.ComponentResource {
   ): void {
     const roleName = (role: string): pulumi.Input<string> => (role === 'PUBLIC' ? 'public' : (roles.get(role) as postgresql.Role).name);
     let previous: pulumi.Resource = database;
+    // deleteBeforeReplace: a replacement created before the old grant is deleted would be
+    // revoked by that delete (#233). dependsOn the previous grant: one at a time per database.
     const chain = <R extends pulumi.Resource>(make: (o: pulumi.CustomResourceOptions) => R): void => {
-      previous = make({ ...opts, dependsOn: [previous] });
+      previous = make({ ...opts, dependsOn: [previous], deleteBeforeReplace: true });
     };
     for (const g of plan.databaseGrants) {
       const label = g.role === 'PUBLIC' ? 'revoke-public' : `${roleLabel(plan, g.role)}-database-grant`;

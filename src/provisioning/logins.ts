@@ -16,13 +16,13 @@ import { SCRAM_SALT_BYTES, scramSha256VerifierAsync } from '../core/scram';
 
 /** Environment maps of one login (every value carries the password; all secret). */
 export interface InstanceEnv {
-  /** Ory Kratos: `DSN`. */
+  /** Ory Kratos (`kratos serve`): `DSN`, through the pooler when there is one. */
   kratos: pulumi.Output<{ DSN: string }>;
-  /** The auth gateway: `VIBEWARDEN_DATABASE_*`. */
+  /** The auth gateway: `VIBEWARDEN_DATABASE_*`, through the pooler when there is one. */
   gateway: pulumi.Output<GatewayEnv>;
-  /** `DATABASE_URL` (libpq URL). */
+  /** `DATABASE_URL` (libpq URL, direct endpoint). */
   databaseUrl: pulumi.Output<{ DATABASE_URL: string }>;
-  /** libpq's `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD`, `PGSSLMODE`, ... */
+  /** libpq's `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD`, `PGSSLMODE`, ... (direct endpoint) */
   libpq: pulumi.Output<Record<string, string>>;
 }
 
@@ -49,33 +49,49 @@ export function generateLogin(prefix: string, length: number, parent: pulumi.Res
   };
 }
 
-/** Connection strings in each dialect and env maps of one connection. */
+/** Connection strings in each dialect and env maps of one login. */
 export interface ConnectionOutputs {
-  /** libpq URL (psql, pg_dump, libpq drivers). */
+  /** libpq URL (psql, pg_dump, libpq drivers), always the direct endpoint. */
   url: pulumi.Output<string>;
-  /** pgx URL with the gateway's pool. */
+  /** libpq URL through the pooler when there is one, else the direct {@link url}. */
+  pooledUrl: pulumi.Output<string>;
+  /** pgx URL with the gateway's pool, through the pooler when there is one. */
   pgxUrl: pulumi.Output<string>;
-  /** Ory Kratos DSN. */
+  /** Ory Kratos DSN for `kratos serve`, through the pooler when there is one. */
   kratosDsn: pulumi.Output<string>;
+  /** Ory Kratos DSN for `kratos migrate sql`, always the direct endpoint. */
+  kratosMigrateDsn: pulumi.Output<string>;
   env: InstanceEnv;
 }
 
 /**
- * Derives the dialects and env maps from a connection. The connection must
- * be a secret (it carries the password); everything computed from it is one
- * too.
+ * Derives the dialects and env maps from a login's connections. `direct`
+ * (and `pooled`, the same login through a pooler) must be secrets (they
+ * carry the password); everything computed from them is one too.
+ *
+ * Direct: `url`, `kratosMigrateDsn`, `env.databaseUrl`, `env.libpq` (psql,
+ * pg_dump, migrations). Pooled when a pooler is given: `pooledUrl`,
+ * `pgxUrl`, `kratosDsn`, `env.kratos`, `env.gateway` (with
+ * `default_query_exec_mode=exec` behind a transaction pooler).
  */
-export function connectionOutputs(connection: pulumi.Output<ConnectionDescription>, pools: { gatewayPool: GatewayPool; kratosPool: KratosPool }): ConnectionOutputs {
-  const derive = <T>(f: (c: ConnectionDescription) => T): pulumi.Output<T> => connection.apply(f);
+export function connectionOutputs(
+  direct: pulumi.Output<ConnectionDescription>,
+  pools: { gatewayPool: GatewayPool; kratosPool: KratosPool },
+  pooled?: pulumi.Output<ConnectionDescription>,
+): ConnectionOutputs {
+  const viaPooler = pooled ?? direct;
+  const derive = <T>(c: pulumi.Output<ConnectionDescription>, f: (c: ConnectionDescription) => T): pulumi.Output<T> => c.apply(f);
   return {
-    url: derive((c) => libpqUrl(c)),
-    pgxUrl: derive((c) => pgxUrl(c, pools.gatewayPool)),
-    kratosDsn: derive((c) => kratosDsn(c, pools.kratosPool)),
+    url: derive(direct, (c) => libpqUrl(c)),
+    pooledUrl: derive(viaPooler, (c) => libpqUrl(c)),
+    pgxUrl: derive(viaPooler, (c) => pgxUrl(c, pools.gatewayPool)),
+    kratosDsn: derive(viaPooler, (c) => kratosDsn(c, pools.kratosPool)),
+    kratosMigrateDsn: derive(direct, (c) => kratosDsn(c, pools.kratosPool)),
     env: {
-      kratos: derive((c) => kratosEnv(c, pools.kratosPool)),
-      gateway: derive((c) => gatewayEnv(c, pools.gatewayPool)),
-      databaseUrl: derive((c) => databaseUrlEnv(c)),
-      libpq: derive((c) => libpqEnv(c)),
+      kratos: derive(viaPooler, (c) => kratosEnv(c, pools.kratosPool)),
+      gateway: derive(viaPooler, (c) => gatewayEnv(c, pools.gatewayPool)),
+      databaseUrl: derive(direct, (c) => databaseUrlEnv(c)),
+      libpq: derive(direct, (c) => libpqEnv(c)),
     },
   };
 }

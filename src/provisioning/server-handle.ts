@@ -1,20 +1,69 @@
 /**
  * The one contract between "where the server runs" and "what lives inside
  * it": every strategy (external, local Docker, managed, self-managed)
- * produces a {@link PostgresServerHandle}, and databases and roles are
- * provisioned onto any handle by {@link InstanceDatabase} and
- * {@link SharedPostgres}.
+ * produces a {@link PostgresServerHandle} with {@link createServerHandle},
+ * and databases and roles are provisioned onto any handle by
+ * `InstanceDatabase` and `SharedPostgres`.
+ *
+ * A handle carries a {@link ServerClaims} registry: everything provisioned on
+ * the server (connection budget shares, database and role names) is claimed
+ * there before any resource is registered, so several components on one
+ * server are checked together, and no instance may take the admin's own role
+ * or database.
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as postgresql from '@pulumi/postgresql';
 import { PoolerMode } from '../core/dsn';
+import { ValidationError, check, checkInteger } from '../core/errors';
+import { ServerClaims } from '../core/plan';
 import { ServerKind, SslMode } from '../core/tls';
+
+export { ServerClaims } from '../core/plan';
+
+/**
+ * Connections the admin's `@pulumi/postgresql` provider may open per database
+ * it enters (the provider's own default is 20). Set as the provider's
+ * `maxConnections` and counted in the budget.
+ */
+export const DEFAULT_ADMIN_MAX_CONNECTIONS = 4;
+
+/** Connections kept free for deploys and maintenance (psql, pg_dump, a migration run by hand). */
+export const DEFAULT_MAINTENANCE_CONNECTIONS = 3;
+
+/** A connection pooler in front of the server: the second, optional client endpoint. */
+export interface PoolerEndpoint {
+  /** Pooler host (Neon `ep-x-pooler…`, Supabase `aws-0-<region>.pooler.supabase.com`, a PgBouncer). */
+  host: pulumi.Input<string>;
+  /** Pooler port (Supabase 6543 transaction / 5432 session, PgBouncer 6432). */
+  port: pulumi.Input<number>;
+  /** Session or Transaction (PoolerMode from src/core/dsn.ts; None is not allowed here). */
+  mode: PoolerMode;
+  /** Appended to each role name when connecting through the pooler (Supavisor: `.<project-ref>`). @default "" */
+  userSuffix?: string;
+  /**
+   * Server connections the pooler opens per (role, database) pair
+   * (PgBouncer `default_pool_size`, Supavisor's pool size). Behind a
+   * transaction pooler the budget counts `min(serverPoolSize, Kratos + gateway
+   * pools)` per instance instead of the clients' pools; unset, the clients'
+   * pools are counted.
+   */
+  serverPoolSize?: number;
+}
+
+/** The pooler as the handle carries it (defaults applied). */
+export interface PoolerHandle {
+  host: pulumi.Input<string>;
+  port: pulumi.Input<number>;
+  mode: PoolerMode;
+  userSuffix: string;
+  serverPoolSize?: number;
+}
 
 /** A PostgreSQL server, wherever it runs. */
 export interface PostgresServerHandle {
-  /** Host name app clients connect to (may differ from the admin provider's host, e.g. `postgres` on a Docker network). */
+  /** Host name app clients connect to directly (may differ from the admin provider's host, e.g. `postgres` on a Docker network). */
   host: pulumi.Input<string>;
-  /** Port app clients connect to. */
+  /** Port app clients connect to directly. */
   port: pulumi.Input<number>;
   /** Where the server runs; decides which sslmodes clients may use. */
   kind: ServerKind;
@@ -26,16 +75,153 @@ export interface PostgresServerHandle {
   rootCertPem?: pulumi.Input<string>;
   /** The server's `max_connections`, in connections. A plain number: the budget is checked before anything is created. */
   maxConnections: number;
-  /** Connection slots app roles cannot use (superuser_reserved_connections + provider reserve + admin headroom). */
+  /** Connection slots app roles cannot use (superuser_reserved_connections + provider reserve), in connections. */
   reservedConnections: number;
+  /** The admin provider's `maxConnections` (per database it enters), counted in the budget. */
+  adminConnections: number;
+  /** Connections kept free for deploys and maintenance, counted in the budget. */
+  maintenanceConnections: number;
   /** The admin role's name (no app role may take it). */
   adminUser: string;
+  /** The database the admin connects to, when known as a plain value (no instance may take it). */
+  adminDatabase?: string;
   /** Whether the admin is a superuser (false on RDS, Neon, Supabase). */
   adminIsSuperuser: boolean;
-  /** The `@pulumi/postgresql` provider connected as the admin. */
+  /** The `@pulumi/postgresql` provider connected as the admin (always through the direct endpoint). */
   provider: postgresql.Provider;
-  /** What sits at the client endpoint (a transaction pooler changes the Kratos/pgx DSNs). */
-  pooler: PoolerMode;
+  /** The pooler in front of the server, when there is one: pooled client outputs go through it. */
+  pooler?: PoolerHandle;
   /** Resources that must be ready before anything is created on the server (e.g. a healthy container). */
   dependsOn: pulumi.Resource[];
+  /** What is already provisioned on this server (budget, names); see {@link ServerClaims}. */
+  claims: ServerClaims;
+}
+
+/** What a strategy gives {@link createServerHandle}. */
+export interface ServerHandleArgs {
+  host: pulumi.Input<string>;
+  port: pulumi.Input<number>;
+  kind: ServerKind;
+  sslmode: SslMode;
+  sslrootcert?: string;
+  rootCertPem?: pulumi.Input<string>;
+  maxConnections: number;
+  reservedConnections: number;
+  /** The admin provider's `maxConnections`; the strategy must set the same number on its provider. @default DEFAULT_ADMIN_MAX_CONNECTIONS */
+  adminConnections?: number;
+  /** @default DEFAULT_MAINTENANCE_CONNECTIONS */
+  maintenanceConnections?: number;
+  adminUser: string;
+  adminDatabase?: pulumi.Input<string>;
+  adminIsSuperuser: boolean;
+  provider: postgresql.Provider;
+  pooler?: PoolerEndpoint;
+  dependsOn?: pulumi.Resource[];
+}
+
+const BARE_HOST = /^[^\s/?#@,[\]:]+$/;
+
+/**
+ * Validates a pooler endpoint's plain values.
+ * @throws ValidationError naming `<field>.mode`, `.host`, `.port`, `.userSuffix` or `.serverPoolSize`.
+ */
+export function validatePoolerEndpoint(pooler: PoolerEndpoint, field = 'pooler'): PoolerHandle {
+  check(
+    pooler.mode === PoolerMode.Session || pooler.mode === PoolerMode.Transaction,
+    `${field}.mode`,
+    `"${String(pooler.mode)}" is not a pooler mode`,
+    `Use ${PoolerMode.Session} or ${PoolerMode.Transaction}; leave \`pooler\` unset when clients connect to PostgreSQL directly`,
+  );
+  if (typeof pooler.host === 'string') {
+    check(
+      BARE_HOST.test(pooler.host),
+      `${field}.host`,
+      `"${pooler.host}" is not a bare host name`,
+      'Give the pooler host alone (e.g. "ep-x-123-pooler.eu-central-1.aws.neon.tech"), and its port in `port`',
+    );
+  }
+  if (typeof pooler.port === 'number' || typeof pooler.port === 'string') checkInteger(pooler.port as number, `${field}.port`, 1, 65535, 'port');
+  const userSuffix = pooler.userSuffix ?? '';
+  check(typeof userSuffix === 'string' && !/[\s@:/]/.test(userSuffix), `${field}.userSuffix`, `"${String(userSuffix)}" cannot be part of a role name in a URL`, 'Give the suffix as Supavisor wants it, e.g. ".abcdefghijklmnop"');
+  if (pooler.serverPoolSize !== undefined) checkInteger(pooler.serverPoolSize, `${field}.serverPoolSize`, 1, 10000, 'connections');
+  return {
+    host: pooler.host,
+    port: pooler.port,
+    mode: pooler.mode,
+    userSuffix,
+    ...(pooler.serverPoolSize !== undefined ? { serverPoolSize: pooler.serverPoolSize } : {}),
+  };
+}
+
+/** The validated numbers and pooler of a handle, and its claims registry. */
+interface CheckedHandleArgs {
+  adminConnections: number;
+  maintenanceConnections: number;
+  adminDatabase?: string;
+  pooler?: PoolerHandle;
+  claims: ServerClaims;
+}
+
+/**
+ * The checks of {@link createServerHandle}, for a strategy to run before it
+ * registers anything (its provider included).
+ * @throws ValidationError for impossible connection numbers, an empty admin
+ *   user or a bad pooler.
+ */
+export function validateServerHandleArgs(args: Omit<ServerHandleArgs, 'provider' | 'dependsOn'>): CheckedHandleArgs {
+  const adminConnections = args.adminConnections ?? DEFAULT_ADMIN_MAX_CONNECTIONS;
+  const maintenanceConnections = args.maintenanceConnections ?? DEFAULT_MAINTENANCE_CONNECTIONS;
+  checkInteger(adminConnections, 'adminMaxConnections', 1, 1000, 'connections');
+  checkInteger(maintenanceConnections, 'maintenanceConnections', 0, 1000, 'connections');
+  check(typeof args.adminUser === 'string' && args.adminUser.length > 0, 'adminUser', 'is empty', 'Give the admin role the stack connects as');
+  const pooler = args.pooler === undefined ? undefined : validatePoolerEndpoint(args.pooler);
+  const adminDatabase = typeof args.adminDatabase === 'string' ? args.adminDatabase : undefined;
+  const capacity = { maxConnections: args.maxConnections, reservedConnections: args.reservedConnections, adminConnections, maintenanceConnections };
+  try {
+    const claims = new ServerClaims(capacity, { user: args.adminUser, ...(adminDatabase !== undefined ? { database: adminDatabase } : {}) }, pooler);
+    return { adminConnections, maintenanceConnections, ...(adminDatabase !== undefined ? { adminDatabase } : {}), ...(pooler ? { pooler } : {}), claims };
+  } catch (e) {
+    // The capacity's field names, as the strategies' args spell them.
+    if (e instanceof ValidationError && e.field.startsWith('server.')) {
+      throw new ValidationError(e.field.slice('server.'.length).replace('adminConnections', 'adminMaxConnections'), e.problem, e.fix);
+    }
+    throw e;
+  }
+}
+
+/**
+ * Makes a server handle with its {@link ServerClaims} registry. Every
+ * strategy calls this once per server (ExternalPostgres, LocalPostgres, and
+ * future RdsPostgres/Hetzner components): the handle must be created once per
+ * server and shared, or two registries would each see half of what is
+ * provisioned on it.
+ *
+ * The strategy must set its admin provider's `maxConnections` to
+ * `adminConnections` (the provider opens up to 20 per database otherwise),
+ * and should call {@link validateServerHandleArgs} before it registers the
+ * provider, so bad numbers fail before any resource.
+ *
+ * @throws ValidationError for impossible connection numbers or a bad pooler.
+ */
+export function createServerHandle(args: ServerHandleArgs): PostgresServerHandle {
+  const checked = validateServerHandleArgs(args);
+  return {
+    host: args.host,
+    port: args.port,
+    kind: args.kind,
+    sslmode: args.sslmode,
+    ...(args.sslrootcert !== undefined ? { sslrootcert: args.sslrootcert } : {}),
+    ...(args.rootCertPem !== undefined ? { rootCertPem: args.rootCertPem } : {}),
+    maxConnections: args.maxConnections,
+    reservedConnections: args.reservedConnections,
+    adminConnections: checked.adminConnections,
+    maintenanceConnections: checked.maintenanceConnections,
+    adminUser: args.adminUser,
+    ...(checked.adminDatabase !== undefined ? { adminDatabase: checked.adminDatabase } : {}),
+    adminIsSuperuser: args.adminIsSuperuser,
+    provider: args.provider,
+    ...(checked.pooler ? { pooler: checked.pooler } : {}),
+    dependsOn: args.dependsOn ?? [],
+    claims: checked.claims,
+  };
 }

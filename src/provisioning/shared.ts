@@ -6,8 +6,9 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import { BudgetReport } from '../core/budget';
-import { InstanceSpec, planServer } from '../core/plan';
-import { InstanceDatabase } from './instance-database';
+import { ValidationError } from '../core/errors';
+import { InstanceSpec, planInstances } from '../core/plan';
+import { CLAIMED_PLAN, InstanceDatabase, InstanceDatabaseArgs } from './instance-database';
 import { bootstrapSqlOutput } from './logins';
 import { PostgresServerHandle } from './server-handle';
 
@@ -17,7 +18,11 @@ export interface SharedPostgresArgs {
   server: PostgresServerHandle;
   /** The app instances; each gets its own database and login role. */
   instances: InstanceSpec[];
-  /** Prefix of default database names, e.g. `"vw_"` gives `vw_blog`. @default "" */
+  /**
+   * Prefix of default database names, e.g. `"vw_"` gives `vw_blog`. @default ""
+   * Warning: changing it renames every instance's database and roles in place
+   * (`ALTER … RENAME`) on the next `pulumi up`; see {@link InstanceDatabase}.
+   */
   namePrefix?: string;
   /**
    * Let `pulumi destroy` (or removing an instance) drop databases and owner
@@ -30,18 +35,49 @@ export interface SharedPostgresArgs {
   connectTimeoutSeconds?: number;
 }
 
+/** Keys that runtimes and test tools probe on any object; never an instance name. */
+const PROBED_KEYS = new Set(['then', 'constructor', 'toJSON', 'asymmetricMatch', 'nodeType', 'tagName', 'inspect']);
+
+/**
+ * `instances` as a record whose unknown keys throw a ValidationError naming
+ * the instances that exist (instead of handing back `undefined`, which fails
+ * later as a bare TypeError).
+ */
+function strictInstances(component: string, record: Record<string, InstanceDatabase>): Record<string, InstanceDatabase> {
+  return new Proxy(record, {
+    get(target, key, receiver) {
+      if (typeof key === 'symbol' || key in target || key in Object.prototype || PROBED_KEYS.has(key) || key.startsWith('$$') || key.startsWith('@@')) {
+        return Reflect.get(target, key, receiver);
+      }
+      throw new ValidationError(
+        `instances["${key}"]`,
+        `SharedPostgres "${component}" has no instance "${key}"`,
+        `Use one of: ${Object.keys(target).join(', ')}`,
+      );
+    },
+  });
+}
+
 /**
  * N app instances on one server.
  *
  * Before anything is created it plans every instance, rejects duplicate
- * database or role names, and checks the connection budget: the sum of every
- * instance's pools (Kratos + gateway + extra consumers) must fit the server's
- * `max_connections` minus its reserved slots; otherwise a
- * `ConnectionBudgetError` lists each instance's share and the per-instance
- * maximum that would fit. Each instance's share becomes its login role's
- * CONNECTION LIMIT, so the server enforces the budget too.
+ * database or role names, and claims the instances on the server handle: the
+ * budget is checked across everything provisioned on the same handle (other
+ * `SharedPostgres` and `InstanceDatabase` components too), and no database
+ * or role may be another component's or the admin's own. The sum of every
+ * instance's pools (Kratos + gateway + extra consumers; behind a transaction
+ * pooler with a known `serverPoolSize`, the pooler's server connections
+ * instead) must fit the server's `max_connections` minus its reserved slots,
+ * the admin provider's connections and the maintenance headroom; otherwise a
+ * `ConnectionBudgetError` lists each instance's share, what is already
+ * claimed, and the per-instance maximum that would fit. Each instance's
+ * pools become its login role's CONNECTION LIMIT, so the server enforces the
+ * budget too.
  *
  * Instances provision in parallel: nothing in one instance waits for another.
+ * Renames: see {@link InstanceDatabase} (a changed `namePrefix` renames in
+ * place; a changed instance name creates a new database).
  *
  * @example
  * ```ts
@@ -52,51 +88,62 @@ export interface SharedPostgresArgs {
  * });
  * export const blogDsn = shared.instances['blog'].kratosDsn;
  * ```
+ * @throws ValidationError (or ConnectionBudgetError) before any resource.
  */
 export class SharedPostgres extends pulumi.ComponentResource {
-  /** The connection budget that was checked. */
+  /** The connection budget that was checked (with what other components on the server had claimed). */
   public readonly budget: BudgetReport;
-  /** Each instance's database component, by instance name. */
+  /**
+   * Each instance's database component, by instance name. An unknown name
+   * throws a ValidationError listing the instances that exist.
+   */
   public readonly instances: Record<string, InstanceDatabase>;
-  /** libpq URL per instance (secret). */
+  /** libpq URL per instance, direct endpoint (secret). */
   public readonly urls: pulumi.Output<Record<string, string>>;
-  /** Kratos DSN per instance (secret). */
+  /** libpq URL per instance through the pooler, when the server has one, else direct (secret). */
+  public readonly pooledUrls: pulumi.Output<Record<string, string>>;
+  /** Kratos DSN (`kratos serve`) per instance, through the pooler when there is one (secret). */
   public readonly kratosDsns: pulumi.Output<Record<string, string>>;
+  /** Kratos DSN for `kratos migrate` per instance, direct (secret). */
+  public readonly kratosMigrateDsns: pulumi.Output<Record<string, string>>;
   /** One idempotent psql script for the whole server (secret: it holds SCRAM verifiers). */
   public readonly bootstrapSql: pulumi.Output<string>;
 
   constructor(name: string, args: SharedPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
-    const { budget } = planServer(args.instances, args.server, { namePrefix: args.namePrefix ?? '', adminUser: args.server.adminUser });
+    const server = args.server;
+    const plans = planInstances(args.instances, { namePrefix: args.namePrefix ?? '', adminUser: server.adminUser, adminDatabase: server.adminDatabase });
+    const budget = server.claims.claim(name, plans);
     super('postgres-strategies:index:SharedPostgres', name, {}, opts);
     this.budget = budget;
-    this.instances = {};
-    for (const spec of args.instances) {
-      this.instances[spec.name] = new InstanceDatabase(
-        `${name}-${spec.name}`,
-        {
-          server: args.server,
-          instance: spec,
-          namePrefix: args.namePrefix,
-          allowDeletion: args.allowDeletion,
-          passwordLength: args.passwordLength,
-          connectTimeoutSeconds: args.connectTimeoutSeconds,
-        },
-        { parent: this },
-      );
-    }
+    const instances: Record<string, InstanceDatabase> = {};
+    args.instances.forEach((spec, i) => {
+      const childArgs: InstanceDatabaseArgs & { [CLAIMED_PLAN]: unknown } = {
+        server,
+        instance: spec,
+        namePrefix: args.namePrefix,
+        allowDeletion: args.allowDeletion,
+        passwordLength: args.passwordLength,
+        connectTimeoutSeconds: args.connectTimeoutSeconds,
+        [CLAIMED_PLAN]: plans[i],
+      };
+      instances[spec.name] = new InstanceDatabase(`${name}-${spec.name}`, childArgs, { parent: this });
+    });
+    this.instances = strictInstances(name, instances);
     const byName = (pick: (d: InstanceDatabase) => pulumi.Output<string>): pulumi.Output<Record<string, string>> => {
-      const names = Object.keys(this.instances);
+      const names = Object.keys(instances);
       return pulumi.secret(
-        pulumi.all(names.map((n) => pick(this.instances[n] as InstanceDatabase))).apply((values) => Object.fromEntries(names.map((n, i) => [n, values[i] as string]))),
+        pulumi.all(names.map((n) => pick(instances[n] as InstanceDatabase))).apply((values) => Object.fromEntries(names.map((n, i) => [n, values[i] as string]))),
       );
     };
     this.urls = byName((d) => d.url);
+    this.pooledUrls = byName((d) => d.pooledUrl);
     this.kratosDsns = byName((d) => d.kratosDsn);
-    const databases = Object.values(this.instances);
+    this.kratosMigrateDsns = byName((d) => d.kratosMigrateDsn);
+    const databases = Object.values(instances);
     this.bootstrapSql = bootstrapSqlOutput(
       databases.map((d) => d.plan),
       new Map(databases.flatMap((d) => [...d.verifiers])),
     );
-    this.registerOutputs({ urls: this.urls, kratosDsns: this.kratosDsns });
+    this.registerOutputs({ urls: this.urls, pooledUrls: this.pooledUrls, kratosDsns: this.kratosDsns, kratosMigrateDsns: this.kratosMigrateDsns });
   }
 }

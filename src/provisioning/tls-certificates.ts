@@ -19,6 +19,16 @@ export interface ServerCertificates {
   serverKeyPem: pulumi.Output<string>;
 }
 
+/** Hours before expiry from which a `pulumi up` renews the server certificate: 30 days. */
+export const SERVER_CERT_EARLY_RENEWAL_HOURS = 30 * 24;
+/** Hours before expiry from which a `pulumi up` renews the CA (and so the server certificate): one year. */
+export const CA_CERT_EARLY_RENEWAL_HOURS = 365 * 24;
+
+/** The early renewal window of a certificate: `preferred`, but never more than a third of its validity. */
+export function earlyRenewalHours(validityHours: number, preferred: number): number {
+  return Math.min(preferred, Math.floor(validityHours / 3));
+}
+
 function keyArgs(spec: CertificateSpec): tls.PrivateKeyArgs {
   return spec.key.algorithm === KeyAlgorithm.Rsa
     ? { algorithm: 'RSA', rsaBits: spec.key.rsaBits ?? 2048 }
@@ -34,8 +44,13 @@ function subject(spec: CertificateSpec): { commonName: string; organization?: st
  * Resources: `<name>-ca-key`, `<name>-ca`, `<name>-server-key`,
  * `<name>-server-csr`, `<name>-server-cert`.
  *
+ * Renewal: a `pulumi up` within 30 days of the server certificate's expiry
+ * (a year of the CA's) replaces it (`earlyRenewalHours`), and with it the
+ * containers or files that hold it; without such an `up` it expires.
+ *
  * Warning: the keys live in the Pulumi state (encrypted as secrets);
- * replacing `<name>-ca-key` makes a new CA, which every client must then get.
+ * replacing `<name>-ca-key` makes a new CA, which every client must then get
+ * (a renewed CA too: clients that saved `caPem` need the new one).
  */
 export function createServerCertificates(name: string, plan: ServerCertificatePlan, parent: pulumi.Resource): ServerCertificates {
   const opts = { parent };
@@ -46,6 +61,7 @@ export function createServerCertificates(name: string, plan: ServerCertificatePl
       privateKeyPem: caKey.privateKeyPem,
       subject: subject(plan.ca),
       validityPeriodHours: plan.ca.validityHours,
+      earlyRenewalHours: earlyRenewalHours(plan.ca.validityHours, CA_CERT_EARLY_RENEWAL_HOURS),
       isCaCertificate: true,
       allowedUses: plan.ca.allowedUses,
       setSubjectKeyId: true,
@@ -70,6 +86,7 @@ export function createServerCertificates(name: string, plan: ServerCertificatePl
       caCertPem: ca.certPem,
       caPrivateKeyPem: caKey.privateKeyPem,
       validityPeriodHours: plan.server.validityHours,
+      earlyRenewalHours: earlyRenewalHours(plan.server.validityHours, SERVER_CERT_EARLY_RENEWAL_HOURS),
       isCaCertificate: false,
       allowedUses: plan.server.allowedUses,
     },

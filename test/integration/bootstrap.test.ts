@@ -17,13 +17,19 @@
  *   PostgreSQL 16's rule that creating a database owned by another role needs
  *   SET on that role. On 14 the one thing such an admin cannot do (revoke
  *   PUBLIC's CREATE on the superuser-owned schema public) is reported as a
- *   WARNING on every run, never as a change.
+ *   WARNING on every run, never as a change;
+ * - and, as that admin, ends in the same catalog state as the Pulumi path:
+ *   after the provider's revoke of its temporary membership (which leaves
+ *   the admin unable even to connect to the instance databases), the
+ *   statement InstanceDatabase's GrantRole runs restores exactly the
+ *   script's pg_auth_members rows, and the admin can act as the owner again.
  */
 import { ConnectionDescription, libpqUrl } from '../../src/core/dsn';
+import { quoteIdent } from '../../src/core/identifiers';
 import { InstancePlan, RoleShape, planServer } from '../../src/core/plan';
 import { catalogSnapshot, withPg } from '../../lab/inspect';
-import { psqlOk } from '../../lab/psql';
-import { ALL_VERSIONS, SERVER_TIMEOUT, bootstrap, credentialsFor, roleNames, useLabServer } from './support';
+import { psql, psqlOk } from '../../lab/psql';
+import { ALL_VERSIONS, SERVER_TIMEOUT, asLogin, bootstrap, credentialsFor, roleNames, useLabServer } from './support';
 
 function planFor(namePrefix: string): InstancePlan[] {
   return planServer(
@@ -166,6 +172,29 @@ describe.each(ALL_VERSIONS)('bootstrap on PostgreSQL %i', (version) => {
       expect(second.warnings).toEqual(expectedWarnings);
       // The non-superuser rewrites each verifier (it cannot read pg_authid), yet nothing changes.
       expect(await catalogSnapshot(s.admin(), scope)).toEqual(snap1);
+
+      // The Pulumi path ends in the same catalog state. postgresql_database grants the admin a
+      // temporary membership in the owner for CREATE DATABASE and revokes it afterwards; without
+      // more, the admin could not even connect to the database any more (PUBLIC's CONNECT is
+      // revoked), so the provider could neither read nor change the grants inside it:
+      const apiAdmin = libpqUrl({ ...cloudAdmin, database: 'ca_api' });
+      for (const p of plans) await psqlOk(url, `REVOKE ${quoteIdent(p.owner.name)} FROM ${quoteIdent('cloud_admin')};`);
+      expect(await catalogSnapshot(s.admin(), scope)).not.toEqual(snap1);
+      for (const p of plans) {
+        const refused = await psql(libpqUrl({ ...cloudAdmin, database: p.database }), 'SELECT 1;');
+        expect(refused.code).not.toBe(0);
+        expect(refused.stderr).toContain(`permission denied for database "${p.database}"`);
+      }
+      // InstanceDatabase's GrantRole (admin → owner, created before the database) runs exactly
+      // the provider's `GRANT "<owner>" TO "<admin>"`: the catalogs are then the script's.
+      for (const p of plans) await psqlOk(url, `GRANT ${quoteIdent(p.owner.name)} TO ${quoteIdent('cloud_admin')};`);
+      expect(await catalogSnapshot(s.admin(), scope)).toEqual(snap1);
+      // The admin can act as the owner again (migrations as the owner), and what the owner
+      // creates reaches the app role through the default privileges.
+      await psqlOk(apiAdmin, 'SET ROLE ca_api_owner;\nCREATE TABLE after_grant (id int);\nRESET ROLE;');
+      const insert = await asLogin(s, 'ca_api', 'ca_api', creds.passwords['ca_api'] as string, 'INSERT INTO after_grant VALUES (1);');
+      expect(insert.code).toBe(0);
+      expect((await bootstrap(url, plans, creds)).changes).toEqual([]);
     },
     SERVER_TIMEOUT,
   );

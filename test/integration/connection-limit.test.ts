@@ -105,3 +105,59 @@ describe.each([14, 18] as const)('connection limits on PostgreSQL %i', (version)
     SERVER_TIMEOUT,
   );
 });
+
+/**
+ * The whole server's budget (issue 7 item 6): app roles at their limits, the
+ * admin provider's pool (4) and the maintenance headroom (3), with a
+ * non-superuser admin as on RDS/Neon/Supabase, fill exactly what
+ * max_connections leaves after superuser_reserved_connections; the admin
+ * cannot use the reserved slots, only a superuser can.
+ */
+describe('a server budgeted to the last slot, PostgreSQL 18', () => {
+  const capacity = { maxConnections: 20, reservedConnections: 3, adminConnections: 4, maintenanceConnections: 3 };
+  const full = planServer(
+    [
+      { name: 'tiny', gatewayPool: { maxConns: 2, minConns: 0 }, kratosPool: { maxConns: 1, maxIdleConns: 0 } },
+      { name: 'fill', gatewayPool: { maxConns: 2, minConns: 0 }, kratosPool: { maxConns: 2, maxIdleConns: 0 } },
+      { name: 'lp', shape: RoleShape.LeastPrivilege, gatewayPool: { maxConns: 1, minConns: 0 }, kratosPool: { maxConns: 1, maxIdleConns: 0 }, readOnlyConnections: 1 },
+    ],
+    capacity,
+    { namePrefix: 'bf_' },
+  );
+  const fullCreds = credentialsFor(full.instances);
+  const ADMIN = 'bf_cloud_admin';
+  const ADMIN_PASSWORD = 'bf-admin-pw';
+  const server = useLabServer(
+    () => ({ version: 18, conf: { max_connections: capacity.maxConnections, superuser_reserved_connections: capacity.reservedConnections } }),
+    async (s) => {
+      await bootstrap(libpqUrl(s.admin()), full.instances, fullCreds);
+      await withPg(s.admin(), (c) => c.query(`CREATE ROLE ${ADMIN} LOGIN CREATEDB CREATEROLE PASSWORD '${ADMIN_PASSWORD}'`));
+    },
+  );
+  const open: Client[] = [];
+  afterAll(async () => {
+    await Promise.all(open.splice(0).map((c) => c.end().catch(() => undefined)));
+  });
+
+  test(
+    'every app role at its limit + 4 admin + 3 maintenance connections fit at once; the next non-superuser is refused, a superuser is not',
+    async () => {
+      expect(full.budget).toMatchObject({ available: 10, total: 10, headroom: 0 });
+      const s = server();
+      for (const p of full.instances) {
+        for (const role of p.roles.filter((r) => r.login)) {
+          for (let i = 0; i < role.connectionLimit; i++) open.push(await connectPg(loginDescription(s, p.database, role.name, fullCreds.passwords[role.name] as string)));
+        }
+      }
+      // The admin provider's pool and the maintenance headroom: the non-superuser admin.
+      for (let i = 0; i < capacity.adminConnections + capacity.maintenanceConnections; i++) {
+        open.push(await connectPg({ ...s.admin('postgres'), user: ADMIN, password: ADMIN_PASSWORD }));
+      }
+      expect(open.length).toBe(capacity.maxConnections - capacity.reservedConnections);
+      await expect(connectPg({ ...s.admin('postgres'), user: ADMIN, password: ADMIN_PASSWORD })).rejects.toThrow(/remaining connection slots are reserved/);
+      const used = await withPg(s.admin(), async (c) => Number((await c.query("SELECT count(*) AS n FROM pg_stat_activity WHERE backend_type = 'client backend'")).rows[0].n));
+      expect(used).toBe(capacity.maxConnections - capacity.reservedConnections + 1);
+    },
+    SERVER_TIMEOUT,
+  );
+});

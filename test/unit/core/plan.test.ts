@@ -1,5 +1,7 @@
 import { ConnectionBudgetError } from '../../../src/core/budget';
-import { InstanceSpec, RolePurpose, RoleShape, SchemaObjectType, planInstance, planServer, validateInstanceName } from '../../../src/core/plan';
+import fc from 'fast-check';
+import { PoolerMode } from '../../../src/core/dsn';
+import { InstanceSpec, RolePurpose, RoleShape, SchemaObjectType, ServerClaims, planInstance, planInstances, planServer, serverConsumers, validateInstanceName } from '../../../src/core/plan';
 import { expectFieldError } from './helpers';
 
 const CAPACITY = { maxConnections: 100, reservedConnections: 3 };
@@ -246,5 +248,89 @@ describe('planServer', () => {
     expect(e.field).toBe('instances');
     expect(e.message).toContain('app0 20 (kratos 10 + gateway 10)');
     expect(e.message).toContain('At most 9 connections per instance fit');
+  });
+});
+
+describe('the admin\'s own database (issue 7 item 9)', () => {
+  test('an instance may not take adminDatabase', () => {
+    expectFieldError(
+      () => planServer([{ name: 'blog' }, { name: 'main', database: 'vw_main' }], CAPACITY, { namePrefix: 'vw_', adminDatabase: 'vw_main' }),
+      'instances[1].database',
+      'database "vw_main" is the admin\'s own database (adminDatabase)',
+    );
+    expect(() => planServer([{ name: 'blog' }], CAPACITY, { namePrefix: 'vw_', adminDatabase: 'vw_main' })).not.toThrow();
+  });
+});
+
+describe('serverConsumers: what reaches the server', () => {
+  const plan = planInstance({ name: 'blog', gatewayPool: { maxConns: 8, minConns: 1 }, kratosPool: { maxConns: 6, maxIdleConns: 1 }, extraConsumers: [{ name: 'worker', maxConnections: 2 }] });
+
+  test('without a pooler or behind a session pooler: the clients\' own pools', () => {
+    expect(serverConsumers(plan)).toEqual(plan.consumers);
+    expect(serverConsumers(plan, { mode: PoolerMode.Session, serverPoolSize: 3 })).toEqual(plan.consumers);
+  });
+
+  test('behind a transaction pooler without a known server pool: the clients\' pools (conservative)', () => {
+    expect(serverConsumers(plan, { mode: PoolerMode.Transaction })).toEqual(plan.consumers);
+  });
+
+  test('behind a transaction pooler: min(serverPoolSize, Kratos + gateway), extra consumers direct', () => {
+    expect(serverConsumers(plan, { mode: PoolerMode.Transaction, serverPoolSize: 3 })).toEqual([
+      { name: 'pooler', maxConnections: 3 },
+      { name: 'worker', maxConnections: 2 },
+    ]);
+    expect(serverConsumers(plan, { mode: PoolerMode.Transaction, serverPoolSize: 50 })[0]).toEqual({ name: 'pooler', maxConnections: 14 });
+  });
+});
+
+describe('ServerClaims: one registry per server', () => {
+  const capacity = { maxConnections: 60, reservedConnections: 3, adminConnections: 4, maintenanceConnections: 3 };
+  const plans = (prefix: string, ...names: string[]) => planInstances(names.map((name) => ({ name })), { namePrefix: prefix });
+
+  test('claims accumulate across components; a failed check records nothing', () => {
+    const claims = new ServerClaims(capacity, { user: 'admin', database: 'postgres' });
+    expect(claims.claim('a', plans('a_', 'blog'))).toMatchObject({ available: 50, total: 20, headroom: 30 });
+    expect(claims.claim('b', plans('b_', 'blog'))).toMatchObject({ total: 40, headroom: 10 });
+    expect(() => claims.claim('c', plans('c_', 'blog'))).toThrow(ConnectionBudgetError);
+    expect(() => claims.claim('d', plans('a_', 'blog'))).toThrow(/database "a_blog" is already claimed on this server by a \(instance "blog"\)/);
+    expect(claims.claimed.map((s) => s.instance)).toEqual(['a/blog', 'b/blog']);
+    expect(claims.report()).toMatchObject({ total: 40, headroom: 10, perInstanceMaxThatFits: 10 });
+  });
+
+  test('the same component name twice is refused', () => {
+    const claims = new ServerClaims(capacity, { user: 'admin' });
+    claims.claim('a', plans('a_', 'blog'));
+    expectFieldError(() => claims.claim('a', plans('x_', 'blog')), 'name', 'a component named "a" already provisions on this server');
+  });
+
+  test('the admin\'s role and database are refused', () => {
+    const claims = new ServerClaims(capacity, { user: 'a_blog', database: 'ops' });
+    expectFieldError(() => claims.check('a', plans('a_', 'blog')), 'instances[0].database', 'would be the admin role itself');
+    expectFieldError(() => claims.check('b', plans('', 'ops'), ['instance']), 'instance.database', 'admin\'s own database');
+  });
+
+  test('capacity that leaves app roles nothing is refused up front', () => {
+    expectFieldError(() => new ServerClaims({ maxConnections: 10, reservedConnections: 3, adminConnections: 4, maintenanceConnections: 3 }, { user: 'a' }), 'server.maxConnections', 'leaves no slot');
+  });
+
+  test('property: claims succeed exactly while the running total fits, and never exceed available', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 15 }), { minLength: 1, maxLength: 12 }), (sizes) => {
+        const claims = new ServerClaims(capacity, { user: 'admin' });
+        let total = 0;
+        sizes.forEach((n, i) => {
+          const plan = planInstance({ name: `i${i}`, gatewayPool: { maxConns: n, minConns: 0 }, kratosPool: { maxConns: 1, maxIdleConns: 0 } });
+          const fits = total + n + 1 <= 50;
+          if (fits) {
+            claims.claim(`c${i}`, [plan]);
+            total += n + 1;
+          } else {
+            expect(() => claims.claim(`c${i}`, [plan])).toThrow(ConnectionBudgetError);
+          }
+        });
+        expect(claims.report().total).toBe(total);
+        expect(total).toBeLessThanOrEqual(50);
+      }),
+    );
   });
 });

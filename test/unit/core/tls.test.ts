@@ -9,9 +9,15 @@ import {
   sslModeVerifiesCertificate,
   validateClientTls,
 } from '../../../src/core/tls';
+import { planServerCertificates } from '../../../src/core/certificates';
+import { makeCertificates } from '../../../lab/certs';
 import { expectFieldError } from './helpers';
 
-const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ3d4\n-----END CERTIFICATE-----\n';
+/** A real CA certificate (PEM), made before the tests. */
+let PEM = '';
+beforeAll(async () => {
+  PEM = (await makeCertificates(planServerCertificates({ dnsNames: ['db.internal'] }))).caCertPem;
+});
 
 describe('parseSslMode', () => {
   test('libpq has exactly six sslmode values, weakest first', () => {
@@ -51,10 +57,10 @@ describe('sslmode properties', () => {
     expect(sslModeVerifiesCertificate(mode)).toBe(verifies);
   });
 
-  test('a managed server permits only require, verify-ca and verify-full; local and self-managed permit all six', () => {
+  test('a managed server permits only require, verify-ca and verify-full; local and self-managed what the gateway accepts', () => {
     expect([...permittedSslModes(ServerKind.Managed)]).toEqual(['require', 'verify-ca', 'verify-full']);
-    expect([...permittedSslModes(ServerKind.Local)]).toEqual([...SSL_MODES]);
-    expect([...permittedSslModes(ServerKind.SelfManaged)]).toEqual([...SSL_MODES]);
+    expect([...permittedSslModes(ServerKind.Local)]).toEqual(['disable', 'require', 'verify-ca', 'verify-full']);
+    expect([...permittedSslModes(ServerKind.SelfManaged)]).toEqual(['disable', 'require', 'verify-ca', 'verify-full']);
   });
 });
 
@@ -65,6 +71,17 @@ describe('validateClientTls', () => {
       'connection.tls.sslmode',
       `"${mode}" is not permitted for a managed server`,
     );
+  });
+
+  test.each([ServerKind.SelfManaged, ServerKind.Local])('a %s server rejects allow and prefer, which the gateway refuses', (kind) => {
+    for (const mode of [SslMode.Allow, SslMode.Prefer]) {
+      expectFieldError(
+        () => validateClientTls({ sslmode: mode }, kind, 'ExternalPostgres'),
+        'ExternalPostgres.sslmode',
+        `"${mode}" is not permitted for a ${kind} server, the auth gateway's tls_mode refuses it`,
+        'Use one of: disable, require, verify-ca, verify-full',
+      );
+    }
   });
 
   test('a managed server accepts require without a root certificate', () => {
@@ -83,26 +100,29 @@ describe('validateClientTls', () => {
   });
 
   test.each([
-    ['a CA file path', { sslrootcert: '/etc/ssl/certs/rds-global-bundle.pem' }],
-    ['the PEM itself', { rootCertPem: PEM }],
+    ['a CA file path', () => ({ sslrootcert: '/etc/ssl/certs/rds-global-bundle.pem' })],
+    ['the PEM itself', () => ({ rootCertPem: PEM })],
   ])('verify-full with %s is accepted', (_what, extra) => {
-    expect(() => validateClientTls({ sslmode: SslMode.VerifyFull, ...extra }, ServerKind.Managed, 'tls')).not.toThrow();
+    expect(() => validateClientTls({ sslmode: SslMode.VerifyFull, ...extra() }, ServerKind.Managed, 'tls')).not.toThrow();
   });
 
   test('verify-full with sslrootcert=system (libpq 16+) is accepted', () => {
     expect(() => validateClientTls({ sslmode: SslMode.VerifyFull, sslrootcert: 'system' }, ServerKind.Managed, 'tls')).not.toThrow();
   });
 
-  test.each(['not a certificate', '-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----', '-----BEGIN CERTIFICATE-----', ''])(
-    'a non-PEM rootCertPem %j throws naming <field>.rootCertPem',
-    (pem) => {
-      expectFieldError(
-        () => validateClientTls({ sslmode: SslMode.VerifyFull, sslrootcert: '/ca.pem', rootCertPem: pem }, ServerKind.Managed, 'tls'),
-        'tls.rootCertPem',
-        'is not a PEM certificate',
-      );
-    },
-  );
+  test.each([
+    ['not a certificate', 'is not a PEM certificate'],
+    ['-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----', 'contains a private key'],
+    ['-----BEGIN CERTIFICATE-----', 'is not a PEM certificate'],
+    ['', 'is not a PEM certificate'],
+    ['-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ3d4\n-----END CERTIFICATE-----\n', 'certificate 1 of 1 does not parse'],
+  ])('a bad rootCertPem %j throws naming <field>.rootCertPem', (pem, problem) => {
+    expectFieldError(
+      () => validateClientTls({ sslmode: SslMode.VerifyFull, sslrootcert: '/ca.pem', rootCertPem: pem }, ServerKind.Managed, 'tls'),
+      'tls.rootCertPem',
+      problem,
+    );
+  });
 
   test('a non-PEM rootCertPem is rejected even with sslmode=require', () => {
     expectFieldError(() => validateClientTls({ sslmode: SslMode.Require, rootCertPem: 'garbage' }, ServerKind.Managed, 'tls'), 'tls.rootCertPem');

@@ -5,16 +5,20 @@
  * database, secret outputs, and the compose output.
  */
 import { installMocks, settle, settled } from '../../../lab/pulumi-mocks';
+const KRATOS_CONFIG = 'secrets:\n  cookie: ["ExampleCookieSecret0123456789abcdef"]\n';
 const rt = installMocks({
   config: {
     'postgres-strategies:tls': 'true',
     'postgres-strategies:publishPort': '5432',
     'postgres-strategies:instances': '[{"name":"blog"}]',
+    'postgres-strategies:kratosConfig': KRATOS_CONFIG,
   },
+  secretKeys: ['postgres-strategies:kratosConfig'],
 });
 
 import * as pulumi from '@pulumi/pulumi';
 import { parse } from 'yaml';
+import { unwrapSecret } from '../../support/graph';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const program = require('../../../examples/local/index') as typeof import('../../../examples/local/index');
 
@@ -39,4 +43,11 @@ test('secrets stay secret; the compose file parses and names the seed\'s service
   }
   const doc = parse((await settle(program.composeYaml)).value as string) as { services: Record<string, unknown> };
   expect(Object.keys(doc.services)).toEqual(['postgres', 'postgres-bootstrap', 'kratos-migrate', 'kratos']);
+});
+
+test('the secret Kratos config from `pulumi config set --secret` is uploaded as a secret; Docker names carry project and stack', () => {
+  const uploads = rt.named('auth-kratos').inputs['uploads'] as Array<{ file: string; content: unknown }>;
+  const config = uploads.find((u) => u.file === '/etc/config/kratos/kratos.yml')!;
+  expect(unwrapSecret(config.content)).toEqual({ secret: true, value: KRATOS_CONFIG });
+  expect(rt.named('auth-postgres').inputs['name']).toBe('postgres-strategies-test-auth-postgres');
 });

@@ -12,6 +12,9 @@ const rt = installMocks({
     'postgres-strategies:sslmode': 'verify-full',
     'postgres-strategies:sslrootcert': '/etc/ssl/shared-db-ca.pem',
     'postgres-strategies:maxConnections': '50',
+    'postgres-strategies:poolerHost': 'pgbouncer.internal',
+    'postgres-strategies:poolerPort': '6432',
+    'postgres-strategies:poolerMode': 'transaction',
   },
   secretKeys: ['postgres-strategies:adminPassword'],
 });
@@ -27,8 +30,9 @@ test('declares the seed\'s blog, admin and api databases on one provider configu
   expect(rt.named('shared-db-admin').inputs).toMatchObject({ host: 'shared-db.example.com', username: 'vw_root', sslmode: 'verify-full', sslrootcert: '/etc/ssl/shared-db-ca.pem' });
 });
 
-test('reports the budget against the configured max_connections: 3 × (5 + 5) of 47', () => {
-  expect(program.budget).toMatchObject({ maxConnections: 50, available: 47, total: 30, headroom: 17 });
+test('reports the budget against the configured max_connections: 3 × (5 + 5) of 50 − 3 reserved − 4 admin provider − 3 maintenance', () => {
+  expect(program.budget).toMatchObject({ maxConnections: 50, adminConnections: 4, maintenanceConnections: 3, available: 40, total: 30, headroom: 10 });
+  expect(rt.named('shared-db-admin').inputs['maxConnections']).toBe('4');
 });
 
 test('exports secret URLs and DSNs per instance', async () => {
@@ -36,5 +40,12 @@ test('exports secret URLs and DSNs per instance', async () => {
   expect(await pulumi.isSecret(program.kratosDsns)).toBe(true);
   const urls = (await settle(program.urls)).value!;
   expect(Object.keys(urls).sort()).toEqual(['admin', 'api', 'blog']);
+  const dsns = (await settle(program.kratosDsns)).value!;
+  const migrate = (await settle(program.kratosMigrateDsns)).value!;
+  expect(await pulumi.isSecret(program.pooledUrls)).toBe(true);
+  expect(await pulumi.isSecret(program.kratosMigrateDsns)).toBe(true);
+  // Apps through the configured pooler, migrations direct.
+  expect(dsns['blog']).toMatch(/@pgbouncer\.internal:6432\/vw_blog\?.*default_query_exec_mode=exec/);
+  expect(migrate['blog']).toMatch(/@shared-db\.example\.com:5432\/vw_blog\?/);
   expect(urls['blog']).toMatch(/^postgres:\/\/vw_blog:[A-Za-z0-9]{32}@shared-db\.example\.com:5432\/vw_blog\?sslmode=verify-full&sslrootcert=\/etc\/ssl\/shared-db-ca\.pem/);
 });

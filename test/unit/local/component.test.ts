@@ -14,9 +14,12 @@ import { LocalPostgres } from '../../../src/local/component';
 import { SharedPostgres } from '../../../src/provisioning/shared';
 import { planLocalStack } from '../../../src/local/plan';
 import { RoleShape } from '../../../src/core/plan';
-import { isScramVerifier } from '../../../src/core/scram';
+import { isScramVerifier, verifyScramPassword } from '../../../src/core/scram';
 import { ServerKind, SslMode } from '../../../src/core/tls';
 import { depsOf, reachable, unwrapSecret } from '../../support/graph';
+
+// Under a loaded machine each mock evaluation can take seconds.
+jest.setTimeout(30_000);
 
 const local = new LocalPostgres('auth', {
   tls: true,
@@ -50,6 +53,7 @@ describe('the graph', () => {
         'docker:index/remoteImage:RemoteImage|auth-kratos-image',
         'docker:index/network:Network|auth-network',
         'docker:index/volume:Volume|auth-data',
+        'docker:index/volume:Volume|auth-socket',
         'docker:index/container:Container|auth-postgres',
         'docker:index/container:Container|auth-postgres-bootstrap',
         'docker:index/container:Container|auth-kratos-migrate',
@@ -60,6 +64,7 @@ describe('the graph', () => {
         'tls:index/certRequest:CertRequest|auth-server-csr',
         'tls:index/locallySignedCert:LocallySignedCert|auth-server-cert',
         'random:index/randomPassword:RandomPassword|auth-superuser-password',
+        'random:index/randomBytes:RandomBytes|auth-superuser-scram-salt',
         'random:index/randomPassword:RandomPassword|auth-blog-owner-password',
         'random:index/randomBytes:RandomBytes|auth-blog-owner-scram-salt',
         'random:index/randomPassword:RandomPassword|auth-api-app-password',
@@ -78,18 +83,38 @@ describe('the graph', () => {
   });
 
   test('a private network on which the server answers as "postgres"; every container joins it', () => {
-    expect(rt.named('auth-network').inputs).toMatchObject({ name: 'auth-network', driver: 'bridge' });
+    expect(rt.named('auth-network').inputs).toMatchObject({ name: 'postgres-strategies-test-auth-network', driver: 'bridge' });
     const server = rt.named('auth-postgres').inputs;
-    expect(server['networksAdvanced']).toEqual([{ name: 'auth-network', aliases: ['postgres'] }]);
+    expect(server['networksAdvanced']).toEqual([{ name: 'postgres-strategies-test-auth-network', aliases: ['postgres'] }]);
     for (const c of ['auth-postgres-bootstrap', 'auth-kratos-migrate', 'auth-kratos']) {
-      expect((rt.named(c).inputs['networksAdvanced'] as Array<{ name: string }>)[0]!.name).toBe('auth-network');
+      expect((rt.named(c).inputs['networksAdvanced'] as Array<{ name: string }>)[0]!.name).toBe('postgres-strategies-test-auth-network');
     }
   });
 
-  test('the named volume is retained on delete and mounted where PGDATA is for 17', () => {
-    expect(rt.named('auth-data').inputs['name']).toBe('auth-postgres-data');
+  test('the named volume is retained on delete and mounted where PGDATA is for 17; the socket volume is shared with the bootstrap', () => {
+    expect(rt.named('auth-data').inputs['name']).toBe('postgres-strategies-test-auth-postgres-data');
     expect(rt.named('auth-data').retainOnDelete).toBe(true);
-    expect(rt.named('auth-postgres').inputs['volumes']).toEqual([{ volumeName: 'auth-postgres-data', containerPath: '/var/lib/postgresql/data' }]);
+    expect(rt.named('auth-socket').inputs['name']).toBe('postgres-strategies-test-auth-postgres-socket');
+    const socket = { volumeName: 'postgres-strategies-test-auth-postgres-socket', containerPath: '/var/run/postgresql' };
+    expect(rt.named('auth-postgres').inputs['volumes']).toEqual([{ volumeName: 'postgres-strategies-test-auth-postgres-data', containerPath: '/var/lib/postgresql/data' }, socket]);
+    expect(rt.named('auth-postgres-bootstrap').inputs['volumes']).toEqual([socket]);
+  });
+
+  test('Docker names carry the project and stack (two stacks on one host never collide), or dockerNamePrefix', async () => {
+    expect(rt.ofType('docker:index/container:Container').filter((c) => c.name.startsWith('auth-')).map((c) => c.inputs['name'])).toEqual([
+      'postgres-strategies-test-auth-postgres',
+      'postgres-strategies-test-auth-postgres-bootstrap',
+      'postgres-strategies-test-auth-kratos-migrate',
+      'postgres-strategies-test-auth-kratos',
+    ]);
+    new LocalPostgres('named', { dockerNamePrefix: 'shop-' });
+    await settled();
+    expect([rt.named('named-network').inputs['name'], rt.named('named-data').inputs['name'], rt.named('named-postgres').inputs['name']]).toEqual([
+      'shop-named-network',
+      'shop-named-postgres-data',
+      'shop-named-postgres',
+    ]);
+    expect(() => new LocalPostgres('x', { dockerNamePrefix: '-bad ' })).toThrow(/^dockerNamePrefix: "-bad " cannot start Docker names/);
   });
 
   test('allowDataDeletion lets the volume go; PostgreSQL 18 mounts at /var/lib/postgresql', async () => {
@@ -105,7 +130,7 @@ describe('the server container', () => {
 
   test('healthcheck pg_isready with the actual values at the seed\'s timing; wait until healthy', () => {
     expect(server().inputs).toMatchObject({
-      name: 'auth-postgres',
+      name: 'postgres-strategies-test-auth-postgres',
       healthcheck: { tests: ['CMD', 'pg_isready', '-h', '127.0.0.1', '-p', '5432', '-U', 'postgres', '-d', 'postgres'], interval: '5s', timeout: '5s', retries: 10, startPeriod: '30s' },
       wait: true,
       restart: 'unless-stopped',
@@ -145,9 +170,21 @@ describe('the server container', () => {
     expect(rt.named('auth-superuser-password').inputs).toMatchObject({ length: 32, special: false });
   });
 
-  test('the init script holds SCRAM verifiers, never a password', async () => {
-    const sql = String(unwrapSecret(upload(server(), '/docker-entrypoint-initdb.d/10-postgres-strategies.sql')['content']).value);
+  test('no init script by default: nothing of the server depends on the instances', () => {
+    expect((server().inputs['uploads'] as Array<{ file: string }>).map((u) => u.file)).toEqual([
+      '/etc/postgresql/postgresql.conf',
+      '/etc/postgresql/pg_hba.conf',
+      '/etc/postgresql/postgres-strategies-entrypoint.sh',
+      '/etc/postgresql/tls/server.crt',
+      '/etc/postgresql/tls/server.key',
+    ]);
+  });
+
+  test('the bootstrap script holds SCRAM verifiers (the superuser\'s first), never a password', async () => {
+    const sql = String(unwrapSecret(upload(rt.named('auth-postgres-bootstrap'), '/etc/postgres-strategies/bootstrap.sql')['content']).value);
     expect(sql).toContain('CREATE ROLE "vw_blog" LOGIN');
+    expect(sql.indexOf('ALTER ROLE "postgres" PASSWORD')).toBeGreaterThan(-1);
+    expect(sql.indexOf('ALTER ROLE "postgres" PASSWORD')).toBeLessThan(sql.indexOf('CREATE ROLE "vw_blog"'));
     const verifiers = sql.match(/SCRAM-SHA-256\$[^']+/g) ?? [];
     expect(verifiers.length).toBeGreaterThan(0);
     for (const v of verifiers) expect(isScramVerifier(v)).toBe(true);
@@ -207,11 +244,28 @@ describe('ordering: server healthy → bootstrap → migration exits 0 → Krato
     expect(envOf(rt.named('auth-kratos-migrate'))).toEqual(envOf(k));
   });
 
-  test('the bootstrap container connects as the superuser with verify-full against the uploaded CA', async () => {
+  test('the bootstrap container logs in on the server\'s Unix socket as the OS user postgres, with no password', async () => {
     const b = rt.named('auth-postgres-bootstrap');
-    expect(envOf(b)).toMatchObject({ PGHOST: 'postgres', PGPORT: '5432', PGUSER: 'postgres', PGSSLMODE: 'verify-full', PGSSLROOTCERT: '/etc/postgres-strategies/ca.crt' });
-    expect(envOf(b)['PGPASSWORD']).toBe((await settle(local.superuserPassword)).value);
+    expect(b.inputs['user']).toBe('postgres');
+    expect(envOf(b)).toEqual({
+      PGHOST: '/var/run/postgresql',
+      PGPORT: '5432',
+      PGUSER: 'postgres',
+      PGDATABASE: 'postgres',
+      PGCONNECT_TIMEOUT: '10',
+      PGAPPNAME: 'postgres-strategies-bootstrap',
+    });
+    expect((b.inputs['uploads'] as Array<{ file: string }>).map((u) => u.file)).toEqual(['/etc/postgres-strategies/bootstrap.sql']);
     expect(unwrapSecret(upload(b, '/etc/postgres-strategies/bootstrap.sql')['content']).secret).toBe(true);
+  });
+
+  test('the bootstrap sets the superuser\'s password to the verifier of the stack\'s current one', async () => {
+    const sql = (await settle(local.bootstrapSql)).value as string;
+    const verifier = /ALTER ROLE "postgres" PASSWORD '([^']+)'/.exec(sql)![1]!;
+    expect(isScramVerifier(verifier)).toBe(true);
+    expect(verifyScramPassword((await settle(local.superuserPassword)).value as string, verifier)).toBe(true);
+    // Also without instances: the one-shot then only repairs the superuser's password.
+    expect(rt.ofType('docker:index/container:Container').filter((c) => c.name.startsWith('pg18-')).map((c) => c.name)).toEqual(['pg18-postgres', 'pg18-postgres-bootstrap']);
   });
 });
 
@@ -221,6 +275,11 @@ describe('certificates', () => {
     expect(rt.named('auth-ca').inputs).toMatchObject({ isCaCertificate: true, allowedUses: ['cert_signing', 'crl_signing', 'digital_signature'], validityPeriodHours: 87600 });
     expect(rt.named('auth-server-csr').inputs).toMatchObject({ dnsNames: ['postgres', 'localhost'], ipAddresses: ['127.0.0.1'], subject: { commonName: 'postgres' } });
     expect(rt.named('auth-server-cert').inputs).toMatchObject({ isCaCertificate: false, allowedUses: ['server_auth', 'digital_signature', 'key_encipherment'], validityPeriodHours: 825 * 24 });
+  });
+
+  test('early renewal: an `up` in the server certificate\'s last 30 days (the CA\'s last year) renews it before it expires', () => {
+    expect(rt.named('auth-server-cert').inputs['earlyRenewalHours']).toBe(30 * 24);
+    expect(rt.named('auth-ca').inputs['earlyRenewalHours']).toBe(365 * 24);
   });
 });
 
@@ -305,15 +364,14 @@ describe('the server handle', () => {
       sslmode: SslMode.VerifyFull,
       sslrootcert: '/etc/postgres-strategies/ca.crt',
       maxConnections: 100,
-      // superuser_reserved_connections 3 + the shares of blog (10 + 10) and api (10 + 10 + 2 read-only)
-      reservedConnections: 3 + 42,
       adminUser: 'postgres',
       adminIsSuperuser: true,
     });
     expect(local.handle.provider).toBe(local.provider);
     expect(rt.named('auth-admin').inputs).toMatchObject({ host: '127.0.0.1', port: '5432', username: 'postgres', database: 'postgres', sslmode: 'require', superuser: 'true' });
     expect(unwrapSecret(rt.named('auth-admin').inputs['password']).secret).toBe(true);
-    expect(depsOf(rt.named('auth-admin'))).toContain('auth-postgres');
+    // The admin logs in once the bootstrap has set the superuser's password (a kept volume may hold another).
+    expect(depsOf(rt.named('auth-admin'))).toContain('auth-postgres-bootstrap');
   });
 
   test('the handle budgets against what the local instances leave', () => {
@@ -323,14 +381,15 @@ describe('the server handle', () => {
     } catch (e) {
       error = e;
     }
-    expect(String(error)).toContain('3 instances need 60 connections but the server allows 55 (max_connections 100 − 45 reserved)');
+    // The local instances' shares (blog 10 + 10, api 10 + 10 + 2 read-only) are already claimed on the server.
+    expect(String(error)).toMatch(/3 instances need 60 connections but the server allows \d+ \(max_connections 100 − 3 reserved .*auth\/blog 20, auth\/api 22/);
   });
 
   test('SharedPostgres runs on a local server through the handle, after the server is healthy', async () => {
     const shared = new SharedPostgres('more', { server: local.handle, namePrefix: 'app_', instances: [{ name: 'shop' }] });
     await settled();
     expect(rt.named('more-shop-database').provider).toMatch(/pulumi:providers:postgresql::auth-admin::/);
-    expect(depsOf(rt.named('more-shop-owner-role'))).toContain('auth-postgres');
+    expect(depsOf(rt.named('more-shop-owner-role'))).toContain('auth-postgres-bootstrap');
     expect((await settle(shared.instances['shop']!.url)).value).toMatch(/@postgres:5432\/app_shop\?sslmode=verify-full&sslrootcert=\/etc\/postgres-strategies\/ca\.crt/);
   });
 
@@ -359,6 +418,8 @@ describe('rejected before anything is created', () => {
     ['an over-budget server', { pgConfig: { max_connections: 20 }, instances: [{ name: 'a' }] }, /^instances: 1 instance needs 20 connections but the server allows 17/],
     ['a Kratos config with a DSN', { kratos: { config: 'dsn: postgres://u:p@h/d\n' } }, /^kratos\.config\.dsn: is set in the config file/],
     ['a short password length', { passwordLength: 8 }, /^passwordLength: 8 is not a whole number of characters between 16 and 128/],
+    ['a host port published twice (server and Kratos)', { publishPort: 4433, kratos: { publishPublicPort: 4433 } }, /^kratos\.publishPublicPort: host port 4433 is already published by publishPort\. Give kratos\.publishPublicPort and publishPort different host ports/],
+    ['Kratos\' two APIs on one host port', { kratos: { publishPublicPort: 4433, publishAdminPort: 4433 } }, /^kratos\.publishAdminPort: host port 4433 is already published by kratos\.publishPublicPort/],
   ];
   test.each(cases)('%s', (_, args, message) => {
     const before = rt.resources.length;
@@ -370,5 +431,38 @@ describe('rejected before anything is created', () => {
     const before = rt.resources.length;
     expect(() => new LocalPostgres('my stack', {})).toThrow(/^name: "my stack" cannot name Docker containers/);
     expect(rt.resources.length).toBe(before);
+  });
+});
+
+describe('secrets in the state', () => {
+  test('one-shot containers keep their output (containerLogs) as an additional secret output', async () => {
+    // The engine (not the mock runtime) applies additionalSecretOutputs: the recorder shows what it is asked to.
+    for (const name of ['auth-postgres-bootstrap', 'auth-kratos-migrate', 'dev-postgres-bootstrap']) {
+      expect([name, rt.named(name).additionalSecretOutputs]).toEqual([name, ['containerLogs']]);
+    }
+    for (const name of ['auth-postgres', 'auth-kratos']) expect([name, rt.named(name).additionalSecretOutputs]).toEqual([name, []]);
+  });
+
+  const kratosYaml = 'secrets:\n  cookie: ["CookieSecretCookieSecret0123456789"]\n  cipher: ["CipherSecretCipherSecret01234567"]\nserve: {}\n';
+
+  test.each([
+    ['an Input (a secret config value)', 'ownout', () => pulumi.secret(kratosYaml)],
+    ['plain text', 'owntext', () => kratosYaml],
+  ])('a user\'s Kratos config given as %s is uploaded as a secret and kept out of plan', async (_, name, config) => {
+    const own = new LocalPostgres(name, { kratos: { config: config() } });
+    await settled();
+    expect(unwrapSecret(upload(rt.named(`${name}-kratos`), '/etc/config/kratos/kratos.yml')['content'])).toEqual({ secret: true, value: kratosYaml });
+    expect(JSON.stringify(own.plan)).not.toContain('CookieSecret');
+    expect(own.plan.kratos).toMatchObject({ ownConfig: true });
+    expect(own.plan.kratos!.config).toBeUndefined();
+    expect(own.plan.staticFiles).not.toHaveProperty('kratos.yml');
+    const files = await settle(own.composeFiles);
+    expect([files.secret, files.value!['kratos/kratos.yml']]).toEqual([true, kratosYaml]);
+  }, 30_000);
+
+  test('the minimal Kratos config (no secrets) stays in plan and is uploaded in clear', () => {
+    expect(plain.plan.kratos).toMatchObject({ ownConfig: false });
+    expect(plain.plan.kratos!.config).toContain('default_schema_id');
+    expect(unwrapSecret(upload(rt.named('dev-kratos'), '/etc/config/kratos/kratos.yml')['content']).secret).toBe(false);
   });
 });

@@ -5,6 +5,9 @@
  * Kratos container's image from the migration's exitCode. Exit 1 fails the
  * deployment with a message naming the migration, its exit code and its
  * (redacted) output, and Kratos is never registered; exit 0 lets it start.
+ * A failed bootstrap likewise stops kratos-migrate and the admin provider
+ * (the superuser's password may not be the stack's yet), with the SCRAM
+ * verifiers psql echoes redacted.
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -15,7 +18,7 @@ interface Outcome {
   errors: string[];
 }
 
-function deploy(exitCode: number): Outcome {
+function deploy(exitCode: number, service = 'kratos-migrate'): Outcome {
   const program = join(__dirname, 'gate-program.ts');
   // Transpile .ts on the fly (types are checked by tsc with the rest of the tests).
   const loader = [
@@ -23,7 +26,7 @@ function deploy(exitCode: number): Outcome {
     "require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileSync(f, 'utf8'), { fileName: f, compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText, f);",
     `require(${JSON.stringify(program)});`,
   ].join('\n');
-  const r = spawnSync(process.execPath, ['-e', loader], { cwd: join(__dirname, '..', '..', '..'), encoding: 'utf8', timeout: 60_000, env: { ...process.env, GATE_EXIT_CODE: String(exitCode) } });
+  const r = spawnSync(process.execPath, ['-e', loader], { cwd: join(__dirname, '..', '..', '..'), encoding: 'utf8', timeout: 60_000, env: { ...process.env, GATE_EXIT_CODE: String(exitCode), GATE_SERVICE: service } });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   if (!line.startsWith('{')) throw new Error(`the program printed no result (status ${r.status}): ${r.stderr}`);
   return { status: r.status, ...(JSON.parse(line) as { registered: string[]; errors: string[] }) };
@@ -47,5 +50,18 @@ test('a migration that exits 0 lets Kratos start', () => {
   const out = deploy(0);
   expect(out.errors).toEqual([]);
   expect(out.status).toBe(0);
-  expect(out.registered).toEqual(expect.arrayContaining(['gate-kratos-migrate', 'gate-kratos']));
+  expect(out.registered).toEqual(expect.arrayContaining(['gate-kratos-migrate', 'gate-kratos', 'gate-admin']));
+}, 60_000);
+
+test('a bootstrap that exits 1 stops the migration and the admin connection, its verifiers redacted', () => {
+  const out = deploy(1, 'postgres-bootstrap');
+  expect(out.status).toBe(1);
+  expect(out.registered).toContain('gate-postgres-bootstrap');
+  expect(out.registered).not.toContain('gate-kratos-migrate');
+  expect(out.registered).not.toContain('gate-admin');
+  const all = out.errors.join('\n');
+  expect(all).toContain('gate-postgres-bootstrap finished with exit code 1, so gate-kratos-migrate is not started');
+  expect(all).toContain('gate-postgres-bootstrap finished with exit code 1, so the admin connection gate-admin is not started');
+  expect(all).toContain("ALTER ROLE \"kratos\" PASSWORD 'SCRAM-SHA-256$REDACTED'");
+  expect(all).not.toContain('c2FsdHNhbHRzYWx0c2FsdA');
 }, 60_000);

@@ -32,9 +32,13 @@ import {
   parsePostgresImage,
   planLocalStack,
   planPublish,
+  renderLocalBootstrapSql,
+  renderSuperuserPasswordSql,
   shellQuote,
 } from '../../../src/local/plan';
-import { RoleShape } from '../../../src/core/plan';
+import { scramSha256Verifier } from '../../../src/core/scram';
+import { COMPOSE_CASES } from './compose-cases';
+import { InstanceSpec, RoleShape } from '../../../src/core/plan';
 
 describe('image and major version', () => {
   test.each([
@@ -160,7 +164,27 @@ describe('the container plan (seed Strategy 1)', () => {
     ]);
     expect(pg.ports).toEqual([{ internal: 5432, external: 5432, address: '127.0.0.1' }]);
     expect(pg.files.find((f) => f.content === FileContent.ServerKey)).toEqual({ path: CONTAINER_PATHS.keyUpload, content: FileContent.ServerKey, mode: '0600' });
-    expect(pg.files.find((f) => f.content === FileContent.BootstrapSql)!.path).toBe('/docker-entrypoint-initdb.d/10-postgres-strategies.sql');
+    // By default no init script: nothing of the server depends on the instances.
+    expect(pg.files.map((f) => f.content)).toEqual([FileContent.PostgresqlConf, FileContent.PgHba, FileContent.TlsEntrypoint, FileContent.ServerCert, FileContent.ServerKey]);
+    expect(pg.socketVolumePath).toBe('/var/run/postgresql');
+  });
+
+  test('the bootstrap: psql as the OS user postgres on the shared Unix socket, no password, no TLS', () => {
+    const b = byService['postgres-bootstrap']!;
+    expect(b).toMatchObject({ user: 'postgres', socketVolumePath: '/var/run/postgresql', oneShot: true, restart: 'no' });
+    expect(b.env).toEqual([
+      { name: 'PGHOST', value: '/var/run/postgresql' },
+      { name: 'PGPORT', value: '5432' },
+      { name: 'PGUSER', value: 'postgres' },
+      { name: 'PGDATABASE', value: 'postgres' },
+      { name: 'PGCONNECT_TIMEOUT', value: '10' },
+      { name: 'PGAPPNAME', value: 'postgres-strategies-bootstrap' },
+    ]);
+    expect(b.env.some((e) => e.secret !== undefined)).toBe(false);
+    expect(b.files.map((f) => f.path)).toEqual([CONTAINER_PATHS.bootstrapScript]);
+    // The server's socket is where the bootstrap looks, and peer admits the OS user postgres there.
+    expect(plan.settings['unix_socket_directories']).toBe('/var/run/postgresql');
+    expect(plan.postgresqlConf).toContain("unix_socket_directories = '/var/run/postgresql'");
   });
 
   test('kratos-migrate is the seed\'s one-shot migrate sql -e --yes on oryd/kratos:v1.3.1 with DSN from a secret', () => {
@@ -183,15 +207,26 @@ describe('the container plan (seed Strategy 1)', () => {
     expect(lan.certificates!.server.ipAddresses).toEqual(['127.0.0.1', '192.168.1.5']);
   });
 
-  test('bootstrap modes: init script only, one-shot only (the server does not change with the instances), both', () => {
-    const only = (mode: BootstrapMode) => planLocalStack({ instances: [{ name: 'blog' }], bootstrap: mode });
+  test('bootstrap modes: one-shot by default (the server does not change with the instances), init script only, both', () => {
+    const only = (mode?: BootstrapMode) => planLocalStack({ instances: [{ name: 'blog' }], bootstrap: mode });
+    expect(only().bootstrap).toBe(BootstrapMode.OneShot);
     const init = only(BootstrapMode.InitScript);
     expect(init.containers.map((c) => c.service)).toEqual(['postgres']);
     expect(init.containers[0]!.files.some((f) => f.content === FileContent.BootstrapSql)).toBe(true);
+    expect(init.containers[0]!.socketVolumePath).toBeUndefined();
     const oneShot = only(BootstrapMode.OneShot);
     expect(oneShot.containers.map((c) => c.service)).toEqual(['postgres', 'postgres-bootstrap']);
     expect(oneShot.containers[0]!.files.some((f) => f.content === FileContent.BootstrapSql)).toBe(false);
-    expect(planLocalStack({}).containers.map((c) => c.service)).toEqual(['postgres']);
+    const both = only(BootstrapMode.InitScriptAndOneShot);
+    expect(both.containers[0]!.files.some((f) => f.content === FileContent.BootstrapSql)).toBe(true);
+    // Without instances the one-shot still runs: it keeps the superuser's password current on a kept volume.
+    expect(planLocalStack({}).containers.map((c) => c.service)).toEqual(['postgres', 'postgres-bootstrap']);
+    expect(planLocalStack({}).hasBootstrapSql).toBe(false);
+  });
+
+  test('the server container\'s plan does not depend on the instances or their pools', () => {
+    const server = (instances: InstanceSpec[]) => JSON.stringify(planLocalStack({ tls: true, publishPort: 5432, instances }).containers[0]);
+    expect(server([{ name: 'a' }, { name: 'b', gatewayPool: { maxConns: 3, minConns: 1 } }])).toBe(server([{ name: 'a' }]));
   });
 
   test('without a bootstrap container, kratos-migrate waits for the healthy server', () => {
@@ -277,8 +312,10 @@ describe('compose', () => {
 
   test('services and the volume of the seed, in dependency order', () => {
     expect(Object.keys(doc['services'])).toEqual(['postgres', 'postgres-bootstrap', 'kratos-migrate', 'kratos']);
-    expect(doc['volumes']).toEqual({ postgres_data: {} });
-    expect(doc['services']['postgres']['volumes'][0]).toBe('postgres_data:/var/lib/postgresql/data');
+    expect(doc['volumes']).toEqual({ postgres_data: {}, postgres_socket: {} });
+    expect(doc['services']['postgres']['volumes'].slice(0, 2)).toEqual(['postgres_data:/var/lib/postgresql/data', 'postgres_socket:/var/run/postgresql']);
+    expect(doc['services']['postgres-bootstrap']['volumes'][0]).toBe('postgres_socket:/var/run/postgresql');
+    expect(doc['services']['postgres-bootstrap']['user']).toBe('postgres');
     expect(doc['services']['postgres']['healthcheck']).toEqual({
       test: ['CMD', 'pg_isready', '-h', '127.0.0.1', '-p', '5432', '-U', 'postgres', '-d', 'postgres'],
       interval: '5s',
@@ -306,6 +343,16 @@ describe('compose', () => {
     expect([...new Set(mounted)].sort()).toEqual([...sources].sort());
   });
 
+  test.each(COMPOSE_CASES)('%s: one service per container, in order, each volume declared, no secret in the YAML', (_, options) => {
+    const p = planLocalStack(options);
+    const text = renderComposeFile(p);
+    const d = parse(text) as Record<string, any>;
+    expect(Object.keys(d['services'])).toEqual(p.containers.map((c) => c.service));
+    const named = Object.values(d['services']).flatMap((s: any) => (s.volumes ?? []).filter((v: string) => !v.startsWith('./')).map((v: string) => v.split(':')[0]));
+    expect(Object.keys(d['volumes']).sort()).toEqual([...new Set(named)].sort());
+    for (const c of p.containers) for (const e of c.env.filter((x) => x.secret)) expect(d['services'][c.service]['environment'][e.name]).toMatch(/^\$\{[A-Z_]+:\?/);
+  });
+
   test('a literal $ is escaped for compose; IPv6 binds are bracketed', () => {
     expect(escapeComposeValue('a$b$$c')).toBe('a$$b$$$$c');
     const v6 = parse(renderComposeFile(planLocalStack({ publishPort: 5432, publishAddress: '::1' }))) as Record<string, any>;
@@ -328,8 +375,68 @@ describe('Docker names and shell quoting', () => {
     expect(() => dockerNames('ok', '-bad')).toThrow(/volumeName: "-bad" is not a Docker volume name/);
   });
 
+  test('a prefix (the component\'s default is "<project>-<stack>-") starts every name, the volume\'s too', () => {
+    const n = dockerNames('auth', undefined, 'shop-dev-');
+    expect([n.network, n.volume, n.socketVolume, n.container('postgres')]).toEqual(['shop-dev-auth-network', 'shop-dev-auth-postgres-data', 'shop-dev-auth-postgres-socket', 'shop-dev-auth-postgres']);
+    expect(dockerNames('auth', 'kept-data', 'shop-dev-').volume).toBe('kept-data');
+    expect(() => dockerNames('auth', undefined, '.x')).toThrow(/^dockerNamePrefix: "\.x" cannot start Docker names \(it makes "\.xauth"\)/);
+  });
+
   test('shellQuote leaves plain words and single-quotes the rest', () => {
     expect(shellQuote('/run/postgres-strategies')).toBe('/run/postgres-strategies');
     expect(shellQuote("a b'c")).toBe(`'a b'\\''c'`);
+  });
+});
+
+describe('the superuser part of the bootstrap', () => {
+  const verifier = scramSha256Verifier('NewStackPassword1', Buffer.alloc(16, 7));
+
+  test('sets the superuser\'s password to the verifier only when the stored one differs, and says so', () => {
+    const sql = renderSuperuserPasswordSql(verifier);
+    expect(sql).toContain(`IF (SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = 'postgres') IS DISTINCT FROM '${verifier}' THEN`);
+    expect(sql).toContain(`ALTER ROLE "postgres" PASSWORD '${verifier}';`);
+    expect(sql).toContain("RAISE NOTICE '%', 'postgres-strategies: set the password of role postgres';");
+    expect(sql).not.toContain('NewStackPassword1');
+  });
+
+  test('a plain password is refused', () => {
+    expect(() => renderSuperuserPasswordSql('NewStackPassword1')).toThrow(/^superuserPassword: is not a SCRAM-SHA-256 verifier/);
+  });
+
+  test('the local bootstrap is the superuser part, then the instances\' script', () => {
+    expect(renderLocalBootstrapSql(verifier, '-- instances\n')).toBe(`${renderSuperuserPasswordSql(verifier)}-- instances\n`);
+  });
+
+  test('redactLogs removes SCRAM verifiers, also cut short (psql echoes the failing statement)', () => {
+    const log = `ERROR:  boom\nLINE 3:     ALTER ROLE "postgres" PASSWORD '${verifier}';\nLINE 9: ...PASSWORD '${verifier.slice(0, 40)}...`;
+    const redacted = redactLogs(log);
+    expect(redacted).not.toContain(verifier.split('$')[1]!.split(':')[1]!); // the salt
+    expect(redacted).toContain(`PASSWORD 'SCRAM-SHA-256$REDACTED';`);
+    expect(redacted.match(/SCRAM-SHA-256\$REDACTED/g)).toHaveLength(2);
+  });
+});
+
+describe('published ports', () => {
+  test.each<[string, Parameters<typeof planLocalStack>[0], RegExp]>([
+    ['the server and Kratos\' public API', { publishPort: 4433, kratos: { publishPublicPort: 4433 } }, /^kratos\.publishPublicPort: host port 4433 is already published by publishPort/],
+    ['the server and Kratos\' admin API', { publishPort: 5432, kratos: { publishAdminPort: 5432 } }, /^kratos\.publishAdminPort: host port 5432 is already published by publishPort/],
+    ['Kratos\' two APIs', { kratos: { publishPublicPort: 4433, publishAdminPort: 4433 } }, /^kratos\.publishAdminPort: host port 4433 is already published by kratos\.publishPublicPort/],
+  ])('one host port for %s is refused', (_, options, message) => {
+    expect(() => planLocalStack(options)).toThrow(message);
+  });
+
+  test('distinct ports pass', () => {
+    expect(planLocalStack({ publishPort: 5432, kratos: { publishPublicPort: 4433, publishAdminPort: 4434 } }).kratos!.publish.map((p) => p.external)).toEqual([4433, 4434]);
+  });
+});
+
+describe('a user\'s Kratos config stays out of the plan', () => {
+  test('checked, but neither in plan.kratos nor in the static files', () => {
+    const config = 'secrets:\n  cookie: ["CookieSecretCookieSecret0123456789"]\n';
+    const plan = planLocalStack({ kratos: { config } });
+    expect(JSON.stringify(plan)).not.toContain('CookieSecret');
+    expect(plan.kratos).toMatchObject({ ownConfig: true });
+    expect(plan.staticFiles[FileContent.KratosConfig]).toBeUndefined();
+    expect(planLocalStack({ kratos: {} }, CONTAINER_PATHS, { kratosConfigSupplied: true }).kratos).toMatchObject({ ownConfig: true });
   });
 });

@@ -8,7 +8,6 @@ const rt = installMocks();
 
 import * as pulumi from '@pulumi/pulumi';
 import { ExternalPostgres } from '../../../src/provisioning/external';
-import { PoolerMode } from '../../../src/core/dsn';
 import { ServerKind, SslMode } from '../../../src/core/tls';
 import { unwrapSecret } from '../../support/graph';
 
@@ -53,8 +52,10 @@ test('a root certificate makes verify-full the default; the handle carries the n
     reservedConnections: 5,
     adminUser: 'vibewarden_admin',
     adminIsSuperuser: false,
-    pooler: PoolerMode.None,
+    adminConnections: 4,
+    maintenanceConnections: 3,
   });
+  expect(rds.handle.pooler).toBeUndefined();
   expect(rds.handle.provider).toBe(rds.provider);
 });
 

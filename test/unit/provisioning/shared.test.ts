@@ -49,6 +49,7 @@ describe('resources of one instance (owner shape)', () => {
         'postgresql:index/role:Role|shared-blog-owner-role',
         'postgresql:index/database:Database|shared-blog-database',
         'postgresql:index/grant:Grant|shared-blog-revoke-public',
+        'postgresql:index/grantRole:GrantRole|shared-blog-admin-membership',
       ].sort(),
     );
     for (const r of rt.resources.filter((x) => x.name.startsWith('shared-blog-'))) {
@@ -169,8 +170,12 @@ describe('outputs', () => {
       'env.databaseUrl': blog.env.databaseUrl,
       'env.libpq': blog.env.libpq,
       bootstrapSql: blog.bootstrapSql,
+      pooledUrl: blog.pooledUrl,
+      kratosMigrateDsn: blog.kratosMigrateDsn,
       'shared.urls': shared.urls,
+      'shared.pooledUrls': shared.pooledUrls,
       'shared.kratosDsns': shared.kratosDsns,
+      'shared.kratosMigrateDsns': shared.kratosMigrateDsns,
       'shared.bootstrapSql': shared.bootstrapSql,
     };
     for (const [name, output] of Object.entries(outputs)) {
@@ -206,8 +211,13 @@ describe('outputs', () => {
     expect(env).toMatchObject({ VIBEWARDEN_DATABASE_TLS_MODE: 'verify-full', VIBEWARDEN_DATABASE_POOL_MAX_CONNS: '5', VIBEWARDEN_DATABASE_CONNECT_TIMEOUT: '10s' });
   });
 
-  test('the budget is reported: 10 + 10 + 22 of 97 connections', () => {
-    expect(shared.budget).toMatchObject({ available: 97, total: 42, headroom: 55 });
+  test('the budget is reported: 10 + 10 + 22 of 100 − 3 reserved − 4 admin provider − 3 maintenance = 90 connections', () => {
+    expect(shared.budget).toMatchObject({ maxConnections: 100, reservedConnections: 3, adminConnections: 4, maintenanceConnections: 3, available: 90, total: 42, headroom: 48, claimed: [] });
+    expect(shared.budget.shares.map((x) => [x.instance, x.connections])).toEqual([
+      ['shared/blog', 10],
+      ['shared/admin', 10],
+      ['shared/api', 22],
+    ]);
   });
 });
 
@@ -222,8 +232,11 @@ describe('validation before anything is created', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(ConnectionBudgetError);
-    expect((error as Error).message).toContain('10 instances need 200 connections but the server allows 97');
-    expect((error as Error).message).toContain('At most 9 connections per instance fit');
+    // What SharedPostgres "shared" claimed on the same handle counts too.
+    expect((error as Error).message).toContain(
+      '10 instances need 200 connections but the server allows 48 (max_connections 100 − 3 reserved − 4 admin provider − 3 maintenance headroom − 42 already claimed on this server by shared/blog 10, shared/admin 10, shared/api 22)',
+    );
+    expect((error as Error).message).toContain('At most 4 connections per instance fit');
     expect(rt.resources.length).toBe(before);
   });
 

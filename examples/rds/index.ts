@@ -1,0 +1,83 @@
+/**
+ * Amazon RDS for PostgreSQL with the primary seed's Strategy 3 on it: one
+ * `RdsPostgres` instance (private, encrypted, TLS only, SCRAM, backups,
+ * deletion protection, a final snapshot) and the blog, admin and api app
+ * instances on it through `SharedPostgres`, one database and login role each.
+ *
+ * Configure (namespace `postgres-strategies`):
+ *   pulumi config set aws:region eu-central-1
+ *   pulumi config set postgres-strategies:vpcId vpc-0123456789abcdef0
+ *   pulumi config set postgres-strategies:subnetIds '["subnet-aaa","subnet-bbb"]'      # private, two AZs
+ *   pulumi config set postgres-strategies:allowedSecurityGroupIds '["sg-app","sg-ci"]' # who may connect
+ *   pulumi config set postgres-strategies:allowedCidrs '["10.0.0.0/16"]'                # and/or networks
+ *   pulumi config set postgres-strategies:sslrootcert ./global-bundle.pem   # AWS's CA bundle: verify-full
+ *   pulumi config set postgres-strategies:instanceClass db.t4g.small        # default db.t4g.micro
+ *   pulumi config set postgres-strategies:engineVersion 17                   # default 17
+ *   pulumi config set postgres-strategies:multiAz true                       # a standby (doubles the cost)
+ *   pulumi config set postgres-strategies:readReplica true                   # a read replica + readerUrls
+ *   pulumi config set postgres-strategies:manageMasterUserPassword true      # Secrets Manager keeps it
+ *   pulumi config set postgres-strategies:pgConfig '{"log_min_duration_statement":"500ms"}'
+ *   pulumi config set postgres-strategies:adminHost 127.0.0.1 + adminPort 15432  # through a tunnel
+ * then `pulumi up` from a machine that reaches the VPC (the admin provider
+ * connects to the instance). Outputs are secrets: `pulumi stack output --show-secrets`.
+ * Fetch the CA bundle: https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
+ */
+import * as pulumi from '@pulumi/pulumi';
+import { InstanceSpec, SharedPostgres, SslMode } from '../../src';
+import { RdsPostgres } from '../../src/rds';
+import { ConfValue } from '../../src/core/server-config';
+import { seedInstances } from '../shared/instances';
+
+const cfg = new pulumi.Config('postgres-strategies');
+const adminPort = cfg.getNumber('adminPort');
+
+const db = new RdsPostgres('app-db', {
+  vpcId: cfg.require('vpcId'),
+  subnetIds: cfg.requireObject<string[]>('subnetIds'),
+  allowedSecurityGroupIds: cfg.getObject<string[]>('allowedSecurityGroupIds') ?? [],
+  allowedCidrs: cfg.getObject<string[]>('allowedCidrs') ?? [],
+  instanceClass: cfg.get('instanceClass'),
+  engineVersion: cfg.get('engineVersion'),
+  multiAz: cfg.getBoolean('multiAz') ?? false,
+  ...(cfg.getBoolean('readReplica') ? { readReplica: {} } : {}),
+  manageMasterUserPassword: cfg.getBoolean('manageMasterUserPassword') ?? false,
+  pgConfig: cfg.getObject<Record<string, ConfValue>>('pgConfig') ?? {},
+  sslrootcert: cfg.get('sslrootcert'),
+  clientSslRootCert: cfg.get('clientSslRootCert'),
+  ...(cfg.get('adminHost') !== undefined ? { adminHost: cfg.require('adminHost') } : {}),
+  ...(adminPort !== undefined ? { adminPort } : {}),
+  allowDeletion: cfg.getBoolean('allowDeletion') ?? false,
+  deletionProtection: cfg.getBoolean('deletionProtection') ?? true,
+});
+
+const shared = new SharedPostgres('shared', {
+  server: db.handle,
+  namePrefix: cfg.get('namePrefix') ?? 'vw_',
+  instances: cfg.getObject<InstanceSpec[]>('instances') ?? seedInstances,
+});
+
+/** The instance's host name (its `address`) and port. */
+export const address = db.address;
+export const port = db.port;
+/** The read replica's host name, when there is one. */
+export const readerAddress = db.readerAddress;
+/** The name the final snapshot gets when the instance is deleted. */
+export const finalSnapshotIdentifier = db.finalSnapshotIdentifier;
+/** The Secrets Manager secret with the master password (with manageMasterUserPassword). */
+export const masterUserSecretArn = db.masterUserSecretArn;
+/** libpq URL per instance (secret). */
+export const urls = shared.urls;
+/** Kratos DSN per instance (secret). */
+export const kratosDsns = shared.kratosDsns;
+/** Reader URL per instance: replica first, then primary (secret; with readReplica). */
+export const readerUrls = db.replica
+  ? pulumi.secret(
+      pulumi
+        .all(Object.entries(shared.instances).map(([n, d]) => db.readerUrl(d).apply((u): [string, string] => [n, u])))
+        .apply((pairs) => Object.fromEntries(pairs)),
+    )
+  : undefined;
+/** The checked connection budget (max_connections from the class table or pgConfig). */
+export const budget = shared.budget;
+/** The sslmode clients use. */
+export const sslmode: SslMode = db.handle.sslmode;

@@ -1,0 +1,312 @@
+/**
+ * The `#cloud-config` user data of a self-managed PostgreSQL server on
+ * Hetzner Cloud (pure, no Pulumi import), rendered with the `yaml` library.
+ *
+ * The document only writes files (`write_files`) and runs one program
+ * (`runcmd`): `/usr/local/sbin/postgres-strategies-setup` (see scripts.ts),
+ * which mounts the volume, installs Debian's PostgreSQL package, creates the
+ * cluster on the volume, installs the files below and starts the server.
+ * The same program, run again, applies changed files and changes nothing
+ * otherwise.
+ *
+ * Files (all under /etc/postgres-strategies, root-only unless said):
+ * - `setup.conf`, `backup.conf`: the settings of the two programs;
+ * - `postgresql.conf`: listen_addresses = the private IP only (or `*` with
+ *   `publicAccess`), port 5432, password_encryption = scram-sha-256, ssl = on,
+ *   ssl_min_protocol_version = TLSv1.2, then the user's `pgConfig` (checked
+ *   like every strategy's: keys against injection, managed keys refused);
+ * - `pg_hba.conf`: `local` peer for `postgres`, `hostnossl` rejected,
+ *   `hostssl` + scram-sha-256 from the private subnet and the given CIDRs,
+ *   `reject` for everything else;
+ * - `server.crt`, `server.key`, `ca.crt`: the TLS files;
+ * - `admin.sql`: creates or updates the admin role from its SCRAM verifier
+ *   (never a plain password: user data is readable from the metadata
+ *   service, http://169.254.169.254/hetzner/v1/userdata, by any process on the server);
+ * - `bootstrap.sql` (optional): the instances' idempotent bootstrap script;
+ * - a drop-in of Debian's `createcluster.conf`, so that the package creates no cluster.
+ *
+ * Hetzner accepts at most 32 KiB of user data; the renderer checks it.
+ */
+import { stringify } from 'yaml';
+import { check } from '../core/errors';
+import { quoteIdent, quoteLiteral } from '../core/identifiers';
+import { isScramVerifier } from '../core/scram';
+import {
+  ConfValue,
+  HbaMethod,
+  HbaRule,
+  HbaType,
+  MANAGED_CONF_KEYS,
+  renderPgHba,
+  renderPostgresqlConf,
+  standardHba,
+  tlsServerSettings,
+  validatePgConfig,
+} from '../core/server-config';
+import { CREATECLUSTER_CONF, CREATECLUSTER_CONF_PATH, postgresPackage } from './debian';
+import {
+  BACKUP_SCRIPT,
+  BACKUP_SCRIPT_PATH,
+  BACKUP_SERVICE,
+  BACKUP_SERVICE_PATH,
+  BACKUP_TIMER_PATH,
+  SETUP_DIR,
+  SETUP_SCRIPT,
+  SETUP_SCRIPT_PATH,
+  backupTimer,
+  renderShellSettings,
+} from './scripts';
+
+/** Hetzner's limit for user data, in bytes. */
+export const USER_DATA_LIMIT_BYTES = 32 * 1024;
+
+/** Keys of postgresql.conf the Hetzner setup manages (in addition to the core's). */
+export const HETZNER_MANAGED_CONF_KEYS: ReadonlySet<string> = new Set([
+  ...MANAGED_CONF_KEYS,
+  'listen_addresses',
+  'password_encryption',
+  'unix_socket_directories',
+  'cluster_name',
+]);
+
+/** The S3-compatible bucket the nightly dumps go to. */
+export interface S3BackupTarget {
+  /** Endpoint URL, e.g. `https://fsn1.your-objectstorage.com` (Hetzner Object Storage). */
+  endpoint: string;
+  /** Bucket name. */
+  bucket: string;
+  /** Key prefix, e.g. `postgres/`. @default "" */
+  prefix?: string;
+  /** Region. @default "us-east-1" (what S3-compatible stores ignore) */
+  region?: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/** The nightly `pg_dump` of every database. */
+export interface DumpBackupSettings {
+  /** systemd `OnCalendar` of the timer (UTC unless a zone is given). @default "*-*-* 03:15:00 UTC" */
+  schedule?: string;
+  /** Dumps kept per database, newest first; 0 keeps all (seed 002's `BACKUP_KEEP`). @default 30 */
+  keep?: number;
+  /** Dumps older than this many days are removed; 0 keeps them (seed 002's `BACKUP_MAX_AGE`). @default 0 */
+  maxAgeDays?: number;
+  /** Upload to this bucket instead of keeping the dumps on the volume. */
+  s3?: S3BackupTarget;
+}
+
+/** Everything the user data is rendered from (values known at render time). */
+export interface CloudConfigSettings {
+  /** PostgreSQL major of the image's Debian release (15 on debian-12). */
+  postgresMajor: number;
+  /** Addresses the server listens on (the private IP). */
+  listenAddresses: string[];
+  /** Client networks admitted by pg_hba (the private subnet, then the given CIDRs). */
+  admittedCidrs: string[];
+  /** The volume's device, e.g. `/dev/disk/by-id/scsi-0HC_Volume_<id>`; empty: no volume. */
+  volumeDevice: string;
+  /** Where the volume is mounted; the data directory is `<mountPoint>/<major>/main`. @default "/var/lib/postgresql" */
+  mountPoint?: string;
+  /** Seconds the setup waits for the volume to appear. @default 300 */
+  volumeWaitSeconds?: number;
+  /** The admin role's name. */
+  adminUser: string;
+  /** The admin role's SCRAM-SHA-256 verifier (never a plain password). */
+  adminVerifier: string;
+  /** The server certificate (PEM; with its chain). */
+  serverCertPem: string;
+  /** The server's private key (PEM). */
+  serverKeyPem: string;
+  /** The CA (PEM), written for reference and clients on the server. */
+  caCertPem: string;
+  /** postgresql.conf overrides. @default {} */
+  pgConfig?: Record<string, ConfValue>;
+  /** The instances' bootstrap SQL (from render-sql), run after the admin role. */
+  bootstrapSql?: string;
+  /** The nightly dumps. @default keep 30, no age limit, on the volume */
+  backup?: DumpBackupSettings;
+}
+
+/** One file of `write_files`. */
+export interface WrittenFile {
+  path: string;
+  content: string;
+  /** Octal mode, e.g. `"0600"`. */
+  permissions: string;
+}
+
+/** The rendered user data and its parts. */
+export interface RenderedCloudConfig {
+  /** The `#cloud-config` document. */
+  userData: string;
+  /** The files it writes, in order. */
+  files: WrittenFile[];
+  /** The commands of `runcmd`. */
+  runcmd: string[][];
+  /** postgresql.conf fragment (also among the files). */
+  postgresqlConf: string;
+  /** pg_hba.conf (also among the files). */
+  pgHba: string;
+  /** Where the cluster's data lives. */
+  dataDirectory: string;
+}
+
+/** The pg_hba rules: peer for `postgres` on the socket, hostssl + SCRAM from the admitted networks, reject the rest. */
+export function hetznerHbaRules(admittedCidrs: string[]): HbaRule[] {
+  return standardHba({ tls: true, allowedCidrs: admittedCidrs, localMethod: HbaMethod.ScramSha256, localPeerUser: 'postgres' });
+}
+
+/** The postgresql.conf settings the setup writes (managed ones first, then pgConfig). */
+export function hetznerServerSettings(settings: Pick<CloudConfigSettings, 'postgresMajor' | 'listenAddresses' | 'pgConfig'>): Record<string, ConfValue> {
+  const pgConfig = settings.pgConfig ?? {};
+  // Same checks as every strategy: key pattern, managed keys, and names/values against the major's pg_settings.
+  validatePgConfig(pgConfig, settings.postgresMajor, 'pgConfig', HETZNER_MANAGED_CONF_KEYS);
+  const conf = `/etc/postgresql/${settings.postgresMajor}/main`;
+  return {
+    ...pgConfig,
+    listen_addresses: settings.listenAddresses.join(','),
+    port: 5432,
+    password_encryption: 'scram-sha-256',
+    ...tlsServerSettings({ certFile: `${conf}/server.crt`, keyFile: `${conf}/server.key` }),
+  };
+}
+
+/** The SQL that creates or updates the admin role from its verifier (CREATEDB, CREATEROLE, not a superuser). */
+export function renderAdminSql(adminUser: string, verifier: string): string {
+  check(isScramVerifier(verifier), 'adminVerifier', 'is not a SCRAM-SHA-256 verifier; plain passwords are never written into user data', 'Pass scramSha256Verifier(password, salt)');
+  const tag = '$ps_admin$';
+  const name = quoteLiteral(adminUser);
+  const ident = quoteIdent(adminUser);
+  const v = quoteLiteral(verifier);
+  return [
+    `-- postgres-strategies: the admin role ${adminUser} (SCRAM verifier only). Idempotent.`,
+    `DO ${tag}`,
+    'DECLARE',
+    '  a pg_catalog.pg_authid%ROWTYPE;',
+    'BEGIN',
+    `  SELECT * INTO a FROM pg_catalog.pg_authid WHERE rolname = ${name};`,
+    '  IF NOT FOUND THEN',
+    `    CREATE ROLE ${ident} LOGIN NOSUPERUSER CREATEDB CREATEROLE PASSWORD ${v};`,
+    `    RAISE NOTICE '%', ${quoteLiteral(`postgres-strategies: created role ${adminUser}`)};`,
+    `  ELSIF a.rolpassword IS DISTINCT FROM ${v} OR NOT a.rolcanlogin OR a.rolsuper OR NOT a.rolcreatedb OR NOT a.rolcreaterole THEN`,
+    `    ALTER ROLE ${ident} WITH LOGIN NOSUPERUSER CREATEDB CREATEROLE PASSWORD ${v};`,
+    `    RAISE NOTICE '%', ${quoteLiteral(`postgres-strategies: updated role ${adminUser}`)};`,
+    '  END IF;',
+    'END',
+    `${tag};`,
+    '',
+  ].join('\n');
+}
+
+function backupSettings(backup: DumpBackupSettings, mountPoint: string): { conf: string; schedule: string } {
+  const keep = backup.keep ?? 30;
+  const maxAge = backup.maxAgeDays ?? 0;
+  check(Number.isInteger(keep) && keep >= 0 && keep <= 10000, 'backup.keep', `${keep} is not a whole number of dumps between 0 and 10000`, 'Give how many dumps to keep per database (0 keeps all)');
+  check(Number.isInteger(maxAge) && maxAge >= 0 && maxAge <= 36500, 'backup.maxAgeDays', `${maxAge} is not a whole number of days between 0 and 36500`, 'Give the age in days after which dumps are removed (0 keeps them)');
+  const schedule = backup.schedule ?? '*-*-* 03:15:00 UTC';
+  check(/^[A-Za-z0-9*:,./~ _+-]+$/.test(schedule) && schedule.trim() === schedule && schedule.length > 0, 'backup.schedule', `${JSON.stringify(schedule)} is not a systemd OnCalendar expression`, 'Give e.g. "daily" or "*-*-* 03:15:00 UTC"');
+  const values: Record<string, string | number> = {
+    BACKUP_DIR: `${mountPoint}/backups`,
+    BACKUP_KEEP: keep,
+    BACKUP_MAX_AGE_DAYS: maxAge,
+    BACKUP_S3: backup.s3 ? 1 : 0,
+  };
+  if (backup.s3) {
+    const s3 = backup.s3;
+    check(/^https?:\/\/[^\s/]+\/?$/.test(s3.endpoint), 'backup.s3.endpoint', `"${s3.endpoint}" is not an endpoint URL`, 'Give e.g. "https://fsn1.your-objectstorage.com"');
+    check(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s3.bucket), 'backup.s3.bucket', `"${s3.bucket}" is not a bucket name`, 'Use 3-63 lower-case letters, digits, "." and "-"');
+    const prefix = s3.prefix ?? '';
+    check(/^([A-Za-z0-9._-]+\/)*$/.test(prefix), 'backup.s3.prefix', `"${prefix}" is not a key prefix`, 'Give folders ending in "/", e.g. "postgres/"');
+    check(s3.accessKeyId.length > 0 && s3.secretAccessKey.length > 0, 'backup.s3', 'has an empty access key', 'Give the bucket\'s access key id and secret');
+    Object.assign(values, {
+      BACKUP_S3_BUCKET: s3.bucket,
+      BACKUP_S3_PREFIX: prefix,
+      RCLONE_CONFIG_BACKUP_TYPE: 's3',
+      RCLONE_CONFIG_BACKUP_PROVIDER: 'Other',
+      RCLONE_CONFIG_BACKUP_ENDPOINT: s3.endpoint,
+      RCLONE_CONFIG_BACKUP_REGION: s3.region ?? 'us-east-1',
+      RCLONE_CONFIG_BACKUP_ACCESS_KEY_ID: s3.accessKeyId,
+      RCLONE_CONFIG_BACKUP_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    });
+  }
+  let conf = renderShellSettings('postgres-strategies: settings of postgres-strategies-backup', values);
+  if (backup.s3) conf += 'export RCLONE_CONFIG_BACKUP_TYPE RCLONE_CONFIG_BACKUP_PROVIDER RCLONE_CONFIG_BACKUP_ENDPOINT RCLONE_CONFIG_BACKUP_REGION RCLONE_CONFIG_BACKUP_ACCESS_KEY_ID RCLONE_CONFIG_BACKUP_SECRET_ACCESS_KEY\n';
+  return { conf, schedule };
+}
+
+/**
+ * Checks the backup settings (keep, age, schedule, bucket) without rendering.
+ * @throws ValidationError naming `backup.<field>`.
+ */
+export function validateBackupSettings(backup: DumpBackupSettings): void {
+  backupSettings(backup, '/var/lib/postgresql');
+}
+
+function checkPem(pem: string, field: string, kind: RegExp): void {
+  check(kind.test(pem), field, 'is not a PEM block of the expected kind', 'Pass the PEM text the TLS resources produce');
+}
+
+/**
+ * Renders the user data.
+ * @throws ValidationError for a bad pgConfig key or value, a bad CIDR or
+ *   listen address, a plain password instead of a verifier, bad backup
+ *   settings, or a document over Hetzner's 32 KiB.
+ */
+export function renderCloudConfig(s: CloudConfigSettings): RenderedCloudConfig {
+  const mountPoint = s.mountPoint ?? '/var/lib/postgresql';
+  check(/^\/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$/.test(mountPoint), 'mountPoint', `"${mountPoint}" is not an absolute path`, 'Give e.g. "/var/lib/postgresql"');
+  check(s.volumeDevice === '' || /^\/dev\/[A-Za-z0-9._/-]+$/.test(s.volumeDevice), 'volumeDevice', `"${s.volumeDevice}" is not a device path`, 'Give e.g. "/dev/disk/by-id/scsi-0HC_Volume_123"');
+  check(s.listenAddresses.length > 0 && s.listenAddresses.every((a) => /^[0-9a-f.:*]+$/i.test(a)), 'listenAddresses', `"${s.listenAddresses.join(',')}" are not addresses`, 'Give the private IP');
+  check(s.admittedCidrs.length > 0, 'admittedCidrs', 'is empty', 'Give the private subnet');
+  checkPem(s.serverCertPem, 'serverCertPem', /-----BEGIN CERTIFICATE-----/);
+  checkPem(s.caCertPem, 'caCertPem', /-----BEGIN CERTIFICATE-----/);
+  checkPem(s.serverKeyPem, 'serverKeyPem', /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+  const volumeWaitSeconds = s.volumeWaitSeconds ?? 300;
+  check(Number.isInteger(volumeWaitSeconds) && volumeWaitSeconds > 0, 'volumeWaitSeconds', `${volumeWaitSeconds} is not a positive whole number of seconds`, 'Give e.g. 300');
+
+  const postgresqlConf = renderPostgresqlConf(hetznerServerSettings(s), 'pgConfig', 'postgres-strategies: PostgreSQL settings (conf.d, read after Debian\'s postgresql.conf)');
+  const pgHba = renderPgHba(
+    hetznerHbaRules(s.admittedCidrs).map((r, i) => (i === 0 && r.type === HbaType.Local ? { ...r, comment: 'the setup and backup programs (root via runuser)' } : r)),
+  );
+  const backup = backupSettings(s.backup ?? {}, mountPoint);
+  const setupConf = renderShellSettings('postgres-strategies: settings of postgres-strategies-setup', {
+    PG_MAJOR: s.postgresMajor,
+    PG_PACKAGE: postgresPackage(s.postgresMajor),
+    VOLUME_DEVICE: s.volumeDevice,
+    VOLUME_WAIT_SECONDS: volumeWaitSeconds,
+    MOUNT_POINT: mountPoint,
+    ADMIN_USER: s.adminUser,
+    RUN_BOOTSTRAP: s.bootstrapSql ? 1 : 0,
+    BACKUP_S3: s.backup?.s3 ? 1 : 0,
+  });
+  const files: WrittenFile[] = [
+    { path: CREATECLUSTER_CONF_PATH, content: CREATECLUSTER_CONF, permissions: '0644' },
+    { path: `${SETUP_DIR}/setup.conf`, content: setupConf, permissions: '0600' },
+    { path: `${SETUP_DIR}/postgresql.conf`, content: postgresqlConf, permissions: '0600' },
+    { path: `${SETUP_DIR}/pg_hba.conf`, content: pgHba, permissions: '0600' },
+    { path: `${SETUP_DIR}/server.crt`, content: s.serverCertPem, permissions: '0644' },
+    { path: `${SETUP_DIR}/server.key`, content: s.serverKeyPem, permissions: '0600' },
+    { path: `${SETUP_DIR}/ca.crt`, content: s.caCertPem, permissions: '0644' },
+    { path: `${SETUP_DIR}/admin.sql`, content: renderAdminSql(s.adminUser, s.adminVerifier), permissions: '0600' },
+    ...(s.bootstrapSql ? [{ path: `${SETUP_DIR}/bootstrap.sql`, content: s.bootstrapSql, permissions: '0600' }] : []),
+    { path: `${SETUP_DIR}/backup.conf`, content: backup.conf, permissions: '0600' },
+    { path: SETUP_SCRIPT_PATH, content: SETUP_SCRIPT, permissions: '0755' },
+    { path: BACKUP_SCRIPT_PATH, content: BACKUP_SCRIPT, permissions: '0755' },
+    { path: BACKUP_SERVICE_PATH, content: BACKUP_SERVICE, permissions: '0644' },
+    { path: BACKUP_TIMER_PATH, content: backupTimer(backup.schedule), permissions: '0644' },
+  ];
+  const runcmd = [[SETUP_SCRIPT_PATH]];
+  const doc = {
+    write_files: files.map((f) => ({ path: f.path, content: f.content, owner: 'root:root', permissions: f.permissions })),
+    runcmd,
+  };
+  const userData = `#cloud-config\n${stringify(doc, { lineWidth: 0 })}`;
+  const bytes = Buffer.byteLength(userData, 'utf8');
+  check(
+    bytes <= USER_DATA_LIMIT_BYTES,
+    'userData',
+    `is ${bytes} bytes, over Hetzner's limit of ${USER_DATA_LIMIT_BYTES} (32 KiB)`,
+    'Declare fewer instances here (provision them with SharedPostgres through the handle instead), or shorten pgConfig',
+  );
+  return { userData, files, runcmd, postgresqlConf, pgHba, dataDirectory: `${mountPoint}/${s.postgresMajor}/main` };
+}

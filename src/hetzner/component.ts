@@ -1,0 +1,485 @@
+/**
+ * `HetznerPostgres`: a self-managed PostgreSQL server on Hetzner Cloud
+ * (`@pulumi/hcloud`), configured by cloud-init, turned into the same
+ * {@link PostgresServerHandle} every strategy produces. Hetzner Cloud has no
+ * managed PostgreSQL in its API, so the strategy is a server this stack
+ * builds: everything it runs is planned by the pure files next to this one
+ * (plan.ts, network.ts, cloud-init.ts, scripts.ts, debian.ts).
+ */
+import * as hcloud from '@pulumi/hcloud';
+import * as pulumi from '@pulumi/pulumi';
+import * as postgresql from '@pulumi/postgresql';
+import { ConnectionDescription, DEFAULT_CONNECT_TIMEOUT_SECONDS, DEFAULT_PORT } from '../core/dsn';
+import { check, checkInteger } from '../core/errors';
+import { InstancePlan, InstanceSpec } from '../core/plan';
+import { ConfValue } from '../core/server-config';
+import { ServerKind, SslMode } from '../core/tls';
+import { GeneratedLogin, InstanceEnv, bootstrapSqlOutput, connectionOutputs, generateLogin } from '../provisioning/logins';
+import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, PostgresServerHandle, createServerHandle, validateServerHandleArgs } from '../provisioning/server-handle';
+import { createServerCertificates } from '../provisioning/tls-certificates';
+import { renderCloudConfig } from './cloud-init';
+import { ServerReady } from './server-ready';
+import { HETZNER_ADMIN_CONNECTIONS, HETZNER_MAINTENANCE_CONNECTIONS, HetznerPlan, hetznerVolumeDevice, planHetzner } from './plan';
+
+/** An S3-compatible bucket for the nightly dumps (Hetzner Object Storage, or any S3 API). */
+export interface HetznerS3BackupArgs {
+  /** Endpoint URL, e.g. `https://fsn1.your-objectstorage.com`. */
+  endpoint: string;
+  /** Bucket name (3–63 lower-case letters, digits, `.`, `-`). */
+  bucket: string;
+  /** Key prefix, folders ending in `/`, e.g. `"prod/"`. @default "" */
+  prefix?: string;
+  /** Region. @default "us-east-1" */
+  region?: string;
+  /** Access key id. Pass a secret (`config.requireSecret`). */
+  accessKeyId: pulumi.Input<string>;
+  /**
+   * Secret key; pass a secret. It is written into the user data (a secret
+   * in the Pulumi state), which the server's metadata service serves to any
+   * local process: give a key limited to this bucket.
+   */
+  secretAccessKey: pulumi.Input<string>;
+}
+
+/** The nightly `pg_dump` of every database (and the roles, `pg_dumpall --globals-only`). */
+export interface HetznerDumpBackupArgs {
+  /** systemd `OnCalendar` of the timer. @default "*-*-* 03:15:00 UTC" (plus up to 30 min random delay) */
+  schedule?: string;
+  /** Dumps kept per database, newest first; 0 keeps all (seed 002's `BACKUP_KEEP`). @default 30 */
+  keep?: number;
+  /** Dumps older than this many days are removed; 0 keeps them (seed 002's `BACKUP_MAX_AGE`). @default 0 */
+  maxAgeDays?: number;
+  /** Upload to this bucket instead of keeping the dumps in `<volume>/backups`. */
+  s3?: HetznerS3BackupArgs;
+}
+
+/** A plain string input as it is, or a stand-in for a value known only at deployment (checked then). */
+function plainOr(value: pulumi.Input<string>): string {
+  return typeof value === 'string' ? value : 'known-at-deployment';
+}
+
+/** Arguments of {@link HetznerPostgres}. */
+export interface HetznerPostgresArgs {
+  /** Hetzner server type, e.g. `"cx23"` (2 vCPU, 4 GB) or `"cpx22"`. See `hcloud server-type list`. */
+  serverType: string;
+  /** Location of the server and volume. @default "fsn1" */
+  location?: string;
+  /** Network zone of the subnet. @default the location's zone ("eu-central" for fsn1, nbg1, hel1) */
+  networkZone?: string;
+  /**
+   * Server image. The PostgreSQL major is the one the image's Debian release
+   * ships: debian-12 → PostgreSQL 15, debian-13 → 17.
+   * @default "debian-12"
+   * Warning: changing it replaces the server (the data stays on the volume).
+   */
+  image?: string;
+  /** PostgreSQL major, for an image not in the table above (must be what its Debian release ships). */
+  postgresMajor?: number;
+  /** The server's name (and the certificate's common name). @default the component name */
+  serverName?: string;
+  /** Range of the network this stack creates. @default "10.0.0.0/16" */
+  networkIpRange?: string;
+  /** Range of the subnet (created here, or existing in `existingNetworkId`). @default "10.0.1.0/24" */
+  subnetIpRange?: string;
+  /** The server's fixed private IP, the address clients and the handle use. @default the subnet's 10th address ("10.0.1.10") */
+  privateIp?: string;
+  /** Join this existing network (numeric id) instead of creating one; its subnet `subnetIpRange` must exist. */
+  existingNetworkId?: number;
+  /**
+   * Client networks besides the private subnet admitted by pg_hba
+   * (hostssl + scram-sha-256) and by the firewall on port 5432. `0.0.0.0/0`
+   * needs `publicAccess`. @default []
+   */
+  allowedCidrs?: string[];
+  /** Networks allowed to reach SSH (port 22). @default [] (SSH closed by the firewall) */
+  sshAllowedCidrs?: string[];
+  /** SSH key names or ids for root. @default [] */
+  sshKeys?: pulumi.Input<string>[];
+  /** A DNS name clients use for the public address; becomes the certificate's common name and a SAN. */
+  publicHostName?: string;
+  /**
+   * Listen on every interface (`listen_addresses = '*'`) instead of the
+   * private IP only, so that `allowedCidrs` can reach the public address.
+   * @default false
+   */
+  publicAccess?: boolean;
+  /** Volume size, in GB (10–10240). @default 20. Growing it is online; shrinking is impossible. */
+  volumeSize?: number;
+  /**
+   * postgresql.conf overrides, checked like every strategy's (key pattern,
+   * names and values against the major's pg_settings); the setup's own keys
+   * (listen_addresses, port, ssl*, password_encryption, paths) are refused.
+   * `max_connections` (default 100) feeds the connection budget.
+   * @default {}
+   */
+  pgConfig?: Record<string, ConfValue>;
+  /** The admin role (LOGIN CREATEDB CREATEROLE, not a superuser). @default "pgadmin" */
+  adminUser?: string;
+  /**
+   * Host the admin provider connects to. The private IP needs the machine
+   * running Pulumi inside the network (a bastion, VPN or CI runner in it);
+   * with `publicAccess`, give the public IP or name and put your address in
+   * `allowedCidrs`. @default the private IP
+   */
+  adminHost?: pulumi.Input<string>;
+  /**
+   * Path of the CA file (the `caPem` output) on the machine running Pulumi;
+   * the admin provider then uses verify-full. The provider takes the CA only
+   * as a file, which does not exist before the first deployment.
+   * @default unset: the provider uses sslmode=require (encrypted, not verified)
+   */
+  adminSslRootCert?: string;
+  /** Path of the CA file on the app clients (their `sslrootcert`). @default "postgres-ca.pem" */
+  clientSslRootCert?: string;
+  /**
+   * App instances created by cloud-init on first boot (the bootstrap SQL,
+   * SCRAM verifiers only) — for stacks that cannot reach the server. When
+   * the stack can reach it, provision with `SharedPostgres` on
+   * {@link HetznerPostgres.handle} instead (the same plan and catalog state).
+   * Warning: with user-data changes ignored (the default), instances added
+   * later are not applied; use SharedPostgres for those.
+   * @default []
+   */
+  instances?: InstanceSpec[];
+  /** Prefix of the instances' database names. @default "" */
+  namePrefix?: string;
+  /** The nightly pg_dump. @default keep 30, no age limit, on the volume */
+  backup?: HetznerDumpBackupArgs;
+  /** Hetzner's own daily server backups (+20 % of the server price; the volume is not included). @default false */
+  hetznerBackups?: boolean;
+  /** Labels on every Hetzner resource (plus `managed-by: postgres-strategies`). @default {} */
+  labels?: Record<string, string>;
+  /**
+   * Hetzner delete and rebuild protection on the server, volume and network.
+   * @default true
+   */
+  deleteProtection?: boolean;
+  /**
+   * Let `pulumi destroy` delete the volume (with `deleteProtection: false`).
+   * By default the volume is retained: it leaves the stack and keeps the data.
+   * @default false
+   */
+  allowDataDeletion?: boolean;
+  /**
+   * Replace the server when the user data changes. Hetzner cannot change
+   * user data in place, so by default changes are ignored after creation and
+   * a pgConfig tweak never rebuilds the database host. Set true (with
+   * `deleteProtection: false`) to re-provision: the server is deleted, then
+   * created again, and the setup adopts the cluster already on the volume.
+   * Warning: downtime for the rebuild; the root disk's contents are lost.
+   * @default false
+   */
+  reprovisionOnUserDataChange?: boolean;
+  /**
+   * Seconds the first deployment waits for PostgreSQL to accept connections
+   * on `adminHost` (cloud-init installs it a few minutes after the server
+   * starts) before the admin provider connects; 0 does not wait.
+   * @default 900
+   */
+  waitForServerSeconds?: number;
+  /** Length of generated passwords, in characters. @default 32 */
+  passwordLength?: number;
+  /** libpq `connect_timeout` of the clients, in seconds. @default 10 */
+  connectTimeoutSeconds?: number;
+}
+
+/** One app instance created by cloud-init (everything carrying a password is secret). */
+export interface HetznerInstance {
+  database: string;
+  user: string;
+  password: pulumi.Output<string>;
+  connection: pulumi.Output<ConnectionDescription>;
+  url: pulumi.Output<string>;
+  pgxUrl: pulumi.Output<string>;
+  kratosDsn: pulumi.Output<string>;
+  env: InstanceEnv;
+}
+
+/**
+ * PostgreSQL on a Hetzner Cloud server this stack creates.
+ *
+ * Resources: a private `hcloud.Network` and `NetworkSubnet` (unless
+ * `existingNetworkId`), an `hcloud.Firewall` (5432 from the private subnet
+ * and `allowedCidrs`, 22 from `sshAllowedCidrs`, nothing else), an ext4
+ * `hcloud.Volume` (automount off, delete protection, retained on delete),
+ * the `hcloud.Server` (fixed private IP, public IPv4/IPv6 for package
+ * downloads, delete and rebuild protection, user data as a secret), a
+ * `VolumeAttachment`, the CA and server certificate (`@pulumi/tls`), the
+ * admin password and SCRAM salt (`@pulumi/random`), and the admin
+ * `@pulumi/postgresql` provider.
+ *
+ * The user data installs Debian's PostgreSQL (15 on debian-12), puts the
+ * data directory on the volume, writes postgresql.conf (private IP only,
+ * scram-sha-256, TLS 1.2+) and pg_hba.conf (hostssl + SCRAM from the
+ * admitted networks, reject the rest), creates the admin role from its SCRAM
+ * verifier, runs the instances' bootstrap SQL, and enables a nightly
+ * pg_dump. It holds the TLS key and verifiers, never a plain password; it is
+ * readable from the metadata service by any process on the server.
+ *
+ * Config changes: user-data changes are ignored after creation (see
+ * `reprovisionOnUserDataChange`). To change pgConfig on a running server,
+ * copy the `postgresqlConf` output to `/etc/postgres-strategies/postgresql.conf`
+ * and run `postgres-strategies-setup` (it installs what changed and
+ * restarts), or re-provision.
+ *
+ * Cost: the server type, the volume (per GB), a primary IPv4, and +20 % for
+ * `hetznerBackups`.
+ *
+ * @example
+ * ```ts
+ * const db = new HetznerPostgres('db', { serverType: 'cx23', sshAllowedCidrs: ['203.0.113.7/32'] });
+ * new SharedPostgres('apps', { server: db.handle, instances: [{ name: 'blog' }] });
+ * export const caPem = db.caPem;
+ * ```
+ * @throws ValidationError before anything is created: bad ranges, IPs or
+ *   CIDRs, an image without a known major, a bad pgConfig key or value, a
+ *   managed key, bad backup settings, bad instances or an over-budget server.
+ */
+export class HetznerPostgres extends pulumi.ComponentResource {
+  /** The checked plan (plain data). */
+  public readonly plan: HetznerPlan;
+  /** The server handle (private IP, port 5432, self-managed, verify-full with the CA). */
+  public readonly handle: PostgresServerHandle;
+  /** The CA certificate (PEM) clients verify the server against; save it as their `sslrootcert`. */
+  public readonly caPem: pulumi.Output<string>;
+  /** The admin's password (secret). */
+  public readonly adminPassword: pulumi.Output<string>;
+  /** The rendered user data (secret: the TLS key and verifiers). */
+  public readonly userData: pulumi.Output<string>;
+  /** The postgresql.conf fragment the user data installs (no secrets), for the config-change path. */
+  public readonly postgresqlConf: pulumi.Output<string>;
+  /** The pg_hba.conf the user data installs (no secrets). */
+  public readonly pgHba: pulumi.Output<string>;
+  /** The server's numeric id, as a string. */
+  public readonly serverId: pulumi.Output<string>;
+  /** The volume's numeric id, as a string. */
+  public readonly volumeId: pulumi.Output<string>;
+  /** The server's private IP. */
+  public readonly privateIp: string;
+  /** The server's public IPv4 and IPv6 addresses. */
+  public readonly publicIpv4: pulumi.Output<string>;
+  public readonly publicIpv6: pulumi.Output<string>;
+  /** The instances created by cloud-init, by name. */
+  public readonly instances: Record<string, HetznerInstance>;
+  /** The instances' bootstrap SQL (secret: SCRAM verifiers); empty without instances. */
+  public readonly bootstrapSql: pulumi.Output<string>;
+  public readonly network?: hcloud.Network;
+  public readonly subnet?: hcloud.NetworkSubnet;
+  public readonly firewall: hcloud.Firewall;
+  public readonly volume: hcloud.Volume;
+  public readonly server: hcloud.Server;
+  public readonly volumeAttachment: hcloud.VolumeAttachment;
+  public readonly provider: postgresql.Provider;
+  /** Waits for the new server on the first deployment (unless `waitForServerSeconds: 0`). */
+  public readonly ready?: ServerReady;
+
+  constructor(name: string, args: HetznerPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+    // 0. Everything is validated before any resource exists.
+    check(args !== null && typeof args === 'object', 'args', 'is missing', 'Give at least serverType');
+    check(
+      args.serverName !== undefined || /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name),
+      'serverName',
+      `is not set, and the component name "${name}" is not a valid server name`,
+      'Set serverName (lower-case letters, digits and "-"), or name the component that way',
+    );
+    const { backup, sshKeys: _sshKeys, adminHost: _adminHost, ...plain } = args;
+    const s3Plain = backup?.s3 ? { ...backup.s3, accessKeyId: plainOr(backup.s3.accessKeyId), secretAccessKey: plainOr(backup.s3.secretAccessKey) } : undefined;
+    const plan = planHetzner({ ...plain, serverName: args.serverName ?? name, ...(backup ? { backup: { ...backup, s3: s3Plain } } : {}) });
+    const passwordLength = args.passwordLength ?? 32;
+    checkInteger(passwordLength, 'passwordLength', 16, 128, 'characters');
+    const connectTimeoutSeconds = args.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS;
+    checkInteger(connectTimeoutSeconds, 'connectTimeoutSeconds', 1, 3600, 'seconds');
+    const clientSslRootCert = args.clientSslRootCert ?? 'postgres-ca.pem';
+    check(clientSslRootCert.length > 0 && !/[\r\n\0]/.test(clientSslRootCert), 'clientSslRootCert', 'is empty or has a line break', 'Give the path of the CA file on the app clients');
+    const deleteProtection = args.deleteProtection ?? true;
+    const allowDataDeletion = args.allowDataDeletion ?? false;
+    check(!(allowDataDeletion && deleteProtection), 'allowDataDeletion', 'is true while deleteProtection is on, so Hetzner would refuse the deletion', 'Set deleteProtection: false as well (and deploy that first)');
+    const reprovision = args.reprovisionOnUserDataChange ?? false;
+    const waitForServerSeconds = args.waitForServerSeconds ?? 900;
+    checkInteger(waitForServerSeconds, 'waitForServerSeconds', 0, 7200, 'seconds');
+    // The same checks and numbers as every handle, before anything is registered.
+    check(HETZNER_ADMIN_CONNECTIONS === DEFAULT_ADMIN_MAX_CONNECTIONS && HETZNER_MAINTENANCE_CONNECTIONS === DEFAULT_MAINTENANCE_CONNECTIONS, 'internal', 'the plan and the handle count different admin/maintenance connections', 'Report this bug');
+    const handleNumbers = {
+      host: plan.network.privateIp,
+      port: DEFAULT_PORT,
+      kind: ServerKind.SelfManaged,
+      sslmode: SslMode.VerifyFull,
+      sslrootcert: clientSslRootCert,
+      maxConnections: plan.capacity.maxConnections,
+      reservedConnections: plan.capacity.reservedConnections,
+      adminConnections: DEFAULT_ADMIN_MAX_CONNECTIONS,
+      maintenanceConnections: DEFAULT_MAINTENANCE_CONNECTIONS,
+      adminUser: plan.adminUser,
+      adminDatabase: 'postgres',
+      adminIsSuperuser: false,
+    };
+    validateServerHandleArgs(handleNumbers);
+
+    super('postgres-strategies:index:HetznerPostgres', name, {}, opts);
+    this.plan = plan;
+    this.privateIp = plan.network.privateIp;
+    const parent = { parent: this };
+    const labels = plan.labels;
+
+    // 1. Certificates and logins (the admin's, and each cloud-init instance's).
+    const certs = createServerCertificates(name, plan.certificates, this);
+    this.caPem = certs.caCertPem;
+    const admin = generateLogin(`${name}-admin`, passwordLength, this);
+    this.adminPassword = admin.password;
+    const logins = new Map<string, GeneratedLogin>();
+    for (const inst of plan.server.instances) {
+      for (const role of inst.roles.filter((r) => r.login)) logins.set(role.name, generateLogin(`${name}-${inst.instance}-${role.purpose}`, passwordLength, this));
+    }
+    this.bootstrapSql = pulumi.secret(bootstrapSqlOutput(plan.server.instances, new Map([...logins].map(([role, l]) => [role, l.verifier]))));
+
+    // 2. Network, firewall, volume.
+    let networkId: pulumi.Output<number>;
+    if (plan.network.existingNetworkId !== undefined) {
+      networkId = pulumi.output(plan.network.existingNetworkId);
+    } else {
+      this.network = new hcloud.Network(`${name}-network`, { name: `${plan.serverName}-network`, ipRange: plan.network.networkIpRange as string, deleteProtection, labels }, parent);
+      networkId = this.network.id.apply(Number);
+      this.subnet = new hcloud.NetworkSubnet(`${name}-subnet`, { networkId, type: 'cloud', networkZone: plan.network.networkZone, ipRange: plan.network.subnetIpRange }, parent);
+    }
+    this.firewall = new hcloud.Firewall(`${name}-firewall`, { name: `${plan.serverName}-firewall`, rules: plan.firewallRules.map((r) => ({ ...r })), labels }, parent);
+    this.volume = new hcloud.Volume(
+      `${name}-data`,
+      { name: `${plan.serverName}-data`, size: plan.volumeSize, location: plan.network.location, format: 'ext4', automount: false, deleteProtection, labels },
+      { ...parent, retainOnDelete: !allowDataDeletion },
+    );
+    this.volumeId = this.volume.id;
+
+    // 3. The user data: rendered once every input is known; secret (the TLS key, verifiers, S3 key).
+    const s3 = args.backup?.s3;
+    const rendered = pulumi
+      .all([this.volume.id, certs.serverCertPem, certs.serverKeyPem, certs.caCertPem, admin.verifier, this.bootstrapSql, s3 ? pulumi.output(s3.accessKeyId) : '', s3 ? pulumi.output(s3.secretAccessKey) : ''])
+      .apply(([volumeId, serverCertPem, serverKeyPem, caCertPem, adminVerifier, bootstrapSql, accessKeyId, secretAccessKey]) =>
+        renderCloudConfig({
+          postgresMajor: plan.postgresMajor,
+          listenAddresses: plan.listenAddresses,
+          admittedCidrs: plan.admittedCidrs,
+          volumeDevice: hetznerVolumeDevice(volumeId),
+          adminUser: plan.adminUser,
+          adminVerifier,
+          serverCertPem,
+          serverKeyPem,
+          caCertPem,
+          pgConfig: plan.pgConfig,
+          ...(bootstrapSql ? { bootstrapSql } : {}),
+          backup: {
+            ...(args.backup?.schedule !== undefined ? { schedule: args.backup.schedule } : {}),
+            ...(args.backup?.keep !== undefined ? { keep: args.backup.keep } : {}),
+            ...(args.backup?.maxAgeDays !== undefined ? { maxAgeDays: args.backup.maxAgeDays } : {}),
+            ...(s3 ? { s3: { endpoint: s3.endpoint, bucket: s3.bucket, ...(s3.prefix !== undefined ? { prefix: s3.prefix } : {}), ...(s3.region !== undefined ? { region: s3.region } : {}), accessKeyId, secretAccessKey } } : {}),
+          },
+        }),
+      );
+    this.userData = pulumi.secret(rendered.apply((r) => r.userData));
+    this.postgresqlConf = pulumi.unsecret(rendered.apply((r) => r.postgresqlConf));
+    this.pgHba = pulumi.unsecret(rendered.apply((r) => r.pgHba));
+
+    // 4. The server, attached to the network with its fixed IP, and the volume.
+    this.server = new hcloud.Server(
+      `${name}-server`,
+      {
+        name: plan.serverName,
+        serverType: plan.serverType,
+        image: plan.image,
+        location: plan.network.location,
+        userData: this.userData,
+        sshKeys: args.sshKeys ?? [],
+        firewallIds: [this.firewall.id.apply(Number)],
+        networks: [{ networkId, ip: plan.network.privateIp }],
+        // Public addresses for apt (a private network has no NAT); the firewall closes them.
+        publicNets: [{ ipv4Enabled: true, ipv6Enabled: true }],
+        backups: args.hetznerBackups ?? false,
+        deleteProtection,
+        rebuildProtection: deleteProtection,
+        shutdownBeforeDeletion: true,
+        labels,
+      },
+      {
+        ...parent,
+        dependsOn: this.subnet ? [this.subnet] : [],
+        // Hetzner replaces a server whose user data changes: not by default.
+        ignoreChanges: reprovision ? [] : ['userData'],
+        // One server per volume and private IP: the old one goes first.
+        deleteBeforeReplace: true,
+      },
+    );
+    this.serverId = this.server.id;
+    this.publicIpv4 = this.server.ipv4Address;
+    this.publicIpv6 = this.server.ipv6Address;
+    this.volumeAttachment = new hcloud.VolumeAttachment(
+      `${name}-data-attachment`,
+      { serverId: this.server.id.apply(Number), volumeId: this.volume.id.apply(Number), automount: false },
+      { ...parent, deleteBeforeReplace: true },
+    );
+
+    // 5. Wait for cloud-init's server, then the admin provider and the handle.
+    const adminHost = args.adminHost ?? plan.network.privateIp;
+    const ready: pulumi.Resource[] = [this.server, this.volumeAttachment];
+    if (waitForServerSeconds > 0) {
+      this.ready = new ServerReady(
+        `${name}-ready`,
+        { host: adminHost, port: DEFAULT_PORT, timeoutSeconds: waitForServerSeconds, settleSeconds: 10, trigger: this.server.id },
+        { ...parent, dependsOn: [this.server, this.volumeAttachment] },
+      );
+      ready.push(this.ready);
+    }
+    const adminTls = args.adminSslRootCert ? { sslmode: SslMode.VerifyFull, sslrootcert: args.adminSslRootCert } : { sslmode: SslMode.Require };
+    this.provider = new postgresql.Provider(
+      `${name}-admin`,
+      {
+        host: adminHost,
+        port: DEFAULT_PORT,
+        username: plan.adminUser,
+        password: this.adminPassword,
+        database: 'postgres',
+        ...adminTls,
+        superuser: false,
+        connectTimeout: 30,
+        maxConnections: DEFAULT_ADMIN_MAX_CONNECTIONS,
+      },
+      { ...parent, dependsOn: ready },
+    );
+    this.handle = createServerHandle({ ...handleNumbers, rootCertPem: this.caPem, provider: this.provider, dependsOn: ready });
+    if (plan.server.instances.length > 0) this.handle.claims.claim(name, plan.server.instances);
+
+    // 6. The cloud-init instances' outputs.
+    this.instances = {};
+    for (const inst of plan.server.instances) this.instances[inst.instance] = this.instanceOutputs(inst, logins, clientSslRootCert, connectTimeoutSeconds);
+
+    this.registerOutputs({
+      caPem: this.caPem,
+      adminPassword: this.adminPassword,
+      userData: this.userData,
+      postgresqlConf: this.postgresqlConf,
+      serverId: this.serverId,
+      volumeId: this.volumeId,
+      privateIp: this.privateIp,
+      publicIpv4: this.publicIpv4,
+      publicIpv6: this.publicIpv6,
+      bootstrapSql: this.bootstrapSql,
+    });
+  }
+
+  private instanceOutputs(inst: InstancePlan, logins: Map<string, GeneratedLogin>, sslrootcert: string, connectTimeoutSeconds: number): HetznerInstance {
+    const login = logins.get(inst.login.name) as GeneratedLogin;
+    const connection = pulumi.secret(
+      login.password.apply(
+        (password): ConnectionDescription => ({
+          hosts: [{ host: this.privateIp, port: DEFAULT_PORT }],
+          database: inst.database,
+          user: inst.login.name,
+          password,
+          tls: { sslmode: SslMode.VerifyFull, sslrootcert },
+          connectTimeoutSeconds,
+          applicationName: inst.instance,
+        }),
+      ),
+    );
+    const outputs = connectionOutputs(connection, inst);
+    return { database: inst.database, user: inst.login.name, password: login.password, connection, url: outputs.url, pgxUrl: outputs.pgxUrl, kratosDsn: outputs.kratosDsn, env: outputs.env };
+  }
+}

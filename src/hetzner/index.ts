@@ -1,0 +1,11 @@
+/**
+ * `postgres-strategies/hetzner`: self-managed PostgreSQL on Hetzner Cloud
+ * (`HetznerPostgres`) and the pure plan and cloud-init renderer it is built on.
+ */
+export * from './component';
+export * from './cloud-init';
+export * from './debian';
+export * from './network';
+export * from './plan';
+export * from './scripts';
+export * from './server-ready';

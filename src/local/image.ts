@@ -1,0 +1,81 @@
+/**
+ * The PostgreSQL image of the local strategy: its major version (from the
+ * tag, or given) and where the data volume is mounted for that major.
+ */
+import { check, checkInteger, ValidationError } from '../core/errors';
+
+/** The image the seed pins. */
+export const DEFAULT_LOCAL_IMAGE = 'postgres:17-alpine';
+/** The oldest major this library supports (seed 001: PostgreSQL ≥ 14). */
+export const MIN_POSTGRES_MAJOR = 14;
+
+/** A pinned image reference (registry, path, tag, digest): what `image` and `kratos.image` accept. */
+export const IMAGE_REFERENCE = /^[a-z0-9][a-z0-9._\-/:]*(@sha256:[a-f0-9]{64})?$/i;
+
+/** A PostgreSQL image and its major version. */
+export interface PostgresImage {
+  /** The image reference as given. */
+  image: string;
+  /** Its PostgreSQL major version. */
+  major: number;
+}
+
+/** The tag of an image reference (`registry:5000/postgres:17-alpine@sha256:…` → `17-alpine`), or undefined. */
+export function imageTag(image: string): string | undefined {
+  const withoutDigest = image.split('@')[0] as string;
+  const lastSlash = withoutDigest.lastIndexOf('/');
+  const colon = withoutDigest.indexOf(':', lastSlash + 1);
+  return colon < 0 ? undefined : withoutDigest.slice(colon + 1);
+}
+
+/**
+ * Parses the image reference and derives the PostgreSQL major from its tag
+ * (`17-alpine`, `17.2`, `16-bookworm` → 17, 17, 16).
+ * @throws ValidationError for an empty or malformed reference, a tag without
+ *   a major (`latest`, no tag, a digest only) unless `majorVersion` is given,
+ *   a major that disagrees with the tag, or a major below 14.
+ */
+export function parsePostgresImage(image: string, majorVersion?: number, field = 'image'): PostgresImage {
+  check(
+    typeof image === 'string' && IMAGE_REFERENCE.test(image),
+    field,
+    `"${String(image)}" is not an image reference`,
+    'Give a reference like "postgres:17-alpine" or "registry.example.com/postgres:17.2"',
+  );
+  const tag = imageTag(image);
+  const fromTag = tag !== undefined && /^(\d+)(\.\d+)*([-_].*)?$/.test(tag) ? Number(/^\d+/.exec(tag)![0]) : undefined;
+  if (majorVersion !== undefined) {
+    checkInteger(majorVersion, 'majorVersion', MIN_POSTGRES_MAJOR, 99, 'major version');
+    check(
+      fromTag === undefined || fromTag === majorVersion,
+      'majorVersion',
+      `${majorVersion} disagrees with the image tag "${tag}" (major ${fromTag})`,
+      'Remove majorVersion, or pin an image of that major',
+    );
+  }
+  const major = majorVersion ?? fromTag;
+  if (major === undefined) {
+    throw new ValidationError(
+      field,
+      `the tag of "${image}" does not name a PostgreSQL major version, and the data directory layout and the upgrade path depend on it`,
+      'Pin a tag with the major, e.g. "postgres:17-alpine" or "postgres:17.2-alpine", or give majorVersion for a custom image',
+    );
+  }
+  check(
+    major >= MIN_POSTGRES_MAJOR,
+    field,
+    `PostgreSQL ${major} is older than the supported ${MIN_POSTGRES_MAJOR}`,
+    `Use PostgreSQL ${MIN_POSTGRES_MAJOR} or newer (the default image is ${DEFAULT_LOCAL_IMAGE})`,
+  );
+  return { image, major };
+}
+
+/**
+ * Where the data volume is mounted: `/var/lib/postgresql` from 18 on (the 18
+ * images keep PGDATA in `/var/lib/postgresql/18/docker`, so that
+ * `pg_upgrade --link` can see old and new data on one mount), and
+ * `/var/lib/postgresql/data` (= PGDATA) before.
+ */
+export function dataMountPath(major: number): string {
+  return major >= 18 ? '/var/lib/postgresql' : '/var/lib/postgresql/data';
+}

@@ -1,0 +1,10 @@
+/**
+ * The AWS RDS strategy: the pure plan (instance classes and their
+ * max_connections, parameter group, defaults and validation) and the
+ * `RdsPostgres` component (@pulumi/aws). Import it from
+ * `postgres-strategies/rds`: the package root does not load @pulumi/aws.
+ */
+export * from './instance-classes';
+export * from './parameters';
+export * from './plan';
+export { RdsPostgres, type RdsPostgresArgs } from './component';

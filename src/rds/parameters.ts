@@ -1,0 +1,124 @@
+/**
+ * The RDS DB parameter group of an `RdsPostgres` server: its family from the
+ * major version, the parameters this library always sets, the user's
+ * `pgConfig` through the same key and value checks as the local strategy,
+ * and each parameter's apply method.
+ *
+ * Sources: AWS RDS User Guide "Working with parameter groups" (family
+ * `postgres<major>`; a static parameter needs `ApplyMethod=pending-reboot`,
+ * a dynamic one takes `immediate`), "Using SSL with a PostgreSQL DB
+ * instance" (`rds.force_ssl`), PostgreSQL docs §20.3 (`password_encryption`)
+ * and `pg_settings` of the same major (src/core/pg-settings, generated from
+ * real servers): names, value types, units and ranges, and `context`
+ * (`postmaster` = needs a restart = static).
+ */
+import { check } from '../core/errors';
+import { ConfValue, MANAGED_CONF_KEYS, validatePgConfig } from '../core/server-config';
+import { PgSettingType, parsePgSettingValue, pgSetting, pgSettingNeedsRestart } from '../core/pg-settings';
+
+/** PostgreSQL majors RDS offers that this library supports. */
+export const RDS_POSTGRES_MAJORS: readonly number[] = [14, 15, 16, 17, 18];
+/** The default engine version: the newest major with RDS standard support for years to come. */
+export const DEFAULT_RDS_ENGINE_VERSION = '17';
+
+/** How RDS applies a parameter change. */
+export enum ApplyMethod {
+  /** Dynamic parameters: applied without a restart. */
+  Immediate = 'immediate',
+  /** Static parameters: applied at the next reboot. */
+  PendingReboot = 'pending-reboot',
+}
+
+/** One parameter of the group, as `aws.rds.ParameterGroup` takes it. */
+export interface RdsParameter {
+  name: string;
+  value: string;
+  applyMethod: ApplyMethod;
+}
+
+/** What every group this library creates sets, and why. */
+export const ENFORCED_PARAMETERS: Readonly<Record<string, string>> = Object.freeze({
+  // Reject every connection without TLS (the default from PostgreSQL 15 on; explicit for 13/14 and for reviewers).
+  'rds.force_ssl': '1',
+  // New passwords are stored as SCRAM-SHA-256 verifiers, never md5.
+  password_encryption: 'scram-sha-256',
+});
+
+/**
+ * Keys `pgConfig` may not set on RDS: the enforced parameters above and the
+ * file, TLS and port settings RDS manages itself.
+ */
+export const RDS_MANAGED_PARAMETERS: ReadonlySet<string> = new Set([...MANAGED_CONF_KEYS, ...Object.keys(ENFORCED_PARAMETERS)]);
+
+/** RDS's own parameters that need a reboot (AWS "Parameters for RDS for PostgreSQL"). */
+export const RDS_STATIC_PARAMETERS: ReadonlySet<string> = new Set(['rds.logical_replication']);
+
+/**
+ * Whether a parameter is static (needs a reboot) in the major: context
+ * `postmaster` in that major's real `pg_settings` (src/core/pg-settings), or
+ * one of {@link RDS_STATIC_PARAMETERS}.
+ */
+export function isStaticParameter(name: string, major: number): boolean {
+  return RDS_STATIC_PARAMETERS.has(name) || pgSettingNeedsRestart(name, major);
+}
+
+/**
+ * The major of an RDS engine version (`"17"`, `"17.4"`, `"16.6"`).
+ * @throws ValidationError naming `field` for another shape or a major RDS
+ *   does not offer.
+ */
+export function rdsMajor(engineVersion: string, field = 'engineVersion'): number {
+  const m = /^(\d+)(\.\d+)?$/.exec(engineVersion);
+  check(m !== null, field, `"${engineVersion}" is not a PostgreSQL engine version`, 'Give a major ("17") or major.minor ("17.4") as RDS lists them');
+  const major = Number(m[1]);
+  check(
+    RDS_POSTGRES_MAJORS.includes(major),
+    field,
+    `PostgreSQL ${major} is not a major RDS offers for new instances`,
+    `Use one of: ${RDS_POSTGRES_MAJORS.join(', ')}`,
+  );
+  return major;
+}
+
+/** The parameter-group family of a major: `postgres17`. */
+export function parameterGroupFamily(major: number): string {
+  return `postgres${major}`;
+}
+
+/**
+ * A parameter-group value as RDS lists them: booleans `1`/`0`; integer and
+ * real parameters as a plain number in the parameter's base unit (RDS takes
+ * no unit suffix: `shared_buffers: "256MB"` becomes `32768`, 8 kB pages);
+ * enums and strings as given. The value must have passed `validatePgConfig`.
+ */
+export function rdsParameterValue(name: string, value: ConfValue, major: number): string {
+  if (typeof value === 'boolean') return value ? '1' : '0';
+  const setting = name.includes('.') ? undefined : pgSetting(name, major);
+  if (setting && (setting.vartype === PgSettingType.Integer || setting.vartype === PgSettingType.Real || setting.vartype === PgSettingType.Bool)) {
+    const parsed = parsePgSettingValue(setting, value);
+    if (parsed.ok && typeof parsed.value === 'boolean') return parsed.value ? '1' : '0';
+    if (parsed.ok && typeof parsed.value === 'number') return Number.isSafeInteger(parsed.value) ? parsed.value.toFixed(0) : String(parsed.value);
+  }
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value.toFixed(0) : String(value);
+  return value;
+}
+
+/**
+ * The group's parameters: {@link ENFORCED_PARAMETERS} and the user's
+ * `pgConfig`, sorted by name, static ones with `pending-reboot`.
+ * @throws ValidationError (naming `<field>.<key>`) for a key that is not a
+ *   parameter of the major (checked against its real `pg_settings`), a
+ *   managed key, or a value the parameter does not accept (type, unit, range).
+ */
+export function planParameters(major: number, pgConfig: Record<string, ConfValue> = {}, field = 'pgConfig'): RdsParameter[] {
+  validatePgConfig(pgConfig, major, field, RDS_MANAGED_PARAMETERS);
+  const all: Record<string, string> = { ...ENFORCED_PARAMETERS };
+  for (const [key, value] of Object.entries(pgConfig)) all[key] = rdsParameterValue(key, value, major);
+  return Object.keys(all)
+    .sort()
+    .map((name) => ({
+      name,
+      value: all[name] as string,
+      applyMethod: isStaticParameter(name, major) ? ApplyMethod.PendingReboot : ApplyMethod.Immediate,
+    }));
+}

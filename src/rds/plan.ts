@@ -1,0 +1,357 @@
+/**
+ * The pure plan of an `RdsPostgres` server: every default applied in one
+ * place, every input validated before a resource exists, and the numbers
+ * the server handle carries (max_connections, reserved slots, sslmode).
+ *
+ * Each default names the anchor it follows:
+ * - terraform-aws-modules/terraform-aws-rds (`modules/db_instance`): a final
+ *   snapshot named `<identifier>-<random_id keyed on the identifier>`,
+ *   `copy_tags_to_snapshot`, `storage_encrypted`, a parameter group created
+ *   with `name_prefix` and `create_before_destroy`.
+ * - AWS CDK `aws-rds` `DatabaseInstance`: gp3, `storageEncrypted`, a
+ *   generated master password (or Secrets Manager), `deletionProtection`,
+ *   `removalPolicy: SNAPSHOT`, backup retention, not publicly accessible,
+ *   `autoMinorVersionUpgrade`.
+ * - SST `Postgres` (platform/src/components/aws/postgres.ts): `postgres`
+ *   master user, `db.t4g.micro`, a parameter group with `rds.force_ssl`,
+ *   Multi-AZ as one flag, the instance in private subnets.
+ * - The primary seed: backups kept at least 7 days (point-in-time recovery
+ *   within that window follows from automated backups).
+ */
+import { createHash } from 'node:crypto';
+import { ConnectionDescription, HostPort, TargetSessionAttrs } from '../core/dsn';
+import { check, checkInteger } from '../core/errors';
+import { ConfValue, validateCidr } from '../core/server-config';
+import { ServerKind, SslMode, parseSslMode, validateClientTls } from '../core/tls';
+import { defaultMaxConnections, instanceClassMemoryGiB, isKnownInstanceClass, POSTGRES_MAX_CONNECTIONS_LIMIT, supportsPerformanceInsights } from './instance-classes';
+import { DEFAULT_RDS_ENGINE_VERSION, RdsParameter, parameterGroupFamily, planParameters, rdsMajor } from './parameters';
+
+/** RDS's current CA certificates (AWS "Using SSL/TLS to encrypt a connection to a DB instance"). */
+export enum RdsCaCertificate {
+  /** RSA 2048, SHA-256: what every client accepts; valid to 2061. */
+  Rsa2048G1 = 'rds-ca-rsa2048-g1',
+  /** RSA 4096, SHA-384. */
+  Rsa4096G1 = 'rds-ca-rsa4096-g1',
+  /** ECC 384, SHA-384. */
+  Ecc384G1 = 'rds-ca-ecc384-g1',
+}
+
+/** Slots PostgreSQL keeps for superusers (`superuser_reserved_connections`; on RDS, rdsadmin). @default 3 */
+export const DEFAULT_SUPERUSER_RESERVED_CONNECTIONS = 3;
+/** Slots RDS keeps for members of rds_superuser (`rds.rds_superuser_reserved_connections`). @default 2 */
+export const DEFAULT_RDS_SUPERUSER_RESERVED_CONNECTIONS = 2;
+
+/** A read replica (see {@link RdsPlanOptions.readReplica}). */
+export interface RdsReadReplicaOptions {
+  /**
+   * The replica's class. Its default `max_connections` must not be below the
+   * primary's (a hot standby refuses to start otherwise), unless
+   * `pgConfig.max_connections` fixes it for both.
+   * @default the primary's class
+   */
+  instanceClass?: string;
+  /** A standby for the replica too. @default false */
+  multiAz?: boolean;
+}
+
+/** The plan's inputs (the plain-data part of `RdsPostgresArgs`). */
+export interface RdsPlanOptions {
+  /** RDS DB instance class. @default "db.t4g.micro" (SST's default; 2 vCPU burstable, 1 GiB) */
+  instanceClass?: string;
+  /** Engine version, a major or major.minor. @default "17" */
+  engineVersion?: string;
+  /** Initial storage, in GiB (gp3: 20–65536). @default 20 */
+  allocatedStorageGiB?: number;
+  /**
+   * Storage autoscaling ceiling, in GiB: RDS grows the volume up to this when
+   * it runs low. At least 10 % above `allocatedStorageGiB`; 0 turns
+   * autoscaling off. @default 100
+   */
+  maxAllocatedStorageGiB?: number;
+  /** Days automated backups (and point-in-time recovery) reach back, 1–35. @default 7 (the seed's minimum) */
+  backupRetentionDays?: number;
+  /** A standby in a second availability zone (doubles the instance cost). @default false */
+  multiAz?: boolean;
+  /**
+   * RDS deletion protection: the instance cannot be deleted until this is
+   * turned off in an update. @default true
+   */
+  deletionProtection?: boolean;
+  /** The server certificate's CA. @default RdsCaCertificate.Rsa2048G1 */
+  caCertIdentifier?: RdsCaCertificate;
+  /**
+   * Performance Insights (7 days, the free retention).
+   * @default true where the class offers it (not db.t3/db.t4g micro and small)
+   */
+  performanceInsights?: boolean;
+  /** The master user (the admin, member of rds_superuser). @default "postgres" */
+  username?: string;
+  /** Port the server listens on, 1150–65535. @default 5432 */
+  port?: number;
+  /**
+   * The RDS instance identifier (lower-case letters, digits, hyphens; at
+   * most 63). Warning: changing it replaces the instance (a final snapshot
+   * is taken, the new instance starts empty).
+   * @default `<name>-<stack>`
+   */
+  identifier?: string;
+  /** Client networks admitted to the port (IPv4 or IPv6 CIDR blocks). @default [] */
+  allowedCidrs?: string[];
+  /** How many security groups are admitted (the component passes the ids). @default 0 */
+  allowedSecurityGroupCount?: number;
+  /** Allow `0.0.0.0/0` or `::/0` in `allowedCidrs` (the whole internet). @default false */
+  allowAnyAddress?: boolean;
+  /** Give the instance a public IP (needs public subnets too). @default false */
+  publiclyAccessible?: boolean;
+  /** Parameter-group settings (same keys and value checks as the local strategy's postgresql.conf). @default {} */
+  pgConfig?: Record<string, ConfValue>;
+  /** A read replica. @default none */
+  readReplica?: RdsReadReplicaOptions;
+  /**
+   * libpq sslmode of the clients and the admin.
+   * @default SslMode.VerifyFull when `sslrootcert` is given, else SslMode.Require
+   */
+  sslmode?: SslMode;
+  /** Path of the RDS CA bundle (`global-bundle.pem`) on the machine running Pulumi. */
+  sslrootcert?: string;
+  /** Path of the CA bundle on the app clients. @default sslrootcert */
+  clientSslRootCert?: string;
+}
+
+/** The server's connection numbers, as the budget counts them. */
+export interface RdsCapacity {
+  /** `max_connections`: `pgConfig.max_connections`, else the class's default. */
+  maxConnections: number;
+  /** Where maxConnections comes from. */
+  maxConnectionsSource: 'pgConfig' | 'instance class';
+  /** superuser_reserved_connections + rds.rds_superuser_reserved_connections + reserved_connections (16+). */
+  reservedConnections: number;
+}
+
+/** The validated plan. */
+export interface RdsPlan {
+  identifier: string;
+  engineVersion: string;
+  major: number;
+  family: string;
+  instanceClass: string;
+  /** The class's memory, when the class is in the table. */
+  memoryGiB?: number;
+  storageType: 'gp3';
+  allocatedStorage: number;
+  maxAllocatedStorage: number;
+  backupRetentionPeriod: number;
+  multiAz: boolean;
+  deletionProtection: boolean;
+  caCertIdentifier: RdsCaCertificate;
+  performanceInsights: boolean;
+  /** Days of Performance Insights data kept (7 is free). */
+  performanceInsightsRetentionPeriod: number;
+  username: string;
+  port: number;
+  publiclyAccessible: boolean;
+  allowedCidrs: { cidr: string; ipv6: boolean }[];
+  parameters: RdsParameter[];
+  capacity: RdsCapacity;
+  sslmode: SslMode;
+  sslrootcert?: string;
+  clientSslRootCert?: string;
+  replica?: { identifier: string; instanceClass: string; multiAz: boolean; performanceInsights: boolean };
+}
+
+const IDENTIFIER = /^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)$/;
+
+/** A valid RDS identifier from free text: lower-case, hyphens, a letter first, at most `max` characters (hash-suffixed when cut). */
+export function rdsIdentifier(text: string, max = 63): string {
+  let id = text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  if (!/^[a-z]/.test(id)) id = `db-${id}`.replace(/-+$/, '');
+  if (id.length > max) {
+    const hash = createHash('sha256').update(text).digest('hex').slice(0, 8);
+    id = `${id.slice(0, max - 9).replace(/-+$/, '')}-${hash}`;
+  }
+  return id;
+}
+
+/** The default instance identifier: `<name>-<stack>`, so two stacks in one account and region never collide. */
+export function defaultInstanceIdentifier(name: string, stack: string): string {
+  return rdsIdentifier(`${name}-${stack}`);
+}
+
+/**
+ * The final snapshot's identifier: `<identifier>-final-<suffix>`, where the
+ * suffix is a random id regenerated whenever the instance is replaced, so a
+ * second destroy never collides with the first one's snapshot.
+ */
+export function finalSnapshotIdentifier(identifier: string, suffixHex: string): string {
+  return `${identifier}-final-${suffixHex}`;
+}
+
+function settingInteger(pgConfig: Record<string, ConfValue>, key: string, fallback: number, field: string): number {
+  const raw = pgConfig[key];
+  if (raw === undefined) return fallback;
+  const value = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
+  check(
+    typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= POSTGRES_MAX_CONNECTIONS_LIMIT,
+    `${field}.${key}`,
+    `${JSON.stringify(raw)} is not a whole number of connections`,
+    `Give a number from 0 to ${POSTGRES_MAX_CONNECTIONS_LIMIT} (a formula such as {DBInstanceClassMemory/...} cannot be budgeted before the server exists)`,
+  );
+  return value;
+}
+
+/**
+ * The server's connection numbers: `max_connections` from `pgConfig` or the
+ * instance class, and the slots app roles cannot use.
+ * @throws ValidationError when neither gives max_connections, or the
+ *   reserved slots leave nothing.
+ */
+export function rdsCapacity(instanceClass: string, major: number, pgConfig: Record<string, ConfValue> = {}, field = 'pgConfig'): RdsCapacity {
+  const fromConfig = pgConfig['max_connections'] !== undefined;
+  const maxConnections = fromConfig ? settingInteger(pgConfig, 'max_connections', 0, field) : defaultMaxConnections(instanceClass);
+  const reservedConnections =
+    settingInteger(pgConfig, 'superuser_reserved_connections', DEFAULT_SUPERUSER_RESERVED_CONNECTIONS, field) +
+    settingInteger(pgConfig, 'rds.rds_superuser_reserved_connections', DEFAULT_RDS_SUPERUSER_RESERVED_CONNECTIONS, field) +
+    (major >= 16 ? settingInteger(pgConfig, 'reserved_connections', 0, field) : 0);
+  check(
+    reservedConnections < maxConnections,
+    fromConfig ? `${field}.max_connections` : 'instanceClass',
+    `max_connections ${maxConnections} leaves no slot for app roles after ${reservedConnections} reserved`,
+    'Raise max_connections (a larger class or pgConfig.max_connections) or reserve fewer slots',
+  );
+  return { maxConnections, maxConnectionsSource: fromConfig ? 'pgConfig' : 'instance class', reservedConnections };
+}
+
+/**
+ * Validates the options and applies every default.
+ * @param name the component's name; @param stack the stack's name (for the default identifier).
+ * @throws ValidationError naming the field, before any resource exists.
+ */
+export function planRds(name: string, stack: string, options: RdsPlanOptions = {}): RdsPlan {
+  const instanceClass = options.instanceClass ?? 'db.t4g.micro';
+  check(/^db\.[a-z0-9-]+\.[a-z0-9-]+$/.test(instanceClass), 'instanceClass', `"${instanceClass}" is not an RDS instance class`, 'Write it like "db.t4g.micro" or "db.m7g.large"');
+  const engineVersion = options.engineVersion ?? DEFAULT_RDS_ENGINE_VERSION;
+  const major = rdsMajor(engineVersion, 'engineVersion');
+  const pgConfig = options.pgConfig ?? {};
+  const parameters = planParameters(major, pgConfig, 'pgConfig');
+  if (pgConfig['max_connections'] === undefined && !isKnownInstanceClass(instanceClass)) instanceClassMemoryGiB(instanceClass, 'instanceClass');
+  const capacity = rdsCapacity(instanceClass, major, pgConfig, 'pgConfig');
+
+  const allocatedStorage = options.allocatedStorageGiB ?? 20;
+  checkInteger(allocatedStorage, 'allocatedStorageGiB', 20, 65536, 'GiB');
+  const maxAllocatedStorage = options.maxAllocatedStorageGiB ?? Math.max(100, Math.ceil((allocatedStorage * 11) / 10));
+  if (maxAllocatedStorage !== 0) {
+    checkInteger(maxAllocatedStorage, 'maxAllocatedStorageGiB', Math.ceil((allocatedStorage * 11) / 10), 65536, 'GiB');
+  }
+  const backupRetentionPeriod = options.backupRetentionDays ?? 7;
+  checkInteger(backupRetentionPeriod, 'backupRetentionDays', 1, 35, 'days');
+  const port = options.port ?? 5432;
+  checkInteger(port, 'port', 1150, 65535, 'port numbers');
+
+  const caCertIdentifier = options.caCertIdentifier ?? RdsCaCertificate.Rsa2048G1;
+  check(Object.values(RdsCaCertificate).includes(caCertIdentifier), 'caCertIdentifier', `"${String(caCertIdentifier)}" is not a current RDS CA`, `Use one of: ${Object.values(RdsCaCertificate).join(', ')}`);
+
+  const piOffered = supportsPerformanceInsights(instanceClass);
+  const performanceInsights = options.performanceInsights ?? piOffered;
+  check(
+    !performanceInsights || piOffered,
+    'performanceInsights',
+    `${instanceClass} does not offer Performance Insights (no micro or small burstable class does)`,
+    'Leave performanceInsights unset or false, or use db.t4g.medium or larger',
+  );
+
+  const username = options.username ?? 'postgres';
+  check(
+    /^[a-z][a-z0-9_]{0,62}$/.test(username) && !/^(rds|pg_)/.test(username) && username !== 'rdsadmin',
+    'username',
+    `"${username}" is not a usable RDS master user name`,
+    'Use 1–63 lower-case letters, digits and "_", starting with a letter, not starting with "rds" or "pg_"',
+  );
+
+  const identifier = options.identifier ?? defaultInstanceIdentifier(name, stack);
+  check(IDENTIFIER.test(identifier), 'identifier', `"${identifier}" is not an RDS instance identifier`, 'Use 1–63 lower-case letters, digits and single hyphens, starting with a letter and not ending with a hyphen');
+
+  const allowedCidrs = (options.allowedCidrs ?? []).map((cidr, i) => {
+    validateCidr(cidr, `allowedCidrs[${i}]`);
+    const any = cidr === '0.0.0.0/0' || cidr === '::/0';
+    check(
+      !any || options.allowAnyAddress === true,
+      `allowedCidrs[${i}]`,
+      `"${cidr}" admits the whole internet to PostgreSQL`,
+      'Admit your app\'s security groups or private networks instead, or set allowAnyAddress: true if you really mean it',
+    );
+    return { cidr, ipv6: cidr.includes(':') };
+  });
+  const sgCount = options.allowedSecurityGroupCount ?? 0;
+  check(
+    allowedCidrs.length + sgCount > 0,
+    'allowedSecurityGroupIds',
+    'no security group or CIDR block is admitted, so nothing could connect (not even Pulumi\'s admin connection)',
+    'Give allowedSecurityGroupIds (your app\'s security groups) and/or allowedCidrs (e.g. the VPC\'s CIDR block)',
+  );
+
+  const sslmode = parseSslMode(options.sslmode ?? (options.sslrootcert ? SslMode.VerifyFull : SslMode.Require), 'sslmode');
+  validateClientTls({ sslmode, sslrootcert: options.sslrootcert ?? options.clientSslRootCert }, ServerKind.Managed, 'RdsPostgres');
+
+  let replica: RdsPlan['replica'];
+  if (options.readReplica) {
+    const replicaClass = options.readReplica.instanceClass ?? instanceClass;
+    check(/^db\.[a-z0-9-]+\.[a-z0-9-]+$/.test(replicaClass), 'readReplica.instanceClass', `"${replicaClass}" is not an RDS instance class`, 'Write it like "db.t4g.micro"');
+    if (capacity.maxConnectionsSource === 'instance class') {
+      const replicaMax = defaultMaxConnections(replicaClass, 'readReplica.instanceClass');
+      check(
+        replicaMax >= capacity.maxConnections,
+        'readReplica.instanceClass',
+        `${replicaClass}'s default max_connections (${replicaMax}) is below the primary's (${capacity.maxConnections}); a hot standby refuses to start then`,
+        'Use a replica class at least as large as the primary\'s, or set pgConfig.max_connections (the replica shares the parameter group)',
+      );
+    }
+    replica = {
+      identifier: rdsIdentifier(`${identifier}-replica`),
+      instanceClass: replicaClass,
+      multiAz: options.readReplica.multiAz ?? false,
+      performanceInsights: performanceInsights && supportsPerformanceInsights(replicaClass),
+    };
+  }
+
+  return {
+    identifier,
+    engineVersion,
+    major,
+    family: parameterGroupFamily(major),
+    instanceClass,
+    ...(isKnownInstanceClass(instanceClass) ? { memoryGiB: instanceClassMemoryGiB(instanceClass) } : {}),
+    storageType: 'gp3',
+    allocatedStorage,
+    maxAllocatedStorage,
+    backupRetentionPeriod,
+    multiAz: options.multiAz ?? false,
+    deletionProtection: options.deletionProtection ?? true,
+    caCertIdentifier,
+    performanceInsights,
+    performanceInsightsRetentionPeriod: 7,
+    username,
+    port,
+    publiclyAccessible: options.publiclyAccessible ?? false,
+    allowedCidrs,
+    parameters,
+    capacity,
+    sslmode,
+    ...(options.sslrootcert ? { sslrootcert: options.sslrootcert } : {}),
+    ...(options.clientSslRootCert ?? options.sslrootcert ? { clientSslRootCert: options.clientSslRootCert ?? options.sslrootcert } : {}),
+    ...(replica ? { replica } : {}),
+  };
+}
+
+
+/**
+ * A read connection: the replica first, then the primary, with
+ * `target_session_attrs=prefer-standby` (libpq 14+), so reads go to the
+ * replica and fall back to the primary while it is unavailable.
+ */
+export function readerConnection(primary: ConnectionDescription, replica: HostPort): ConnectionDescription {
+  return {
+    ...primary,
+    hosts: [replica, ...primary.hosts.filter((h) => h.host !== replica.host || h.port !== replica.port)],
+    targetSessionAttrs: TargetSessionAttrs.PreferStandby,
+  };
+}

@@ -1,0 +1,199 @@
+/**
+ * HetznerPostgres under Pulumi's mock runtime: the hcloud graph (types,
+ * names, protections, retain-on-delete, firewall rules, ignoreChanges on
+ * the user data, delete-before-replace), secrets (user data, admin password,
+ * no plain password or private key in plain state), the handle, SharedPostgres
+ * on the handle, the cloud-init instances, and errors raised before any
+ * resource is registered.
+ */
+import { installMocks, settle, settled, RecordedResource } from '../../../lab/pulumi-mocks';
+const rt = installMocks();
+
+import * as pulumi from '@pulumi/pulumi';
+import { parse } from 'yaml';
+import { HetznerPostgres } from '../../../src/hetzner/component';
+import { SharedPostgres } from '../../../src/provisioning/shared';
+import { ServerKind, SslMode } from '../../../src/core/tls';
+import { isScramVerifier, verifyScramPassword } from '../../../src/core/scram';
+import { unwrapSecret } from '../../support/graph';
+
+jest.setTimeout(30_000);
+
+const db = new HetznerPostgres('db', {
+  serverType: 'cx23',
+  location: 'nbg1',
+  allowedCidrs: ['192.0.2.0/24'],
+  sshAllowedCidrs: ['203.0.113.7/32'],
+  sshKeys: ['ops'],
+  pgConfig: { max_connections: 80 },
+  labels: { env: 'test' },
+  backup: { keep: 14, s3: { endpoint: 'https://fsn1.your-objectstorage.com', bucket: 'pg-dumps', accessKeyId: 'AKID', secretAccessKey: pulumi.secret('s3-secret-key') } },
+});
+const apps = new SharedPostgres('apps', { server: db.handle, namePrefix: 'vw_', instances: [{ name: 'blog' }, { name: 'api' }] });
+const boot = new HetznerPostgres('boot', {
+  serverType: 'cx23',
+  existingNetworkId: 1234,
+  subnetIpRange: '10.9.1.0/24',
+  instances: [{ name: 'blog' }],
+  namePrefix: 'vw_',
+  deleteProtection: false,
+  allowDataDeletion: true,
+  reprovisionOnUserDataChange: true,
+});
+
+beforeAll(settled);
+
+const mine = (prefix: string): RecordedResource[] => rt.resources.filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`));
+
+test('declares network, subnet, firewall, volume, server, attachment, certificates, admin login and provider', () => {
+  expect(mine('db').map((r) => `${r.type} ${r.name}`).sort()).toEqual(
+    [
+      'hcloud:index/firewall:Firewall db-firewall',
+      'hcloud:index/network:Network db-network',
+      'hcloud:index/networkSubnet:NetworkSubnet db-subnet',
+      'hcloud:index/server:Server db-server',
+      'hcloud:index/volume:Volume db-data',
+      'hcloud:index/volumeAttachment:VolumeAttachment db-data-attachment',
+      'postgres-strategies:index:HetznerPostgres db',
+      'pulumi:providers:postgresql db-admin',
+      'random:index/randomBytes:RandomBytes db-admin-scram-salt',
+      'random:index/randomPassword:RandomPassword db-admin-password',
+      'tls:index/certRequest:CertRequest db-server-csr',
+      'tls:index/locallySignedCert:LocallySignedCert db-server-cert',
+      'tls:index/privateKey:PrivateKey db-ca-key',
+      'tls:index/privateKey:PrivateKey db-server-key',
+      'tls:index/selfSignedCert:SelfSignedCert db-ca',
+    ].sort(),
+  );
+});
+
+test('server: Debian 12, type and location, fixed private IP, firewall, protections on, user data ignored after creation, delete-first', () => {
+  const s = rt.named('db-server');
+  expect(s.inputs).toMatchObject({
+    name: 'db',
+    serverType: 'cx23',
+    image: 'debian-12',
+    location: 'nbg1',
+    sshKeys: ['ops'],
+    backups: false,
+    deleteProtection: true,
+    rebuildProtection: true,
+    labels: { 'managed-by': 'postgres-strategies', env: 'test' },
+  });
+  expect((s.inputs['networks'] as Array<Record<string, unknown>>)[0]).toMatchObject({ ip: '10.0.1.10' });
+  expect(s.ignoreChanges).toEqual(['userData']);
+  expect(s.deleteBeforeReplace).toBe(true);
+  expect(s.dependencies.some((d) => d.endsWith('::db-subnet'))).toBe(true);
+});
+
+test('volume: ext4, automount off, delete protection, retained on delete, in the server\'s location', () => {
+  const v = rt.named('db-data');
+  expect(v.inputs).toMatchObject({ size: 20, format: 'ext4', automount: false, deleteProtection: true, location: 'nbg1' });
+  expect(v.retainOnDelete).toBe(true);
+  expect(rt.named('db-data-attachment').inputs).toMatchObject({ automount: false });
+});
+
+test('network and subnet: the private range in the location\'s zone', () => {
+  expect(rt.named('db-network').inputs).toMatchObject({ ipRange: '10.0.0.0/16', deleteProtection: true });
+  expect(rt.named('db-subnet').inputs).toMatchObject({ ipRange: '10.0.1.0/24', networkZone: 'eu-central', type: 'cloud' });
+});
+
+test('firewall: 5432 from the private subnet and allowed CIDRs, 22 from the SSH CIDRs only; nothing open to the world', () => {
+  const rules = rt.named('db-firewall').inputs['rules'] as Array<Record<string, unknown>>;
+  expect(rules.map((r) => [r['direction'], r['protocol'], r['port'], r['sourceIps']])).toEqual([
+    ['in', 'tcp', '5432', ['10.0.1.0/24', '192.0.2.0/24']],
+    ['in', 'tcp', '22', ['203.0.113.7/32']],
+  ]);
+  expect(JSON.stringify(rules)).not.toMatch(/0\.0\.0\.0\/0|::\/0/);
+});
+
+test('the user data is a secret: it holds the TLS key; no plain password, and the admin gets a verifier', async () => {
+  const recorded = unwrapSecret(rt.named('db-server').inputs['userData']);
+  expect(recorded.secret).toBe(true);
+  const userData = recorded.value as string;
+  expect(userData.startsWith('#cloud-config\n')).toBe(true);
+  const adminPassword = (await settle(db.adminPassword)).value!;
+  expect(await pulumi.isSecret(db.adminPassword)).toBe(true);
+  expect(userData).not.toContain(adminPassword);
+  const files = (parse(userData) as { write_files: Array<{ path: string; content: string }> }).write_files;
+  const adminSql = files.find((f) => f.path.endsWith('admin.sql'))!.content;
+  const verifier = /PASSWORD '(SCRAM-SHA-256[^']+)'/.exec(adminSql)![1]!;
+  expect(isScramVerifier(verifier)).toBe(true);
+  expect(verifyScramPassword(adminPassword, verifier)).toBe(true);
+  expect(files.find((f) => f.path.endsWith('server.key'))!.content).toContain('PRIVATE KEY');
+  expect(files.find((f) => f.path.endsWith('setup.conf'))!.content).toContain("VOLUME_DEVICE='/dev/disk/by-id/scsi-0HC_Volume_db-data-id'");
+  expect(files.find((f) => f.path.endsWith('backup.conf'))!.content).toContain("RCLONE_CONFIG_BACKUP_SECRET_ACCESS_KEY='s3-secret-key'");
+  expect(await pulumi.isSecret(db.userData)).toBe(true);
+  // The config files alone carry no secret and are plain outputs (the config-change path).
+  expect(await pulumi.isSecret(db.postgresqlConf)).toBe(false);
+  expect((await settle(db.postgresqlConf)).value).toContain('max_connections = 80');
+});
+
+test('no recorded input anywhere holds a plain password or a private key outside a secret', async () => {
+  const adminPassword = (await settle(db.adminPassword)).value!;
+  for (const r of rt.resources) {
+    for (const [key, value] of Object.entries(r.inputs)) {
+      if (unwrapSecret(value).secret) continue;
+      const text = JSON.stringify(value);
+      expect({ resource: r.name, key, leaks: text.includes(adminPassword) || /PRIVATE KEY-----/.test(text) || text.includes('s3-secret-key') }).toEqual({ resource: r.name, key, leaks: false });
+    }
+  }
+});
+
+test('the handle: private IP, 5432, self-managed, verify-full with the CA PEM, non-superuser admin, dependent on server and volume', async () => {
+  const h = db.handle;
+  expect(h).toMatchObject({ host: '10.0.1.10', port: 5432, kind: ServerKind.SelfManaged, sslmode: SslMode.VerifyFull, sslrootcert: 'postgres-ca.pem', maxConnections: 80, reservedConnections: 3, adminUser: 'pgadmin', adminIsSuperuser: false });
+  expect(h.provider).toBe(db.provider);
+  expect((await settle(pulumi.output(h.rootCertPem!))).value).toContain('BEGIN CERTIFICATE');
+  expect(h.dependsOn).toEqual([db.server, db.volumeAttachment]);
+  expect(rt.named('db-admin').inputs).toMatchObject({ host: '10.0.1.10', port: '5432', username: 'pgadmin', database: 'postgres', sslmode: 'require', superuser: 'false' });
+  expect(unwrapSecret(rt.named('db-admin').inputs['password']).secret).toBe(true);
+});
+
+test('SharedPostgres provisions on the handle through the admin provider, after the server', () => {
+  const blog = rt.named('apps-blog-database');
+  expect(blog.inputs['name']).toBe('vw_blog');
+  expect(blog.provider).toMatch(/::db-admin::/);
+  expect(Object.keys(apps.instances).sort()).toEqual(['api', 'blog']);
+});
+
+test('cloud-init instances: bootstrap SQL in the user data, URLs to the private IP with verify-full, claimed on the handle', async () => {
+  const userData = unwrapSecret(rt.named('boot-server').inputs['userData']).value as string;
+  const files = (parse(userData) as { write_files: Array<{ path: string; content: string }> }).write_files;
+  const sql = files.find((f) => f.path.endsWith('bootstrap.sql'))!.content;
+  expect(sql).toMatch(/CREATE ROLE "vw_blog" LOGIN/);
+  const password = (await settle(boot.instances['blog']!.password)).value!;
+  expect(sql).not.toContain(password);
+  const url = await settle(boot.instances['blog']!.url);
+  expect(url.secret).toBe(true);
+  expect(url.value).toMatch(/^postgres:\/\/vw_blog:[A-Za-z0-9]{32}@10\.9\.1\.10:5432\/vw_blog\?sslmode=verify-full&sslrootcert=postgres-ca\.pem/);
+  expect(() => new SharedPostgres('again', { server: boot.handle, namePrefix: 'vw_', instances: [{ name: 'blog' }] })).toThrow(/already claimed on this server by boot/);
+});
+
+test('an existing network: no network or subnet created; protections off and volume deletable when asked; re-provisioning on', () => {
+  expect(rt.resources.filter((r) => r.name === 'boot-network' || r.name === 'boot-subnet')).toEqual([]);
+  const s = rt.named('boot-server');
+  expect((s.inputs['networks'] as Array<Record<string, unknown>>)[0]).toMatchObject({ networkId: 1234, ip: '10.9.1.10' });
+  expect(s.inputs).toMatchObject({ deleteProtection: false, rebuildProtection: false });
+  expect(s.ignoreChanges).toEqual([]);
+  expect(rt.named('boot-data').retainOnDelete).toBe(false);
+});
+
+describe('rejected before anything is registered, naming the field', () => {
+  const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    ['a private IP outside the subnet', { privateIp: '10.0.9.9' }, /privateIp: 10\.0\.9\.9 is not a host address/],
+    ['a managed pgConfig key', { pgConfig: { ssl: false } }, /pgConfig\.ssl: "ssl" is managed/],
+    ['deletion with protection on', { allowDataDeletion: true }, /allowDataDeletion: is true while deleteProtection is on/],
+    ['a bad bucket', { backup: { s3: { endpoint: 'https://x.example', bucket: 'A', accessKeyId: pulumi.secret('a'), secretAccessKey: pulumi.secret('b') } } }, /backup\.s3\.bucket: "A" is not a bucket name/],
+    ['a short password length', { passwordLength: 8 }, /passwordLength: 8 is not a whole number of characters between 16 and 128/],
+    ['a component name that is no server name, without serverName', { __name: 'MyDB' }, /serverName: is not set, and the component name "MyDB" is not a valid server name/],
+    ['an over-budget instance list', { instances: [{ name: 'a', gatewayPool: { maxConns: 90, minConns: 1 } }] }, /instances/],
+  ];
+  test.each(cases)('%s', (label, overrides, message) => {
+    const before = rt.resources.length;
+    const name = `bad-${label.replace(/\W+/g, '-').toLowerCase()}`;
+    const { __name, ...rest } = overrides as { __name?: string };
+    expect(() => new HetznerPostgres(__name ?? name, { serverType: 'cx23', ...rest } as never)).toThrow(message);
+    expect(rt.resources.slice(before).filter((r) => r.name.startsWith(__name ?? name))).toEqual([]);
+  });
+});
