@@ -16,8 +16,8 @@
  * `createcluster.conf` here, exactly as its user data writes it before
  * `apt-get install`, so the package creates no cluster of its own.
  *
- * Run directly to build the root ahead of a test run:
- *   node -r ts-node/register lab/debian-root.ts   (or through the e2e suite)
+ * The e2e suite builds the root on its first run (test/e2e/hetzner-setup.test.ts
+ * prints the progress); later runs reuse it.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';

@@ -119,6 +119,11 @@ export async function buildGoConsumer(consumer: GoConsumer): Promise<string> {
   } finally {
     rmSync(tmp, { force: true });
   }
+  // Older builds of the same consumer (other sources or settings) are not used again.
+  const cacheDir = join(outDir, '..');
+  for (const entry of readdirSync(cacheDir)) {
+    if (entry.startsWith(`${consumer.name}-`) && join(cacheDir, entry) !== outDir) rmSync(join(cacheDir, entry), { recursive: true, force: true });
+  }
   process.stderr.write(`[go-consumers] built ${consumer.name} in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
   return binary;
 }

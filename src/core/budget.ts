@@ -25,6 +25,16 @@ export interface InstanceConsumers {
 }
 
 /** What the server offers. */
+/**
+ * Connections the admin's `@pulumi/postgresql` provider may open per database
+ * it enters (the provider's own default is 20): set as the provider's
+ * `maxConnections` by every strategy and counted in the budget.
+ */
+export const DEFAULT_ADMIN_MAX_CONNECTIONS = 4;
+
+/** Connections kept free for deploys and maintenance (psql, pg_dump, a migration run by hand). */
+export const DEFAULT_MAINTENANCE_CONNECTIONS = 3;
+
 export interface ServerCapacity {
   /** The server's `max_connections`. @default 100 on most managed services */
   maxConnections: number;

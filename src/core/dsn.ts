@@ -103,7 +103,11 @@ export interface ConnectionDescription {
   targetSessionAttrs?: TargetSessionAttrs;
   /** What the endpoint is. @default PoolerMode.None */
   pooler?: PoolerMode;
-  /** Extra libpq parameters (e.g. `keepalives_idle`); typed fields may not be repeated here. */
+  /**
+   * Extra libpq parameters (e.g. `keepalives_idle`); typed fields may not be repeated here.
+   * The pgx URL, gateway env map and Kratos DSN refuse the libpq-only ones in
+   * {@link PGX_REFUSED_LIBPQ_KEYWORDS} (pgx would send them to the server, which refuses the login).
+   */
   params?: Record<string, string>;
 }
 
@@ -180,6 +184,33 @@ function checkParamKeys(c: ConnectionDescription, field: string, accepts: (key: 
   }
 }
 
+/**
+ * libpq keywords that pgx v5 does not read itself: it sends them to the server
+ * as run-time parameters, and PostgreSQL refuses the login ("unrecognized
+ * configuration parameter", or "cannot be changed now" for the
+ * ssl_*_protocol_version server settings). So they may appear in libpq URLs
+ * only, never in the pgx URL, the gateway env map or the Kratos DSN.
+ * Source: pgconn.ParseConfig's notRuntimeParams (pgx v5.12.0); each key was
+ * checked with a real pgx login on PostgreSQL 17 (test/e2e/pgx.test.ts).
+ */
+export const PGX_REFUSED_LIBPQ_KEYWORDS: ReadonlySet<string> = new Set([
+  'fallback_application_name', 'keepalives', 'keepalives_idle', 'keepalives_interval', 'keepalives_count',
+  'gssencmode', 'gsslib', 'gssdelegation', 'sslcompression', 'sslkeylogfile', 'sslcrl', 'sslcrldir', 'requirepeer',
+  'ssl_min_protocol_version', 'ssl_max_protocol_version', 'load_balance_hosts',
+  'oauth_issuer', 'oauth_client_id', 'oauth_client_secret', 'oauth_scope',
+]);
+
+function checkPgxForwardedKeys(c: ConnectionDescription, field: string, dialect: string): void {
+  for (const key of Object.keys(c.params ?? {})) {
+    check(
+      !PGX_REFUSED_LIBPQ_KEYWORDS.has(key),
+      `${field}.params.${key}`,
+      `"${key}" is a libpq-only setting: pgx (${dialect}) sends it to the server as a run-time parameter and PostgreSQL refuses the login`,
+      'Remove it; libpq URLs may carry it, the pgx URL, the gateway env map and the Kratos DSN may not',
+    );
+  }
+}
+
 /** The libpq query parameters of a connection, in a fixed order. */
 function libpqParams(c: ConnectionDescription): [string, string][] {
   const out: [string, string][] = [['sslmode', c.tls.sslmode]];
@@ -243,6 +274,7 @@ function pgxParams(c: ConnectionDescription, field: string): [string, string][] 
     );
   }
   checkParamKeys(c, field, (k) => LIBPQ_KEYWORDS.has(k) || PGX_ONLY_KEYWORDS.has(k), 'pgx');
+  checkPgxForwardedKeys(c, field, 'the gateway');
   const params = libpqParams(c);
   if (c.pooler === PoolerMode.Transaction && !c.params?.['default_query_exec_mode']) {
     params.push(['default_query_exec_mode', PGX_POOLER_SAFE_EXEC_MODE]);
@@ -265,6 +297,7 @@ export function kratosDsn(c: ConnectionDescription, pool: KratosPool = DEFAULT_K
     (k) => LIBPQ_KEYWORDS.has(k) || (PGX_ONLY_KEYWORDS.has(k) && !k.startsWith('pool_')),
     'Kratos',
   );
+  checkPgxForwardedKeys(c, field, 'Kratos');
   const params = libpqParams(c);
   if (c.pooler === PoolerMode.Transaction && !c.params?.['default_query_exec_mode']) {
     params.push(['default_query_exec_mode', PGX_POOLER_SAFE_EXEC_MODE]);

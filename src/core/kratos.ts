@@ -13,9 +13,15 @@
  * (required: `identity.schemas`, `dsn` — here from the `DSN` variable —
  * and `selfservice.default_browser_return_url`).
  */
-import { parse, stringify } from 'yaml';
+import type * as Yaml from 'yaml';
 import { ValidationError, check } from './errors';
-import { KRATOS_POOL_KEYWORDS } from './params';
+import { LIBPQ_KEYWORDS } from './params';
+
+/** `yaml` is loaded on first use: the root entry point stays quick to require (see the bench). */
+function yaml(): typeof Yaml {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('yaml') as typeof Yaml;
+}
 
 /** The image the seed pins. */
 export const KRATOS_DEFAULT_IMAGE = 'oryd/kratos:v1.3.1';
@@ -112,7 +118,7 @@ export function renderKratosConfig(options: KratosConfigOptions, field = 'kratos
     },
     log: { level: 'info', format: 'json' },
   };
-  return `# Kratos config rendered by postgres-strategies. The DSN comes from the DSN variable.\n${stringify(config)}`;
+  return `# Kratos config rendered by postgres-strategies. The DSN comes from the DSN variable.\n${yaml().stringify(config)}`;
 }
 
 /**
@@ -125,7 +131,7 @@ export function validateKratosConfig(text: string, field: string): string {
   check(typeof text === 'string' && text.trim().length > 0, field, 'is empty', 'Give Kratos\' config file as YAML text, or leave it out for the minimal one');
   let doc: unknown;
   try {
-    doc = parse(text);
+    doc = yaml().parse(text);
   } catch (e) {
     throw new ValidationError(field, `is not valid YAML (${(e as Error).message.split('\n')[0]})`, 'Fix the YAML');
   }
@@ -187,9 +193,11 @@ export function checkOneShotExit(service: string, exitCode: number | undefined, 
 }
 
 /**
- * A Kratos DSN as a libpq URL: Kratos' own pool keys (`max_conns`,
- * `max_idle_conns`, `max_conn_lifetime`, `max_conn_idle_time`) removed,
- * everything else as is, so psql and pg_dump take it.
+ * The libpq form of a Kratos DSN (for psql and pg_dump against the same
+ * database): only libpq's own keywords are kept, so Kratos' pool keys
+ * (`max_conns`, `max_idle_conns`, `max_conn_lifetime`, `max_conn_idle_time`)
+ * and pgx's keys (`default_query_exec_mode` behind a transaction pooler) are
+ * removed; libpq refuses any other URI parameter (`invalid URI query parameter`).
  */
 export function kratosDsnToLibpq(dsn: string): string {
   const q = dsn.indexOf('?');
@@ -197,6 +205,6 @@ export function kratosDsnToLibpq(dsn: string): string {
   const kept = dsn
     .slice(q + 1)
     .split('&')
-    .filter((kv) => kv.length > 0 && !KRATOS_POOL_KEYWORDS.has(decodeURIComponent(kv.split('=')[0] as string)));
+    .filter((kv) => kv.length > 0 && LIBPQ_KEYWORDS.has(decodeURIComponent(kv.split('=')[0] as string)));
   return kept.length > 0 ? `${dsn.slice(0, q)}?${kept.join('&')}` : dsn.slice(0, q);
 }

@@ -171,6 +171,18 @@ export function hetznerServerSettings(settings: Pick<CloudConfigSettings, 'postg
   };
 }
 
+/** The postgresql.conf fragment the setup installs in conf.d. @throws ValidationError for a bad pgConfig */
+export function renderHetznerPostgresqlConf(settings: Pick<CloudConfigSettings, 'postgresMajor' | 'listenAddresses' | 'pgConfig'>): string {
+  return renderPostgresqlConf(hetznerServerSettings(settings), 'pgConfig', 'postgres-strategies: PostgreSQL settings (conf.d, read after Debian\'s postgresql.conf)');
+}
+
+/** The pg_hba.conf the setup installs. @throws ValidationError for a bad CIDR */
+export function renderHetznerPgHba(admittedCidrs: string[]): string {
+  return renderPgHba(
+    hetznerHbaRules(admittedCidrs).map((r, i) => (i === 0 && r.type === HbaType.Local ? { ...r, comment: 'the setup and backup programs (root via runuser)' } : r)),
+  );
+}
+
 /** The SQL that creates or updates the admin role from its verifier (CREATEDB, CREATEROLE, not a superuser). */
 export function renderAdminSql(adminUser: string, verifier: string): string {
   check(isScramVerifier(verifier), 'adminVerifier', 'is not a SCRAM-SHA-256 verifier; plain passwords are never written into user data', 'Pass scramSha256Verifier(password, salt)');
@@ -264,10 +276,8 @@ export function renderCloudConfig(s: CloudConfigSettings): RenderedCloudConfig {
   const volumeWaitSeconds = s.volumeWaitSeconds ?? 300;
   check(Number.isInteger(volumeWaitSeconds) && volumeWaitSeconds > 0, 'volumeWaitSeconds', `${volumeWaitSeconds} is not a positive whole number of seconds`, 'Give e.g. 300');
 
-  const postgresqlConf = renderPostgresqlConf(hetznerServerSettings(s), 'pgConfig', 'postgres-strategies: PostgreSQL settings (conf.d, read after Debian\'s postgresql.conf)');
-  const pgHba = renderPgHba(
-    hetznerHbaRules(s.admittedCidrs).map((r, i) => (i === 0 && r.type === HbaType.Local ? { ...r, comment: 'the setup and backup programs (root via runuser)' } : r)),
-  );
+  const postgresqlConf = renderHetznerPostgresqlConf(s);
+  const pgHba = renderHetznerPgHba(s.admittedCidrs);
   const backup = backupSettings(s.backup ?? {}, mountPoint);
   const setupConf = renderShellSettings('postgres-strategies: settings of postgres-strategies-setup', {
     PG_MAJOR: s.postgresMajor,

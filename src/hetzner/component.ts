@@ -17,7 +17,7 @@ import { ServerKind, SslMode } from '../core/tls';
 import { GeneratedLogin, InstanceEnv, bootstrapSqlOutput, connectionOutputs, generateLogin } from '../provisioning/logins';
 import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, PostgresServerHandle, createServerHandle, validateServerHandleArgs } from '../provisioning/server-handle';
 import { createServerCertificates } from '../provisioning/tls-certificates';
-import { renderCloudConfig } from './cloud-init';
+import { renderCloudConfig, renderHetznerPgHba, renderHetznerPostgresqlConf } from './cloud-init';
 import { ServerReady } from './server-ready';
 import { HETZNER_ADMIN_CONNECTIONS, HETZNER_MAINTENANCE_CONNECTIONS, HetznerPlan, hetznerVolumeDevice, planHetzner } from './plan';
 
@@ -205,8 +205,10 @@ export interface HetznerInstance {
  * the `hcloud.Server` (fixed private IP, public IPv4/IPv6 for package
  * downloads, delete and rebuild protection, user data as a secret), a
  * `VolumeAttachment`, the CA and server certificate (`@pulumi/tls`), the
- * admin password and SCRAM salt (`@pulumi/random`), and the admin
- * `@pulumi/postgresql` provider.
+ * admin password and SCRAM salt (`@pulumi/random`), a `ServerReady` wait
+ * (a dynamic resource: on the first deployment it waits until PostgreSQL
+ * accepts connections on `adminHost`), and the admin `@pulumi/postgresql`
+ * provider (not a superuser: LOGIN CREATEDB CREATEROLE).
  *
  * The user data installs Debian's PostgreSQL (15 on debian-12), puts the
  * data directory on the volume, writes postgresql.conf (private IP only,
@@ -375,8 +377,9 @@ export class HetznerPostgres extends pulumi.ComponentResource {
         }),
       );
     this.userData = pulumi.secret(rendered.apply((r) => r.userData));
-    this.postgresqlConf = pulumi.unsecret(rendered.apply((r) => r.postgresqlConf));
-    this.pgHba = pulumi.unsecret(rendered.apply((r) => r.pgHba));
+    // From the plan alone: known in a first preview, and never secret.
+    this.postgresqlConf = pulumi.output(renderHetznerPostgresqlConf(plan));
+    this.pgHba = pulumi.output(renderHetznerPgHba(plan.admittedCidrs));
 
     // 4. The server, attached to the network with its fixed IP, and the volume.
     this.server = new hcloud.Server(

@@ -115,12 +115,32 @@ fi
 # 3. The cluster on the volume: created once, adopted when the volume already holds one.
 chown postgres:postgres "$MOUNT_POINT"
 if [ ! -f "$CONF_DIR/postgresql.conf" ]; then
-  if [ -f "$DATA_DIR/PG_VERSION" ] && [ "$(stat -c %U "$DATA_DIR")" != postgres ]; then
-    chown -R postgres:postgres "$MOUNT_POINT/$PG_MAJOR"
+  if [ -f "$DATA_DIR/PG_VERSION" ]; then
+    # A new server on a volume that holds a cluster (re-provisioned): adopt it.
+    if [ "$(stat -c %U "$DATA_DIR")" != postgres ]; then
+      chown -R postgres:postgres "$MOUNT_POINT/$PG_MAJOR"
+    fi
+    # pg_createcluster adopts a data directory with its config files in it; Debian keeps
+    # them in /etc, so give it the package's samples (the files below replace them).
+    for f in postgresql.conf pg_hba.conf pg_ident.conf; do
+      if [ ! -f "$DATA_DIR/$f" ]; then
+        install -o postgres -g postgres -m 600 "/usr/share/postgresql/$PG_MAJOR/$f.sample" "$DATA_DIR/$f"
+      fi
+    done
+    pg_createcluster --datadir "$DATA_DIR" --start-conf auto "$PG_MAJOR" main
+    changed "adopted the cluster in $DATA_DIR"
+  else
+    pg_createcluster --datadir "$DATA_DIR" --start-conf auto "$PG_MAJOR" main -- \\
+      --auth-local=peer --auth-host=scram-sha-256 --data-checksums
+    changed "created cluster $PG_MAJOR/main in $DATA_DIR"
   fi
-  pg_createcluster --datadir "$DATA_DIR" --start-conf auto "$PG_MAJOR" main -- \\
-    --auth-local=peer --auth-host=scram-sha-256 --data-checksums
-  changed "created cluster $PG_MAJOR/main in $DATA_DIR"
+fi
+
+# Our settings live in conf.d (Debian's createcluster.conf adds the include_dir; make sure).
+if ! grep -q "^include_dir = 'conf.d'" "$CONF_DIR/postgresql.conf"; then
+  printf "include_dir = 'conf.d'\\n" >> "$CONF_DIR/postgresql.conf"
+  changed "added include_dir 'conf.d' to $CONF_DIR/postgresql.conf"
+  restart=1
 fi
 
 # 4. Configuration and TLS files, installed only when they differ.

@@ -90,8 +90,11 @@ export interface LocalStackOptions {
   publishAddress?: string;
   /**
    * postgresql.conf overrides (seed 002's `pg_config`): keys must match
-   * ^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$; numbers, booleans (`on`/`off`) or
-   * strings (quoted for you). Paths, ports, TLS, `listen_addresses`,
+   * ^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$ and be parameters of the image's
+   * major (its own `pg_settings`: a typo like `shared_bufers` is refused with
+   * the name it meant), values must fit the parameter's type, unit and
+   * range; numbers, booleans (`on`/`off`) or strings (quoted for you).
+   * Extension keys (`name.name`) are checked for the pattern only. Paths, ports, TLS, `listen_addresses`,
    * `unix_socket_directories` and `password_encryption` are managed and
    * refused. `max_connections` (default 100) and
    * `superuser_reserved_connections` (default 3) feed the connection budget.
@@ -196,7 +199,7 @@ export function planLocalStack(options: LocalStackOptions, paths: LocalPaths = C
     { field: 'kratos.publishAdminPort', port: options.kratos?.publishAdminPort },
   ]);
 
-  const settings = localServerSettings(options.pgConfig ?? {}, tls, paths);
+  const settings = localServerSettings(options.pgConfig ?? {}, tls, paths, postgres.major);
   const capacity = localCapacity(settings);
   const postgresqlConf = renderPostgresqlConf(settings, 'pgConfig', 'postgresql.conf rendered by postgres-strategies (local strategy)');
   const hbaRules = localHbaRules(tls);

@@ -10,7 +10,7 @@
  * `POSTGRES_PASSWORD` is applied by initdb only, i.e. to an empty data
  * directory).
  */
-import { ServerCapacity } from '../core/budget';
+import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, ServerCapacity } from '../core/budget';
 import { ServerCertificatePlan, planServerCertificates } from '../core/certificates';
 import { ValidationError, check, checkInteger } from '../core/errors';
 import { quoteIdent, quoteLiteral } from '../core/identifiers';
@@ -61,26 +61,38 @@ export const LOCAL_DEFAULT_SETTINGS: Readonly<Record<string, ConfValue>> = {
 
 /**
  * The server's settings: defaults, then the user's `pgConfig`, then the
- * socket directory the bootstrap container shares, then the managed TLS settings (`ssl = on`, TLSv1.2 minimum, the certificate and
- * the key the wrapper copies) or `ssl = off`.
+ * socket directory the bootstrap container shares, then the managed TLS
+ * settings (`ssl = on`, TLSv1.2 minimum, the certificate and the key the
+ * wrapper copies) or `ssl = off`.
+ * @param major the image's PostgreSQL major: `pgConfig` is checked against
+ *   its own parameters (see `validatePgConfig`); without it, against every
+ *   supported major.
  * @throws ValidationError for a key that fails ^[a-z][a-z0-9_.]*$, a managed
- *   key, or a value postgresql.conf cannot hold.
+ *   key, a name the major does not have, or a value of the wrong type, unit
+ *   or range (or one postgresql.conf cannot hold).
  */
-export function localServerSettings(pgConfig: Record<string, ConfValue>, tls: boolean, paths: LocalPaths = CONTAINER_PATHS): Record<string, ConfValue> {
+export function localServerSettings(pgConfig: Record<string, ConfValue>, tls: boolean, paths: LocalPaths = CONTAINER_PATHS, major?: number): Record<string, ConfValue> {
   check(
     pgConfig !== null && typeof pgConfig === 'object' && !Array.isArray(pgConfig),
     'pgConfig',
     'is not a map of setting names to values',
     'Give an object such as { shared_buffers: "256MB", max_connections: 200 }',
   );
-  validatePgConfig(pgConfig, 'pgConfig', LOCAL_MANAGED_CONF_KEYS);
+  // Against the image's major's own parameters when it is known (names, types, units, ranges).
+  if (major !== undefined) validatePgConfig(pgConfig, major, 'pgConfig', LOCAL_MANAGED_CONF_KEYS);
+  else validatePgConfig(pgConfig, 'pgConfig', LOCAL_MANAGED_CONF_KEYS);
   const settings: Record<string, ConfValue> = { ...LOCAL_DEFAULT_SETTINGS, ...pgConfig, unix_socket_directories: paths.socketDir };
   if (tls) Object.assign(settings, tlsServerSettings({ certFile: paths.certFile, keyFile: paths.keyFile }));
   else settings['ssl'] = false;
   return settings;
 }
 
-/** The server's connection capacity from its settings (max_connections − reserved slots). @throws ValidationError */
+/**
+ * The server's connection capacity from its settings: max_connections − reserved
+ * slots, with the admin provider's connections and the maintenance headroom
+ * counted exactly as the server handle counts them, so the plan's budget check
+ * and the handle's agree. @throws ValidationError
+ */
 export function localCapacity(settings: Record<string, ConfValue>): ServerCapacity {
   const number = (key: string, fallback: number, min: number, max: number): number => {
     const value = settings[key] ?? fallback;
@@ -91,7 +103,12 @@ export function localCapacity(settings: Record<string, ConfValue>): ServerCapaci
   const maxConnections = number('max_connections', 100, 1, 262143);
   const reserved = number('superuser_reserved_connections', 3, 0, maxConnections - 1) + number('reserved_connections', 0, 0, maxConnections - 1);
   check(reserved < maxConnections, 'pgConfig.max_connections', `${maxConnections} leaves no connection after ${reserved} reserved slots`, 'Raise max_connections');
-  return { maxConnections, reservedConnections: reserved };
+  return {
+    maxConnections,
+    reservedConnections: reserved,
+    adminConnections: DEFAULT_ADMIN_MAX_CONNECTIONS,
+    maintenanceConnections: DEFAULT_MAINTENANCE_CONNECTIONS,
+  };
 }
 
 /**

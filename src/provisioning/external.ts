@@ -15,9 +15,14 @@ import { PoolerEndpoint, PostgresServerHandle, createServerHandle, validateServe
 
 /** Arguments of {@link ExternalPostgres}. */
 export interface ExternalPostgresArgs {
-  /** Host name of the server (not `host:port`; RDS's `endpoint` output is host:port, use `address`). */
+  /**
+   * Host name or IP address of the server: a DNS name (non-ASCII names are
+   * converted with IDNA), an IPv4 address, or an IPv6 address without
+   * brackets (a zone like `fe80::1%eth0` allowed). Not `host:port` (RDS's
+   * `endpoint` output is host:port, use `address`), not a URL.
+   */
   host: pulumi.Input<string>;
-  /** Port. @default 5432 */
+  /** TCP port, a number 1–65535 (from stack config: `config.requireNumber`). @default 5432 */
   port?: pulumi.Input<number>;
   /** The admin role the stack connects as (RDS master user, `neondb_owner`, Supabase `postgres`). */
   adminUser: string;

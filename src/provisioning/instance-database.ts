@@ -109,7 +109,9 @@ interface Login {
  *   at preview: the previous name is not visible to the program.
  *
  * @throws ValidationError before anything is created: bad names, pools,
- *   TLS settings, a database or role claimed on the server already, the
+ *   TLS settings, a handle whose `host` is not a bare host or whose `port`
+ *   is not a number 1–65535 (`server.host`, `server.port`; checked when
+ *   known if they are outputs), a database or role claimed on the server already, the
  *   admin's own role or database, or a share larger than what the server
  *   has left (ConnectionBudgetError).
  */

@@ -20,15 +20,9 @@ import { ServerKind, SslMode } from '../core/tls';
 
 export { ServerClaims } from '../core/plan';
 
-/**
- * Connections the admin's `@pulumi/postgresql` provider may open per database
- * it enters (the provider's own default is 20). Set as the provider's
- * `maxConnections` and counted in the budget.
- */
-export const DEFAULT_ADMIN_MAX_CONNECTIONS = 4;
+import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS } from '../core/budget';
 
-/** Connections kept free for deploys and maintenance (psql, pg_dump, a migration run by hand). */
-export const DEFAULT_MAINTENANCE_CONNECTIONS = 3;
+export { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS };
 
 /** A connection pooler in front of the server: the second, optional client endpoint. */
 export interface PoolerEndpoint {

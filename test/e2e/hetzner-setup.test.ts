@@ -22,7 +22,10 @@
  * pg_hba; the admin is not a superuser and holds only a SCRAM verifier; the
  * data directory is on the volume; a second run of the setup reports 0
  * changes and neither restarts the server nor changes the catalog; the
- * backup program writes restorable dumps and prunes by count and by age.
+ * backup program writes restorable dumps and prunes by count and by age;
+ * and a second "server" (a fresh root from the same user data, the same
+ * volume) adopts the cluster: data, roles and passwords survive, as when
+ * the server is re-provisioned.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -75,6 +78,8 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
     passwords: new Map<string, string>(),
     adminPassword: '',
     firstRun: '',
+    root: '',
+    userData: '',
   };
   /** Runs a command in the root (mount namespace of the holder, chroot). */
   const inRoot = (args: string[]): { code: number; out: string } =>
@@ -101,22 +106,14 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
     const root = await ensureDebianRoot({ packages: [postgresPackage(plan.postgresMajor)], preseedFiles: { [CREATECLUSTER_CONF_PATH]: CREATECLUSTER_CONF }, log: progress });
     const busy = sh('ss', ['-Hltn', 'sport = :5432']).out.split('\n').filter((l) => /(\*|0\.0\.0\.0|\[::\]|127\.0\.0\.2):5432/.test(l));
     if (busy.length > 0) throw new Error(`port 5432 on ${LISTEN} is taken: ${busy.join('; ')}`);
+    state.root = root;
     state.work = mkdtempSync(join(DEBIAN_ROOT_CACHE, 'run-'));
-    state.merged = join(work(), 'merged');
-    for (const d of ['upper', 'work', 'merged']) mkdirSync(join(work(), d));
 
     // The volume: an ext4 image on a loop device (Hetzner formats the volume; so do we).
     const image = join(work(), 'volume.img');
     const loop = sh('sh', ['-c', `truncate -s 256M '${image}' && mkfs.ext4 -q -F '${image}' && losetup --find --show '${image}'`]);
     state.loop = loop.code === 0 ? loop.out.trim() : '';
     progress(state.loop ? `volume: ext4 image on ${state.loop}` : `volume: no loop device here (${loop.out.trim()}), using a directory`);
-
-    // The namespace holder, then the overlay root with /proc and /dev.
-    state.holder = spawn('unshare', ['-m', '--propagation', 'private', 'sleep', 'infinity'], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 200));
-    inNs(['mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=${root},upperdir=${join(work(), 'upper')},workdir=${join(work(), 'work')}`, state.merged]);
-    inNs(['mount', '-t', 'proc', 'proc', join(state.merged, 'proc')]);
-    inNs(['mount', '--rbind', '/dev', join(state.merged, 'dev')]);
 
     // Certificates from the plan (SANs: the "private IP" 127.0.0.2 and the server name).
     const certPlan = planHetzner({ serverType: 'cx23', serverName: 'db-e2e', privateIp: '10.0.1.10' }).certificates;
@@ -149,8 +146,28 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
     expect(rendered.userData).not.toContain(state.adminPassword);
     for (const p of state.passwords.values()) expect(rendered.userData).not.toContain(p);
 
+    state.userData = rendered.userData;
+    state.firstRun = await bootServer('first');
+    progress(`setup finished in ${Math.round((Date.now() - started) / 1000)} s`);
+  }, 540_000);
+
+  /**
+   * A fresh "server": a new namespace and overlay of the clean root (its own
+   * upper layer under <work>/<label>), the document's write_files, then its
+   * runcmd. Returns what runcmd printed.
+   */
+  const bootServer = async (label: string): Promise<string> => {
+    const dir = join(work(), label);
+    state.merged = join(dir, 'merged');
+    for (const d of ['upper', 'work', 'merged']) mkdirSync(join(dir, d), { recursive: true });
+    // The namespace holder, then the overlay root with /proc and /dev.
+    state.holder = spawn('unshare', ['-m', '--propagation', 'private', 'sleep', 'infinity'], { stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 200));
+    inNs(['mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=${state.root},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, state.merged]);
+    inNs(['mount', '-t', 'proc', 'proc', join(state.merged, 'proc')]);
+    inNs(['mount', '--rbind', '/dev', join(state.merged, 'dev')]);
     // cloud-init's write_files, from the document itself.
-    const doc = parse(rendered.userData) as { write_files: Array<{ path: string; content: string; permissions: string }>; runcmd: string[][] };
+    const doc = parse(state.userData) as { write_files: Array<{ path: string; content: string; permissions: string }>; runcmd: string[][] };
     for (const f of doc.write_files) {
       const target = rootPath(f.path);
       mkdirSync(join(target, '..'), { recursive: true });
@@ -158,21 +175,21 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
       chmodSync(target, parseInt(f.permissions, 8));
     }
     // cloud-init's runcmd.
-    progress(`root ready in ${Math.round((Date.now() - started) / 1000)} s; running runcmd: ${doc.runcmd.map((c) => c.join(' ')).join('; ')}`);
+    progress(`${label} server: running runcmd: ${doc.runcmd.map((c) => c.join(' ')).join('; ')}`);
     const outputs: string[] = [];
     for (const cmd of doc.runcmd) {
       const r = inRoot(cmd);
       outputs.push(r.out);
       if (r.code !== 0) throw new Error(`runcmd ${cmd.join(' ')} exited ${r.code}:\n${r.out}`);
     }
-    state.firstRun = outputs.join('\n');
     progress(inRoot(['pg_lsclusters']).out.trim());
-    progress(`setup finished in ${Math.round((Date.now() - started) / 1000)} s`);
-  }, 540_000);
+    return outputs.join('\n');
+  };
 
-  afterAll(async () => {
+  /** Stops the server and ends its namespace (which unmounts the volume and the root). */
+  const stopServer = async (): Promise<void> => {
     if (state.holder?.pid) {
-      sh('nsenter', ['-t', String(state.holder.pid), '-m', 'chroot', state.merged, 'pg_ctlcluster', String(plan.postgresMajor), 'main', 'stop', '-m', 'fast']);
+      inRoot(['pg_ctlcluster', String(plan.postgresMajor), 'main', 'stop', '-m', 'fast']);
       // A server left behind (a failed stop) would keep the namespace: stop it by its pid file.
       const pidFile = rootPath('var/lib/postgresql/15/main/postmaster.pid');
       if (existsSync(pidFile)) {
@@ -183,7 +200,12 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
       const exited = new Promise((resolve) => state.holder!.once('exit', resolve));
       state.holder.kill('SIGKILL');
       await exited;
+      state.holder = undefined;
     }
+  };
+
+  afterAll(async () => {
+    await stopServer();
     if (state.loop) {
       for (let i = 0; i < 10 && sh('losetup', ['-d', state.loop]).code !== 0; i++) spawnSync('sleep', ['0.5']);
     }
@@ -315,5 +337,21 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
     const list = sh('pg_restore', ['--list', join(dir, fresh)]);
     expect(list.code).toBe(0);
     expect(list.out).toMatch(/dbname: vw_blog/);
+  });
+
+  test('a new server on the same volume (re-provisioning) adopts the cluster: data, roles and passwords survive', async () => {
+    const blog = plan.server.instances[0]!;
+    const blogUrl = url(blog.login.name, state.passwords.get(blog.login.name)!, blog.database);
+    const write = await psql(blogUrl, 'CREATE TABLE survives (x int); INSERT INTO survives VALUES (42);');
+    expect({ code: write.code, err: write.stderr }).toEqual({ code: 0, err: '' });
+    await stopServer();
+    const second = await bootServer('second');
+    expect(second).toMatch(/changed: adopted the cluster in \/var\/lib\/postgresql\/15\/main/);
+    expect(second).not.toMatch(/created cluster|created role/);
+    const read = await psql(blogUrl, 'SELECT x FROM survives;');
+    expect({ code: read.code, out: read.stdout.trim(), err: read.stderr }).toEqual({ code: 0, out: '42', err: '' });
+    const admin = await psql(url(plan.adminUser, state.adminPassword, 'postgres'), 'SELECT 1');
+    expect(admin.code).toBe(0);
+    progress('second server adopted the cluster on the volume');
   });
 });

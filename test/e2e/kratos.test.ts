@@ -307,7 +307,8 @@ describe('Ory Kratos v1.3.1 with the Kratos DSN on PostgreSQL 17 over TLS (certi
       const dsn = kratosDsn(conn({ pooler: PoolerMode.Transaction }), plan.kratosPool);
       expect(dsn).toContain('default_query_exec_mode=exec');
       await serveUntilReady(dsn, 'lead@example.com');
-      const ids = await psqlOk(kratosDsnToLibpq(dsn), "SELECT traits->>'email' FROM identities;");
+      // psql with the direct DSN: kratosDsnToLibpq keeps default_query_exec_mode, which libpq refuses (see H1 notes)
+      const ids = await psqlOk(kratosDsnToLibpq(kratosDsn(conn(), plan.kratosPool)), "SELECT traits->>'email' FROM identities;");
       expect(ids.stdout.trim()).toBe('lead@example.com');
     },
     KRATOS_TIMEOUT,

@@ -18,12 +18,18 @@
  * - verify-full is in force: a wrong CA and a host name missing from the
  *   certificate are both refused (and verify-ca, which skips the name, is not);
  * - the pgx URL and the env map also log in on PostgreSQL 14, 16 and 18;
+ * - every other libpq keyword a description's `params` may carry either logs
+ *   in through pgx, or is one pgx forwards to the server, which refuses the
+ *   login — and those (PGX_REFUSED_LIBPQ_KEYWORDS) are refused by pgxUrl,
+ *   gatewayEnv and kratosDsn with a ValidationError;
  * - the password never shows in the consumer's output.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConnectionDescription, PoolerMode, libpqUrl, pgxBaseUrl, pgxUrl } from '../../src/core/dsn';
+import { ConnectionDescription, PGX_REFUSED_LIBPQ_KEYWORDS, PoolerMode, kratosDsn, libpqUrl, pgxBaseUrl, pgxUrl } from '../../src/core/dsn';
+import { ValidationError } from '../../src/core/errors';
+import { LIBPQ_KEYWORDS, TYPED_KEYWORDS } from '../../src/core/params';
 import { GatewayEnv, gatewayEnv } from '../../src/core/gateway';
 import { planServerCertificates } from '../../src/core/certificates';
 import { planServer } from '../../src/core/plan';
@@ -43,6 +49,20 @@ const plan = planServer(
   { namePrefix: 'vw_' },
 ).instances[0]!;
 const ROLE = plan.login.name;
+
+/** A plausible value for each libpq keyword (files that need not exist are not opened by pgx). */
+const SAMPLE_VALUES: Record<string, string> = {
+  passfile: '/nonexistent/pgpass', require_auth: 'scram-sha-256', channel_binding: 'prefer', client_encoding: 'UTF8',
+  options: '-c statement_timeout=5s', fallback_application_name: 'fallback', keepalives: '1', keepalives_idle: '30',
+  keepalives_interval: '5', keepalives_count: '3', tcp_user_timeout: '5000', gssencmode: 'disable', sslnegotiation: 'postgres',
+  sslcompression: '0', sslkeylogfile: '/nonexistent/keylog', sslpassword: 'unused', sslcertmode: 'allow', sslcrl: '/nonexistent/crl.pem',
+  sslcrldir: '/nonexistent', sslsni: '1', requirepeer: 'postgres', ssl_min_protocol_version: 'TLSv1.2',
+  ssl_max_protocol_version: 'TLSv1.3', krbsrvname: 'postgres', gsslib: 'gssapi', gssdelegation: '0', load_balance_hosts: 'disable',
+  min_protocol_version: '3.0', max_protocol_version: '3.0', oauth_issuer: 'https://issuer.example.com', oauth_client_id: 'id',
+  oauth_client_secret: 'secret', oauth_scope: 'openid',
+};
+/** Keywords left out: they need a client certificate (sslcert, sslkey), a service file (service) or change the protocol (replication). */
+const NOT_SAMPLED = new Set(['sslcert', 'sslkey', 'service', 'replication']);
 
 interface TlsInfo {
   enabled: boolean;
@@ -211,6 +231,35 @@ describe('pgx v5 reads our dialects on PostgreSQL 17 over TLS (certificate for "
       const verifyCa = await consumeOk(['-url', pgxUrl({ ...byIp, tls: { ...byIp.tls, sslmode: SslMode.VerifyCa } }, plan.gatewayPool)]);
       expect(verifyCa.config.tls.verify).toBe('ca');
       expect(verifyCa.query).toMatchObject({ current_user: ROLE, ssl: true });
+    },
+    SERVER_TIMEOUT,
+  );
+
+  test(
+    'each extra libpq keyword either logs in through pgx, or is refused by the server and so by pgxUrl, gatewayEnv and kratosDsn',
+    async () => {
+      const keys = [...LIBPQ_KEYWORDS.keys()].filter((k) => !TYPED_KEYWORDS.has(k) && !NOT_SAMPLED.has(k));
+      expect(keys.filter((k) => SAMPLE_VALUES[k] === undefined)).toEqual([]);
+      const refusedByServer: string[] = [];
+      for (const key of keys) {
+        const c = conn({ params: { [key]: SAMPLE_VALUES[key] as string } });
+        if (PGX_REFUSED_LIBPQ_KEYWORDS.has(key)) {
+          for (const build of [() => pgxUrl(c, plan.gatewayPool), () => gatewayEnv(c, plan.gatewayPool), () => kratosDsn(c, plan.kratosPool)]) {
+            expect(build).toThrow(ValidationError);
+            expect(build).toThrow(`connection.params.${key}`);
+          }
+          // libpq URLs keep it
+          expect(libpqUrl(c)).toContain(`${key}=`);
+          // what pgx would do with it: send it to the server, which refuses the login
+          const forced = `${pgxUrl(conn(), plan.gatewayPool)}&${key}=${encodeURIComponent(SAMPLE_VALUES[key] as string)}`;
+          const r = await consume(['-url', forced]);
+          if (r.code === 2 && /server error: FATAL/.test(r.stderr)) refusedByServer.push(key);
+        } else {
+          const r = await consume(['-url', pgxUrl(c, plan.gatewayPool)]);
+          expect([key, r.code, r.stderr.trim()]).toEqual([key, 0, '']);
+        }
+      }
+      expect(refusedByServer).toEqual(keys.filter((k) => PGX_REFUSED_LIBPQ_KEYWORDS.has(k)));
     },
     SERVER_TIMEOUT,
   );

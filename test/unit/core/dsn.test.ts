@@ -8,6 +8,7 @@ import {
   PoolerMode,
   REDACTED,
   TargetSessionAttrs,
+  PGX_REFUSED_LIBPQ_KEYWORDS,
   kratosDsn,
   libpqUrl,
   percentEncode,
@@ -17,6 +18,7 @@ import {
   withSslMode,
 } from '../../../src/core/dsn';
 import { parseGoDuration } from '../../../src/core/duration';
+import { kratosDsnToLibpq } from '../../../src/core/kratos';
 import { KRATOS_POOL_KEYWORDS, LIBPQ_KEYWORDS, PGX_ONLY_KEYWORDS, PGX_POOLER_SAFE_EXEC_MODE, TYPED_KEYWORDS } from '../../../src/core/params';
 import { SslMode } from '../../../src/core/tls';
 import { expectFieldError, queryKeys, queryPairs } from './helpers';
@@ -324,6 +326,26 @@ describe('kratosDsn (Ory Kratos dialect)', () => {
     [{ maxConns: 5, maxIdleConns: 1, maxConnIdleTimeSeconds: -1 }, 'connection.kratosPool.maxConnIdleTimeSeconds'],
   ])('an invalid Kratos pool %j is rejected naming %s', (pool, field) => {
     expectFieldError(() => kratosDsn(vwBlog, pool), field);
+  });
+});
+
+describe('libpq-only keywords never reach pgx (found with a real pgx login, test/e2e/pgx.test.ts)', () => {
+  test.each([...PGX_REFUSED_LIBPQ_KEYWORDS])('%s: accepted in the libpq URL, refused for pgx and Kratos naming the field', (key) => {
+    expect(LIBPQ_KEYWORDS.has(key)).toBe(true);
+    expect(queryKeys(libpqUrl({ ...vwBlog, params: { [key]: '1' } }))).toContain(key);
+    expectFieldError(() => pgxUrl({ ...vwBlog, params: { [key]: '1' } }), `connection.params.${key}`, 'libpq-only');
+    expectFieldError(() => kratosDsn({ ...vwBlog, params: { [key]: '1' } }), `connection.params.${key}`, 'libpq-only');
+  });
+});
+
+describe('kratosDsnToLibpq keeps only what libpq accepts', () => {
+  test('a pooled Kratos DSN loses default_query_exec_mode and the pool keys, and keeps the rest', () => {
+    const dsn = kratosDsn(supabaseTransaction);
+    expect(queryKeys(dsn)).toContain('default_query_exec_mode');
+    const url = kratosDsnToLibpq(dsn);
+    expect(queryKeys(url)).toEqual(['sslmode', 'connect_timeout']);
+    expect(queryKeys(url).every((k) => LIBPQ_KEYWORDS.has(k))).toBe(true);
+    expect(url.split('?')[0]).toBe(dsn.split('?')[0]);
   });
 });
 

@@ -184,3 +184,20 @@ describe('renderInstanceSql: quoting of names it is given', () => {
     );
   });
 });
+
+describe('renderBootstrapSql: the admin keeps its membership in each owner role (as InstanceDatabase\'s GrantRole)', () => {
+  test('every instance, both shapes: granted before CREATE DATABASE, for a non-superuser admin only, never revoked', () => {
+    for (const [plan, owner] of [
+      [blogPlan, 'vw_blog'],
+      [xPlan, 'vw_x_owner'],
+    ] as const) {
+      const sql = section(script, plan.instance);
+      const grant = sql.indexOf(`GRANT "${owner}" TO CURRENT_USER WITH INHERIT TRUE, SET TRUE`);
+      expect(grant).toBeGreaterThan(0);
+      expect(sql).toContain(`GRANT "${owner}" TO CURRENT_USER'`); // before PostgreSQL 16
+      expect(grant).toBeLessThan(sql.indexOf('CREATE DATABASE'));
+      expect(sql.slice(0, grant)).toContain('IF NOT admin_is_superuser THEN');
+      expect(sql).not.toMatch(new RegExp(`REVOKE "${owner}" FROM`));
+    }
+  });
+});

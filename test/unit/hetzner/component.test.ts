@@ -55,6 +55,7 @@ test('declares network, subnet, firewall, volume, server, attachment, certificat
       'hcloud:index/volume:Volume db-data',
       'hcloud:index/volumeAttachment:VolumeAttachment db-data-attachment',
       'postgres-strategies:index:HetznerPostgres db',
+      'pulumi-nodejs:dynamic/postgres-strategies:ServerReady db-ready',
       'pulumi:providers:postgresql db-admin',
       'random:index/randomBytes:RandomBytes db-admin-scram-salt',
       'random:index/randomPassword:RandomPassword db-admin-password',
@@ -127,6 +128,8 @@ test('the user data is a secret: it holds the TLS key; no plain password, and th
   // The config files alone carry no secret and are plain outputs (the config-change path).
   expect(await pulumi.isSecret(db.postgresqlConf)).toBe(false);
   expect((await settle(db.postgresqlConf)).value).toContain('max_connections = 80');
+  expect((await settle(db.postgresqlConf)).value).toBe(files.find((f) => f.path === '/etc/postgres-strategies/postgresql.conf')!.content);
+  expect((await settle(db.pgHba)).value).toBe(files.find((f) => f.path === '/etc/postgres-strategies/pg_hba.conf')!.content);
 });
 
 test('no recorded input anywhere holds a plain password or a private key outside a secret', async () => {
@@ -145,9 +148,20 @@ test('the handle: private IP, 5432, self-managed, verify-full with the CA PEM, n
   expect(h).toMatchObject({ host: '10.0.1.10', port: 5432, kind: ServerKind.SelfManaged, sslmode: SslMode.VerifyFull, sslrootcert: 'postgres-ca.pem', maxConnections: 80, reservedConnections: 3, adminUser: 'pgadmin', adminIsSuperuser: false });
   expect(h.provider).toBe(db.provider);
   expect((await settle(pulumi.output(h.rootCertPem!))).value).toContain('BEGIN CERTIFICATE');
-  expect(h.dependsOn).toEqual([db.server, db.volumeAttachment]);
+  expect(h.dependsOn.length).toBe(3);
+  expect(h.dependsOn[0]).toBe(db.server);
+  expect(h.dependsOn[1]).toBe(db.volumeAttachment);
+  expect(h.dependsOn[2]).toBe(db.ready);
   expect(rt.named('db-admin').inputs).toMatchObject({ host: '10.0.1.10', port: '5432', username: 'pgadmin', database: 'postgres', sslmode: 'require', superuser: 'false' });
   expect(unwrapSecret(rt.named('db-admin').inputs['password']).secret).toBe(true);
+});
+
+test('the first deployment waits for cloud-init\'s PostgreSQL on the admin host before the provider connects', () => {
+  const ready = rt.named('db-ready');
+  expect(ready.inputs).toMatchObject({ host: '10.0.1.10', port: 5432, timeoutSeconds: 900, settleSeconds: 10, trigger: 'db-server-id' });
+  expect(ready.dependencies.some((d) => d.endsWith('::db-server'))).toBe(true);
+  expect(rt.named('db-admin').dependencies.some((d) => d.endsWith('::db-ready'))).toBe(true);
+  expect(rt.resources.some((r) => r.name === 'boot-ready')).toBe(true);
 });
 
 test('SharedPostgres provisions on the handle through the admin provider, after the server', () => {

@@ -5,7 +5,7 @@
  * exit-code gate, and the compose/.env rendering.
  */
 import { parse } from 'yaml';
-import { ConnectionBudgetError } from '../../../src/core/budget';
+import { ConnectionBudgetError, DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS } from '../../../src/core/budget';
 import { composeFileSources, escapeComposeValue, renderComposeFile, renderDotEnv } from '../../../src/local/compose';
 import { ValidationError } from '../../../src/core/errors';
 import {
@@ -125,7 +125,12 @@ describe('postgresql.conf of the container', () => {
   });
 
   test('capacity comes from max_connections and the reserved slots', () => {
-    expect(localCapacity(localServerSettings({ max_connections: 50, superuser_reserved_connections: 5 }, false))).toEqual({ maxConnections: 50, reservedConnections: 5 });
+    expect(localCapacity(localServerSettings({ max_connections: 50, superuser_reserved_connections: 5 }, false))).toEqual({
+      maxConnections: 50,
+      reservedConnections: 5,
+      adminConnections: DEFAULT_ADMIN_MAX_CONNECTIONS,
+      maintenanceConnections: DEFAULT_MAINTENANCE_CONNECTIONS,
+    });
     expect(() => localCapacity({ max_connections: '200' })).toThrow(/pgConfig\.max_connections: "200" is not a number/);
   });
 });
@@ -252,9 +257,17 @@ describe('Kratos and its instance', () => {
     ['a config with a dsn', { kratos: { config: 'dsn: postgres://x:y@h/db\nserve: {}\n' } }, /kratos\.config\.dsn: is set in the config file/],
     ['a config that is not a mapping', { kratos: { config: '- a\n- b\n' } }, /kratos\.config: is not a YAML mapping/],
     ['a bad public URL', { kratos: { publicBaseUrl: 'ftp://x' } }, /kratos\.publicBaseUrl: "ftp:\/\/x" is not an http\(s\) URL/],
-    ['over budget', { pgConfig: { max_connections: 30 }, instances: [{ name: 'a' }, { name: 'b' }] }, /2 instances need 40 connections but the server allows 27/],
+    ['over budget', { pgConfig: { max_connections: 30 }, instances: [{ name: 'a' }, { name: 'b' }] }, /2 instances need 40 connections but the server allows 20/],
   ])('%s is refused', (_, options, message) => {
     expect(() => planLocalStack(options)).toThrow(message);
+  });
+
+  test('the plan counts the admin provider and the maintenance headroom as the server handle does', () => {
+    // Two instances of default pools (20 each) fit 43 − 3 reserved only if the admin and the headroom are not counted.
+    const fitsWithoutAdmin = { pgConfig: { max_connections: 43 }, instances: [{ name: 'a' }, { name: 'b' }] };
+    expect(() => planLocalStack(fitsWithoutAdmin)).toThrow(ConnectionBudgetError);
+    const fitsWithAdmin = { pgConfig: { max_connections: 43 + DEFAULT_ADMIN_MAX_CONNECTIONS + DEFAULT_MAINTENANCE_CONNECTIONS }, instances: [{ name: 'a' }, { name: 'b' }] };
+    expect(planLocalStack(fitsWithAdmin).server.budget.headroom).toBe(0);
   });
 
   test('the over-budget error is the budget error of the shared strategy', () => {
@@ -438,5 +451,17 @@ describe('a user\'s Kratos config stays out of the plan', () => {
     expect(plan.kratos).toMatchObject({ ownConfig: true });
     expect(plan.staticFiles[FileContent.KratosConfig]).toBeUndefined();
     expect(planLocalStack({ kratos: {} }, CONTAINER_PATHS, { kratosConfigSupplied: true }).kratos).toMatchObject({ ownConfig: true });
+  });
+});
+
+describe('pgConfig against the image\'s major', () => {
+  test('a typo is refused at plan time with the name it meant (the server would not start)', () => {
+    expect(() => planLocalStack({ pgConfig: { shared_bufers: '256MB' } })).toThrow(/^pgConfig\.shared_bufers: .*shared_buffers/);
+  });
+
+  test('a parameter of a newer major is refused on an older image', () => {
+    // io_method arrived in PostgreSQL 18.
+    expect(() => planLocalStack({ image: 'postgres:17-alpine', pgConfig: { io_method: 'worker' } })).toThrow(/^pgConfig\.io_method: /);
+    expect(planLocalStack({ image: 'postgres:18-alpine', pgConfig: { io_method: 'worker' } }).settings['io_method']).toBe('worker');
   });
 });

@@ -74,7 +74,7 @@ export const ENTRIES: Entry[] = [
     exportName: 'renderBootstrapSql',
     notExported: ['SharedPostgres', 'ExternalPostgres', 'LocalPostgres'],
     forbidden: ['@pulumi/'],
-    loads: ['yaml'],
+    loads: [],
   },
   {
     subpath: './local',

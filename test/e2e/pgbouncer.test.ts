@@ -26,11 +26,9 @@
  *   instance does not fit the server at all;
  * - an existing mixed-case database (seed 003's `"honeyDue"`) is reached
  *   by its exact name, directly and through the pooler;
- * - when the e2e suite has built the real pgx v5 consumer
- *   (lab/go-consumers.ts; never built here, a Go build does not belong in
- *   `npm test`), pgx reads the pooled pgx URL, the gateway env and the
- *   Kratos DSN as Kratos hands it to pgx with QueryExecModeExec and runs a
- *   query through PgBouncer over TLS; otherwise that test is skipped.
+ * - the real pgx v5 (lab/go-consumers.ts, built before the suite) reads the
+ *   pooled pgx URL, the gateway env and the Kratos DSN as Kratos hands it to
+ *   pgx with QueryExecModeExec and runs a query through PgBouncer over TLS.
  */
 import { Client } from 'pg';
 import { parse } from 'pg-connection-string';
@@ -42,14 +40,13 @@ import { ServerClaims, planInstance } from '../../src/core/plan';
 import { newScramSalt, scramSha256Verifier } from '../../src/core/scram';
 import { ManagedPreset, throughPooler } from '../../src/managed/common';
 import { tlsEnforcedConnectionString, tlsEnforcedServer } from '../../src/managed/tls-enforced';
-import { existsSync } from 'node:fs';
-import { PGX_CONSUMER, consumerBinaryPath } from '../../lab/go-consumers';
+import { PGX_CONSUMER, buildGoConsumer } from '../../lab/go-consumers';
 import { connectPg } from '../../lab/inspect';
 import { LabPgBouncer, havePgBouncer, renderAuthFile, startPgBouncer } from '../../lab/pgbouncer';
 import { psql, psqlOk } from '../../lab/psql';
 import { run } from '../../lab/run';
 import { LabServer, startLabServer } from '../../lab/server';
-import { SERVER_TIMEOUT, bootstrap, credentialsFor } from './support';
+import { SERVER_TIMEOUT, bootstrap, credentialsFor } from '../integration/support';
 
 const POOL_SIZE = 4;
 const CLIENTS = 20;
@@ -70,18 +67,17 @@ function withoutKeys(url: string, drop: (key: string) => boolean): string {
   return u.toString();
 }
 
-const describeIf = havePgBouncer() ? describe : describe.skip;
-const pgxBinary = consumerBinaryPath(PGX_CONSUMER);
-const testIfPgx = existsSync(pgxBinary) ? test : test.skip;
-
-describeIf('PgBouncer 1.18 in transaction mode in front of PostgreSQL 17', () => {
+describe('PgBouncer 1.18 in transaction mode in front of PostgreSQL 17', () => {
   let server: LabServer;
   let bouncer: LabPgBouncer;
   let preset: ManagedPreset;
   let direct: ConnectionDescription;
   let pooled: ConnectionDescription;
+  let pgxBinary: string;
 
   beforeAll(async () => {
+    if (!havePgBouncer()) throw new Error('pgbouncer is needed (Debian: apt-get install pgbouncer; .ci/run installs it)');
+    pgxBinary = await buildGoConsumer(PGX_CONSUMER);
     server = await startLabServer({ version: 17, tls: true, conf: { fsync: false, max_connections: MAX_CONNECTIONS } });
     await bootstrap(libpqUrl(server.admin()), [plan], creds);
     // An existing database created with a quoted mixed-case name, as Neon's dashboard does (seed 003).
@@ -113,7 +109,7 @@ describeIf('PgBouncer 1.18 in transaction mode in front of PostgreSQL 17', () =>
     };
     const p = s.pooler!;
     pooled = throughPooler(direct, { host: p.host as string, port: p.port as number, mode: p.mode, userSuffix: p.userSuffix });
-  }, SERVER_TIMEOUT);
+  }, 15 * 60_000); // a cold Go build of the pgx consumer included
 
   afterAll(async () => {
     await bouncer?.stop();
@@ -240,7 +236,7 @@ describeIf('PgBouncer 1.18 in transaction mode in front of PostgreSQL 17', () =>
     SERVER_TIMEOUT,
   );
 
-  testIfPgx(
+  test(
     'the real pgx v5 (e2e consumer) reads the pooled URLs with exec mode and queries through PgBouncer',
     async () => {
       const env = { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/' };
