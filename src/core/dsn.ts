@@ -344,3 +344,20 @@ export function redactPassword(c: ConnectionDescription): ConnectionDescription 
 export function withSslMode(c: ConnectionDescription, sslmode: SslMode): ConnectionDescription {
   return { ...c, tls: { ...c.tls, sslmode } };
 }
+
+/**
+ * A read connection: the standbys first, then the primary, with
+ * `target_session_attrs=prefer-standby` (libpq 14+; pgx reads it too), so
+ * reads go to a standby and fall back to the primary while none answers.
+ * Hosts already in `primary` are not repeated.
+ * Source: libpq's multi-host connection strings and `target_session_attrs`.
+ */
+export function readerConnection(primary: ConnectionDescription, standbys: readonly HostPort[]): ConnectionDescription {
+  const same = (a: HostPort, b: HostPort): boolean => a.host === b.host && a.port === b.port;
+  const readers = standbys.filter((s, i) => standbys.findIndex((t) => same(s, t)) === i);
+  return {
+    ...primary,
+    hosts: [...readers, ...primary.hosts.filter((h) => !readers.some((r) => same(r, h)))],
+    targetSessionAttrs: TargetSessionAttrs.PreferStandby,
+  };
+}

@@ -14,7 +14,7 @@ import { check, checkInteger } from '../core/errors';
 import { InstancePlan, InstanceSpec } from '../core/plan';
 import { ConfValue } from '../core/server-config';
 import { ServerKind, SslMode } from '../core/tls';
-import { GeneratedLogin, InstanceEnv, bootstrapSqlOutput, connectionOutputs, generateLogin } from '../provisioning/logins';
+import { GeneratedLogin, InstanceOutputs, bootstrapSqlOutput, connectionOutputs, generateLogin } from '../provisioning/logins';
 import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, PostgresServerHandle, createServerHandle, validateServerHandleArgs } from '../provisioning/server-handle';
 import { createServerCertificates } from '../provisioning/tls-certificates';
 import { renderCloudConfig, renderHetznerPgHba, renderHetznerPostgresqlConf } from './cloud-init';
@@ -183,17 +183,8 @@ export interface HetznerPostgresArgs {
   connectTimeoutSeconds?: number;
 }
 
-/** One app instance created by cloud-init (everything carrying a password is secret). */
-export interface HetznerInstance {
-  database: string;
-  user: string;
-  password: pulumi.Output<string>;
-  connection: pulumi.Output<ConnectionDescription>;
-  url: pulumi.Output<string>;
-  pgxUrl: pulumi.Output<string>;
-  kratosDsn: pulumi.Output<string>;
-  env: InstanceEnv;
-}
+/** One app instance created by cloud-init (everything that carries a password is secret). */
+export interface HetznerInstance extends InstanceOutputs {}
 
 /**
  * PostgreSQL on a Hetzner Cloud server this stack creates.

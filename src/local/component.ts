@@ -34,7 +34,7 @@ import {
 } from './plan';
 import { InstancePlan } from '../core/plan';
 import { ClientTls, ServerKind, SslMode } from '../core/tls';
-import { GeneratedLogin, InstanceEnv, bootstrapSqlOutput, connectionOutputs, generateLogin } from '../provisioning/logins';
+import { GeneratedLogin, InstanceOutputs, bootstrapSqlOutput, connectionOutputs, generateLogin } from '../provisioning/logins';
 import { DEFAULT_ADMIN_MAX_CONNECTIONS, PostgresServerHandle, createServerHandle } from '../provisioning/server-handle';
 import { createServerCertificates } from '../provisioning/tls-certificates';
 
@@ -104,21 +104,12 @@ export interface LocalPostgresArgs extends Omit<LocalStackOptions, 'kratos'> {
   connectTimeoutSeconds?: number;
 }
 
-/** One app instance on the local server (everything that carries a password is secret). */
-export interface LocalInstance {
-  database: string;
-  user: string;
-  password: pulumi.Output<string>;
-  /** The connection from containers on the stack's network (host `postgres`). */
-  connection: pulumi.Output<ConnectionDescription>;
-  /** libpq URL from containers on the stack's network. */
-  url: pulumi.Output<string>;
-  /** pgx URL with the gateway's pool, from the stack's network. */
-  pgxUrl: pulumi.Output<string>;
-  /** Ory Kratos DSN, from the stack's network. */
-  kratosDsn: pulumi.Output<string>;
-  /** Environment maps, from the stack's network. */
-  env: InstanceEnv;
+/**
+ * One app instance on the local server: connection, URLs and env maps as
+ * containers on the stack's network reach it (host `postgres`); everything
+ * that carries a password is secret.
+ */
+export interface LocalInstance extends InstanceOutputs {
   /** libpq URL from this machine through the published port (when published). */
   hostUrl?: pulumi.Output<string>;
   /** Read-only role's libpq URL from the stack's network (least-privilege shape). */

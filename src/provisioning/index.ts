@@ -8,6 +8,7 @@ export type { PostgresServerHandle, PoolerEndpoint, PoolerHandle, ServerHandleAr
 export { createServerHandle, validateServerHandleArgs, validatePoolerEndpoint, DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS } from './server-handle';
 export { ExternalPostgres, type ExternalPostgresArgs } from './external';
 export { InstanceDatabase, type InstanceDatabaseArgs, type InstanceEnv } from './instance-database';
+export type { InstanceOutputs } from './logins';
 export { SharedPostgres, type SharedPostgresArgs } from './shared';
 // Not re-exported: './tls-certificates' (createServerCertificates) loads
 // @pulumi/tls, which the package root must not load (test/unit/packaging).

@@ -5,7 +5,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as postgresql from '@pulumi/postgresql';
-import { ConnectionDescription, DEFAULT_CONNECT_TIMEOUT_SECONDS, libpqUrl } from '../core/dsn';
+import { ConnectionDescription, DEFAULT_CONNECT_TIMEOUT_SECONDS, libpqUrl, readerConnection } from '../core/dsn';
 import { checkInteger } from '../core/errors';
 import { InstancePlan, InstanceSpec, RolePlan, SchemaObjectType, planInstance } from '../core/plan';
 import { sslModeVerifiesCertificate, validateClientTls } from '../core/tls';
@@ -142,6 +142,11 @@ export class InstanceDatabase extends pulumi.ComponentResource {
   public readonly env: InstanceEnv;
   /** Read-only role's libpq URL, direct (least-privilege shape only; secret). */
   public readonly readOnlyUrl?: pulumi.Output<string>;
+  /**
+   * libpq URL for reads (secret), when the server has standbys: the standbys
+   * first, then the primary, `target_session_attrs=prefer-standby` (libpq 14+).
+   */
+  public readonly readerUrl?: pulumi.Output<string>;
   /** The same plan as an idempotent psql script (secret: it holds SCRAM verifiers). */
   public readonly bootstrapSql: pulumi.Output<string>;
   /** The server's CA certificate (PEM), when the server handle has one. */
@@ -256,6 +261,14 @@ export class InstanceDatabase extends pulumi.ComponentResource {
       const ro = logins.get(plan.readOnly.name) as Login;
       this.readOnlyUrl = pulumi.secret(describe(ro.role.name, ro.password).apply((c) => libpqUrl(c)));
     }
+    const standbys = server.standbys ?? [];
+    if (standbys.length > 0) {
+      this.readerUrl = pulumi.secret(
+        pulumi
+          .all([this.connection, pulumi.all(standbys.map((s) => pulumi.all([s.host, s.port])))])
+          .apply(([c, hosts]) => libpqUrl(readerConnection(c, hosts.map(([host, port]) => ({ host, port }))))),
+      );
+    }
     this.bootstrapSql = bootstrapSqlOutput([plan], verifiers);
 
     this.registerOutputs({
@@ -268,6 +281,7 @@ export class InstanceDatabase extends pulumi.ComponentResource {
       kratosDsn: this.kratosDsn,
       kratosMigrateDsn: this.kratosMigrateDsn,
       readOnlyUrl: this.readOnlyUrl,
+      readerUrl: this.readerUrl,
     });
   }
 

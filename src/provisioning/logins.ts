@@ -26,6 +26,29 @@ export interface InstanceEnv {
   libpq: pulumi.Output<Record<string, string>>;
 }
 
+/**
+ * One app instance that a server-creating strategy provisions itself (the
+ * local bootstrap container, Hetzner's cloud-init): its names and outputs.
+ * Everything that carries the password is secret.
+ */
+export interface InstanceOutputs {
+  /** The database name. */
+  database: string;
+  /** The login role's name. */
+  user: string;
+  password: pulumi.Output<string>;
+  /** The connection as clients of the strategy reach it (host, port, TLS). */
+  connection: pulumi.Output<ConnectionDescription>;
+  /** libpq URL (psql, pg_dump, libpq drivers). */
+  url: pulumi.Output<string>;
+  /** pgx URL with the gateway's pool. */
+  pgxUrl: pulumi.Output<string>;
+  /** Ory Kratos DSN. */
+  kratosDsn: pulumi.Output<string>;
+  /** Environment maps. */
+  env: InstanceEnv;
+}
+
 /** A generated password (secret) and its SCRAM-SHA-256 verifier (secret). */
 export interface GeneratedLogin {
   password: pulumi.Output<string>;

@@ -24,6 +24,14 @@ import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS } from '
 
 export { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS };
 
+/** A hot standby (read replica) that app clients may read from. */
+export interface StandbyEndpoint {
+  /** Host name of the standby (RDS: the replica's `address`). */
+  host: pulumi.Input<string>;
+  /** Its port. */
+  port: pulumi.Input<number>;
+}
+
 /** A connection pooler in front of the server: the second, optional client endpoint. */
 export interface PoolerEndpoint {
   /** Pooler host (Neon `ep-x-pooler…`, Supabase `aws-0-<region>.pooler.supabase.com`, a PgBouncer). */
@@ -85,6 +93,8 @@ export interface PostgresServerHandle {
   provider: postgresql.Provider;
   /** The pooler in front of the server, when there is one: pooled client outputs go through it. */
   pooler?: PoolerHandle;
+  /** Hot standbys clients may read from: each instance gets a `readerUrl` when there is one. @default [] */
+  standbys: StandbyEndpoint[];
   /** Resources that must be ready before anything is created on the server (e.g. a healthy container). */
   dependsOn: pulumi.Resource[];
   /** What is already provisioned on this server (budget, names); see {@link ServerClaims}. */
@@ -92,24 +102,21 @@ export interface PostgresServerHandle {
 }
 
 /** What a strategy gives {@link createServerHandle}. */
-export interface ServerHandleArgs {
-  host: pulumi.Input<string>;
-  port: pulumi.Input<number>;
-  kind: ServerKind;
-  sslmode: SslMode;
-  sslrootcert?: string;
-  rootCertPem?: pulumi.Input<string>;
-  maxConnections: number;
-  reservedConnections: number;
+export interface ServerHandleArgs
+  extends Pick<
+    PostgresServerHandle,
+    'host' | 'port' | 'kind' | 'sslmode' | 'sslrootcert' | 'rootCertPem' | 'maxConnections' | 'reservedConnections' | 'adminUser' | 'adminIsSuperuser' | 'provider'
+  > {
   /** The admin provider's `maxConnections`; the strategy must set the same number on its provider. @default DEFAULT_ADMIN_MAX_CONNECTIONS */
   adminConnections?: number;
   /** @default DEFAULT_MAINTENANCE_CONNECTIONS */
   maintenanceConnections?: number;
-  adminUser: string;
+  /** The database the admin connects to (checked against instance names when a plain string). */
   adminDatabase?: pulumi.Input<string>;
-  adminIsSuperuser: boolean;
-  provider: postgresql.Provider;
+  /** The pooler in front of the server, if any. */
   pooler?: PoolerEndpoint;
+  /** Hot standbys (read replicas). @default [] */
+  standbys?: StandbyEndpoint[];
   dependsOn?: pulumi.Resource[];
 }
 
@@ -215,6 +222,7 @@ export function createServerHandle(args: ServerHandleArgs): PostgresServerHandle
     adminIsSuperuser: args.adminIsSuperuser,
     provider: args.provider,
     ...(checked.pooler ? { pooler: checked.pooler } : {}),
+    standbys: args.standbys ?? [],
     dependsOn: args.dependsOn ?? [],
     claims: checked.claims,
   };

@@ -367,6 +367,8 @@ export class RdsPostgres extends pulumi.ComponentResource {
       host: this.instance.address,
       port: this.instance.port,
       provider: this.provider,
+      // Every instance database on the handle gets a readerUrl through the replica.
+      standbys: this.replica ? [{ host: this.replica.address, port: this.replica.port }] : [],
       dependsOn: [this.instance],
     });
 

@@ -19,7 +19,7 @@
  *   within that window follows from automated backups).
  */
 import { createHash } from 'node:crypto';
-import { ConnectionDescription, HostPort, TargetSessionAttrs } from '../core/dsn';
+import { ConnectionDescription, HostPort, readerConnection as coreReaderConnection } from '../core/dsn';
 import { check, checkInteger } from '../core/errors';
 import { ConfValue, validateCidr } from '../core/server-config';
 import { ServerKind, SslMode, parseSslMode, validateClientTls } from '../core/tls';
@@ -343,15 +343,7 @@ export function planRds(name: string, stack: string, options: RdsPlanOptions = {
 }
 
 
-/**
- * A read connection: the replica first, then the primary, with
- * `target_session_attrs=prefer-standby` (libpq 14+), so reads go to the
- * replica and fall back to the primary while it is unavailable.
- */
+/** A read connection through one replica: see the core's {@link coreReaderConnection}. */
 export function readerConnection(primary: ConnectionDescription, replica: HostPort): ConnectionDescription {
-  return {
-    ...primary,
-    hosts: [replica, ...primary.hosts.filter((h) => h.host !== replica.host || h.port !== replica.port)],
-    targetSessionAttrs: TargetSessionAttrs.PreferStandby,
-  };
+  return coreReaderConnection(primary, [replica]);
 }

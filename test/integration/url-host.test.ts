@@ -8,14 +8,26 @@
  *   link-local address exists, so the kernel refuses at once and nothing is
  *   sent); the unencoded spelling is refused by libpq's URI parser
  *   ("invalid percent-encoded token") — why the encoding matters;
+ * - a reader URL (standbys first, then the primary, prefer-standby) is read
+ *   by libpq as written: with the standby down it falls back to the primary;
  * - a plain IPv6 address in brackets logs in to a real PostgreSQL 17 on
  *   `::1` when the machine has IPv6 loopback (skipped, with a note, when not).
  */
-import { libpqUrl } from '../../src/core/dsn';
+import { libpqUrl, readerConnection } from '../../src/core/dsn';
 import { SslMode } from '../../src/core/tls';
 import { psql } from '../../lab/psql';
 import { SERVER_TIMEOUT, describeFailure, useLabServer } from './support';
 import { networkInterfaces } from 'node:os';
+import { createServer } from 'node:net';
+
+/** A loopback port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
 
 const zoned = { hosts: [{ host: 'fe80::1%lo', port: 5999 }], database: 'db', user: 'u', password: 'p', tls: { sslmode: SslMode.Disable }, connectTimeoutSeconds: 2 };
 
@@ -50,6 +62,25 @@ describe('an IPv6 host in brackets', () => {
       const r = await psql(url, "SELECT inet_server_addr();");
       expect(describeFailure(r)).toBe('exit 0: ');
       expect(r.stdout.trim()).toBe('::1');
+    },
+    SERVER_TIMEOUT,
+  );
+});
+
+describe('a reader URL (InstanceDatabase.readerUrl)', () => {
+  const server = useLabServer(() => ({ version: 17 }));
+
+  test(
+    'libpq tries the standby first and falls back to the primary while it is down',
+    async () => {
+      const admin = server().admin();
+      const standby = { host: '127.0.0.1', port: await closedPort() };
+      const url = libpqUrl(readerConnection(admin, [standby]));
+      expect(url).toContain(`@127.0.0.1:${standby.port},`);
+      expect(url).toContain('target_session_attrs=prefer-standby');
+      const r = await psql(url, 'SELECT pg_is_in_recovery(), inet_server_port();');
+      expect(describeFailure(r)).toBe('exit 0: ');
+      expect(r.stdout.trim()).toBe(`f|${admin.hosts[0]!.port}`);
     },
     SERVER_TIMEOUT,
   );

@@ -13,6 +13,7 @@ import {
   libpqUrl,
   percentEncode,
   pgxUrl,
+  readerConnection,
   redactPassword,
   urlHost,
   withSslMode,
@@ -346,6 +347,32 @@ describe('kratosDsnToLibpq keeps only what libpq accepts', () => {
     expect(queryKeys(url)).toEqual(['sslmode', 'connect_timeout']);
     expect(queryKeys(url).every((k) => LIBPQ_KEYWORDS.has(k))).toBe(true);
     expect(url.split('?')[0]).toBe(dsn.split('?')[0]);
+  });
+});
+
+describe('readerConnection (standbys first, then the primary, prefer-standby)', () => {
+  test('orders the hosts and drops repeats', () => {
+    const primary = { ...vwBlog, hosts: [{ host: 'primary.internal', port: 5432 }] };
+    const reader = readerConnection(primary, [
+      { host: 'replica-1.internal', port: 5432 },
+      { host: 'replica-1.internal', port: 5432 },
+      { host: 'primary.internal', port: 5432 },
+      { host: 'replica-2.internal', port: 5433 },
+    ]);
+    expect(reader.hosts).toEqual([
+      { host: 'replica-1.internal', port: 5432 },
+      { host: 'primary.internal', port: 5432 },
+      { host: 'replica-2.internal', port: 5433 },
+    ]);
+    const url = libpqUrl(readerConnection(primary, [{ host: 'replica-1.internal', port: 5432 }]));
+    expect(url.split('@')[1]!.split('/')[0]).toBe('replica-1.internal:5432,primary.internal:5432');
+    expect(queryPairs(url)).toContainEqual(['target_session_attrs', 'prefer-standby']);
+  });
+
+  test('without standbys it is the primary with prefer-standby', () => {
+    const reader = readerConnection(vwBlog, []);
+    expect(reader.hosts).toEqual(vwBlog.hosts);
+    expect(reader.targetSessionAttrs).toBe(TargetSessionAttrs.PreferStandby);
   });
 });
 

@@ -264,8 +264,17 @@ describe('a read replica', () => {
     expect(url.value).toContain('sslmode=verify-full');
   });
 
-  test('readerUrl without a replica names the field to set', () => {
+  test('every instance database on the handle has the same readerUrl as an output (any Pulumi language)', async () => {
+    expect(primary.handle.standbys).toHaveLength(1);
+    const [output, method] = await Promise.all([settle(blog.instances['blog']!.readerUrl!), settle(primary.readerUrl(blog.instances['blog']!))]);
+    expect(output.secret).toBe(true);
+    expect(output.value).toBe(method.value);
+  });
+
+  test('readerUrl without a replica names the field to set, and instances have no readerUrl', () => {
     expect(() => db.readerUrl(shared.instances['blog']!)).toThrow(/readReplica: is not set/);
+    expect(db.handle.standbys).toEqual([]);
+    expect(shared.instances['blog']!.readerUrl).toBeUndefined();
   });
 });
 
