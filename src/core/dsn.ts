@@ -79,6 +79,29 @@ export interface KratosPool {
 export const DEFAULT_GATEWAY_POOL: Readonly<GatewayPool> = { maxConns: 10, minConns: 2 };
 export const DEFAULT_KRATOS_POOL: Readonly<KratosPool> = { maxConns: 10, maxIdleConns: 2 };
 export const DEFAULT_CONNECT_TIMEOUT_SECONDS = 10;
+
+/** Length of generated passwords, in characters (letters and digits). */
+export const DEFAULT_PASSWORD_LENGTH = 32;
+
+/** The login options every component that generates passwords takes. */
+export interface LoginOptions {
+  /** Length of generated passwords, in characters, 16–128. @default 32 */
+  passwordLength?: number;
+  /** libpq `connect_timeout` of the clients, in seconds, 1–3600. @default 10 (or the strategy's own) */
+  connectTimeoutSeconds?: number;
+}
+
+/**
+ * Applies the defaults of {@link LoginOptions} and checks them.
+ * @throws ValidationError naming `passwordLength` or `connectTimeoutSeconds`.
+ */
+export function checkLoginOptions(options: LoginOptions, defaultConnectTimeoutSeconds = DEFAULT_CONNECT_TIMEOUT_SECONDS): Required<LoginOptions> {
+  const passwordLength = options.passwordLength ?? DEFAULT_PASSWORD_LENGTH;
+  checkInteger(passwordLength, 'passwordLength', 16, 128, 'characters');
+  const connectTimeoutSeconds = options.connectTimeoutSeconds ?? defaultConnectTimeoutSeconds;
+  checkInteger(connectTimeoutSeconds, 'connectTimeoutSeconds', 1, 3600, 'seconds');
+  return { passwordLength, connectTimeoutSeconds };
+}
 export const DEFAULT_PORT = 5432;
 /** What stands in for a password in printed output. */
 export const REDACTED = 'REDACTED';

@@ -9,7 +9,7 @@
 import * as hcloud from '@pulumi/hcloud';
 import * as pulumi from '@pulumi/pulumi';
 import * as postgresql from '@pulumi/postgresql';
-import { ConnectionDescription, DEFAULT_CONNECT_TIMEOUT_SECONDS, DEFAULT_PORT } from '../core/dsn';
+import { ConnectionDescription, DEFAULT_PORT, checkLoginOptions } from '../core/dsn';
 import { check, checkInteger } from '../core/errors';
 import { InstancePlan, InstanceSpec } from '../core/plan';
 import { ConfValue } from '../core/server-config';
@@ -278,10 +278,7 @@ export class HetznerPostgres extends pulumi.ComponentResource {
     const { backup, sshKeys: _sshKeys, adminHost: _adminHost, ...plain } = args;
     const s3Plain = backup?.s3 ? { ...backup.s3, accessKeyId: plainOr(backup.s3.accessKeyId), secretAccessKey: plainOr(backup.s3.secretAccessKey) } : undefined;
     const plan = planHetzner({ ...plain, serverName: args.serverName ?? name, ...(backup ? { backup: { ...backup, s3: s3Plain } } : {}) });
-    const passwordLength = args.passwordLength ?? 32;
-    checkInteger(passwordLength, 'passwordLength', 16, 128, 'characters');
-    const connectTimeoutSeconds = args.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS;
-    checkInteger(connectTimeoutSeconds, 'connectTimeoutSeconds', 1, 3600, 'seconds');
+    const { passwordLength, connectTimeoutSeconds } = checkLoginOptions(args);
     const clientSslRootCert = args.clientSslRootCert ?? 'postgres-ca.pem';
     check(clientSslRootCert.length > 0 && !/[\r\n\0]/.test(clientSslRootCert), 'clientSslRootCert', 'is empty or has a line break', 'Give the path of the CA file on the app clients');
     const deleteProtection = args.deleteProtection ?? true;

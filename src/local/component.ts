@@ -13,8 +13,8 @@ import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import * as postgresql from '@pulumi/postgresql';
 import { composeFileSources, renderComposeFile, renderDotEnv } from './compose';
-import { ConnectionDescription, DEFAULT_CONNECT_TIMEOUT_SECONDS, PoolerMode, libpqUrl } from '../core/dsn';
-import { ValidationError, check, checkInteger } from '../core/errors';
+import { ConnectionDescription, PoolerMode, checkLoginOptions, libpqUrl } from '../core/dsn';
+import { ValidationError, check } from '../core/errors';
 import { KRATOS_ADMIN_PORT, checkOneShotExit, validateKratosConfig } from '../core/kratos';
 import {
   CONTAINER_PATHS,
@@ -220,10 +220,7 @@ export class LocalPostgres extends pulumi.ComponentResource {
     const prefix = args.dockerNamePrefix ?? `${pulumi.getProject()}-${pulumi.getStack()}-`;
     check(typeof prefix === 'string', 'dockerNamePrefix', 'is not a string', 'Give a prefix like "myapp-dev-", or "" for none');
     const names = dockerNames(name, args.volumeName, prefix);
-    const passwordLength = args.passwordLength ?? 32;
-    checkInteger(passwordLength, 'passwordLength', 16, 128, 'characters');
-    const connectTimeoutSeconds = args.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS;
-    checkInteger(connectTimeoutSeconds, 'connectTimeoutSeconds', 1, 3600, 'seconds');
+    const { passwordLength, connectTimeoutSeconds } = checkLoginOptions(args);
     const hostCaFile = args.hostCaFile ?? 'postgres-ca.pem';
     check(hostCaFile.length > 0 && !/[\r\n\0]/.test(hostCaFile), 'hostCaFile', 'is empty or has a line break', 'Give the path of the CA file on this machine');
 

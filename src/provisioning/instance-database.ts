@@ -5,8 +5,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as postgresql from '@pulumi/postgresql';
-import { ConnectionDescription, DEFAULT_CONNECT_TIMEOUT_SECONDS, libpqUrl, readerConnection } from '../core/dsn';
-import { checkInteger } from '../core/errors';
+import { ConnectionDescription, checkLoginOptions, libpqUrl, readerConnection } from '../core/dsn';
 import { InstancePlan, InstanceSpec, RolePlan, SchemaObjectType, planInstance } from '../core/plan';
 import { sslModeVerifiesCertificate, validateClientTls } from '../core/tls';
 import { validateHost, validatePort, validateRootCertPem } from '../core/validate';
@@ -165,10 +164,7 @@ export class InstanceDatabase extends pulumi.ComponentResource {
     if (typeof server.rootCertPem === 'string') {
       validateRootCertPem(server.rootCertPem, 'server.rootCertPem', { verify: sslModeVerifiesCertificate(server.sslmode) });
     }
-    const passwordLength = args.passwordLength ?? 32;
-    checkInteger(passwordLength, 'passwordLength', 16, 128, 'characters');
-    const connectTimeoutSeconds = args.connectTimeoutSeconds ?? DEFAULT_CONNECT_TIMEOUT_SECONDS;
-    checkInteger(connectTimeoutSeconds, 'connectTimeoutSeconds', 1, 3600, 'seconds');
+    const { passwordLength, connectTimeoutSeconds } = checkLoginOptions(args);
     // Last check: a claim is recorded only when everything else passed.
     if (!claimed) server.claims.claim(name, [plan], ['instance'], 'instance');
 

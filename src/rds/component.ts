@@ -18,8 +18,8 @@ import { SubnetGroup } from '@pulumi/aws/rds/subnetGroup';
 import { SecurityGroup } from '@pulumi/aws/ec2/securityGroup';
 import { SecurityGroupIngressRule, SecurityGroupIngressRuleArgs } from '@pulumi/aws/vpc/securityGroupIngressRule';
 import { getSecretVersionOutput } from '@pulumi/aws/secretsmanager/getSecretVersion';
-import { ConnectionDescription, libpqUrl } from '../core/dsn';
-import { ValidationError, check, checkInteger } from '../core/errors';
+import { ConnectionDescription, checkLoginOptions, libpqUrl } from '../core/dsn';
+import { ValidationError, check } from '../core/errors';
 import { ServerKind, SslMode } from '../core/tls';
 import { PostgresServerHandle, createServerHandle, validateServerHandleArgs } from '../provisioning/server-handle';
 import { RdsPlan, RdsPlanOptions, finalSnapshotIdentifier, planRds, readerConnection } from './plan';
@@ -194,11 +194,8 @@ export class RdsPostgres extends pulumi.ComponentResource {
     if (Array.isArray(args.subnetIds)) {
       check(args.subnetIds.length >= 2, 'subnetIds', `${args.subnetIds.length} subnet(s) given`, 'Give subnets in at least two availability zones (RDS requires them for a DB subnet group)');
     }
-    const passwordLength = args.passwordLength ?? 32;
-    checkInteger(passwordLength, 'passwordLength', 16, 128, 'characters');
+    const { passwordLength, connectTimeoutSeconds: connectTimeout } = checkLoginOptions(args, 15);
     check(!(args.manageMasterUserPassword && args.passwordLength !== undefined), 'passwordLength', 'is set with manageMasterUserPassword', 'Remove one: Secrets Manager generates the password itself');
-    const connectTimeout = args.connectTimeoutSeconds ?? 15;
-    checkInteger(connectTimeout, 'connectTimeoutSeconds', 1, 3600, 'seconds');
     // The handle's numbers (budget with the admin's and maintenance connections), checked before anything exists.
     const handleNumbers = {
       kind: ServerKind.Managed,
