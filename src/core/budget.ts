@@ -24,7 +24,6 @@ export interface InstanceConsumers {
   consumers: ConnectionConsumer[];
 }
 
-/** What the server offers. */
 /**
  * Connections the admin's `@pulumi/postgresql` provider may open per database
  * it enters (the provider's own default is 20): set as the provider's
@@ -35,6 +34,7 @@ export const DEFAULT_ADMIN_MAX_CONNECTIONS = 4;
 /** Connections kept free for deploys and maintenance (psql, pg_dump, a migration run by hand). */
 export const DEFAULT_MAINTENANCE_CONNECTIONS = 3;
 
+/** What the server offers. */
 export interface ServerCapacity {
   /** The server's `max_connections`. @default 100 on most managed services */
   maxConnections: number;

@@ -384,3 +384,27 @@ export function readerConnection(primary: ConnectionDescription, standbys: reado
     targetSessionAttrs: TargetSessionAttrs.PreferStandby,
   };
 }
+
+/** A pooler endpoint with known values (see `PoolerEndpoint` on the server handle). */
+export interface KnownPoolerEndpoint {
+  host: string;
+  port: number;
+  mode: PoolerMode;
+  userSuffix?: string;
+}
+
+/**
+ * The same connection through a pooler: the pooler's host and port, the
+ * role name with the pooler's suffix (Supavisor's `vw_blog.<ref>`), and the
+ * pooler mode, so the core adds `default_query_exec_mode=exec` to the pgx
+ * and Kratos dialects behind a transaction pooler. Password, database and
+ * TLS settings stay as they are.
+ */
+export function throughPooler(c: ConnectionDescription, pooler: KnownPoolerEndpoint): ConnectionDescription {
+  return {
+    ...c,
+    hosts: [{ host: pooler.host, port: pooler.port }],
+    user: `${c.user}${pooler.userSuffix ?? ''}`,
+    pooler: pooler.mode,
+  };
+}

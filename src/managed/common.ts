@@ -8,7 +8,7 @@
  * directly against the seeds' URLs.
  */
 import type { ExternalPostgresArgs } from '../provisioning/external';
-import { ConnectionDescription, GatewayPool, KratosPool, PoolerMode, percentEncode, validateGatewayPool, validateKratosPool } from '../core/dsn';
+import { GatewayPool, KratosPool, percentEncode, validateGatewayPool, validateKratosPool } from '../core/dsn';
 import { ValidationError, check, checkInteger } from '../core/errors';
 import { GatewayDatabaseConfig } from '../core/gateway';
 import { MAX_IDENTIFIER_BYTES } from '../core/identifiers';
@@ -180,25 +180,4 @@ export function checkServerPoolSize(size: number, field: string): number {
 }
 
 /** A pooler endpoint whose host and port are known values (what a preset fills in). */
-export interface KnownPoolerEndpoint {
-  host: string;
-  port: number;
-  mode: PoolerMode;
-  userSuffix?: string;
-}
-
-/**
- * The same connection through a pooler: the pooler's host and port, the
- * role name with the pooler's suffix (Supavisor's `vw_blog.<ref>`), and the
- * pooler mode, so the core adds `default_query_exec_mode=exec` to the pgx
- * and Kratos dialects behind a transaction pooler. Password, database and
- * TLS settings stay as they are.
- */
-export function throughPooler(c: ConnectionDescription, pooler: KnownPoolerEndpoint): ConnectionDescription {
-  return {
-    ...c,
-    hosts: [{ host: pooler.host, port: pooler.port }],
-    user: `${c.user}${pooler.userSuffix ?? ''}`,
-    pooler: pooler.mode,
-  };
-}
+export { type KnownPoolerEndpoint, throughPooler } from '../core/dsn';

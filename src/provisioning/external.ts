@@ -143,9 +143,6 @@ export class ExternalPostgres extends pulumi.ComponentResource {
       args.rootCertPem === undefined ? undefined : checkedInput(args.rootCertPem, (pem) => validateRootCertPem(pem, 'ExternalPostgres.rootCertPem', { verify }));
     const maxConnections = args.maxConnections ?? 100;
     const reservedConnections = args.reservedConnections ?? 3;
-    checkInteger(maxConnections, 'maxConnections', 1, 262143, 'connections');
-    checkInteger(reservedConnections, 'reservedConnections', 0, maxConnections - 1, 'connections');
-    check(typeof args.adminUser === 'string' && args.adminUser.length > 0, 'adminUser', 'is empty', 'Give the admin role the stack connects as');
     const connectTimeout = args.connectTimeoutSeconds ?? 15;
     checkInteger(connectTimeout, 'connectTimeoutSeconds', 1, 3600, 'seconds');
     const handleArgs = {
@@ -164,6 +161,7 @@ export class ExternalPostgres extends pulumi.ComponentResource {
       adminIsSuperuser: args.adminIsSuperuser ?? false,
       pooler: args.pooler,
     };
+    // The connection numbers, the admin user and the pooler (the same checks every strategy's handle gets).
     const { adminConnections } = validateServerHandleArgs(handleArgs);
 
     super('postgres-strategies:index:ExternalPostgres', name, {}, opts);

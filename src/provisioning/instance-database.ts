@@ -5,7 +5,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as postgresql from '@pulumi/postgresql';
-import { ConnectionDescription, checkLoginOptions, libpqUrl, readerConnection } from '../core/dsn';
+import { ConnectionDescription, checkLoginOptions, libpqUrl, readerConnection, throughPooler } from '../core/dsn';
 import { InstancePlan, InstanceSpec, RolePlan, SchemaObjectType, planInstance } from '../core/plan';
 import { sslModeVerifiesCertificate, validateClientTls } from '../core/tls';
 import { validateHost, validatePort, validateRootCertPem } from '../core/validate';
@@ -241,9 +241,9 @@ export class InstanceDatabase extends pulumi.ComponentResource {
     const pooler = server.pooler;
     if (pooler) {
       this.pooledConnection = pulumi.secret(
-        pulumi.all([pooler.host, pooler.port, this.connection]).apply(
-          ([host, port, direct]): ConnectionDescription => ({ ...direct, hosts: [{ host, port }], user: `${direct.user}${pooler.userSuffix}`, pooler: pooler.mode }),
-        ),
+        pulumi
+          .all([pooler.host, pooler.port, this.connection])
+          .apply(([host, port, direct]) => throughPooler(direct, { host, port, mode: pooler.mode, userSuffix: pooler.userSuffix })),
       );
     }
     const derived = connectionOutputs(this.connection, plan, this.pooledConnection);
