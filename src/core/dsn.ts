@@ -92,14 +92,22 @@ export interface LoginOptions {
 }
 
 /**
+ * Checks a libpq `connect_timeout`: whole seconds, 1–3600.
+ * @throws ValidationError naming `field`.
+ */
+export function checkConnectTimeout(seconds: number, field = 'connectTimeoutSeconds'): number {
+  checkInteger(seconds, field, 1, 3600, 'seconds');
+  return seconds;
+}
+
+/**
  * Applies the defaults of {@link LoginOptions} and checks them.
  * @throws ValidationError naming `passwordLength` or `connectTimeoutSeconds`.
  */
 export function checkLoginOptions(options: LoginOptions, defaultConnectTimeoutSeconds = DEFAULT_CONNECT_TIMEOUT_SECONDS): Required<LoginOptions> {
   const passwordLength = options.passwordLength ?? DEFAULT_PASSWORD_LENGTH;
   checkInteger(passwordLength, 'passwordLength', 16, 128, 'characters');
-  const connectTimeoutSeconds = options.connectTimeoutSeconds ?? defaultConnectTimeoutSeconds;
-  checkInteger(connectTimeoutSeconds, 'connectTimeoutSeconds', 1, 3600, 'seconds');
+  const connectTimeoutSeconds = checkConnectTimeout(options.connectTimeoutSeconds ?? defaultConnectTimeoutSeconds);
   return { passwordLength, connectTimeoutSeconds };
 }
 export const DEFAULT_PORT = 5432;

@@ -274,8 +274,10 @@ export class LocalPostgres extends pulumi.ComponentResource {
     // 5. File contents and secrets of the containers, then the containers in dependency order.
     const contents: Partial<Record<FileContent, pulumi.Input<string>>> = { ...plan.staticFiles, [FileContent.BootstrapSql]: this.bootstrapSql };
     if (kratosConfig !== undefined) {
-      // The user's config: secret, and checked once known (plain text was checked by the plan already).
-      contents[FileContent.KratosConfig] = pulumi.secret(pulumi.output(kratosConfig).apply((text) => validateKratosConfig(text, 'kratos.config')));
+      // The user's config: secret; plain text was checked by the plan already, an Output is checked once known.
+      contents[FileContent.KratosConfig] = pulumi.secret(
+        typeof kratosConfig === 'string' ? kratosConfig : pulumi.output(kratosConfig).apply((text) => validateKratosConfig(text, 'kratos.config')),
+      );
     }
     if (certs) {
       contents[FileContent.ServerCert] = certs.serverCertPem;

@@ -8,7 +8,7 @@
  * directly against the seeds' URLs.
  */
 import type { ExternalPostgresArgs } from '../provisioning/external';
-import { GatewayPool, KratosPool, percentEncode, validateGatewayPool, validateKratosPool } from '../core/dsn';
+import { GatewayPool, KratosPool, checkConnectTimeout, percentEncode, validateGatewayPool, validateKratosPool } from '../core/dsn';
 import { ValidationError, check, checkInteger } from '../core/errors';
 import { GatewayDatabaseConfig } from '../core/gateway';
 import { MAX_IDENTIFIER_BYTES } from '../core/identifiers';
@@ -160,14 +160,14 @@ export function gatewayDatabaseConfig(externalUrl: string, tlsMode: SslMode, con
   if (!GATEWAY_TLS_MODES.includes(tlsMode)) {
     throw new ValidationError('sslmode', `the gateway's tls_mode does not accept "${tlsMode}"`, `Use one of: ${GATEWAY_TLS_MODES.join(', ')}`);
   }
-  checkInteger(connectTimeoutSeconds, 'connectTimeoutSeconds', 1, 3600, 'seconds');
+  checkConnectTimeout(connectTimeoutSeconds);
   validateGatewayPool(pool, 'gatewayPool');
   return { externalUrl, tlsMode, connectTimeout: `${connectTimeoutSeconds}s`, maxConns: pool.maxConns, minConns: pool.minConns };
 }
 
 /** Validates the client defaults of a preset (user overrides included). @throws ValidationError */
 export function validateClientDefaults(clients: ManagedClientDefaults): ManagedClientDefaults {
-  checkInteger(clients.connectTimeoutSeconds, 'connectTimeoutSeconds', 1, 3600, 'seconds');
+  checkConnectTimeout(clients.connectTimeoutSeconds);
   validateGatewayPool(clients.gatewayPool, 'gatewayPool');
   validateKratosPool(clients.kratosPool, 'kratosPool');
   return clients;

@@ -26,7 +26,6 @@ import {
   ManagedPreset,
   PasswordPart,
   checkHostName,
-  checkServerPoolSize,
   existingDatabaseName,
   formatProviderUrl,
   gatewayDatabaseConfig,
@@ -201,7 +200,8 @@ export function neonServer(args: NeonServerArgs): ManagedPreset {
             host: neonPoolerHost(host),
             port: NEON_PORT,
             mode: PoolerMode.Transaction,
-            serverPoolSize: checkServerPoolSize(Math.floor(maxConnections * 0.9), 'maxConnections'),
+            // 90% of max_connections, already checked (8–4000 → 7–3600).
+            serverPoolSize: Math.floor(maxConnections * 0.9),
           }
         : undefined,
     },

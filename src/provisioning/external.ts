@@ -6,8 +6,8 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as postgresql from '@pulumi/postgresql';
-import { DEFAULT_PORT } from '../core/dsn';
-import { check, checkInteger } from '../core/errors';
+import { DEFAULT_PORT, checkConnectTimeout } from '../core/dsn';
+import { check } from '../core/errors';
 import { ServerKind, SslMode, parseSslMode, sslModeVerifiesCertificate, validateClientTls } from '../core/tls';
 import { validateHost, validatePort, validateRootCertPem } from '../core/validate';
 import { checkedInput } from './checked-input';
@@ -144,7 +144,7 @@ export class ExternalPostgres extends pulumi.ComponentResource {
     const maxConnections = args.maxConnections ?? 100;
     const reservedConnections = args.reservedConnections ?? 3;
     const connectTimeout = args.connectTimeoutSeconds ?? 15;
-    checkInteger(connectTimeout, 'connectTimeoutSeconds', 1, 3600, 'seconds');
+    checkConnectTimeout(connectTimeout);
     const handleArgs = {
       host,
       port,
