@@ -19,7 +19,7 @@ import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, Postgre
 import { createServerCertificates } from '../provisioning/tls-certificates';
 import { renderCloudConfig, renderHetznerPgHba, renderHetznerPostgresqlConf } from './cloud-init';
 import { ServerReady } from './server-ready';
-import { HETZNER_ADMIN_CONNECTIONS, HETZNER_MAINTENANCE_CONNECTIONS, HetznerPlan, hetznerVolumeDevice, planHetzner } from './plan';
+import { HetznerPlan, hetznerVolumeDevice, planHetzner } from './plan';
 
 /** An S3-compatible bucket for the nightly dumps (Hetzner Object Storage, or any S3 API). */
 export interface HetznerS3BackupArgs {
@@ -288,7 +288,6 @@ export class HetznerPostgres extends pulumi.ComponentResource {
     const waitForServerSeconds = args.waitForServerSeconds ?? 900;
     checkInteger(waitForServerSeconds, 'waitForServerSeconds', 0, 7200, 'seconds');
     // The same checks and numbers as every handle, before anything is registered.
-    check(HETZNER_ADMIN_CONNECTIONS === DEFAULT_ADMIN_MAX_CONNECTIONS && HETZNER_MAINTENANCE_CONNECTIONS === DEFAULT_MAINTENANCE_CONNECTIONS, 'internal', 'the plan and the handle count different admin/maintenance connections', 'Report this bug');
     const handleNumbers = {
       host: plan.network.privateIp,
       port: DEFAULT_PORT,

@@ -5,7 +5,7 @@
  * SANs, PostgreSQL major of the image, postgresql.conf settings, capacity
  * and the instances declared for the cloud-init bootstrap.
  */
-import { ServerCapacity } from '../core/budget';
+import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, ServerCapacity } from '../core/budget';
 import { ServerCertificatePlan, planServerCertificates } from '../core/certificates';
 import { check, checkInteger } from '../core/errors';
 import { IdentifierKind, validateIdentifier } from '../core/identifiers';
@@ -15,10 +15,6 @@ import { DEFAULT_IMAGE, postgresMajorFor } from './debian';
 import { FirewallRulePlan, NetworkOptions, NetworkPlan, planFirewallRules, planNetwork } from './network';
 import { DumpBackupSettings, hetznerServerSettings, validateBackupSettings } from './cloud-init';
 
-/** The admin provider's connections counted in the budget (the handle's default, DEFAULT_ADMIN_MAX_CONNECTIONS). */
-export const HETZNER_ADMIN_CONNECTIONS = 4;
-/** Headroom for maintenance: the nightly pg_dump, a psql session (the handle's default, DEFAULT_MAINTENANCE_CONNECTIONS). */
-export const HETZNER_MAINTENANCE_CONNECTIONS = 3;
 
 /** The plain (non-Pulumi) arguments the plan checks. */
 export interface HetznerPlanOptions extends NetworkOptions {
@@ -107,8 +103,9 @@ export function planHetzner(o: HetznerPlanOptions): HetznerPlan {
   const capacity: ServerCapacity = {
     maxConnections,
     reservedConnections: superuserReserved + (typeof reserved === 'number' ? reserved : 0),
-    adminConnections: HETZNER_ADMIN_CONNECTIONS,
-    maintenanceConnections: HETZNER_MAINTENANCE_CONNECTIONS,
+    // The handle's numbers (the nightly pg_dump and a psql session fit the maintenance headroom).
+    adminConnections: DEFAULT_ADMIN_MAX_CONNECTIONS,
+    maintenanceConnections: DEFAULT_MAINTENANCE_CONNECTIONS,
   };
   const claims = new ServerClaims(capacity, { user: adminUser, database: 'postgres' });
   const instances = o.instances && o.instances.length > 0 ? planInstances(o.instances, { namePrefix: o.namePrefix ?? '', adminUser, adminDatabase: 'postgres' }) : [];

@@ -233,7 +233,6 @@ export function planRds(name: string, stack: string, options: RdsPlanOptions = {
   const major = rdsMajor(engineVersion, 'engineVersion');
   const pgConfig = options.pgConfig ?? {};
   const parameters = planParameters(major, pgConfig, 'pgConfig');
-  if (pgConfig['max_connections'] === undefined && !isKnownInstanceClass(instanceClass)) instanceClassMemoryGiB(instanceClass, 'instanceClass');
   const capacity = rdsCapacity(instanceClass, major, pgConfig, 'pgConfig');
 
   const allocatedStorage = options.allocatedStorageGiB ?? 20;

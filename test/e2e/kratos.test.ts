@@ -307,7 +307,7 @@ describe('Ory Kratos v1.3.1 with the Kratos DSN on PostgreSQL 17 over TLS (certi
       const dsn = kratosDsn(conn({ pooler: PoolerMode.Transaction }), plan.kratosPool);
       expect(dsn).toContain('default_query_exec_mode=exec');
       await serveUntilReady(dsn, 'lead@example.com');
-      // psql with the direct DSN: kratosDsnToLibpq keeps default_query_exec_mode, which libpq refuses (see H1 notes)
+      // psql reads the same database through the direct DSN's libpq form.
       const ids = await psqlOk(kratosDsnToLibpq(kratosDsn(conn(), plan.kratosPool)), "SELECT traits->>'email' FROM identities;");
       expect(ids.stdout.trim()).toBe('lead@example.com');
     },

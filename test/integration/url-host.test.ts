@@ -18,16 +18,7 @@ import { SslMode } from '../../src/core/tls';
 import { psql } from '../../lab/psql';
 import { SERVER_TIMEOUT, describeFailure, useLabServer } from './support';
 import { networkInterfaces } from 'node:os';
-import { createServer } from 'node:net';
-
-/** A loopback port nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
+import { freePort } from '../../lab/server';
 
 const zoned = { hosts: [{ host: 'fe80::1%lo', port: 5999 }], database: 'db', user: 'u', password: 'p', tls: { sslmode: SslMode.Disable }, connectTimeoutSeconds: 2 };
 
@@ -48,10 +39,12 @@ test('the unencoded zone is refused by libpq\'s URI parser', async () => {
   expect(r.stderr).toContain('invalid percent-encoded token');
 });
 
+// One PostgreSQL 17 for the suite, on IPv4 and (where the machine has it) IPv6 loopback.
+const server = useLabServer(() => ({ version: 17, conf: { listen_addresses: '127.0.0.1,::1' } }));
+
 const hasIpv6Loopback = Object.values(networkInterfaces()).some((list) => list?.some((a) => a.family === 'IPv6' && a.address === '::1'));
 
 describe('an IPv6 host in brackets', () => {
-  const server = useLabServer(() => ({ version: 17, conf: { listen_addresses: '127.0.0.1,::1' } }));
 
   (hasIpv6Loopback ? test : test.skip)(
     'logs in to a real server on ::1',
@@ -68,13 +61,13 @@ describe('an IPv6 host in brackets', () => {
 });
 
 describe('a reader URL (InstanceDatabase.readerUrl)', () => {
-  const server = useLabServer(() => ({ version: 17 }));
 
   test(
     'libpq tries the standby first and falls back to the primary while it is down',
     async () => {
       const admin = server().admin();
-      const standby = { host: '127.0.0.1', port: await closedPort() };
+      // A loopback port nothing listens on: the standby is down.
+      const standby = { host: '127.0.0.1', port: await freePort() };
       const url = libpqUrl(readerConnection(admin, [standby]));
       expect(url).toContain(`@127.0.0.1:${standby.port},`);
       expect(url).toContain('target_session_attrs=prefer-standby');
