@@ -16,6 +16,7 @@
  * regenerates and compares the same way.
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { postgresOsUser } from './run';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,12 +95,7 @@ export async function readSettings(config: ClientConfig): Promise<PgSettingRow[]
 /** Whether Debian's PostgreSQL 15 can be started here (binaries present, an OS user `postgres`, running as root). */
 export function haveDebianPg15(): boolean {
   if (!existsSync(join(DEBIAN_PG15_BIN, 'postgres'))) return false;
-  try {
-    execFileSync('id', ['-u', 'postgres'], { stdio: 'pipe' });
-  } catch {
-    return false;
-  }
-  return process.getuid?.() === 0;
+  return postgresOsUser() !== undefined && process.getuid?.() === 0;
 }
 
 async function waitForSocket(config: ClientConfig, child: ChildProcess, log: () => string): Promise<void> {
@@ -119,8 +115,9 @@ async function waitForSocket(config: ClientConfig, child: ChildProcess, log: () 
 
 /** Runs `fn` with a superuser connection to Debian's PostgreSQL 15 (initdb + postgres as the OS user postgres, Unix socket only). */
 async function withDebianPg15<T>(fn: (config: ClientConfig) => Promise<T>): Promise<T> {
-  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+  const owner = postgresOsUser();
+  if (!owner) throw new Error('there is no OS user "postgres" to run PostgreSQL 15 as');
+  const { uid, gid } = owner;
   const dir = mkdtempSync(join(tmpdir(), 'ps-pg15-'));
   chownSync(dir, uid, gid);
   const data = join(dir, 'data');

@@ -17,6 +17,7 @@
  *   server uses too) through `setpriv`.
  */
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { postgresOsUser } from './run';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -139,11 +140,10 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<LabPgBo
 
   const asRoot = userInfo().uid === 0;
   if (asRoot) {
-    const pg = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
-    const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
-    if (pg.status !== 0) throw new Error('running as root, but there is no OS user "postgres" to run pgbouncer as');
+    const owner = postgresOsUser();
+    if (!owner) throw new Error('running as root, but there is no OS user "postgres" to run pgbouncer as');
     for (const name of ['', 'pgbouncer.ini', 'userlist.txt', ...(tls ? ['client.crt', 'client.key', 'ca.pem'] : [])]) {
-      chownSync(name ? file(name) : dir, Number(pg.stdout), Number(gid.stdout));
+      chownSync(name ? file(name) : dir, owner.uid, owner.gid);
     }
   }
   chmodSync(dir, 0o700);

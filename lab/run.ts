@@ -1,5 +1,5 @@
 /** Runs a command to its end and collects what it printed. */
-import { spawn, SpawnOptions } from 'node:child_process';
+import { execFileSync, spawn, SpawnOptions } from 'node:child_process';
 
 export interface RunResult {
   /** Exit code (-1 when killed by a signal). */
@@ -21,4 +21,18 @@ export function run(command: string, args: string[], options: SpawnOptions & { i
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
     child.stdin!.end(input ?? '');
   });
+}
+
+/**
+ * The uid and gid of the OS user `postgres` (what initdb, PostgreSQL and
+ * PgBouncer run as when the tests run as root), or undefined when there is
+ * no such user.
+ */
+export function postgresOsUser(): { uid: number; gid: number } | undefined {
+  try {
+    const id = (flag: string): number => Number(execFileSync('id', [flag, 'postgres'], { stdio: 'pipe' }).toString().trim());
+    return { uid: id('-u'), gid: id('-g') };
+  } catch {
+    return undefined;
+  }
 }

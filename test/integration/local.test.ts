@@ -41,6 +41,7 @@ import { renderBootstrapSql } from '../../src/core/render-sql';
 import { SslMode } from '../../src/core/tls';
 import { CertificateFiles, makeCertificates } from '../../lab/certs';
 import { psql } from '../../lab/psql';
+import { postgresOsUser } from '../../lab/run';
 import { LabServer, LabVersion, startLabServer } from '../../lab/server';
 import { SERVER_TIMEOUT, credentialsFor, describeFailure } from './support';
 
@@ -124,7 +125,9 @@ describe.each(CASES)('the local server\'s files on PostgreSQL $version (tls: $tl
     write(paths.bootstrapScript, bootstrapSql, 0o644);
     // The images' socket directory (the shared volume starts as a copy of it): the OS user postgres', mode 3777.
     mkdirSync(paths.socketDir, { recursive: true, mode: 0o755 });
-    chownSync(paths.socketDir, Number(run('id', ['-u', 'postgres']).stdout.trim()), Number(run('id', ['-g', 'postgres']).stdout.trim()));
+    const pg = postgresOsUser();
+    if (!pg) throw new Error('there is no OS user "postgres"');
+    chownSync(paths.socketDir, pg.uid, pg.gid);
     chmodSync(paths.socketDir, 0o3777);
     if (tls) {
       certs = await makeCertificates(plan.certificates!);
@@ -159,7 +162,7 @@ describe.each(CASES)('the local server\'s files on PostgreSQL $version (tls: $tl
       expect(describeFailure({ code: wrapperRun.code, stdout: '', stderr: wrapperRun.stderr, changes: [], warnings: [] })).toBe('exit 0: ');
       const key = statSync(paths.keyFile);
       expect(key.mode & 0o777).toBe(0o600);
-      expect(key.uid).toBe(Number(run('id', ['-u', 'postgres']).stdout.trim()));
+      expect(key.uid).toBe(postgresOsUser()?.uid);
       expect(statSync(paths.keyDir).mode & 0o777).toBe(0o700);
       expect(readFileSync(paths.keyFile, 'utf8')).toBe(certs!.serverKeyPem);
       expect(readFileSync(argsFile, 'utf8').trimEnd().split('\n')).toEqual(plan.containers[0]!.command);

@@ -29,6 +29,7 @@ import { ValidationError } from '../../src/core/errors';
 import { ConfValue, HbaMethod, HbaType, renderPgHba, renderPostgresqlConf, standardHba, validatePgConfig } from '../../src/core/server-config';
 import { SslMode } from '../../src/core/tls';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { postgresOsUser } from '../../lab/run';
 import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -173,7 +174,9 @@ describe('a misspelt or out-of-range pgConfig stops the real server; validatePgC
   let dir = '';
   let owner = { uid: 0, gid: 0 };
   beforeAll(() => {
-    owner = { uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) };
+    const pg = postgresOsUser();
+    if (!pg) throw new Error('there is no OS user "postgres" to run initdb as');
+    owner = pg;
     dir = mkdtempSync(join(tmpdir(), 'ps-conf-check-'));
     chownSync(dir, owner.uid, owner.gid);
     execFileSync(join(bin, 'initdb'), ['-D', join(dir, 'data'), '-U', 'postgres', '-A', 'trust', '--no-sync'], { ...owner, cwd: dir, stdio: 'pipe' });
