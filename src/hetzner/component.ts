@@ -14,7 +14,7 @@ import { check, checkInteger } from '../core/errors';
 import { InstancePlan, InstanceSpec } from '../core/plan';
 import { ConfValue } from '../core/server-config';
 import { ServerKind, SslMode } from '../core/tls';
-import { GeneratedLogin, InstanceOutputs, bootstrapSqlOutput, connectionOutputs, generateLogin } from '../provisioning/logins';
+import { GeneratedLogin, InstanceOutputs, bootstrapSqlOutput, connectionOutputs, generateInstanceLogins, generateLogin } from '../provisioning/logins';
 import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, PostgresServerHandle, createServerHandle, validateServerHandleArgs } from '../provisioning/server-handle';
 import { createServerCertificates } from '../provisioning/tls-certificates';
 import { renderCloudConfig, renderHetznerPgHba, renderHetznerPostgresqlConf } from './cloud-init';
@@ -315,11 +315,8 @@ export class HetznerPostgres extends pulumi.ComponentResource {
     this.caPem = certs.caCertPem;
     const admin = generateLogin(`${name}-admin`, passwordLength, this);
     this.adminPassword = admin.password;
-    const logins = new Map<string, GeneratedLogin>();
-    for (const inst of plan.server.instances) {
-      for (const role of inst.roles.filter((r) => r.login)) logins.set(role.name, generateLogin(`${name}-${inst.instance}-${role.purpose}`, passwordLength, this));
-    }
-    this.bootstrapSql = pulumi.secret(bootstrapSqlOutput(plan.server.instances, new Map([...logins].map(([role, l]) => [role, l.verifier]))));
+    const { logins, verifiers } = generateInstanceLogins(name, plan.server.instances, passwordLength, this);
+    this.bootstrapSql = pulumi.secret(bootstrapSqlOutput(plan.server.instances, verifiers));
 
     // 2. Network, firewall, volume.
     let networkId: pulumi.Output<number>;

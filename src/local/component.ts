@@ -34,7 +34,7 @@ import {
 } from './plan';
 import { InstancePlan } from '../core/plan';
 import { ClientTls, ServerKind, SslMode } from '../core/tls';
-import { GeneratedLogin, InstanceOutputs, bootstrapSqlOutput, connectionOutputs, generateLogin } from '../provisioning/logins';
+import { GeneratedLogin, InstanceOutputs, bootstrapSqlOutput, connectionOutputs, generateInstanceLogins, generateLogin } from '../provisioning/logins';
 import { DEFAULT_ADMIN_MAX_CONNECTIONS, PostgresServerHandle, createServerHandle } from '../provisioning/server-handle';
 import { createServerCertificates } from '../provisioning/tls-certificates';
 
@@ -237,13 +237,8 @@ export class LocalPostgres extends pulumi.ComponentResource {
     // 1. Passwords with a stable SCRAM salt each: the superuser's, and each login role's.
     const superuser = generateLogin(`${name}-superuser`, passwordLength, this);
     this.superuserPassword = superuser.password;
-    const logins = new Map<string, GeneratedLogin>();
-    for (const inst of plan.server.instances) {
-      for (const role of inst.roles.filter((r) => r.login)) {
-        logins.set(role.name, generateLogin(`${name}-${inst.instance}-${role.purpose}`, passwordLength, this));
-      }
-    }
-    const instancesSql = bootstrapSqlOutput(plan.server.instances, new Map([...logins].map(([role, l]) => [role, l.verifier])));
+    const { logins, verifiers } = generateInstanceLogins(name, plan.server.instances, passwordLength, this);
+    const instancesSql = bootstrapSqlOutput(plan.server.instances, verifiers);
     this.bootstrapSql = pulumi.secret(pulumi.all([superuser.verifier, instancesSql]).apply(([verifier, sql]) => renderLocalBootstrapSql(verifier, sql, plan.superuser)));
 
     // 2. Certificates.

@@ -72,6 +72,26 @@ export function generateLogin(prefix: string, length: number, parent: pulumi.Res
   };
 }
 
+/**
+ * A generated login ({@link generateLogin}, named
+ * `<prefix>-<instance>-<purpose>`) for every login role of `plans`, by role
+ * name, and their SCRAM verifiers by role name for the bootstrap SQL: what a
+ * strategy that provisions its instances itself (local bootstrap container,
+ * Hetzner cloud-init) needs.
+ */
+export function generateInstanceLogins(
+  prefix: string,
+  plans: InstancePlan[],
+  length: number,
+  parent: pulumi.Resource,
+): { logins: Map<string, GeneratedLogin>; verifiers: Map<string, pulumi.Output<string>> } {
+  const logins = new Map<string, GeneratedLogin>();
+  for (const inst of plans) {
+    for (const role of inst.roles.filter((r) => r.login)) logins.set(role.name, generateLogin(`${prefix}-${inst.instance}-${role.purpose}`, length, parent));
+  }
+  return { logins, verifiers: new Map([...logins].map(([role, l]) => [role, l.verifier])) };
+}
+
 /** Connection strings in each dialect and env maps of one login. */
 export interface ConnectionOutputs {
   /** libpq URL (psql, pg_dump, libpq drivers), always the direct endpoint. */
