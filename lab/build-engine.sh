@@ -78,6 +78,14 @@ key="$({
 cache="${POSTGRES_STRATEGIES_CACHE_DIR:-$root/.cache}/engine"
 out="$cache/$key"
 bin="$out/bin"
+mkdir -p "$cache"
+# One build at a time per cache folder: a second `npm run engine` (another terminal, a parallel
+# test worker) waits for the first and then finds its result.
+exec 9>"$cache/.lock"
+if ! flock -n 9; then
+  log "another build is running in $cache; waiting for it"
+  flock 9
+fi
 if [ -f "$out/complete" ]; then
   log "already built for this set of versions"
   printf '%s\n' "$bin"
@@ -181,6 +189,6 @@ rm -rf "$work" "$bin"
 mv "$bin.partial" "$bin"
 printf 'pulumi %s\npostgresql %s\nrandom %s\ntls %s\n' "$v_pulumi" "$v_postgresql" "$v_random" "$v_tls" >"$out/complete"
 # older builds (other versions or sources) are not used again
-for old in "$cache"/*; do [ "$old" = "$out" ] || rm -rf "$old"; done
+for old in "$cache"/*/; do [ "${old%/}" = "$out" ] || rm -rf "$old"; done
 log "built in $((SECONDS - started)) s"
 printf '%s\n' "$bin"
