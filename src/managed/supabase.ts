@@ -264,9 +264,11 @@ function parseEndpoint(value: SupabaseEndpoint, field: string): SupabaseEndpoint
  * - TLS: require, or verify-full with the Supabase CA file.
  * - Budget: `max_connections` 60 on the free tier.
  *
- * @throws ValidationError naming the field: bad reference, region or
- *   pooler host, the transaction pooler as admin endpoint, an sslmode
- *   Supabase refuses, verify-full without the CA, impossible numbers.
+ * @throws ValidationError naming the field: bad reference or region, no
+ *   `poolerHost` while a pooler endpoint is used (the default), a pooler host
+ *   that is not a Supavisor host or lies in another region than `region`,
+ *   the transaction pooler as admin endpoint, an sslmode Supabase refuses,
+ *   verify-full without the CA, impossible numbers.
  */
 export function supabaseServer(args: SupabaseServerArgs): ManagedPreset {
   const clientEndpoint = parseEndpoint(args.clientEndpoint ?? SupabaseEndpoint.TransactionPooler, 'clientEndpoint');
@@ -333,10 +335,11 @@ export interface SupabaseConnectionStringArgs extends PasswordPart {
 
 /**
  * Supabase's connection string as its dashboard shows it (Connect → URI):
- * with the placeholder `${DB_PASSWORD}` the primary seed's two
- * `external_url`s (session and transaction pooler) byte for byte; with
- * `endpoint: Direct` and `sslmode: require` seed 001's direct URL.
- * @throws ValidationError for a bad reference, region, pooler host, sslmode or password part.
+ * with the placeholder `${DB_PASSWORD}` and the seed's pooler host the
+ * primary seed's two `external_url`s (session and transaction pooler) byte
+ * for byte; with `endpoint: Direct` and `sslmode: require` seed 001's direct URL.
+ * @throws ValidationError for a bad reference or region, a missing or bad
+ *   pooler host (for the pooler endpoints), a bad sslmode or password part.
  */
 export function supabaseConnectionString(args: SupabaseConnectionStringArgs): string {
   const endpoint = parseEndpoint(args.endpoint ?? SupabaseEndpoint.TransactionPooler, 'endpoint');

@@ -21,7 +21,7 @@ import { ManagedPreset, PasswordPart, existingDatabaseName, formatProviderUrl, g
 
 /** Arguments of {@link tlsEnforcedServer}. */
 export interface TlsEnforcedServerArgs {
-  /** The server's host name or IP. */
+  /** The server's host name or IP address, by the same rules as `ExternalPostgres.host` (`validateHost`). */
   host: string;
   /** @default 5432 */
   port?: number;
@@ -44,7 +44,10 @@ export interface TlsEnforcedServerArgs {
   maxConnections?: number;
   /** Slots app roles cannot use. @default 3 */
   reservedConnections?: number;
-  /** A pooled client endpoint (the provider's PgBouncer, your own). @default none */
+  /**
+   * A pooled client endpoint (the provider's PgBouncer, your own), checked by
+   * the core's one pooler rule, the same `ExternalPostgres` applies. @default none
+   */
   pooler?: PoolerEndpoint;
   /** Clients' `connect_timeout`, in seconds. @default 10 (the seed's) */
   connectTimeoutSeconds?: number;
