@@ -56,10 +56,11 @@ export interface RdsPostgresArgs extends Omit<RdsPlanOptions, 'allowedSecurityGr
    * the instance; its subnet and security groups are protected the same
    * way, and all three, the ingress rules and the parameter group are
    * retained on delete, so an instance that leaves the stack keeps its
-   * network and parameters. With `true` (together with
-   * `deletionProtection: false`, applied in an update before the change
-   * that deletes) Pulumi deletes it, taking the final snapshot first. See
-   * the README ("Replacing the instance on purpose") for the exact steps.
+   * network and parameters. With `true` Pulumi may delete it (the final
+   * snapshot is taken first); RDS's own `deletionProtection` must be off
+   * too, and both must be applied in an `up` of their own before the one
+   * that deletes or replaces, because Pulumi deletes by the options the
+   * state holds. See the README ("Replacing the instance on purpose").
    * @default false
    */
   allowDeletion?: boolean;
