@@ -1,6 +1,7 @@
 /**
  * Generates src/core/pg-settings/data.ts: every server parameter of each
- * supported PostgreSQL major, read from a real server's `pg_settings`
+ * supported PostgreSQL major, and those of the preloaded extensions
+ * ({@link PRELOADED_EXTENSIONS}), read from a real server's `pg_settings`
  * (name, vartype, unit, context, min_val, max_val, enumvals), plus the enum
  * spellings the server accepts but does not list (`on`/`true`/`1`… for
  * `synchronous_commit`, `archive` for `wal_level`), found by trying each one
@@ -44,9 +45,17 @@ export const DEBIAN_PG15_BIN = '/usr/lib/postgresql/15/bin';
 /** Spellings tried on every enum: bool synonyms and old wal_level names. */
 const HIDDEN_CANDIDATES = ['on', 'off', 'true', 'false', 'yes', 'no', '1', '0', 'archive', 'hot_standby'];
 
+/**
+ * The extensions (contrib modules) whose parameters the data also holds:
+ * loaded at server start (`shared_preload_libraries`), as RDS and most
+ * servers load them, so their parameters are real rows of `pg_settings`.
+ * Each ships with every PostgreSQL build here and on RDS.
+ */
+export const PRELOADED_EXTENSIONS = ['auto_explain', 'pg_prewarm', 'pg_stat_statements'] as const;
+
 const QUERY = `SELECT name, vartype, unit, context, min_val, max_val, enumvals
                  FROM pg_catalog.pg_settings
-                WHERE name NOT LIKE '%.%'
+                WHERE name NOT LIKE '%.%' OR split_part(name, '.', 1) = ANY($1)
                 ORDER BY name COLLATE "C"`;
 
 /** Reads pg_settings (and probes unlisted enum spellings) through a superuser connection. */
@@ -54,7 +63,7 @@ export async function readSettings(config: ClientConfig): Promise<PgSettingRow[]
   const client = new Client(config);
   await client.connect();
   try {
-    const rows = (await client.query(QUERY)).rows as Array<Record<string, unknown>>;
+    const rows = (await client.query(QUERY, [[...PRELOADED_EXTENSIONS]])).rows as Array<Record<string, unknown>>;
     const out: PgSettingRow[] = [];
     for (const r of rows) {
       const enumvals = (r['enumvals'] as string[] | null) ?? null;
@@ -131,7 +140,8 @@ async function withDebianPg15<T>(fn: (config: ClientConfig) => Promise<T>): Prom
     });
     const port = await freePort();
     let log = '';
-    child = spawn(join(DEBIAN_PG15_BIN, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=', '-c', 'fsync=off'], {
+    const preload = `shared_preload_libraries=${PRELOADED_EXTENSIONS.join(',')}`;
+    child = spawn(join(DEBIAN_PG15_BIN, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=', '-c', 'fsync=off', '-c', preload], {
       uid,
       gid,
       cwd: dir,
@@ -159,7 +169,7 @@ async function withDebianPg15<T>(fn: (config: ClientConfig) => Promise<T>): Prom
  */
 export async function withPgSettingsServer<T>(major: number, fn: (config: ClientConfig) => Promise<T>): Promise<T> {
   if (major === 15) return withDebianPg15(fn);
-  const server = await startLabServer({ version: major as LabVersion, conf: { fsync: false } });
+  const server = await startLabServer({ version: major as LabVersion, conf: { fsync: false, shared_preload_libraries: PRELOADED_EXTENSIONS.join(',') } });
   try {
     return await fn({ host: '127.0.0.1', port: server.port, user: server.superuser, password: server.superuserPassword, database: 'postgres' });
   } finally {
