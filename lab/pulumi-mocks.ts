@@ -94,6 +94,9 @@ export function computedState(type: string, name: string, inputs: Record<string,
       return { imageId: `sha256:${digest(`image:${String(inputs['name'])}`, 32).toString('hex')}`, repoDigest: '' };
     case 'docker:index/container:Container':
       return { exitCode: 0, containerLogs: '' };
+    case 'pulumi-nodejs:dynamic/postgres-strategies:BootUserData':
+      // What its provider's create does: the server boots the user data given now.
+      return inputs['userData'] === undefined ? {} : { bootUserData: inputs['userData'] };
     default:
       return {};
   }

@@ -27,11 +27,11 @@
  */
 import { PoolerMode } from './dsn';
 import { check, checkInteger } from './errors';
-import { PG_MAJORS_SUPPORTED, pgSetting } from './pg-settings';
+import { MAX_CONNECTIONS_LIMIT } from './budget';
 import { validateHost, validatePort } from './validate';
 
 /** The largest server pool a pooler may open per (role, database): PostgreSQL's ceiling of max_connections. */
-export const MAX_SERVER_POOL_SIZE: number = pgSetting('max_connections', PG_MAJORS_SUPPORTED[PG_MAJORS_SUPPORTED.length - 1] as number)?.max as number;
+export const MAX_SERVER_POOL_SIZE: number = MAX_CONNECTIONS_LIMIT;
 
 /** A pooler user suffix: `[A-Za-z0-9._-]`, 0–63 characters. */
 const USER_SUFFIX = /^[A-Za-z0-9._-]{0,63}$/;

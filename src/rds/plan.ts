@@ -23,11 +23,12 @@
  * - The primary seed: backups kept at least 7 days (point-in-time recovery
  *   within that window follows from automated backups).
  */
-import { createHash } from 'node:crypto';
+import { capacityFromPgConfig } from '../core/budget';
+import { nameFromText } from '../core/identifiers';
 import { check, checkInteger } from '../core/errors';
 import { ConfValue, validateCidr } from '../core/server-config';
 import { ServerKind, SslMode, parseSslMode, sslModeVerifiesCertificate, validateClientTls } from '../core/tls';
-import { defaultMaxConnections, instanceClassMemoryGiB, isKnownInstanceClass, POSTGRES_MAX_CONNECTIONS_LIMIT, supportsPerformanceInsights } from './instance-classes';
+import { defaultMaxConnections, instanceClassMemoryGiB, isKnownInstanceClass, supportsPerformanceInsights } from './instance-classes';
 import { DEFAULT_RDS_ENGINE_VERSION, RdsParameter, parameterGroupFamily, planParameters, rdsMajor } from './parameters';
 
 /** RDS's current CA certificates (AWS "Using SSL/TLS to encrypt a connection to a DB instance"). */
@@ -200,13 +201,7 @@ const IDENTIFIER = /^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)$/;
 
 /** A valid RDS identifier from free text: lower-case, hyphens, a letter first, at most `max` characters (hash-suffixed when cut). */
 export function rdsIdentifier(text: string, max = 63): string {
-  let id = text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
-  if (!/^[a-z]/.test(id)) id = `db-${id}`.replace(/-+$/, '');
-  if (id.length > max) {
-    const hash = createHash('sha256').update(text).digest('hex').slice(0, 8);
-    id = `${id.slice(0, max - 9).replace(/-+$/, '')}-${hash}`;
-  }
-  return id;
+  return nameFromText(text, max, 'db');
 }
 
 /** The default instance identifier: `<name>-<stack>`, so two stacks in one account and region never collide. */
@@ -223,19 +218,6 @@ export function finalSnapshotIdentifier(identifier: string, suffixHex: string): 
   return `${identifier}-final-${suffixHex}`;
 }
 
-function settingInteger(pgConfig: Record<string, ConfValue>, key: string, fallback: number, field: string): number {
-  const raw = pgConfig[key];
-  if (raw === undefined) return fallback;
-  const value = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
-  check(
-    typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= POSTGRES_MAX_CONNECTIONS_LIMIT,
-    `${field}.${key}`,
-    `${JSON.stringify(raw)} is not a whole number of connections`,
-    `Give a number from 0 to ${POSTGRES_MAX_CONNECTIONS_LIMIT} (a formula such as {DBInstanceClassMemory/...} cannot be budgeted before the server exists)`,
-  );
-  return value;
-}
-
 /**
  * The server's connection numbers: `max_connections` from `pgConfig` or the
  * instance class, and the slots app roles cannot use.
@@ -243,19 +225,15 @@ function settingInteger(pgConfig: Record<string, ConfValue>, key: string, fallba
  *   reserved slots leave nothing.
  */
 export function rdsCapacity(instanceClass: string, major: number, pgConfig: Record<string, ConfValue> = {}, field = 'pgConfig'): RdsCapacity {
-  const fromConfig = pgConfig['max_connections'] !== undefined;
-  const maxConnections = fromConfig ? settingInteger(pgConfig, 'max_connections', 0, field) : defaultMaxConnections(instanceClass);
-  const reservedConnections =
-    settingInteger(pgConfig, 'superuser_reserved_connections', DEFAULT_SUPERUSER_RESERVED_CONNECTIONS, field) +
-    settingInteger(pgConfig, 'rds.rds_superuser_reserved_connections', DEFAULT_RDS_SUPERUSER_RESERVED_CONNECTIONS, field) +
-    (major >= 16 ? settingInteger(pgConfig, 'reserved_connections', 0, field) : 0);
-  check(
-    reservedConnections < maxConnections,
-    fromConfig ? `${field}.max_connections` : 'instanceClass',
-    `max_connections ${maxConnections} leaves no slot for app roles after ${reservedConnections} reserved`,
-    'Raise max_connections (a larger class or pgConfig.max_connections) or reserve fewer slots',
-  );
-  return { maxConnections, maxConnectionsSource: fromConfig ? 'pgConfig' : 'instance class', reservedConnections };
+  const c = capacityFromPgConfig(pgConfig, {
+    major,
+    field,
+    defaultMaxConnections: () => defaultMaxConnections(instanceClass),
+    defaultMaxConnectionsField: 'instanceClass',
+    defaultSuperuserReserved: DEFAULT_SUPERUSER_RESERVED_CONNECTIONS,
+    extraReserved: { 'rds.rds_superuser_reserved_connections': DEFAULT_RDS_SUPERUSER_RESERVED_CONNECTIONS },
+  });
+  return { maxConnections: c.maxConnections, maxConnectionsSource: c.maxConnectionsFromConfig ? 'pgConfig' : 'instance class', reservedConnections: c.reservedConnections };
 }
 
 /**
