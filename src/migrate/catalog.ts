@@ -9,7 +9,7 @@
  * checksum, is the same on both servers whatever their defaults.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { quoteIdent, quoteLiteral } from '../core/identifiers';
 import { ServerConnections } from './budget';
 import { serverMajor } from './tools';

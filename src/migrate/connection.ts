@@ -13,7 +13,7 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Client, ClientConfig } from 'pg';
+import type { Client, ClientConfig } from 'pg';
 import { parse } from 'pg-connection-string';
 import { DEFAULT_CONNECT_TIMEOUT_SECONDS, DEFAULT_PORT } from '../core/dsn';
 import { GATEWAY_TLS_MODES, SslMode, sslModeVerifiesCertificate } from '../core/tls';
@@ -206,7 +206,9 @@ export function connectionError(e: unknown, endpoint: Endpoint, secrets: readonl
  * @throws MigrateError classifying the failure (see {@link connectionError}).
  */
 export async function connect(endpoint: Endpoint, secrets: readonly string[]): Promise<Client> {
-  const client = new Client(endpoint.client);
+  // Loaded on first use: requiring `pg` costs more than the rest of the package's root entry.
+  const pg = require('pg') as typeof import('pg');
+  const client = new pg.Client(endpoint.client);
   client.on('error', () => undefined);
   try {
     await client.connect();

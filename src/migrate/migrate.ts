@@ -16,7 +16,7 @@
  * 4. the copy (copy.ts: one pg_restore transaction);
  * 5. the verification (verify.ts) against the snapshot pg_dump read.
  */
-import { Client } from 'pg';
+import type { Client } from 'pg';
 import { BudgetCheck, checkServerBudget } from './budget';
 import {
   DbObject,

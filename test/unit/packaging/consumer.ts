@@ -108,6 +108,15 @@ export const ENTRIES: Entry[] = [
     forbidden: ['@pulumi/docker', '@pulumi/aws', '@pulumi/hcloud', '@pulumi/tls'],
     loads: [],
   },
+  {
+    // `pg` is loaded when migrateDatabase connects, not when the entry is required.
+    subpath: './migrate',
+    folder: 'migrate',
+    exportName: 'migrateDatabase',
+    notExported: ['SharedPostgres', 'ExternalPostgres', 'LocalPostgres'],
+    forbidden: ['@pulumi/', 'pg'],
+    loads: ['pg-connection-string'],
+  },
 ];
 
 /** `postgres-strategies` + `/core` etc. */
