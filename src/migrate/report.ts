@@ -18,15 +18,18 @@ export function formatBytes(bytes: number): string {
   return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
-/** Columns padded to their widest cell; numbers (`right`) aligned right. */
-export function renderTable(header: string[], rows: string[][], right: boolean[] = []): string {
+/**
+ * A plain-text table: columns padded to their widest cell, those marked in
+ * `right` aligned right, the header underlined with `rule`.
+ */
+export function renderTable(header: string[], rows: string[][], right: boolean[] = [], rule = '-'): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string =>
     cells
       .map((c, i) => (right[i] ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number)))
       .join('  ')
       .trimEnd();
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+  return [line(header), widths.map((w) => rule.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
 const mark = (equal: boolean): string => (equal ? 'ok' : 'DIFFERS');
