@@ -19,10 +19,19 @@
  * counted; they are listed in the report.
  */
 
-/** Connections migrate holds on the target: its own session and pg_restore's. */
-export const MIGRATE_TARGET_CONNECTIONS = 2;
-/** Connections migrate holds on the source: its own session (with the exported snapshot) and pg_dump's. */
-export const MIGRATE_SOURCE_CONNECTIONS = 2;
+/** Sessions per side that compute the table checksums in parallel (migrate's own session included). */
+export const VERIFY_SESSIONS = 2;
+/**
+ * Connections migrate holds on the target at once: its own session and
+ * pg_restore's during the copy, then its {@link VERIFY_SESSIONS} checksum sessions.
+ */
+export const MIGRATE_TARGET_CONNECTIONS = Math.max(2, VERIFY_SESSIONS);
+/**
+ * Connections migrate holds on the source at once: pg_dump's and the
+ * {@link VERIFY_SESSIONS} checksum sessions (its own session, which exported
+ * the snapshot, among them), which read during the copy.
+ */
+export const MIGRATE_SOURCE_CONNECTIONS = 1 + VERIFY_SESSIONS;
 
 /** What the target server says about its connections. */
 export interface ServerConnections {

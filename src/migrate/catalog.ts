@@ -230,11 +230,32 @@ export async function otherMigrateSessions(client: Client, applicationName: stri
 export interface TableSum {
   rows: number;
   /**
-   * 32 hex digits: the sums (mod nothing: numeric) of the two 64-bit halves of
-   * md5(row::text) over every row, hashed together with the count. Independent
-   * of row order and of any key, sensitive to duplicates.
+   * 32 hex digits: the sums of the two 64-bit halves of md5(row::text) over
+   * every row, hashed together with the count. Independent of row order and
+   * of any key, sensitive to duplicates; additive, so a table can be summed
+   * in parts.
    */
   checksum: string;
+}
+
+/** The additive parts of a {@link TableSum}: row count and the two sums. */
+export interface PartialSum {
+  rows: bigint;
+  a: bigint;
+  b: bigint;
+}
+
+/** Adds partial sums. */
+export function addSums(x: PartialSum, y: PartialSum): PartialSum {
+  return { rows: x.rows + y.rows, a: x.a + y.a, b: x.b + y.b };
+}
+
+/** The empty sum. */
+export const NO_ROWS: PartialSum = { rows: 0n, a: 0n, b: 0n };
+
+/** The printed form of a whole table's sum (the same numbers give the same checksum on both sides). */
+export function finishSum(p: PartialSum): TableSum {
+  return { rows: Number(p.rows), checksum: createHash('md5').update(`${p.rows}:${p.a}:${p.b}`).digest('hex') };
 }
 
 /** Regular tables (and partitions) with data, excluding extension members: `"schema"."name"` text of regclass. */
@@ -252,15 +273,78 @@ const HALVES = `count(*)::text AS n,
        COALESCE(sum(('x' || substr(h, 1, 16))::bit(64)::bigint::numeric), 0)::text AS a,
        COALESCE(sum(('x' || substr(h, 17, 16))::bit(64)::bigint::numeric), 0)::text AS b`;
 
-function summed(row: { n: string; a: string; b: string }): TableSum {
-  // The same three numbers give the same checksum on both sides; one digest keeps reports short.
-  return { rows: Number(row.n), checksum: createHash('md5').update(`${row.n}:${row.a}:${row.b}`).digest('hex') };
+function partial(row: { n: string; a: string; b: string }): PartialSum {
+  return { rows: BigInt(row.n), a: BigInt(row.a), b: BigInt(row.b) };
 }
 
-/** The checksum of one table's rows (`FROM ONLY`: a parent's own rows, as pg_dump copies them). */
-export async function tableSum(client: Client, table: string): Promise<TableSum> {
-  const r = await client.query<{ n: string; a: string; b: string }>(`SELECT ${HALVES} FROM (SELECT pg_catalog.md5(t::text) AS h FROM ONLY ${table} AS t) s`);
-  return summed(r.rows[0]!);
+/** A part of a table to sum: the whole table, or the rows in heap blocks [fromBlock, toBlock). */
+export interface SumUnit {
+  table: string;
+  /** First heap block (inclusive); absent = from the start. */
+  fromBlock?: number;
+  /** Last heap block (exclusive); absent = to the end (rows added since the sizes were read included). */
+  toBlock?: number;
+  /** Heap pages in the unit, for ordering (largest first). */
+  pages: number;
+}
+
+/** Tables smaller than this many heap pages (8 kB each) are summed whole. */
+export const MIN_SPLIT_PAGES = 2048;
+
+/**
+ * Cuts each table into at most `parts` block ranges of its heap (PostgreSQL
+ * 14+, where a ctid range is a TID range scan; before, each table is one
+ * unit), largest units first. Each side cuts by its own sizes: the units of
+ * one table cover all its rows whatever the physical layout.
+ */
+export async function sumUnits(client: Client, tables: string[], parts: number, versionNum: number): Promise<SumUnit[]> {
+  const units: SumUnit[] = [];
+  for (const table of tables) {
+    const r = await client.query<{ p: string }>(`SELECT (pg_catalog.pg_relation_size($1::regclass) / current_setting('block_size')::int)::text AS p`, [table]);
+    const pages = Number(r.rows[0]!.p);
+    const n = versionNum >= 140000 && pages >= MIN_SPLIT_PAGES ? Math.max(1, parts) : 1;
+    const step = Math.ceil(pages / n);
+    for (let i = 0; i < n; i++) {
+      const unit: SumUnit = { table, pages: n === 1 ? pages : Math.min(step, pages - i * step) };
+      if (i > 0) unit.fromBlock = i * step;
+      if (i < n - 1) unit.toBlock = (i + 1) * step;
+      units.push(unit);
+    }
+  }
+  return units.sort((x, y) => y.pages - x.pages);
+}
+
+/** The partial sum of one unit (`FROM ONLY`: a parent's own rows, as pg_dump copies them). */
+export async function unitSum(client: Client, u: SumUnit): Promise<PartialSum> {
+  const where = [
+    ...(u.fromBlock !== undefined ? [`t.ctid >= '(${u.fromBlock},0)'::tid`] : []),
+    ...(u.toBlock !== undefined ? [`t.ctid < '(${u.toBlock},0)'::tid`] : []),
+  ];
+  const r = await client.query<{ n: string; a: string; b: string }>(
+    `SELECT ${HALVES} FROM (SELECT pg_catalog.md5(t::text) AS h FROM ONLY ${u.table} AS t${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}) s`,
+  );
+  return partial(r.rows[0]!);
+}
+
+/**
+ * Sums every unit with the given sessions working in parallel (one query
+ * at a time each); `onUnit` is called after each unit.
+ * @returns each table's sum.
+ */
+export async function tableSums(clients: Client[], units: SumUnit[], onUnit: () => void): Promise<Map<string, TableSum>> {
+  const totals = new Map<string, PartialSum>();
+  for (const u of units) totals.set(u.table, NO_ROWS);
+  const queue = [...units];
+  await Promise.all(
+    clients.map(async (client) => {
+      for (let u = queue.shift(); u !== undefined; u = queue.shift()) {
+        const p = await unitSum(client, u);
+        totals.set(u.table, addSums(totals.get(u.table) as PartialSum, p));
+        onUnit();
+      }
+    }),
+  );
+  return new Map([...totals].map(([t, p]) => [t, finishSum(p)]));
 }
 
 /** The checksum of every large object: its oid and the md5 of its content. */
@@ -268,7 +352,7 @@ export async function largeObjectSum(client: Client): Promise<TableSum> {
   const r = await client.query<{ n: string; a: string; b: string }>(
     `SELECT ${HALVES} FROM (SELECT pg_catalog.md5(l.oid::text || ':' || pg_catalog.md5(pg_catalog.lo_get(l.oid))) AS h FROM pg_catalog.pg_largeobject_metadata l) s`,
   );
-  return summed(r.rows[0]!);
+  return finishSum(partial(r.rows[0]!));
 }
 
 /** A sequence's state. */

@@ -34,12 +34,15 @@ import {
   serverConnections,
   serverFacts,
   setRole,
-  tableSum,
+  sumUnits,
+  tableSums,
   unavailableExtensions,
 } from './catalog';
 import { Endpoint, EndpointSummary, MIGRATE_APPLICATION_NAME, connect, parseEndpoint, secretsOf, summarize, writePassFiles } from './connection';
+import { quoteLiteral } from '../core/identifiers';
 import { CopyProgress, CopyResult, runCopy } from './copy';
 import { MigrateError, MigrateErrorCode, redact } from './errors';
+import { VERIFY_SESSIONS } from './budget';
 import { findPgTools, pickPgTools } from './tools';
 import { SideReading, Verification, compare, sameObjects } from './verify';
 
@@ -69,8 +72,16 @@ export interface MigrateOptions {
   onProgress?: (p: MigrateProgress) => void;
 }
 
+/** Progress of the verification on one side: checksum parts (tables, or block ranges of big tables) done. */
+export interface VerifyProgress {
+  phase: 'verify';
+  side: 'source' | 'target';
+  done: number;
+  total: number;
+}
+
 /** Progress of a run. */
-export type MigrateProgress = { phase: 'check'; message: string } | CopyProgress | { phase: 'verify'; tablesDone: number; tables: number };
+export type MigrateProgress = { phase: 'check'; message: string } | CopyProgress | VerifyProgress;
 
 /** What a run did. */
 export enum MigrateOutcome {
@@ -123,21 +134,45 @@ function emptyTargetStep(target: Endpoint): string {
   );
 }
 
-/** Reads one side's content; `onTable` is called after each table's checksum. */
-async function read(client: Client, tables: string[], onTable: () => void, role?: string): Promise<SideReading> {
-  const inv = await inventory(client, role);
-  const sums = new Map<string, Awaited<ReturnType<typeof tableSum>>>();
-  for (const t of tables) {
-    sums.set(t, await tableSum(client, t));
-    onTable();
-  }
+/**
+ * Reads one side's content with `clients` (the first one for the catalogs;
+ * all of them for the table checksums, in parallel).
+ */
+async function read(
+  side: VerifyProgress['side'],
+  clients: Client[],
+  tables: string[],
+  versionNum: number,
+  progress: (p: MigrateProgress) => void,
+  role?: string,
+): Promise<SideReading> {
+  const main = clients[0] as Client;
+  const inv = await inventory(main, role);
+  const units = await sumUnits(main, tables, clients.length, versionNum);
+  let done = 0;
+  const sums = await tableSums(clients, units, () => progress({ phase: 'verify', side, done: ++done, total: units.length }));
   return {
     inventory: inv,
     tables: sums,
-    sequences: await sequenceStates(client),
-    largeObjects: await largeObjectSum(client),
-    extensions: await extensions(client),
+    sequences: await sequenceStates(main),
+    largeObjects: await largeObjectSum(main),
+    extensions: await extensions(main),
   };
+}
+
+/** Opens `n` more sessions to `endpoint`, each prepared by `prepare`; closes them all if one fails. */
+async function moreSessions(n: number, endpoint: Endpoint, secrets: readonly string[], prepare: (c: Client) => Promise<void>): Promise<Client[]> {
+  const opened = await Promise.allSettled(Array.from({ length: n }, () => connect(endpoint, secrets)));
+  const ok = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+  try {
+    const failed = opened.find((o) => o.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    await Promise.all(ok.map(prepare));
+    return ok;
+  } catch (e) {
+    await Promise.all(ok.map((c) => c.end().catch(() => undefined)));
+    throw e;
+  }
 }
 
 /**
@@ -176,7 +211,7 @@ export async function migrateDatabase(options: MigrateOptions): Promise<MigrateR
   try {
     if (src.status === 'rejected') throw src.reason;
     if (tgt.status === 'rejected') throw tgt.reason;
-    return await run(src.value, tgt.value, source, target, options, progress, started);
+    return await run(src.value, tgt.value, source, target, options, progress, started, clients);
   } catch (e) {
     if (e instanceof MigrateError) throw e;
     throw new Error(redact(e instanceof Error ? e.message : String(e), secrets));
@@ -193,6 +228,8 @@ async function run(
   options: MigrateOptions,
   progress: (p: MigrateProgress) => void,
   started: number,
+  /** Every session opened, closed by the caller. */
+  sessions: Client[],
 ): Promise<MigrateResult> {
   const secrets = secretsOf(source, target);
   const [sf, tf]: ServerFacts[] = await Promise.all([serverFacts(src), serverFacts(tgt)]);
@@ -285,34 +322,51 @@ async function run(
   const tables = await dataTables(src);
   const checksSeconds = since(started);
 
+
+  // More sessions for the checksums: on the source they read the copy's snapshot.
+  const sourceSessions = [
+    src,
+    ...(await moreSessions(VERIFY_SESSIONS - 1, source, secrets, async (c) => {
+      sessions.push(c);
+      await pinOutputSettings(c);
+      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      await c.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshot)}`);
+    })),
+  ];
   let copy: CopyResult | undefined;
   const copyStarted = Date.now();
   let sourceReading: Promise<SideReading>;
-  let tablesRead = 0;
-  const onTable = (): void => {
-    tablesRead += 1;
-    progress({ phase: 'verify', tablesDone: tablesRead, tables: tables.length * 2 });
-  };
   if (outcome === MigrateOutcome.Copied) {
     const passFiles = writePassFiles([source, target]);
     try {
       // pg_dump imports the snapshot at its start; the source side of the verification reads it meanwhile.
       const copying = runCopy({ tools, source, target, role, snapshot, tables: tables.length, passFiles, secrets, onProgress: progress });
-      sourceReading = read(src, tables, onTable);
+      sourceReading = read('source', sourceSessions, tables, sf.versionNum, progress);
       sourceReading.catch(() => undefined);
       copy = await copying;
     } finally {
       passFiles.remove();
     }
   } else {
-    sourceReading = read(src, tables, onTable);
+    sourceReading = read('source', sourceSessions, tables, sf.versionNum, progress);
   }
   const copySeconds = since(copyStarted);
 
   const verifyStarted = Date.now();
-  if (role !== tf.currentUser) await setRole(tgt, role);
-  const [sr, tr] = await Promise.all([sourceReading, read(tgt, tables, onTable, role)]);
-  await src.query('COMMIT');
+  const asRole = async (c: Client): Promise<void> => {
+    if (role !== tf.currentUser) await setRole(c, role);
+  };
+  await asRole(tgt);
+  const targetSessions = [
+    tgt,
+    ...(await moreSessions(VERIFY_SESSIONS - 1, target, secrets, async (c) => {
+      sessions.push(c);
+      await pinOutputSettings(c);
+      await asRole(c);
+    })),
+  ];
+  const [sr, tr] = await Promise.all([sourceReading, read('target', targetSessions, tables, tf.versionNum, progress, role)]);
+  await Promise.all(sourceSessions.map((c) => c.query('COMMIT')));
   const verification = compare(sr, tr, role);
   const ok = verification.differences === 0;
   const result: MigrateResult = {

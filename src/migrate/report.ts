@@ -90,7 +90,7 @@ export function renderProgress(p: MigrateProgress): string {
     case 'copy':
       return `migrate: copying: ${copyLine(p)}`;
     case 'verify':
-      return `migrate: verifying: ${p.tablesDone}/${p.tables} table checksums`;
+      return `migrate: verifying the ${p.side}: ${p.done}/${p.total} checksum parts`;
   }
 }
 

@@ -177,7 +177,7 @@ describe('report', () => {
     expect(renderProgress({ phase: 'copy', bytes: 2_000_000, tablesDone: 1, tables: 3, table: 'public.big' })).toBe(
       'migrate: copying: 2.0 MB through the pipe, 1/3 tables restored (loading public.big)',
     );
-    expect(renderProgress({ phase: 'verify', tablesDone: 2, tables: 6 })).toBe('migrate: verifying: 2/6 table checksums');
+    expect(renderProgress({ phase: 'verify', side: 'target', done: 2, total: 6 })).toBe('migrate: verifying the target: 2/6 checksum parts');
   });
 });
 
