@@ -14,7 +14,10 @@
  *    (a previous run's copy, e.g. one interrupted after the restore
  *    committed): then nothing is copied and that copy is verified;
  * 4. the copy (copy.ts: one pg_restore transaction);
- * 5. the verification (verify.ts) against the snapshot pg_dump read.
+ * 5. the verification (verify.ts) against the snapshot pg_dump read: the
+ *    table checksums in parts ({@link VERIFY_SESSIONS} sessions per side in
+ *    parallel; the source's start with the copy), then sequences, large
+ *    objects, extensions and ownership.
  */
 import type { Client } from 'pg';
 import { BudgetCheck, checkServerBudget } from './budget';
