@@ -230,13 +230,42 @@ export async function otherMigrateSessions(client: Client, applicationName: stri
 export interface TableSum {
   rows: number;
   /**
-   * 32 hex digits: the exact sum, over every row, of the first 64 bits of
-   * md5(row::text) read as a signed integer, hashed together with the
-   * count. Independent of row order and of any key, sensitive to duplicates
-   * (two different multisets of rows give the same sum with a chance of
-   * about 2⁻⁶⁴); additive, so a table can be summed in parts.
+   * 32 hex digits: the exact sum, over every row, of a 64-bit hash of
+   * `row::text` ({@link RowHash}), hashed together with the count.
+   * Independent of row order and of any key, sensitive to duplicates (two
+   * different multisets of rows give the same sum with a chance of about
+   * 2⁻⁶⁴); additive, so a table can be summed in parts.
    */
   checksum: string;
+}
+
+/** The 64-bit hash of a row's text that the checksums sum. */
+export enum RowHash {
+  /** `hashtextextended(text COLLATE "C", 0)`: PostgreSQL's own 64-bit hash of the bytes; used when both servers compute the same values. */
+  HashTextExtended = 'hashtextextended',
+  /** The first 64 bits of `md5(text)`: portable everywhere, slower. */
+  Md5 = 'md5',
+}
+
+/** SQL of the 64-bit hash of the text `expr`. */
+function rowHashSql(expr: string, hash: RowHash): string {
+  return hash === RowHash.HashTextExtended
+    ? `pg_catalog.hashtextextended((${expr}) COLLATE "C", 0)`
+    : `('x' || pg_catalog.left(pg_catalog.md5(${expr}), 16))::bit(64)::bigint`;
+}
+
+/** A probe of texts of every length from 0 to 40 bytes (every tail of the hash's 12-byte blocks). */
+const HASH_PROBE = "SELECT pg_catalog.array_agg(pg_catalog.hashtextextended(pg_catalog.repeat('ps', i) || pg_catalog.chr(65 + i % 26) COLLATE \"C\", 0) ORDER BY i)::text AS h FROM pg_catalog.generate_series(0, 20) i";
+
+/**
+ * The row hash for two servers: {@link RowHash.HashTextExtended} when they
+ * compute the same values for a probe of texts (the function is the same
+ * byte hash on every major since 11, but its results are not promised to
+ * be the same across CPU byte orders), else {@link RowHash.Md5}.
+ */
+export async function agreedRowHash(a: Client, b: Client): Promise<RowHash> {
+  const [x, y] = await Promise.all([a.query<{ h: string }>(HASH_PROBE), b.query<{ h: string }>(HASH_PROBE)]);
+  return x.rows[0]!.h === y.rows[0]!.h ? RowHash.HashTextExtended : RowHash.Md5;
 }
 
 /** The additive parts of a {@link TableSum}: the row count and the sum. */
@@ -270,11 +299,10 @@ export async function dataTables(client: Client): Promise<string[]> {
 }
 
 /**
- * The aggregate over `h` (an md5 in hex): sum(bigint) is exact (PostgreSQL
- * accumulates it in 128 bits or numeric), so no overflow and no wrap.
- * One 64-bit half only: the second half doubled the cost of the sum.
+ * The aggregate of the hashes of the texts `expr`: sum(bigint) is exact
+ * (PostgreSQL accumulates it in 128 bits or numeric), so no overflow and no wrap.
  */
-const SUM_OF = (h: string): string => `count(*)::text AS n, COALESCE(sum(('x' || left(${h}, 16))::bit(64)::bigint), 0)::text AS s`;
+const SUM_OF = (expr: string, hash: RowHash): string => `count(*)::text AS n, COALESCE(pg_catalog.sum(${rowHashSql(expr, hash)}), 0)::text AS s`;
 
 function partial(row: { n: string; s: string }): PartialSum {
   return { rows: BigInt(row.n), sum: BigInt(row.s) };
@@ -318,13 +346,13 @@ export async function sumUnits(client: Client, tables: string[], parts: number, 
 }
 
 /** The partial sum of one unit (`FROM ONLY`: a parent's own rows, as pg_dump copies them). */
-export async function unitSum(client: Client, u: SumUnit): Promise<PartialSum> {
+export async function unitSum(client: Client, u: SumUnit, hash: RowHash): Promise<PartialSum> {
   const where = [
     ...(u.fromBlock !== undefined ? [`t.ctid >= '(${u.fromBlock},0)'::tid`] : []),
     ...(u.toBlock !== undefined ? [`t.ctid < '(${u.toBlock},0)'::tid`] : []),
   ];
   const r = await client.query<{ n: string; s: string }>(
-    `SELECT ${SUM_OF('pg_catalog.md5(t::text)')} FROM ONLY ${u.table} AS t${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`,
+    `SELECT ${SUM_OF('t::text', hash)} FROM ONLY ${u.table} AS t${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`,
   );
   return partial(r.rows[0]!);
 }
@@ -334,14 +362,14 @@ export async function unitSum(client: Client, u: SumUnit): Promise<PartialSum> {
  * at a time each); `onUnit` is called after each unit.
  * @returns each table's sum.
  */
-export async function tableSums(clients: Client[], units: SumUnit[], onUnit: () => void): Promise<Map<string, TableSum>> {
+export async function tableSums(clients: Client[], units: SumUnit[], hash: RowHash, onUnit: () => void): Promise<Map<string, TableSum>> {
   const totals = new Map<string, PartialSum>();
   for (const u of units) totals.set(u.table, NO_ROWS);
   const queue = [...units];
   await Promise.all(
     clients.map(async (client) => {
       for (let u = queue.shift(); u !== undefined; u = queue.shift()) {
-        const p = await unitSum(client, u);
+        const p = await unitSum(client, u, hash);
         totals.set(u.table, addSums(totals.get(u.table) as PartialSum, p));
         onUnit();
       }
@@ -351,9 +379,9 @@ export async function tableSums(clients: Client[], units: SumUnit[], onUnit: () 
 }
 
 /** The checksum of every large object: its oid and the md5 of its content. */
-export async function largeObjectSum(client: Client): Promise<TableSum> {
+export async function largeObjectSum(client: Client, hash: RowHash): Promise<TableSum> {
   const r = await client.query<{ n: string; s: string }>(
-    `SELECT ${SUM_OF("pg_catalog.md5(l.oid::text || ':' || pg_catalog.md5(pg_catalog.lo_get(l.oid)))")} FROM pg_catalog.pg_largeobject_metadata l`,
+    `SELECT ${SUM_OF("l.oid::text || ':' || pg_catalog.md5(pg_catalog.lo_get(l.oid))", hash)} FROM pg_catalog.pg_largeobject_metadata l`,
   );
   return finishSum(partial(r.rows[0]!));
 }

@@ -7,6 +7,7 @@
  * and was rolled back) — nothing was written to the target then.
  */
 import { parseArgs } from 'node:util';
+import { RowHash } from './catalog';
 import { MigrateError, MigrateErrorCode } from './errors';
 import { migrateDatabase } from './migrate';
 import { renderProgress, renderReport } from './report';
@@ -25,6 +26,8 @@ options:
   --to-env <VAR>      read the target URL from environment variable VAR
   --role <owner>      the role that owns what is restored (default: the target database's owner)
   --pg-bin <dir>      the directory of pg_dump and pg_restore (default: the newest found)
+  --row-hash <h>      md5 or hashtextextended: the hash of each row's text the checksums sum
+                      (default: hashtextextended when both servers agree on a probe, else md5)
   --json              print the result as JSON (progress still goes to stderr)
   -h, --help          this text
 
@@ -60,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
         'to-env': { type: 'string' },
         role: { type: 'string' },
         'pg-bin': { type: 'string' },
+        'row-hash': { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -71,11 +75,16 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     }
+    const rowHash = values['row-hash'];
+    if (rowHash !== undefined && !Object.values(RowHash).includes(rowHash as RowHash)) {
+      throw new MigrateError(MigrateErrorCode.BadInput, '--row-hash', `"${rowHash}" is not a row hash`, `Use one of: ${Object.values(RowHash).join(', ')}`);
+    }
     const result = await migrateDatabase({
       from: url(values, 'from'),
       to: url(values, 'to'),
       ...(values.role !== undefined ? { role: values.role } : {}),
       ...(values['pg-bin'] !== undefined ? { pgBin: values['pg-bin'] } : {}),
+      ...(rowHash !== undefined ? { rowHash: rowHash as RowHash } : {}),
       onProgress: (p) => process.stderr.write(`${renderProgress(p)}\n`),
     });
     process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : renderReport(result));

@@ -23,7 +23,9 @@ import type { Client } from 'pg';
 import { BudgetCheck, checkServerBudget } from './budget';
 import {
   DbObject,
+  RowHash,
   ServerFacts,
+  agreedRowHash,
   dataTables,
   databaseOwner,
   extensions,
@@ -71,6 +73,12 @@ export interface MigrateOptions {
   role?: string;
   /** A directory holding pg_dump and pg_restore. @default the newest found (tools.ts) */
   pgBin?: string;
+  /**
+   * The 64-bit hash of each row's text that the table checksums sum.
+   * @default {@link RowHash.HashTextExtended} when both servers compute the
+   *   same values for a probe, else {@link RowHash.Md5}
+   */
+  rowHash?: RowHash;
   /** Called with progress while checking, copying and verifying. @default nothing is reported */
   onProgress?: (p: MigrateProgress) => void;
 }
@@ -108,6 +116,8 @@ export interface MigrateResult {
   /** Notes that do not fail the run (e.g. pg_dump older than the target's major). */
   notes: string[];
   budget: BudgetCheck;
+  /** The row hash both sides' checksums used (`hashtextextended` when both servers agree on a probe, else `md5`). */
+  rowHash: RowHash;
   /** The copy; absent for {@link MigrateOutcome.AlreadyCopied}. */
   copy?: CopyResult;
   verification: Verification;
@@ -146,6 +156,7 @@ async function read(
   clients: Client[],
   tables: string[],
   versionNum: number,
+  hash: RowHash,
   progress: (p: MigrateProgress) => void,
   role?: string,
 ): Promise<SideReading> {
@@ -153,12 +164,12 @@ async function read(
   const inv = await inventory(main, role);
   const units = await sumUnits(main, tables, clients.length, versionNum);
   let done = 0;
-  const sums = await tableSums(clients, units, () => progress({ phase: 'verify', side, done: ++done, total: units.length }));
+  const sums = await tableSums(clients, units, hash, () => progress({ phase: 'verify', side, done: ++done, total: units.length }));
   return {
     inventory: inv,
     tables: sums,
     sequences: await sequenceStates(main),
-    largeObjects: await largeObjectSum(main),
+    largeObjects: await largeObjectSum(main, hash),
     extensions: await extensions(main),
   };
 }
@@ -286,6 +297,11 @@ async function run(
   }
 
   await Promise.all([pinOutputSettings(src), pinOutputSettings(tgt)]);
+  const agreed = await agreedRowHash(src, tgt);
+  if (options.rowHash === RowHash.HashTextExtended && agreed !== RowHash.HashTextExtended) {
+    throw new MigrateError(MigrateErrorCode.BadInput, '--row-hash', 'the two servers compute different hashtextextended values (another CPU byte order?)', 'Use --row-hash md5, or leave the option out');
+  }
+  const hash = options.rowHash ?? agreed;
   // One snapshot for pg_dump and for the source side of the verification.
   await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
   const snapshot = (await src.query<{ s: string }>('SELECT pg_catalog.pg_export_snapshot() AS s')).rows[0]!.s;
@@ -344,14 +360,14 @@ async function run(
     try {
       // pg_dump imports the snapshot at its start; the source side of the verification reads it meanwhile.
       const copying = runCopy({ tools, source, target, role, snapshot, tables: tables.length, passFiles, secrets, onProgress: progress });
-      sourceReading = read('source', sourceSessions, tables, sf.versionNum, progress);
+      sourceReading = read('source', sourceSessions, tables, sf.versionNum, hash, progress);
       sourceReading.catch(() => undefined);
       copy = await copying;
     } finally {
       passFiles.remove();
     }
   } else {
-    sourceReading = read('source', sourceSessions, tables, sf.versionNum, progress);
+    sourceReading = read('source', sourceSessions, tables, sf.versionNum, hash, progress);
   }
   const copySeconds = since(copyStarted);
 
@@ -368,7 +384,7 @@ async function run(
       await asRole(c);
     })),
   ];
-  const [sr, tr] = await Promise.all([sourceReading, read('target', targetSessions, tables, tf.versionNum, progress, role)]);
+  const [sr, tr] = await Promise.all([sourceReading, read('target', targetSessions, tables, tf.versionNum, hash, progress, role)]);
   await Promise.all(sourceSessions.map((c) => c.query('COMMIT')));
   const verification = compare(sr, tr, role);
   const ok = verification.differences === 0;
@@ -380,6 +396,7 @@ async function run(
     tools: { pgDump: tools.pgDump, pgRestore: tools.pgRestore, version: tools.version, major: tools.major },
     notes,
     budget,
+    rowHash: hash,
     verification,
     seconds: { checks: checksSeconds, copy: copySeconds, verify: since(verifyStarted), total: since(started) },
   };

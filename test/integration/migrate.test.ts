@@ -212,6 +212,8 @@ describe.each([15, 16, 17, 18] as LabVersion[])('PostgreSQL 15 (Debian, pg_dump 
     expect(out.target.serverVersion).toMatch(new RegExp(`^${version}\\.`));
     expect(out.target.role).toBe(plan.owner.name);
     expect(out.tools.major).toBe(15);
+    // both servers run on this CPU: PostgreSQL's own 64-bit hash agrees on the probe
+    expect(out.rowHash).toBe('hashtextextended');
     expect(out.notes.length).toBe(version > 15 ? 1 : 0);
     expect(out.verification.tables.map((t) => [t.table, t.target?.rows, t.equal])).toEqual(
       SOURCE_TABLES.map((t) => [t, { '"Audit Log"."Entries"': 5, 'billing.invoices': 500, 'public.documents': 3, 'public.events': BIG_ROWS, 'public.users': 200 }[t], true]),
@@ -379,10 +381,12 @@ describe('several per-app servers (embedded 14, Debian 15) into one shared Postg
   test('one migrate per instance, each into its own database, each verified', async () => {
     const { server } = shared();
     const a = await runMigrate(['--from', sourceUrl(), '--to', loginUrl(server, blog.database, blog.login.name, PASSWORD), '--json']);
-    const b = await runMigrate(['--from', libpqUrl(api14.admin('api')), '--to', loginUrl(server, api.database, api.login.name, PASSWORD), '--json']);
+    // the portable row hash, forced
+    const b = await runMigrate(['--from', libpqUrl(api14.admin('api')), '--to', loginUrl(server, api.database, api.login.name, PASSWORD), '--row-hash', 'md5', '--json']);
     for (const r of [a, b]) expectNoPassword(r);
     expect([a.code, json(a).ok, b.code, json(b).ok]).toEqual([0, true, 0, true]);
     expect(json(b).source.serverVersion).toMatch(/^14\./);
+    expect([json(a).rowHash, json(b).rowHash]).toEqual(['hashtextextended', 'md5']);
     expect(json(b).verification.tables.map((t) => [t.table, t.target?.rows])).toEqual([['public.keys', 1000]]);
     // the budget both runs read: the two instances' CONNECTION LIMITs (20 each)
     expect(json(b).budget).toEqual(expect.objectContaining({ committed: 40, maxConnections: 100, usable: 97, ok: true }));

@@ -12,6 +12,7 @@ import { formatBytes, renderProgress, renderReport, renderTable } from '../../..
 import { PgTools, candidateDirs, parseToolVersion, pickPgTools, serverMajor } from '../../../src/migrate/tools';
 import { SideReading, compare, sameObjects } from '../../../src/migrate/verify';
 import { SslMode } from '../../../src/core/tls';
+import { RowHash } from '../../../src/migrate/catalog';
 import { expectFieldError } from '../core/helpers';
 
 describe('tool versions', () => {
@@ -144,6 +145,7 @@ describe('report', () => {
       target: { host: 'new', port: 5432, database: 'vw_app', user: 'vw_app', sslmode: SslMode.VerifyFull, serverVersion: '17.10', role: 'vw_app' },
       tools: { pgDump: '/usr/lib/postgresql/15/bin/pg_dump', pgRestore: '/usr/lib/postgresql/15/bin/pg_restore', version: '15.20', major: 15 },
       notes: [],
+      rowHash: RowHash.HashTextExtended,
       budget: checkServerBudget({ maxConnections: 100, reservedConnections: 3, inUse: 1, loginRoles: [{ role: 'vw_app', connectionLimit: 20 }] }),
       copy: { bytes: 1_234_567, tables: 1, seconds: 1.5 },
       verification: v,
@@ -158,6 +160,7 @@ describe('report', () => {
     expect(text).toContain('  from   postgres@old:5432/app (PostgreSQL 15.20, sslmode=disable)');
     expect(text).toContain('objects owned by vw_app');
     expect(text).toContain('copy 1.5 s (1.2 MB, 1 tables)');
+    expect(text).toContain('(/usr/lib/postgresql/15/bin); row checksums: hashtextextended');
     expect(text).toMatch(/^table +public\.t +2 +2 +aa +aa +ok$/m);
     expect(text).toMatch(/^sequence +public\.t_id_seq +2 +2 +ok$/m);
     expect(text).toMatch(/^ownership +owner vw_app +2 of 2 +ok$/m);
@@ -203,6 +206,7 @@ describe('the command line refuses bad options with exit 2, before connecting an
     [['--from-env', 'PS_MIGRATE_UNSET_VARIABLE', '--to', 'z'], /--from-env: environment variable PS_MIGRATE_UNSET_VARIABLE is not set/],
     [['--from', 'postgres://u@h/d', '--to', 'postgres://u@h/e?sslmode=disable'], /--from: the URL has no sslmode/],
     [['--frm', 'x'], /Unknown option '--frm'/],
+    [['--from', 'x', '--to', 'y', '--row-hash', 'sha1'], /--row-hash: "sha1" is not a row hash\. Use one of: hashtextextended, md5/],
   ])('%p', async (args, message) => {
     expect(await main(args)).toBe(2);
     expect(err).toMatch(message);
