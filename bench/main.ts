@@ -352,12 +352,12 @@ function report(mock: SizeReport[] | undefined, boot: BootstrapReport | undefine
     md.push(
       '',
       `\`migrate\` of a ${mb(mig.sourceBytes)} MB database (${num(mig.rows)} rows in \`events\` with two indexes, 10 000 in \`users\`) from Debian's PostgreSQL ${mig.sourceVersion} to embedded ${mig.targetVersion}, ` +
-        `pg_dump/pg_restore 15, both servers on this machine, no TLS, median of ${mig.runs.length / 2} runs each:`,
+        `pg_dump/pg_restore 15, both servers on this machine, no TLS, median of ${mig.runs.length / 2} runs each, load average ${loadavg()[0]?.toFixed(1)} at the end:`,
       '',
       markdownTable(
         ['copy', 'time (s)'],
         [
-          ['bare `pg_dump -Fc -Z0 \| pg_restore`', mig.bare.toFixed(1)],
+          ['bare `pg_dump -Fc -Z0 \\| pg_restore`', mig.bare.toFixed(1)],
           ['`postgres-strategies migrate`, verification included', mig.migrate.toFixed(1)],
           [`**ratio** (target ≤ ${MIGRATE_TARGET}×)`, `**${times(mig.ratio)}** ${mv}`],
           ['of which checks / copy / verification', `${mig.phases.checks} / ${mig.phases.copy} / ${mig.phases.verify}`],
