@@ -14,7 +14,7 @@
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, realpathSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { MigrateError, MigrateErrorCode } from './errors';
 
@@ -89,22 +89,29 @@ async function toolsIn(dir: string): Promise<PgTools | undefined> {
   }
 }
 
-/** Every pg_dump/pg_restore pair found (one per real file), newest major first. */
+/**
+ * Every pg_dump/pg_restore pair found (one per real file), newest major
+ * first. Debian's `pg_wrapper` (what /usr/bin/pg_dump links to) is skipped:
+ * it runs one of the /usr/lib/postgresql/<major>/bin tools, which are
+ * looked at themselves.
+ */
 export async function findPgTools(pgBin?: string): Promise<PgTools[]> {
   const dirs = pgBin !== undefined ? [pgBin] : candidateDirs();
   const seen = new Set<string>();
-  const found: PgTools[] = [];
+  const distinct: string[] = [];
   for (const dir of dirs) {
-    const tools = await toolsIn(dir);
-    if (!tools) continue;
-    const key = realpathSync(tools.pgDump);
-    // Debian's /usr/bin/pg_dump is pg_wrapper, which runs the newest installed version: keep both
-    // it and the versioned directory out of the same list only when they are the same file.
-    if (seen.has(key)) continue;
-    seen.add(key);
-    found.push(tools);
+    let real: string;
+    try {
+      real = realpathSync(join(dir, 'pg_dump'));
+    } catch {
+      continue;
+    }
+    if (seen.has(real) || (pgBin === undefined && basename(real) === 'pg_wrapper')) continue;
+    seen.add(real);
+    distinct.push(dir);
   }
-  return found.sort((a, b) => b.major - a.major);
+  const found = await Promise.all(distinct.map(toolsIn));
+  return found.filter((t): t is PgTools => t !== undefined).sort((a, b) => b.major - a.major);
 }
 
 /**
