@@ -109,6 +109,15 @@ export const ENTRIES: Entry[] = [
     forbidden: ['@pulumi/docker', '@pulumi/aws', '@pulumi/hcloud', '@pulumi/tls'],
     loads: [],
   },
+  {
+    // `pg` is loaded when migrateDatabase connects, not when the entry is required.
+    subpath: './migrate',
+    folder: 'migrate',
+    exportName: 'migrateDatabase',
+    notExported: ['SharedPostgres', 'ExternalPostgres', 'LocalPostgres'],
+    forbidden: ['@pulumi/', 'pg'],
+    loads: ['pg-connection-string'],
+  },
 ];
 
 /** dist/src/<folder>/index.{js,d.ts}, relative to the package root. */
