@@ -257,9 +257,16 @@ function stackLife(
       });
     }
 
-    test('refresh + up twice keeps the admin\'s GrantRole membership (#131) and shows no perpetual diff (#72)', async () => {
+    test('a changed pool updates the owner Role; refresh + up twice keeps the admin\'s GrantRole membership (#131), no perpetual diff (#72)', async () => {
+      // #131: an update of a Role whose `roles` is unset revoked the memberships GrantRole made
+      const grown = instances.map((i, k) => (k === 0 ? { ...i, gatewayPool: { maxConns: 7, minConns: 1 } } : i));
+      await stack.config({ instances: instancesConfig(grown) });
+      const preview = changes(await stack.preview());
+      expect(preview.filter((c) => c.type !== 'pulumi:pulumi:Stack').map((c) => `${c.op} ${c.name}`)).toEqual([`update shared-${names[0]}-owner-role`]);
       await stack.must(['refresh', '--yes']);
       await stack.up();
+      const limit = await withPg(server().admin(), async (c) => (await c.query<{ l: number }>('SELECT rolconnlimit AS l FROM pg_roles WHERE rolname = $1', [`vw_${names[0]}`])).rows[0]?.l);
+      expect(limit).toBe(7 + 10); // the gateway's 7 + Kratos' default 10
       const second = await stack.run(['up', '--yes', '--expect-no-changes']);
       expect({ code: second.code, out: second.code === 0 ? '' : second.stdout.slice(-3000) }).toEqual({ code: 0, out: '' });
       if (!admin.superuser) {
@@ -277,6 +284,9 @@ function stackLife(
         // the owner role of every instance (vw_<name>, or vw_<name>_owner in the least-privilege shape)
         expect(members).toEqual(instances.map((i) => (i['shape'] === 'least-privilege' ? `vw_${i['name']}_owner` : `vw_${i['name']}`)).sort());
       }
+      // back to the pools the later tests start from
+      await stack.config({ instances: instancesConfig(instances) });
+      await stack.up();
     });
 
     test('adding an instance creates exactly its resources and touches nothing else', async () => {
