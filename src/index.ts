@@ -16,9 +16,11 @@
  * | `postgres-strategies/rds`       | `RdsPostgres` (AWS RDS)                 | + aws                    |
  * | `postgres-strategies/hetzner`   | `HetznerPostgres` (Hetzner Cloud)       | + hcloud, tls            |
  * | `postgres-strategies/managed`   | Neon / Supabase presets (pure)          | none                     |
+ * | `postgres-strategies/preview-guard` | the data-loss guard for `pulumi preview --json` (pure; also here) | none |
  *
  * Do not add `export * from './local'` (or another strategy) here: the
  * package's tests (test/unit/packaging) check which SDKs each entry loads.
  */
 export * from './core';
 export * from './provisioning';
+export * from './preview-guard';

@@ -108,6 +108,14 @@ export const ENTRIES: Entry[] = [
     forbidden: ['@pulumi/docker', '@pulumi/aws', '@pulumi/hcloud', '@pulumi/tls'],
     loads: [],
   },
+  {
+    subpath: './preview-guard',
+    folder: 'preview-guard',
+    exportName: 'checkPreview',
+    notExported: ['SharedPostgres', 'ExternalPostgres', 'LocalPostgres', 'RdsPostgres', 'HetznerPostgres'],
+    forbidden: ['@pulumi/'],
+    loads: [],
+  },
 ];
 
 /** `postgres-strategies` + `/core` etc. */
