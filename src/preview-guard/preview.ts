@@ -150,8 +150,7 @@ export function parsePreview(preview: string | unknown): PreviewDigest {
     try {
       doc = JSON.parse(preview);
     } catch (e) {
-      const text = preview.trimStart();
-      const hint = text.startsWith('Previewing') || text.startsWith('{') === false ? ' (run `pulumi preview --json`, not `pulumi preview`)' : '';
+      const hint = preview.trimStart().startsWith('{') ? '' : ' (run `pulumi preview --json`, not `pulumi preview`)';
       throw new PreviewFormatError(`the preview is not JSON${hint}: ${(e as Error).message}`);
     }
   }
