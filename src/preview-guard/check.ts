@@ -25,7 +25,7 @@
  */
 import { Finding, FindingCode, Severity } from './findings';
 import { PreviewDigest, PreviewResourceState, PreviewStep, parsePreview, parseUrn } from './preview';
-import { Owner, Subject, SubjectKind, UrnIndex, nameInput, shortType, subjectOf } from './subjects';
+import { NOUNS, Subject, SubjectKind, UrnIndex, nameInput, resourceLabel, subjectOf } from './subjects';
 
 /** Options of {@link checkPreview}. */
 export interface CheckPreviewOptions {
@@ -47,20 +47,6 @@ const REPLACEMENT_HALVES = new Set(['create-replacement', 'delete-replaced']);
 /** Kinds whose `create` next to a `delete` of the same kind and place means "moved onto an empty one". */
 const PAIRED_KINDS = new Set([SubjectKind.Database, SubjectKind.RdsInstance, SubjectKind.HetznerVolume, SubjectKind.DockerVolume]);
 
-const NOUNS: Record<SubjectKind, string> = {
-  [SubjectKind.Database]: 'database',
-  [SubjectKind.OwnerRole]: 'role',
-  [SubjectKind.LoginRole]: 'login role',
-  [SubjectKind.RdsInstance]: 'RDS instance',
-  [SubjectKind.RdsReplica]: 'RDS read replica',
-  [SubjectKind.HetznerVolume]: 'Hetzner volume',
-  [SubjectKind.HetznerServer]: 'Hetzner server',
-  [SubjectKind.DockerVolume]: 'Docker volume',
-  [SubjectKind.ServerContainer]: 'PostgreSQL container',
-  [SubjectKind.AdminProvider]: 'admin connection',
-  [SubjectKind.CertificateAuthority]: 'CA certificate',
-  [SubjectKind.RdsParameterGroup]: 'RDS parameter group',
-};
 
 /** What a finding says, before it is tied to its step. */
 interface Verdict {
@@ -86,22 +72,6 @@ interface Context {
 
 function quote(name: string): string {
   return JSON.stringify(name);
-}
-
-function ownerLabel(owner: Owner): string {
-  if (owner.component === 'SharedPostgres') {
-    return owner.componentName !== undefined
-      ? `SharedPostgres ${quote(owner.componentName)}, instance ${quote(owner.instance ?? '')}`
-      : `SharedPostgres instance ${quote(owner.instance ?? '')}`;
-  }
-  return `${owner.component} ${quote(owner.componentName ?? '')}`;
-}
-
-/** `database "vw_blog" (SharedPostgres "shared", instance "blog")`; `database "app" (resource "app-db")` for the user's own. */
-function resourceLabel(subject: Subject): string {
-  const noun = NOUNS[subject.kind];
-  const named = subject.objectName !== undefined ? `${noun} ${quote(subject.objectName)}` : noun;
-  return subject.owner ? `${named} (${ownerLabel(subject.owner)})` : `${named} (${shortType(subject.urn.type)} ${quote(subject.urn.name)})`;
 }
 
 function reasons(step: PreviewStep, replacement: boolean): string[] {
@@ -169,7 +139,7 @@ function stepVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
     if (op === 'create' && PAIRED_KINDS.has(subject.kind)) {
       const leaving = paired(j);
       if (leaving.length > 0) {
-        const names = leaving.map(resourceLabel).join(', ');
+        const names = leaving.map((l) => resourceLabel(l)).join(', ');
         return [{
           severity: Severity.Error,
           code: FindingCode.NewEmpty,
@@ -595,6 +565,9 @@ export function checkPreview(preview: string | PreviewDigest, options: CheckPrev
         urn: j.step.urn,
         type: j.subject.urn.type,
         resource: resourceLabel(j.subject),
+        kind: j.subject.kind,
+        ...(j.subject.objectName !== undefined ? { name: j.subject.objectName } : {}),
+        resourceName: j.subject.urn.name,
         ...(j.subject.owner ? { component: j.subject.owner.component } : {}),
         ...(j.subject.owner?.componentName !== undefined ? { componentName: j.subject.owner.componentName } : {}),
         ...(j.subject.owner?.instance !== undefined ? { instance: j.subject.owner.instance } : {}),

@@ -3,6 +3,7 @@
  * the clients of a database, in the words a reviewer needs.
  */
 import { StepOp } from './preview';
+import { SubjectKind } from './subjects';
 
 /** How bad a finding is. */
 export enum Severity {
@@ -56,6 +57,12 @@ export interface Finding {
   type: string;
   /** The resource as the program wrote it, e.g. `database "vw_blog" (SharedPostgres "shared", instance "blog")`. */
   resource: string;
+  /** What the resource is to the guard (absent for a finding about the whole preview). */
+  kind?: SubjectKind;
+  /** Its own name where it lives (database, role, RDS identifier, volume), when the preview shows it. */
+  name?: string;
+  /** Its logical name in the program (the last part of its URN). */
+  resourceName?: string;
   /** The library component it belongs to (`SharedPostgres`, `RdsPostgres`, …), if any. */
   component?: string;
   /** That component's name, when the preview shows it. */

@@ -4,6 +4,7 @@
  */
 import { Finding, FindingCode, Severity, blockingFindings } from './findings';
 import { parseUrn } from './preview';
+import { resourceLabel } from './subjects';
 
 /** Output formats of `check-preview --format`. */
 export enum ReportFormat {
@@ -93,6 +94,13 @@ export function codeSpan(text: string): string {
   return `${fence}${pad}${text.replace(/\r?\n/g, ' ')}${pad}${fence}`;
 }
 
+/** The resource with its names in code spans (they may hold any character), e.g. database `vw_blog` (SharedPostgres `shared`, instance `blog`). */
+function markdownResource(f: Finding): string {
+  if (f.kind === undefined) return escapeMarkdown(f.resource);
+  const owner = f.component !== undefined ? { component: f.component, componentName: f.componentName, instance: f.instance } : undefined;
+  return resourceLabel({ kind: f.kind, objectName: f.name, owner, type: f.type, logicalName: f.resourceName ?? '' }, codeSpan);
+}
+
 /** Our own sentences hold `code` spans; only table pipes and line breaks need escaping. */
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
@@ -115,11 +123,11 @@ export function renderMarkdown(findings: readonly Finding[], notes: readonly str
   out.push('| # | | Operation | Resource | Caused by |', '|---|---|---|---|---|');
   findings.forEach((f, i) => {
     const sev = f.severity === Severity.Error ? (f.acknowledgedBy !== undefined ? '☑️ acknowledged' : '🛑 error') : '⚠️ warning';
-    out.push(`| ${i + 1} | ${sev} | ${codeSpan(f.op)} | ${escapeMarkdown(f.resource)} | ${f.properties.length > 0 ? f.properties.map(codeSpan).join(', ') : '—'} |`);
+    out.push(`| ${i + 1} | ${sev} | ${codeSpan(f.op)} | ${cell(markdownResource(f))} | ${f.properties.length > 0 ? f.properties.map(codeSpan).join(', ') : '—'} |`);
   });
   out.push('', '<details open><summary>What each change does, and what to do instead</summary>', '');
   findings.forEach((f, i) => {
-    out.push(`**${i + 1}. ${escapeMarkdown(f.resource)}** — ${codeSpan(f.op)}`, '');
+    out.push(`**${i + 1}.** ${markdownResource(f)} — ${codeSpan(f.op)}`, '');
     out.push(`- **What happens:** ${cell(f.effect)}`, `- **Instead:** ${cell(f.instead)}`);
     if (f.urn) out.push(`- **URN:** ${codeSpan(f.urn)}`);
     const hint = allowHint(f);

@@ -301,3 +301,47 @@ export function subjectOf(step: PreviewStep, index: UrnIndex): Subject | undefin
     ...(objectName !== undefined ? { objectName } : {}),
   };
 }
+
+/** What each kind is called in a finding. */
+export const NOUNS: Record<SubjectKind, string> = {
+  [SubjectKind.Database]: 'database',
+  [SubjectKind.OwnerRole]: 'role',
+  [SubjectKind.LoginRole]: 'login role',
+  [SubjectKind.RdsInstance]: 'RDS instance',
+  [SubjectKind.RdsReplica]: 'RDS read replica',
+  [SubjectKind.HetznerVolume]: 'Hetzner volume',
+  [SubjectKind.HetznerServer]: 'Hetzner server',
+  [SubjectKind.DockerVolume]: 'Docker volume',
+  [SubjectKind.ServerContainer]: 'PostgreSQL container',
+  [SubjectKind.AdminProvider]: 'admin connection',
+  [SubjectKind.CertificateAuthority]: 'CA certificate',
+  [SubjectKind.RdsParameterGroup]: 'RDS parameter group',
+};
+
+/** How a label shows a name: quoted in text, a code span in Markdown. */
+export type NameStyle = (name: string) => string;
+
+/** The component part of a label: `SharedPostgres "shared", instance "blog"`. */
+export function ownerLabel(owner: Owner, name: NameStyle = JSON.stringify): string {
+  if (owner.component === 'SharedPostgres') {
+    return owner.componentName !== undefined
+      ? `SharedPostgres ${name(owner.componentName)}, instance ${name(owner.instance ?? '')}`
+      : `SharedPostgres instance ${name(owner.instance ?? '')}`;
+  }
+  return `${owner.component} ${name(owner.componentName ?? '')}`;
+}
+
+/**
+ * A resource as the program wrote it: `database "vw_blog" (SharedPostgres
+ * "shared", instance "blog")`; the user's own by type and logical name,
+ * `database "app" (Database "app-db")`.
+ */
+export function resourceLabel(
+  subject: { kind: SubjectKind; objectName?: string; owner?: Owner; type: string; logicalName: string } | Subject,
+  name: NameStyle = JSON.stringify,
+): string {
+  const parts = 'urn' in subject ? { kind: subject.kind, objectName: subject.objectName, owner: subject.owner, type: subject.urn.type, logicalName: subject.urn.name } : subject;
+  const noun = NOUNS[parts.kind];
+  const named = parts.objectName !== undefined ? `${noun} ${name(parts.objectName)}` : noun;
+  return parts.owner ? `${named} (${ownerLabel(parts.owner, name)})` : `${named} (${shortType(parts.type)} ${name(parts.logicalName)})`;
+}

@@ -99,7 +99,7 @@ test('--format markdown writes a PR comment: the marker, a headline, a row per f
   const lines = r.stdout.split('\n');
   expect(lines[0]).toBe(MARKDOWN_MARKER);
   expect(lines[1]).toBe('### 🛑 Data-loss guard: 1 error, 0 warnings: 1 change would lose data');
-  expect(lines).toContain('| 1 | 🛑 error | `replace` | RDS instance \\"app\\-db\\-prod\\" \\(RdsPostgres \\"app\\-db\\"\\) | `kmsKeyId` |');
+  expect(lines).toContain('| 1 | 🛑 error | `replace` | RDS instance `app-db-prod` (RdsPostgres `app-db`) | `kmsKeyId` |');
   expect(r.stdout).toContain('- **Instead:** Keep the property. To change encryption');
   expect(r.stdout).toContain('- To do it on purpose: `--allow app-db-instance`.');
 });
@@ -125,10 +125,10 @@ test('no secret of a --show-secrets preview reaches any format (names only)', as
   }
 });
 
-test('names that are Markdown are escaped in the comment', async () => {
+test('names that are Markdown stay literal in the comment: code spans, a longer fence around backticks, pipes escaped in the table', async () => {
   const r = await run(odd, '--format', 'markdown');
-  expect(r.stdout).toContain('database \\"a\\|b\\*c\\_\\`x\\`\\" \\(Database \\"odd\\"\\)');
-  expect(r.stdout).not.toContain('a|b*c');
+  expect(r.stdout).toContain('| 1 | 🛑 error | `delete` | database `` a\\|b*c_`x` `` (Database `odd`) | — |');
+  expect(r.stdout).toContain('**1.** database `` a|b*c_`x` `` (Database `odd`) — `delete`');
 });
 
 describe('bad usage and bad input exit 2 and say why', () => {
