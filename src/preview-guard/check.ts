@@ -114,7 +114,7 @@ function stepVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
   const { step, op, subject } = j;
   const retained = step.oldState?.retainOnDelete === true;
   const props = reasons(step, op === 'replace');
-  const errorIfLost = (what: string, gone: string, instead: string): Verdict[] => {
+  const lossVerdicts = (what: string, gone: string, instead: string): Verdict[] => {
     if (op === 'delete') {
       if (retained) {
         return [{
@@ -153,7 +153,7 @@ function stepVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
 
   switch (subject.kind) {
     case SubjectKind.Database: {
-      const verdicts = errorIfLost(
+      const verdicts = lossVerdicts(
         'database',
         'drops the database and every row in it (`DROP DATABASE … WITH (FORCE)`, after terminating its sessions)',
         `Keep the instance, or ${DUMP_FIRST}, and only then remove it. To change its template, encoding or collation, create a new database beside it and copy the data with \`postgres-strategies migrate\`.`,
@@ -171,29 +171,15 @@ function stepVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
     }
     case SubjectKind.OwnerRole:
     case SubjectKind.LoginRole: {
-      const owner = subject.kind === SubjectKind.OwnerRole;
-      const verdicts: Verdict[] = [];
-      if ((op === 'delete' && !retained) || op === 'replace') {
-        if (owner) {
-          verdicts.push(
-            ...errorIfLost(
-              'role',
-              'drops the role: the provider runs `REASSIGN OWNED BY` it to the admin and `DROP OWNED BY` it (in the admin\'s database), revokes every privilege granted to it, and its logins stop working',
-              'Keep the role (it owns the database\'s objects), or reassign what it owns to another role yourself first and acknowledge the removal.',
-            ),
+      // A login role of ours owns nothing: dropping it breaks its clients only. A retained one just leaves the stack.
+      const loginOnly = subject.kind === SubjectKind.LoginRole && !(op === 'delete' && retained);
+      const verdicts: Verdict[] = loginOnly
+        ? loginRemoved(op, props)
+        : lossVerdicts(
+            'role',
+            'drops the role: the provider runs `REASSIGN OWNED BY` it to the admin and `DROP OWNED BY` it (in the admin\'s database), revokes every privilege granted to it, and its logins stop working',
+            'Keep the role (it owns the database\'s objects), or reassign what it owns to another role yourself first and acknowledge the removal.',
           );
-        } else {
-          verdicts.push({
-            severity: Severity.Warning,
-            code: FindingCode.LoginRemoved,
-            ...(op === 'replace' ? { properties: props } : {}),
-            effect: op === 'replace' ? 'replaced: the login is dropped and created again; its sessions end and its grants are made anew' : 'drops the login role: apps and tools logging in as it can no longer connect (it owns no objects)',
-            instead: 'Move the apps to another login first, then remove it.',
-          });
-        }
-      } else if (op === 'delete') {
-        verdicts.push(...errorIfLost('role', '', ''));
-      }
       if (op === 'update' && changed(step, 'name').length > 0) {
         verdicts.push({
           severity: Severity.Warning,
@@ -224,9 +210,9 @@ function stepVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
           instead: 'Make sure nothing still uses it; to move it, restore the snapshot into the new instance or use `postgres-strategies migrate` before deleting.',
         }];
       }
-      const verdicts = errorIfLost(
+      const verdicts = lossVerdicts(
         'RDS instance',
-        '',
+        'deletes the RDS instance',
         'Keep the property. To change encryption (`kmsKeyId`, `storageEncrypted`), the master user or the engine: snapshot the instance, copy the snapshot with the new key if needed, restore it as a new instance (`snapshotIdentifier`), switch the apps, then remove the old one — or copy the databases with `postgres-strategies migrate`.',
       );
       if (op === 'update') verdicts.push(...rdsEndpointVerdicts(step));
@@ -245,7 +231,7 @@ function stepVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
       return op === 'update' ? rdsEndpointVerdicts(step) : [];
     }
     case SubjectKind.HetznerVolume:
-      return errorIfLost(
+      return lossVerdicts(
         'volume',
         'deletes the volume that holds the PostgreSQL data directory: every database on the server is gone',
         `Keep the volume (a Hetzner volume cannot move to another location). To move the server, create a new one with its own volume in the new location, copy each database with \`postgres-strategies migrate\`, switch the apps, then remove the old one.`,
@@ -268,7 +254,7 @@ function stepVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
       }
       return [];
     case SubjectKind.DockerVolume:
-      return errorIfLost(
+      return lossVerdicts(
         'volume',
         'deletes the Docker volume and the PostgreSQL data directory on it',
         `Keep the volume (\`allowDataDeletion\` off), or ${DUMP_FIRST}. A changed \`volumeName\` or \`dockerNamePrefix\` creates a new, empty volume: set \`volumeName\` to the old name to keep using it.`,
@@ -373,6 +359,17 @@ function protectionVerdicts(j: Judged): Verdict[] {
     properties: turnedOff,
     effect: `no longer protected (${turnedOff.map((p) => `\`${p}\``).join(', ')}): nothing is lost by this deploy, but from the next one on, removing it ${subject.kind === SubjectKind.RdsInstance && turnedOff.includes('skipFinalSnapshot') ? 'deletes it without a final snapshot' : 'deletes its data'} (\`allowDeletion\`/\`allowDataDeletion\` turned on does this)`,
     instead: 'Switch protection off only in the change that removes the resource on purpose, after a dump or a final snapshot.',
+  }];
+}
+
+function loginRemoved(op: Judged['op'], props: string[]): Verdict[] {
+  if (op !== 'delete' && op !== 'replace') return [];
+  return [{
+    severity: Severity.Warning,
+    code: FindingCode.LoginRemoved,
+    ...(op === 'replace' ? { properties: props } : {}),
+    effect: op === 'replace' ? 'replaced: the login is dropped and created again; its sessions end and its grants are made anew' : 'drops the login role: apps and tools logging in as it can no longer connect (it owns no objects)',
+    instead: 'Move the apps to another login first, then remove it.',
   }];
 }
 

@@ -11,6 +11,11 @@
  * for the postgresql provider).
  *
  * Sources of the ForceNew sets (Terraform names → the bridge's camelCase):
+ * - postgresql.Database — terraform-provider-postgresql ff936b95 (the archive
+ *   `npm run engine` builds pulumi-postgresql 3.18.0 from)
+ *   `postgresql/resource_postgresql_database.go`: ForceNew `template`,
+ *   `encoding`, `lc_collate`, `lc_ctype` (a new name or owner is `ALTER
+ *   DATABASE` in place, which the engine suite sees for real).
  * - aws.rds.Instance — terraform-provider-aws `internal/service/rds/instance.go`,
  *   pulumi/terraform-provider-aws tag v5.5.0 (4b19274d, 2023-06-22):
  *   ForceNew `availability_zone`, `backup_target`, `character_set_name`,
@@ -49,6 +54,7 @@ import { PreviewDigest, PreviewStep } from '../../../src/preview-guard/preview';
 
 /** Properties whose change replaces the resource, per type (see the sources above). */
 export const FORCE_NEW: Record<string, readonly string[]> = {
+  'postgresql:index/database:Database': ['template', 'encoding', 'lcCollate', 'lcCtype'],
   'aws:rds/instance:Instance': [
     'availabilityZone', 'backupTarget', 'characterSetName', 'customIamInstanceProfile', 'dbName', 'engine', 'kmsKeyId',
     'ncharCharacterSetName', 'restoreToPointInTime', 'snapshotIdentifier', 'storageEncrypted', 'timezone', 'username',
