@@ -90,8 +90,13 @@ function renameText(step: PreviewStep, input: string): string {
   return before !== undefined && after !== undefined ? ` (${quote(before)} → ${quote(after)})` : '';
 }
 
-const KEEP_BY_ALIAS =
-  'If the component or instance was renamed, keep the old resource names: give the component `aliases: [{ name: "<old name>" }]` (or move the state with `pulumi state rename`), then preview again.';
+/** What to do instead of a rename that would create a new, empty resource. */
+function keepTheData(subject: Subject): string {
+  if (subject.owner?.instance !== undefined) {
+    return 'To rename the database, keep the instance\'s `name` and set its `database` instead (renamed in place, with its data). To rename the instance itself, first move each of its resources in the state (`pulumi state rename <old urn> <new name>`), then preview again.';
+  }
+  return 'If the component was renamed, keep its resources: give it `aliases: [{ name: "<old name>" }]` (or move them with `pulumi state rename`), then preview again.';
+}
 const DUMP_FIRST = 'take a dump first (`pg_dump -Fc`), or copy it to its new place with `postgres-strategies migrate`';
 
 function providerReplaced(props: string[]): boolean {
@@ -144,7 +149,7 @@ function stepVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
           severity: Severity.Error,
           code: FindingCode.NewEmpty,
           effect: `a new, empty ${what} is created while ${names} leaves the stack: the app moves onto an empty ${what} (a renamed instance or component looks like this)`,
-          instead: `${KEEP_BY_ALIAS} If it is really a new ${what} and the other one's removal is intended, acknowledge it.`,
+          instead: `${keepTheData(subject)} If it is really a new ${what} and the other one's removal is intended, acknowledge it.`,
         }];
       }
     }
