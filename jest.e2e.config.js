@@ -9,6 +9,12 @@ module.exports = {
   roots: ['<rootDir>/test/e2e'],
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', diagnostics: false }] },
   testMatch: ['**/*.test.ts'],
+  // The examples import the package by its own name, as a user's program does; under jest that is
+  // the sources (one module graph with the tests), as for tsc (self-name imports map to src).
+  moduleNameMapper: {
+    '^postgres-strategies$': '<rootDir>/src/index.ts',
+    '^postgres-strategies/(core|local|rds|hetzner|managed)$': '<rootDir>/src/$1/index.ts',
+  },
   testTimeout: 600000,
   maxWorkers: 1,
 };

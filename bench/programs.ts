@@ -11,8 +11,15 @@
  *   verifier of the two, Database owned by the role, Grant revoking PUBLIC),
  *   exporting the same libpq URL and Kratos DSN per instance, built with
  *   template strings and encodeURIComponent (not with the core).
+ *   Its operations on the server run in the same ⌊4 / 2⌋ = 2 lanes as the
+ *   component's (each instance's first resource waits for the last of the
+ *   instance two before it), without which `pulumi up` hangs from ~25
+ *   instances (issue 12, defect 3).
  * - `plain` (information only): the naive hand-written program that gives the
  *   Role the plain password (no salt, no verifier, no PBKDF2).
+ * - `unchained` (information only, for the real-engine bench): the
+ *   hand-written program without the lanes — every instance in parallel, as
+ *   the components were before issue 12 — which hangs on the real engine.
  *
  * Resource names are the component's, so the mock runtime generates the same
  * passwords and salts and the programs' exports can be compared byte for byte.
@@ -27,6 +34,8 @@ import { ServerKind, SslMode } from '../src/core/tls';
 
 export const PROGRAMS = ['component', 'handwritten', 'plain'] as const;
 export type ProgramName = (typeof PROGRAMS)[number];
+/** The programs of the real-engine bench: the mock bench's and the unchained one. */
+export type AnyProgramName = ProgramName | 'unchained';
 
 /** What a program exports (its stack outputs), plus the objects it keeps alive. */
 export interface ProgramExports {
@@ -36,54 +45,86 @@ export interface ProgramExports {
   keep: unknown;
 }
 
-const HOST = 'shared-db.example.com';
-const PORT = 5432;
-const SSLROOTCERT = '/etc/ssl/certs/shared-db-ca.pem';
-const ADMIN_USER = 'vw_root';
-/** The server's max_connections: room for 1000 instances of 20 connections (default pools). */
-export const MAX_CONNECTIONS = 25_000;
+/** The server a program provisions on and how its admin connects. */
+export interface ProgramTarget {
+  host: string;
+  port: number;
+  adminUser: string;
+  adminPassword: pulumi.Input<string>;
+  /** libpq sslmode of the admin and the clients. */
+  sslmode: SslMode;
+  sslrootcert: string;
+  /** Whether the admin is a superuser (no GrantRole then). */
+  adminIsSuperuser: boolean;
+  /** The server's max_connections. */
+  maxConnections: number;
+  /** Database and role name prefix. */
+  namePrefix: string;
+}
+
+/** The server of the mock-runtime bench (nothing connects to it). */
+export const MOCK_TARGET: ProgramTarget = {
+  host: 'shared-db.example.com',
+  port: 5432,
+  adminUser: 'vw_root',
+  adminPassword: 'admin-secret',
+  sslmode: SslMode.VerifyFull,
+  sslrootcert: '/etc/ssl/certs/shared-db-ca.pem',
+  adminIsSuperuser: false,
+  /** Room for 1000 instances of 20 connections (default pools). */
+  maxConnections: 25_000,
+  namePrefix: 'vw_',
+};
+/** The server's max_connections in the mock bench. */
+export const MAX_CONNECTIONS = MOCK_TARGET.maxConnections;
+/** The admin provider's pool, as the components set it (DEFAULT_ADMIN_MAX_CONNECTIONS), and its lanes. */
+const ADMIN_POOL = 4;
+const LANES = 2;
 
 /** Instance names: i0, i1, ... */
 export function instanceNames(n: number): string[] {
   return Array.from({ length: n }, (_, k) => `i${k}`);
 }
 
-function component(n: number): ProgramExports {
+function component(n: number, t: ProgramTarget): ProgramExports {
   const server = new ExternalPostgres('db', {
-    host: HOST,
-    adminUser: ADMIN_USER,
-    adminPassword: pulumi.secret('admin-secret'),
+    host: t.host,
+    port: t.port,
+    adminUser: t.adminUser,
+    adminPassword: pulumi.secret(t.adminPassword),
+    adminIsSuperuser: t.adminIsSuperuser,
     kind: ServerKind.Managed,
-    sslmode: SslMode.VerifyFull,
-    sslrootcert: SSLROOTCERT,
-    maxConnections: MAX_CONNECTIONS,
+    sslmode: t.sslmode,
+    sslrootcert: t.sslrootcert,
+    maxConnections: t.maxConnections,
   });
   const shared = new SharedPostgres('shared', {
     server: server.handle,
-    namePrefix: 'vw_',
+    namePrefix: t.namePrefix,
     instances: instanceNames(n).map((name) => ({ name })),
   });
   return { urls: shared.urls, kratosDsns: shared.kratosDsns, keep: [server, shared] };
 }
 
-function handwritten(n: number, verifier: boolean): ProgramExports {
+function handwritten(n: number, t: ProgramTarget, verifier: boolean, lanes: boolean): ProgramExports {
   const provider = new postgresql.Provider('db-admin', {
-    host: HOST,
-    port: PORT,
-    username: ADMIN_USER,
-    password: pulumi.secret('admin-secret'),
+    host: t.host,
+    port: t.port,
+    username: t.adminUser,
+    password: pulumi.secret(t.adminPassword),
     database: 'postgres',
-    sslmode: 'verify-full',
-    sslrootcert: SSLROOTCERT,
-    superuser: false,
+    sslmode: t.sslmode,
+    sslrootcert: t.sslrootcert,
+    superuser: t.adminIsSuperuser,
     connectTimeout: 15,
-    maxConnections: 4,
+    maxConnections: ADMIN_POOL,
   });
   const urls: Record<string, pulumi.Output<string>> = {};
   const kratosDsns: Record<string, pulumi.Output<string>> = {};
   const keep: unknown[] = [provider];
-  for (const name of instanceNames(n)) {
-    const db = `vw_${name}`;
+  const tails: pulumi.Resource[] = [];
+  instanceNames(n).forEach((name, k) => {
+    const db = `${t.namePrefix}${name}`;
     const password = new random.RandomPassword(`shared-${name}-owner-password`, { length: 32, special: false });
     let rolePassword: pulumi.Output<string>;
     if (verifier) {
@@ -93,23 +134,29 @@ function handwritten(n: number, verifier: boolean): ProgramExports {
     } else {
       rolePassword = password.result;
     }
+    const lane = k % LANES;
+    const after = lanes && tails[lane] ? [tails[lane] as pulumi.Resource] : [];
     const role = new postgresql.Role(
       `shared-${name}-owner-role`,
       { name: db, login: true, connectionLimit: 20, createDatabase: false, createRole: false, inherit: true, password: rolePassword },
-      { provider, retainOnDelete: true, ignoreChanges: ['roles'] },
+      { provider, dependsOn: after, retainOnDelete: true, ignoreChanges: ['roles'] },
     );
+    let previous: pulumi.Resource = role;
     // The admin is not a superuser: it keeps its membership in the owner role (as SharedPostgres does).
-    const membership = new postgresql.GrantRole(
-      `shared-${name}-admin-membership`,
-      { role: ADMIN_USER, grantRole: role.name, withAdminOption: false },
-      { provider, dependsOn: [role], retainOnDelete: true },
-    );
-    const database = new postgresql.Database(`shared-${name}-database`, { name: db, owner: role.name }, { provider, dependsOn: [role, membership], retainOnDelete: true });
+    if (!t.adminIsSuperuser) {
+      previous = new postgresql.GrantRole(
+        `shared-${name}-admin-membership`,
+        { role: t.adminUser, grantRole: role.name, withAdminOption: false },
+        { provider, dependsOn: [role], retainOnDelete: true, ignoreChanges: ['withAdminOption'] },
+      );
+    }
+    const database = new postgresql.Database(`shared-${name}-database`, { name: db, owner: role.name }, { provider, dependsOn: [previous], retainOnDelete: true });
     const grant = new postgresql.Grant(
       `shared-${name}-revoke-public`,
       { database: database.name, role: 'public', objectType: 'database', privileges: [] },
-      { provider, dependsOn: [database], deleteBeforeReplace: true },
+      { provider, dependsOn: [database], deleteBeforeReplace: true, retainOnDelete: true },
     );
+    tails[lane] = grant;
     // Secret: it carries the password (RandomPassword.result is secret in a real
     // deployment anyway; the mock runtime does not apply additionalSecretOutputs).
     const base = pulumi.secret(
@@ -117,25 +164,27 @@ function handwritten(n: number, verifier: boolean): ProgramExports {
         .all([role.name, password.result, database.name])
         .apply(
           ([u, p, d]) =>
-            `postgres://${encodeURIComponent(u)}:${encodeURIComponent(p)}@${HOST}:${PORT}/${encodeURIComponent(d)}` +
-            `?sslmode=verify-full&sslrootcert=${SSLROOTCERT}&connect_timeout=10&application_name=${name}`,
+            `postgres://${encodeURIComponent(u)}:${encodeURIComponent(p)}@${t.host}:${t.port}/${encodeURIComponent(d)}` +
+            `?sslmode=${t.sslmode}&sslrootcert=${t.sslrootcert}&connect_timeout=10&application_name=${name}`,
         ),
     );
     urls[name] = base;
     kratosDsns[name] = base.apply((u) => `${u}&max_conns=10&max_idle_conns=2`);
-    keep.push(password, role, membership, database, grant);
-  }
+    keep.push(password, role, previous, database, grant);
+  });
   return { urls: pulumi.all(urls), kratosDsns: pulumi.all(kratosDsns), keep };
 }
 
 /** Constructs a program (its resources register asynchronously). */
-export function runProgram(program: ProgramName, n: number): ProgramExports {
+export function runProgram(program: AnyProgramName, n: number, target: ProgramTarget = MOCK_TARGET): ProgramExports {
   switch (program) {
     case 'component':
-      return component(n);
+      return component(n, target);
     case 'handwritten':
-      return handwritten(n, true);
+      return handwritten(n, target, true, true);
     case 'plain':
-      return handwritten(n, false);
+      return handwritten(n, target, false, true);
+    case 'unchained':
+      return handwritten(n, target, true, false);
   }
 }

@@ -13,12 +13,15 @@
  *    connection without TLS is refused; a second run changes nothing.
  * 5. Evaluates examples/shared under Pulumi's mock runtime and prints the
  *    resources it declares (an offline preview).
+ * With `--engine`, steps 2–5 are the real Pulumi engine instead
+ * (demo/engine.ts): `pulumi up` of examples/shared, the same checks on what
+ * it created, a no-op preview and refresh, and `pulumi destroy`.
  * Everything it starts, it stops. Exit code 1 if any check fails.
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { parse as parseConnectionString } from 'pg-connection-string';
-import { ConnectionDescription, REDACTED, kratosDsn, libpqUrl, pgxUrl, redactPassword, withSslMode } from '../src/core/dsn';
+import { ConnectionDescription, REDACTED, kratosDsn, libpqUrl, pgxUrl, redactPassword } from '../src/core/dsn';
 import { gatewayEnv } from '../src/core/gateway';
 import { InstancePlan, planServer } from '../src/core/plan';
 import { renderBootstrapSql } from '../src/core/render-sql';
@@ -28,13 +31,9 @@ import { seedInstances } from '../examples/shared/instances';
 import { catalogSnapshot, withPg } from '../lab/inspect';
 import { havePsql, psql } from '../lab/psql';
 import { LabServer, startLabServer } from '../lab/server';
+import { Check, connectionChecks } from './checks';
+import { engineDemo } from './engine';
 import { offlinePreview, PreviewResource } from './preview';
-
-interface Check {
-  name: string;
-  ok: boolean;
-  detail: string;
-}
 
 interface InstanceReport {
   database: string;
@@ -54,6 +53,10 @@ const USAGE = `Usage: npm run demo -- [options]
   --sslrootcert <path> CA certificate of --admin-url's server (enables verify-full)
   --version <major>    embedded PostgreSQL major: 14, 16, 17 (default) or 18
   --strategy <name>    offline preview of examples/<name> (shared, the default)
+  --engine             provision through the real Pulumi engine instead of psql: \`pulumi up\` of
+                       examples/shared on the embedded server (builds the engine first if needed,
+                       see \`npm run engine\`), the same checks, a no-op preview and refresh, then
+                       \`pulumi destroy\` (the databases stay: retained on delete)
   --help`;
 
 function adminFromUrl(url: string, sslrootcert: string | undefined): ConnectionDescription {
@@ -84,6 +87,7 @@ async function main(): Promise<number> {
       sslrootcert: { type: 'string' },
       version: { type: 'string', default: '17' },
       strategy: { type: 'string', default: 'shared' },
+      engine: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -123,9 +127,38 @@ async function main(): Promise<number> {
       );
       return r.rows[0]!;
     });
-    out(`postgres-strategies demo — shared strategy (seed Strategy 3)`);
+    out(`postgres-strategies demo — shared strategy (seed Strategy 3)${values.engine ? ' through the real Pulumi engine' : ''}`);
     out(`server     PostgreSQL ${facts.version}: ${serverLabel}`);
     out(`admin      ${admin.user} (${facts.superuser ? 'superuser' : 'not a superuser: CREATEDB/CREATEROLE path'}), max_connections ${facts.max}, ${facts.reserved} reserved`);
+
+    if (values.engine) {
+      if (!lab) throw new Error('--engine provisions the embedded server: leave out --admin-url');
+      const report = await engineDemo(lab, (line) => out(line));
+      for (const [name, i] of Object.entries(report.instances)) {
+        const hide = (text: string): string => secret(text, decodeURIComponent(new URL(i.url).password), show);
+        out();
+        out(`instance ${name}: database ${i.database}, role ${i.user} (from the stack's outputs)`);
+        out(`  url (libpq)   ${hide(i.url)}`);
+        out(`  pgx           ${hide(i.pgxUrl)}`);
+        out(`  kratos DSN    ${hide(i.kratosDsn)}`);
+      }
+      out();
+      out('checks on the live server');
+      for (const c of report.checks) out(`  ${c.ok ? '✓' : '✗'} ${c.name} — ${c.detail}`);
+      const failed = report.checks.filter((c) => !c.ok).length;
+      out();
+      out(`${report.checks.length - failed} checks passed, ${failed} failed, in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      if (json) {
+        const redacted = Object.fromEntries(
+          Object.entries(report.instances).map(([n, i]) => {
+            const hide = (text: string): string => secret(text, decodeURIComponent(new URL(i.url).password), show);
+            return [n, { ...i, url: hide(i.url), pgxUrl: hide(i.pgxUrl), kratosDsn: hide(i.kratosDsn) }];
+          }),
+        );
+        console.log(JSON.stringify({ server: { version: facts.version, host: lab.host, port: lab.port }, engine: { stack: report.stack, up: report.upSummary }, instances: redacted, checks: report.checks }, null, 2));
+      }
+      return failed === 0 ? 0 : 1;
+    }
 
     // 2. Plan, budget, passwords, bootstrap.
     const plan = planServer(seedInstances, { maxConnections: Number(facts.max), reservedConnections: Number(facts.reserved) }, { namePrefix: 'vw_', adminUser: admin.user });
@@ -180,34 +213,10 @@ async function main(): Promise<number> {
     }
 
     // 4. Proofs on the live server.
-    const checks: Check[] = [];
+    const checks: Check[] = await connectionChecks(plan.instances.map((p) => ({ instance: p.instance, database: p.database, user: p.login.name, url: libpqUrl(connection(p)) })));
     const check = (name: string, ok: boolean, detail: string): void => {
       checks.push({ name, ok, detail });
     };
-    const firstLine = (s: string): string => (s.split('\n').find((l) => /FATAL|ERROR|error/.test(l)) ?? s.split('\n')[0] ?? '').trim();
-    for (const p of plan.instances) {
-      const r = await psql(libpqUrl(connection(p)), "SELECT current_user || ' ' || current_database() || ' ' || coalesce((SELECT version FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl), 'no TLS')");
-      const [user, db, tls] = r.stdout.trim().split(' ');
-      check(
-        `${p.instance} connects with sslmode=${admin.tls.sslmode}`,
-        r.code === 0 && user === p.login.name && db === p.database && tls !== 'no',
-        r.code === 0 ? `as ${user} to ${db} over ${tls}` : firstLine(r.stderr),
-      );
-      for (const other of plan.instances.filter((o) => o !== p)) {
-        const x = await psql(libpqUrl(connection(p, p.login.name, other.database)), 'SELECT 1');
-        check(
-          `${p.instance} cannot connect to ${other.database}`,
-          x.code !== 0 && x.stderr.includes('permission denied for database'),
-          x.code !== 0 ? firstLine(x.stderr).replace(/^.*FATAL:\s*/, '') : 'CONNECTED — isolation is broken',
-        );
-      }
-    }
-    const plain = await psql(libpqUrl(withSslMode(connection(plan.instances[0]!), SslMode.Disable)), 'SELECT 1');
-    check(
-      'a connection without TLS is refused',
-      plain.code !== 0,
-      plain.code !== 0 ? firstLine(plain.stderr).replace(/^.*FATAL:\s*/, '') : 'CONNECTED without TLS — the server accepts plain text',
-    );
     const names = { roles: plan.instances.flatMap((p) => p.roles.map((r) => r.name)), databases: plan.instances.map((p) => p.database) };
     const before = facts.superuser ? JSON.stringify(await catalogSnapshot(admin, names)) : undefined;
     t = Date.now();

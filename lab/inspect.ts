@@ -216,3 +216,37 @@ export async function catalogSnapshot(admin: ConnectionDescription | string, opt
   }
   return snapshot;
 }
+
+/** A running sample of how many sessions a role holds on a server. */
+export interface ConnectionSampler {
+  /** Stops sampling; resolves to the most sessions seen at once, and how many samples were taken. */
+  stop(): Promise<{ peak: number; samples: number }>;
+}
+
+/**
+ * Counts the sessions of `user` in pg_stat_activity every `intervalMs`
+ * (through one extra connection of the superuser, not counted), until
+ * stopped: the peak of what a deploy really holds.
+ */
+export async function sampleConnections(admin: ConnectionDescription | string, user: string, intervalMs = 25): Promise<ConnectionSampler> {
+  const client = await connectPg(admin);
+  let peak = 0;
+  let samples = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const r = await client.query<{ n: string }>('SELECT count(*) AS n FROM pg_catalog.pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()', [user]);
+      peak = Math.max(peak, Number(r.rows[0]?.n ?? 0));
+      samples += 1;
+      await new Promise((res) => setTimeout(res, intervalMs));
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      await client.end();
+      return { peak, samples };
+    },
+  };
+}

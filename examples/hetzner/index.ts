@@ -26,9 +26,9 @@
  * Outputs with passwords are secrets: `pulumi stack output --show-secrets`.
  */
 import * as pulumi from '@pulumi/pulumi';
-import { InstanceSpec, SharedPostgres } from '../../src';
-import { ConfValue } from '../../src/core/server-config';
-import { HetznerPostgres, HetznerS3BackupArgs } from '../../src/hetzner';
+import { InstanceSpec, SharedPostgres } from 'postgres-strategies';
+import { ConfValue } from 'postgres-strategies/core';
+import { HetznerPostgres, HetznerS3BackupArgs } from 'postgres-strategies/hetzner';
 import { seedInstances } from '../shared/instances';
 
 const cfg = new pulumi.Config('postgres-strategies');

@@ -19,8 +19,8 @@
  * With TLS, save the CA where hostUrl expects it: `pulumi stack output caPem > postgres-ca.pem`.
  */
 import * as pulumi from '@pulumi/pulumi';
-import { InstanceSpec } from '../../src';
-import { LocalPostgres } from '../../src/local';
+import { InstanceSpec } from 'postgres-strategies';
+import { LocalPostgres } from 'postgres-strategies/local';
 
 const cfg = new pulumi.Config('postgres-strategies');
 const kratosPublicPort = cfg.getNumber('kratosPublicPort');

@@ -23,9 +23,9 @@
  * Fetch the CA bundle: https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
  */
 import * as pulumi from '@pulumi/pulumi';
-import { InstanceSpec, SharedPostgres, SslMode } from '../../src';
-import { RdsPostgres } from '../../src/rds';
-import { ConfValue } from '../../src/core/server-config';
+import { InstanceSpec, SharedPostgres, SslMode } from 'postgres-strategies';
+import { RdsPostgres } from 'postgres-strategies/rds';
+import { ConfValue } from 'postgres-strategies/core';
 import { seedInstances } from '../shared/instances';
 
 const cfg = new pulumi.Config('postgres-strategies');

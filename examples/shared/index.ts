@@ -23,7 +23,7 @@
  * then `pulumi up`. Outputs are secrets: `pulumi stack output --show-secrets`.
  */
 import * as pulumi from '@pulumi/pulumi';
-import { ExternalPostgres, InstanceSpec, PoolerMode, ServerKind, SharedPostgres, SslMode, parseSslMode } from '../../src';
+import { ExternalPostgres, InstanceSpec, PoolerMode, ServerKind, SharedPostgres, SslMode, parseSslMode } from 'postgres-strategies';
 import { seedInstances } from './instances';
 
 const cfg = new pulumi.Config('postgres-strategies');
@@ -71,6 +71,10 @@ export const pooledUrls = shared.pooledUrls;
 export const kratosDsns = shared.kratosDsns;
 /** Kratos DSN for `kratos migrate sql -e --yes` per instance, direct (secret). */
 export const kratosMigrateDsns = shared.kratosMigrateDsns;
+/** pgx URL per instance with the gateway's pool, through the pooler if configured (secret). */
+export const pgxUrls = shared.pgxUrls;
+/** The auth gateway's env map (VIBEWARDEN_DATABASE_*) per instance (secret). */
+export const gatewayEnvs = shared.gatewayEnvs;
 /** The checked connection budget. */
 export const budget = shared.budget;
 /** The whole setup as one idempotent psql script (secret: SCRAM verifiers). */

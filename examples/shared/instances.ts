@@ -3,7 +3,7 @@
  * seed's per-instance pools (gateway `pool.max_conns: 5`, `min_conns: 1`) and
  * a Kratos pool of the same size.
  */
-import { InstanceSpec } from '../../src/core/plan';
+import { InstanceSpec } from 'postgres-strategies';
 
 export const seedInstances: InstanceSpec[] = ['blog', 'admin', 'api'].map((name) => ({
   name,

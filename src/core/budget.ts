@@ -7,7 +7,7 @@
  * Each instance's share becomes its login role's CONNECTION LIMIT, so the
  * server enforces the same budget that is checked here.
  */
-import { ValidationError, checkInteger } from './errors';
+import { ValidationError, check, checkInteger } from './errors';
 
 /** One client pool that holds connections to the server. */
 export interface ConnectionConsumer {
@@ -30,6 +30,44 @@ export interface InstanceConsumers {
  * `maxConnections` by every strategy and counted in the budget.
  */
 export const DEFAULT_ADMIN_MAX_CONNECTIONS = 4;
+
+/**
+ * The most connections one `@pulumi/postgresql` operation holds at once: a
+ * database create, rename, owner change or drop keeps a transaction open on
+ * one pooled connection (it holds `pg_advisory_xact_lock` on the admin role)
+ * while it runs its statements on a second one (terraform-provider-postgresql
+ * `createDatabase`, `setDBOwner`, `resourcePostgreSQLDatabaseDelete`); grants
+ * hold a transaction in the instance database and read through the admin's
+ * database. Every other operation holds one.
+ */
+export const CONNECTIONS_PER_PROVIDER_OPERATION = 2;
+
+/**
+ * How many admin-provider operations may run at once on one server so that
+ * the provider never holds more than `adminConnections` connections and can
+ * never deadlock: ⌊adminConnections / 2⌋ (at least 1).
+ *
+ * The provider's pool (`maxConnections`) is per database and the engine runs
+ * up to `--parallel` operations at once (4 × the CPU count by default): with
+ * more database operations in flight than pooled connections, the one that
+ * holds the advisory lock waits forever for its second connection while the
+ * others hold every connection waiting for that lock (upstream
+ * cyrilgdn/terraform-provider-postgresql #514, #98). Chaining the operations
+ * into this many lanes bounds them whatever the engine's parallelism: at most
+ * `lanes × 2 ≤ adminConnections` connections, and a lock holder always finds
+ * its second connection in a pool of `adminConnections ≥ lanes + 1`.
+ * @throws ValidationError when adminConnections < 2 (no database operation fits).
+ */
+export function adminProviderLanes(adminConnections: number, field = 'adminMaxConnections'): number {
+  checkInteger(adminConnections, field, 1, 1000, 'connections');
+  check(
+    adminConnections >= CONNECTIONS_PER_PROVIDER_OPERATION,
+    field,
+    `${adminConnections} connection is fewer than one database operation of the admin provider holds at once (${CONNECTIONS_PER_PROVIDER_OPERATION}: a transaction holding the advisory lock, and the statement)`,
+    `Give at least ${CONNECTIONS_PER_PROVIDER_OPERATION} (default ${DEFAULT_ADMIN_MAX_CONNECTIONS}: two operations at once)`,
+  );
+  return Math.max(1, Math.floor(adminConnections / CONNECTIONS_PER_PROVIDER_OPERATION));
+}
 
 /** Connections kept free for deploys and maintenance (psql, pg_dump, a migration run by hand). */
 export const DEFAULT_MAINTENANCE_CONNECTIONS = 3;

@@ -51,11 +51,26 @@ export interface InstanceSpec {
    */
   name: string;
   /**
-   * The database name.
+   * The database name (the login role is named like it).
    * @default `<namePrefix><name>` with `-` as `_` (e.g. `vw_blog`)
-   * Warning: changing it creates a new, empty database; the old one is retained.
+   * Warning: changing it (or `namePrefix`, or `name` when this is unset)
+   * renames the database and its roles **in place** on the next `pulumi up`
+   * (`ALTER DATABASE … RENAME`, `ALTER ROLE … RENAME`; verified on the real
+   * engine): the data stays, every URL output changes, and the rename fails
+   * while sessions are open on the database. See the README's "Renames".
    */
   database?: string;
+  /**
+   * Names this instance had before (former values of `name`). Its Pulumi
+   * resources then move to the new name (Pulumi `aliases`) instead of being
+   * created anew next to the old ones: the database and roles are renamed in
+   * place with their data and passwords. Without it, a changed `name` creates
+   * a new, empty database and the old one leaves the stack (retained on the
+   * server unless `allowDeletion`). Each a valid instance name other than
+   * `name` and other instances' names. Harmless to keep after the rename.
+   * @default []
+   */
+  previousNames?: string[];
   /** How the roles are shaped. @default RoleShape.Owner */
   shape?: RoleShape;
   /** The gateway's pool (primary seed `database.pool`). @default { maxConns: 10, minConns: 2 } */
@@ -125,6 +140,8 @@ export interface InstancePlan {
   kratosPool: KratosPool;
   /** Everything that connects, for the budget. */
   consumers: ConnectionConsumer[];
+  /** Former instance names (see {@link InstanceSpec.previousNames}); absent when none. */
+  previousNames?: string[];
 }
 
 /** The plan of a whole server. */
@@ -153,6 +170,14 @@ export function validateInstanceName(name: string, field: string): void {
  */
 export function planInstance(spec: InstanceSpec, namePrefix = '', field = 'instance'): InstancePlan {
   validateInstanceName(spec.name, `${field}.name`);
+  const previousNames = spec.previousNames ?? [];
+  check(Array.isArray(previousNames), `${field}.previousNames`, 'is not a list of names', 'Give the former names as a list, e.g. ["blog"]');
+  previousNames.forEach((n, i) => {
+    validateInstanceName(n, `${field}.previousNames[${i}]`);
+    check(n !== spec.name, `${field}.previousNames[${i}]`, `"${n}" is the instance's current name`, 'List only names the instance had before');
+    check(previousNames.indexOf(n) === i, `${field}.previousNames[${i}]`, `"${n}" is listed twice`, 'List each former name once');
+  });
+  const former = previousNames.length > 0 ? { previousNames: [...previousNames] } : {};
   const database = validateIdentifier(
     spec.database ?? `${namePrefix}${spec.name.replace(/-/g, '_')}`,
     IdentifierKind.Database,
@@ -186,6 +211,7 @@ export function planInstance(spec: InstanceSpec, namePrefix = '', field = 'insta
   if (shape === RoleShape.Owner) {
     const owner: RolePlan = { name: roleName(''), purpose: RolePurpose.Owner, login: true, connectionLimit: appConnections };
     return {
+      ...former,
       instance: spec.name,
       database,
       shape,
@@ -208,6 +234,7 @@ export function planInstance(spec: InstanceSpec, namePrefix = '', field = 'insta
   const schema = 'public';
   const tableRw = ['SELECT', 'INSERT', 'UPDATE', 'DELETE'];
   return {
+    ...former,
     instance: spec.name,
     database,
     shape,
@@ -303,6 +330,7 @@ export function planInstances(specs: InstanceSpec[], options: ServerPlanOptions 
   };
   instances.forEach((p, i) => {
     claim('instance', p.instance, `instances[${i}]`, `instances[${i}].name`);
+    (p.previousNames ?? []).forEach((n, j) => claim('instance', n, `instances[${i}] (a previous name)`, `instances[${i}].previousNames[${j}]`));
     claim('database', p.database, `instance "${p.instance}"`, `instances[${i}].database`);
     for (const r of p.roles) claim('role', r.name, `instance "${p.instance}"`, `instances[${i}].database`);
     checkAdminIdentity(p, { user: options.adminUser, database: options.adminDatabase }, `instances[${i}]`);

@@ -27,8 +27,11 @@ export interface InstanceDatabaseArgs {
   namePrefix?: string;
   /**
    * Let `pulumi destroy` (or removing the instance) drop the database and
-   * its owner role. By default both are retained on delete: the resources
-   * leave the stack, the data stays on the server.
+   * its roles (grants go with the database). By default every resource on
+   * the server is retained on delete: the resources leave the stack, and the
+   * database (with its data and owner), the roles (with their passwords) and
+   * the grants stay on the server exactly as they were. Warning: with
+   * `true`, removing the instance drops its database and data.
    * @default false
    */
   allowDeletion?: boolean;
@@ -76,14 +79,38 @@ interface Login {
  * bootstrap SQL grants the same membership, so both paths end in the same
  * catalog state (test/integration/bootstrap.test.ts, PostgreSQL 14–18).
  *
+ * Retention: unless `allowDeletion`, every resource on the server is
+ * `retainOnDelete` — not only the database: deleting a login role would run
+ * the provider's `REASSIGN OWNED` + `DROP OWNED` (objects the app created
+ * would pass to the admin), and deleting a grant would revoke it, so the
+ * retained database would no longer be usable as it was. Grants, default
+ * privileges and the admin's membership are retained even with
+ * `allowDeletion`: a replaced one (a renamed database or role replaces them)
+ * would otherwise be revoked by the old database or role name, which no
+ * longer exists after the in-place rename, and every later `up` would fail
+ * on it (seen on the real engine); a dropped database takes its grants
+ * with it.
+ *
  * Provider hazards handled here (pulumi/pulumi-postgresql issues):
+ * - the admin's `GrantRole` ignores `withAdminOption` in diffs: on
+ *   PostgreSQL 16+ a CREATEROLE admin holds a second, automatic membership
+ *   (ADMIN, without INHERIT/SET) in each role it creates, and the provider
+ *   reads either row. The cost: on 16+ the GrantRole itself cannot show
+ *   our membership revoked by hand (the automatic row remains); `refresh`
+ *   then fails with "permission denied for database" on the grants inside
+ *   it. Repair: `pulumi up --replace <urn of …-admin-membership>` (verified
+ *   on the real engine) or the bootstrap SQL;
  * - memberships only through `GrantRole`, never `Role.roles`, and every
  *   `Role` has `ignoreChanges: ["roles"]`, so a refresh + up never revokes a
  *   membership a `GrantRole` made (#131);
  * - every `Grant` and `DefaultPrivileges` is `deleteBeforeReplace`: a
  *   replacement created first would be revoked by the old one's delete (#233);
- * - grants within one database run one after another ("tuple concurrently
- *   updated"); databases stay parallel.
+ * - every operation of the instance runs in one of the server's lanes
+ *   (`ProviderLanes`: ⌊adminMaxConnections / 2⌋ lanes, round robin per
+ *   instance), one after another: grants within one database never race
+ *   ("tuple concurrently updated"), and the provider never holds more
+ *   connections than the budget counts nor deadlocks on its advisory lock,
+ *   whatever `pulumi up --parallel` is (upstream #514).
  *
  * Passwords are generated once and stay stable across runs. Every output
  * that carries a password is a Pulumi secret.
@@ -172,7 +199,17 @@ export class InstanceDatabase extends pulumi.ComponentResource {
     this.plan = plan;
 
     const retain = !(args.allowDeletion ?? false);
-    const onServer: pulumi.CustomResourceOptions = { parent: this, provider: server.provider, dependsOn: server.dependsOn };
+    // Every provider operation of this instance runs in one of the server's lanes, one after
+    // another (a lane bounds the admin provider's connections, see ProviderLanes), and every
+    // resource on the server is retained on delete unless allowDeletion: removing an instance
+    // or `pulumi destroy` changes nothing on the server.
+    const lane = server.lanes.take();
+    let previous: pulumi.Resource[] = [...server.dependsOn, ...lane.tail()];
+    const onServer = <R extends pulumi.Resource>(make: (o: pulumi.CustomResourceOptions) => R, extra: pulumi.CustomResourceOptions = {}): R => {
+      const resource = make({ parent: this, provider: server.provider, dependsOn: previous, retainOnDelete: retain, ...extra });
+      previous = [resource];
+      return resource;
+    };
 
     // 1. Generated passwords and their SCRAM verifiers (stable salts keep the verifier stable).
     const logins = new Map<string, Login>();
@@ -187,7 +224,7 @@ export class InstanceDatabase extends pulumi.ComponentResource {
     // 2. Roles (owner first).
     const roles = new Map<string, postgresql.Role>();
     for (const role of plan.roles) {
-      const resource = this.createRole(name, role, verifiers.get(role.name), onServer, retain && role === plan.owner);
+      const resource = onServer((o) => this.createRole(name, role, verifiers.get(role.name), o));
       roles.set(role.name, resource);
       const login = logins.get(role.name);
       if (login) login.role = resource;
@@ -196,26 +233,23 @@ export class InstanceDatabase extends pulumi.ComponentResource {
 
     // 3. A non-superuser admin keeps its membership in the owner role (the
     //    provider's own grant for CREATE DATABASE is revoked right after).
-    const ownerAccess: pulumi.Resource[] = [owner];
     if (!server.adminIsSuperuser) {
-      ownerAccess.push(
-        new postgresql.GrantRole(
-          `${name}-admin-membership`,
-          { role: server.adminUser, grantRole: owner.name, withAdminOption: false },
-          { ...onServer, dependsOn: [...server.dependsOn, owner], retainOnDelete: retain },
-        ),
+      // ignoreChanges withAdminOption: on PostgreSQL 16+ a CREATEROLE admin also holds the automatic
+      // ADMIN membership in every role it creates (granted by the bootstrap superuser, INHERIT and SET
+      // false), so pg_auth_members has two rows for (owner, admin) and the provider reads either: its
+      // admin_option would otherwise plan a replacement on every run (seen on the real engine, PG 17).
+      onServer(
+        (o) => new postgresql.GrantRole(`${name}-admin-membership`, { role: server.adminUser, grantRole: owner.name, withAdminOption: false }, o),
+        { ignoreChanges: ['withAdminOption'], retainOnDelete: true },
       );
     }
 
-    // 4. The database, owned by the owner role (so it is dropped before the role).
-    const database = new postgresql.Database(
-      `${name}-database`,
-      { name: plan.database, owner: owner.name },
-      { ...onServer, dependsOn: [...server.dependsOn, ...ownerAccess], retainOnDelete: retain },
-    );
+    // 4. The database, owned by the owner role (after it: so it is dropped before the role).
+    const database = onServer((o) => new postgresql.Database(`${name}-database`, { name: plan.database, owner: owner.name }, o));
 
-    // 5. Grants, one after another within the database.
+    // 5. Grants, one after another within the database ("tuple concurrently updated" otherwise).
     this.createGrants(name, plan, database, owner, roles, onServer);
+    lane.advance(previous[0] as pulumi.Resource);
 
     // 6. Outputs.
     const login = logins.get(plan.login.name) as Login;
@@ -281,13 +315,7 @@ export class InstanceDatabase extends pulumi.ComponentResource {
     });
   }
 
-  private createRole(
-    name: string,
-    role: RolePlan,
-    verifier: pulumi.Output<string> | undefined,
-    opts: pulumi.CustomResourceOptions,
-    retain: boolean,
-  ): postgresql.Role {
+  private createRole(name: string, role: RolePlan, verifier: pulumi.Output<string> | undefined, opts: pulumi.CustomResourceOptions): postgresql.Role {
     return new postgresql.Role(
       `${name}-${role.purpose}-role`,
       {
@@ -301,7 +329,7 @@ export class InstanceDatabase extends pulumi.ComponentResource {
         ...(verifier ? { password: verifier } : {}),
       },
       // Memberships come from GrantRole only; an unset `roles` would revoke them on refresh + up (#131).
-      { ...opts, retainOnDelete: retain, ignoreChanges: ['roles'] },
+      { ...opts, ignoreChanges: ['roles'] },
     );
   }
 
@@ -311,14 +339,14 @@ export class InstanceDatabase extends pulumi.ComponentResource {
     database: postgresql.Database,
     owner: postgresql.Role,
     roles: Map<string, postgresql.Role>,
-    opts: pulumi.CustomResourceOptions,
+    onServer: <R extends pulumi.Resource>(make: (o: pulumi.CustomResourceOptions) => R, extra?: pulumi.CustomResourceOptions) => R,
   ): void {
     const roleName = (role: string): pulumi.Input<string> => (role === 'PUBLIC' ? 'public' : (roles.get(role) as postgresql.Role).name);
-    let previous: pulumi.Resource = database;
     // deleteBeforeReplace: a replacement created before the old grant is deleted would be
-    // revoked by that delete (#233). dependsOn the previous grant: one at a time per database.
+    // revoked by that delete (#233).
+    // retainOnDelete always: see "Retention" in the class docs.
     const chain = <R extends pulumi.Resource>(make: (o: pulumi.CustomResourceOptions) => R): void => {
-      previous = make({ ...opts, dependsOn: [previous], deleteBeforeReplace: true });
+      onServer(make, { deleteBeforeReplace: true, retainOnDelete: true });
     };
     for (const g of plan.databaseGrants) {
       const label = g.role === 'PUBLIC' ? 'revoke-public' : `${roleLabel(plan, g.role)}-database-grant`;

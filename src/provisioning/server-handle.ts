@@ -20,7 +20,7 @@ import { ServerKind, SslMode } from '../core/tls';
 
 export { ServerClaims } from '../core/plan';
 
-import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS } from '../core/budget';
+import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, adminProviderLanes } from '../core/budget';
 
 export { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS };
 
@@ -99,6 +99,61 @@ export interface PostgresServerHandle {
   dependsOn: pulumi.Resource[];
   /** What is already provisioned on this server (budget, names); see {@link ServerClaims}. */
   claims: ServerClaims;
+  /**
+   * The admin provider's operation lanes: every resource the provider
+   * creates, changes or deletes on this server waits for the one before it in
+   * its lane, so at most `lanes.count` operations run at once whatever
+   * `pulumi up --parallel` is; see {@link ProviderLanes}.
+   */
+  lanes: ProviderLanes;
+}
+
+/** One lane of {@link ProviderLanes}: a chain of provider operations that run one after another. */
+export interface ProviderLane {
+  /** Its index, 0 ≤ index < count. */
+  readonly index: number;
+  /** What the next resource in this lane must depend on (empty for the first). */
+  tail(): pulumi.Resource[];
+  /** Records `resource` as the lane's last: the next one waits for it. */
+  advance(resource: pulumi.Resource): void;
+}
+
+/**
+ * Bounds how many `@pulumi/postgresql` operations run at once on one server,
+ * whatever the engine's parallelism: `count` lanes (⌊adminConnections / 2⌋,
+ * see `adminProviderLanes` in the core), each a chain of `dependsOn`.
+ * Components take a lane in the order they are constructed (round robin),
+ * so adding an instance at the end never changes another's lane.
+ *
+ * Why: the provider holds a transaction with an advisory lock on the admin
+ * role open on one pooled connection while it runs a database's statements on
+ * a second; with more such operations in flight than pooled connections,
+ * `pulumi up` hangs forever (seen at 25 instances with a pool of 4 and
+ * `--parallel 8`). With the lanes, the provider holds at most
+ * `2 × count ≤ adminConnections` connections, the number the budget counts.
+ */
+export class ProviderLanes {
+  private readonly tails: (pulumi.Resource | undefined)[];
+  private taken = 0;
+
+  constructor(readonly count: number) {
+    this.tails = Array.from({ length: count }, () => undefined);
+  }
+
+  /** The next lane, round robin. */
+  take(): ProviderLane {
+    const index = this.taken++ % this.count;
+    return {
+      index,
+      tail: () => {
+        const last = this.tails[index];
+        return last ? [last] : [];
+      },
+      advance: (resource) => {
+        this.tails[index] = resource;
+      },
+    };
+  }
 }
 
 /** What a strategy gives {@link createServerHandle}. */
@@ -172,7 +227,7 @@ interface CheckedHandleArgs {
 export function validateServerHandleArgs(args: Omit<ServerHandleArgs, 'provider' | 'dependsOn'>): CheckedHandleArgs {
   const adminConnections = args.adminConnections ?? DEFAULT_ADMIN_MAX_CONNECTIONS;
   const maintenanceConnections = args.maintenanceConnections ?? DEFAULT_MAINTENANCE_CONNECTIONS;
-  checkInteger(adminConnections, 'adminMaxConnections', 1, 1000, 'connections');
+  adminProviderLanes(adminConnections, 'adminMaxConnections');
   checkInteger(maintenanceConnections, 'maintenanceConnections', 0, 1000, 'connections');
   check(typeof args.adminUser === 'string' && args.adminUser.length > 0, 'adminUser', 'is empty', 'Give the admin role the stack connects as');
   const pooler = args.pooler === undefined ? undefined : validatePoolerEndpoint(args.pooler);
@@ -225,5 +280,6 @@ export function createServerHandle(args: ServerHandleArgs): PostgresServerHandle
     standbys: args.standbys ?? [],
     dependsOn: args.dependsOn ?? [],
     claims: checked.claims,
+    lanes: new ProviderLanes(adminProviderLanes(checked.adminConnections)),
   };
 }

@@ -6,6 +6,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import { BudgetReport } from '../core/budget';
+import { GatewayEnv } from '../core/gateway';
 import { ValidationError } from '../core/errors';
 import { InstanceSpec, planInstances } from '../core/plan';
 import { CLAIMED_PLAN, InstanceDatabase, InstanceDatabaseArgs } from './instance-database';
@@ -25,8 +26,11 @@ export interface SharedPostgresArgs {
    */
   namePrefix?: string;
   /**
-   * Let `pulumi destroy` (or removing an instance) drop databases and owner
-   * roles. By default they are retained on delete. @default false
+   * Let `pulumi destroy` (or removing an instance) drop databases and roles
+   * (grants go with the database). By default every resource on the server
+   * is retained on delete
+   * (see {@link InstanceDatabase}). Warning: with `true`, removing an
+   * instance drops its database and data. @default false
    */
   allowDeletion?: boolean;
   /** Length of generated passwords, in characters. @default 32 */
@@ -106,6 +110,10 @@ export class SharedPostgres extends pulumi.ComponentResource {
   public readonly kratosDsns: pulumi.Output<Record<string, string>>;
   /** Kratos DSN for `kratos migrate` per instance, direct (secret). */
   public readonly kratosMigrateDsns: pulumi.Output<Record<string, string>>;
+  /** pgx URL with the gateway's pool per instance, through the pooler when there is one (secret). */
+  public readonly pgxUrls: pulumi.Output<Record<string, string>>;
+  /** The auth gateway's env map (`VIBEWARDEN_DATABASE_*`) per instance (secret). */
+  public readonly gatewayEnvs: pulumi.Output<Record<string, GatewayEnv>>;
   /** One idempotent psql script for the whole server (secret: it holds SCRAM verifiers). */
   public readonly bootstrapSql: pulumi.Output<string>;
 
@@ -126,24 +134,35 @@ export class SharedPostgres extends pulumi.ComponentResource {
         connectTimeoutSeconds: args.connectTimeoutSeconds,
         [CLAIMED_PLAN]: plans[i],
       };
-      instances[spec.name] = new InstanceDatabase(`${name}-${spec.name}`, childArgs, { parent: this });
+      // Former names: the component and its children (named `<component>-…`) move instead of being created anew.
+      const aliases = (plans[i]?.previousNames ?? []).map((former) => ({ name: `${name}-${former}` }));
+      instances[spec.name] = new InstanceDatabase(`${name}-${spec.name}`, childArgs, { parent: this, ...(aliases.length > 0 ? { aliases } : {}) });
     });
     this.instances = strictInstances(name, instances);
-    const byName = (pick: (d: InstanceDatabase) => pulumi.Output<string>): pulumi.Output<Record<string, string>> => {
+    const byName = <T>(pick: (d: InstanceDatabase) => pulumi.Output<T>): pulumi.Output<Record<string, T>> => {
       const names = Object.keys(instances);
       return pulumi.secret(
-        pulumi.all(names.map((n) => pick(instances[n] as InstanceDatabase))).apply((values) => Object.fromEntries(names.map((n, i) => [n, values[i] as string]))),
-      );
+        pulumi.all(names.map((n) => pick(instances[n] as InstanceDatabase))).apply((values) => Object.fromEntries(names.map((n, i) => [n, values[i] as T]))),
+      ) as pulumi.Output<Record<string, T>>;
     };
     this.urls = byName((d) => d.url);
     this.pooledUrls = byName((d) => d.pooledUrl);
     this.kratosDsns = byName((d) => d.kratosDsn);
     this.kratosMigrateDsns = byName((d) => d.kratosMigrateDsn);
+    this.pgxUrls = byName((d) => d.pgxUrl);
+    this.gatewayEnvs = byName((d) => d.env.gateway);
     const databases = Object.values(instances);
     this.bootstrapSql = bootstrapSqlOutput(
       databases.map((d) => d.plan),
       new Map(databases.flatMap((d) => [...d.verifiers])),
     );
-    this.registerOutputs({ urls: this.urls, pooledUrls: this.pooledUrls, kratosDsns: this.kratosDsns, kratosMigrateDsns: this.kratosMigrateDsns });
+    this.registerOutputs({
+      urls: this.urls,
+      pooledUrls: this.pooledUrls,
+      kratosDsns: this.kratosDsns,
+      kratosMigrateDsns: this.kratosMigrateDsns,
+      pgxUrls: this.pgxUrls,
+      gatewayEnvs: this.gatewayEnvs,
+    });
   }
 }

@@ -1,5 +1,13 @@
 import fc from 'fast-check';
-import { ConnectionBudgetError, InstanceConsumers, checkConnectionBudget, connectionBudget } from '../../../src/core/budget';
+import {
+  CONNECTIONS_PER_PROVIDER_OPERATION,
+  ConnectionBudgetError,
+  DEFAULT_ADMIN_MAX_CONNECTIONS,
+  InstanceConsumers,
+  adminProviderLanes,
+  checkConnectionBudget,
+  connectionBudget,
+} from '../../../src/core/budget';
 import { ValidationError } from '../../../src/core/errors';
 import { expectFieldError } from './helpers';
 
@@ -183,5 +191,30 @@ describe('the admin provider, maintenance headroom and claimed shares', () => {
       'leaves no slot for app roles after 3 reserved + 4 for the admin provider + 3 maintenance headroom',
     );
     expectFieldError(() => connectionBudget({ maxConnections: 10, reservedConnections: 0, adminConnections: 1.5 }, []), 'server.adminConnections');
+  });
+});
+
+describe('adminProviderLanes: operations of the admin provider that may run at once', () => {
+  test('the default pool of 4 gives 2 lanes; 20 gives 10', () => {
+    expect(adminProviderLanes(DEFAULT_ADMIN_MAX_CONNECTIONS)).toBe(2);
+    expect(adminProviderLanes(20)).toBe(10);
+  });
+
+  test('a pool of 1 cannot hold one database operation (a locked transaction + its statement): refused naming the field', () => {
+    expectFieldError(() => adminProviderLanes(1), 'adminMaxConnections', /fewer than one database operation .* holds at once \(2/);
+    expectFieldError(() => adminProviderLanes(0, 'ExternalPostgres.adminMaxConnections'), 'ExternalPostgres.adminMaxConnections', /whole number/);
+  });
+
+  test('property: the lanes never hold more than the pool, and a lock holder always finds its second connection', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 1000 }), (pool) => {
+        const lanes = adminProviderLanes(pool);
+        // at most CONNECTIONS_PER_PROVIDER_OPERATION each: inside the counted admin connections
+        expect(lanes * CONNECTIONS_PER_PROVIDER_OPERATION).toBeLessThanOrEqual(pool);
+        // one holder + every other lane waiting on its lock with one connection each, + the holder's second
+        expect(lanes + 1).toBeLessThanOrEqual(pool);
+        expect(lanes).toBeGreaterThanOrEqual(1);
+      }),
+    );
   });
 });

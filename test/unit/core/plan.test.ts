@@ -334,3 +334,22 @@ describe('ServerClaims: one registry per server', () => {
     );
   });
 });
+
+describe('previousNames: an instance renamed without a new database', () => {
+  test('carried into the plan; absent when none are given', () => {
+    expect(planInstance({ name: 'journal', previousNames: ['blog'] }, 'vw_').previousNames).toEqual(['blog']);
+    expect(planInstance({ name: 'journal' }, 'vw_')).not.toHaveProperty('previousNames');
+    expect(planInstance({ name: 'journal', shape: RoleShape.LeastPrivilege, previousNames: ['blog', 'posts'] }, 'vw_').previousNames).toEqual(['blog', 'posts']);
+  });
+
+  test('each must be a valid instance name other than the current one, listed once', () => {
+    expectFieldError(() => planInstance({ name: 'journal', previousNames: ['Blog'] }, 'vw_', 'instances[0]'), 'instances[0].previousNames[0]', 'not a valid instance name');
+    expectFieldError(() => planInstance({ name: 'journal', previousNames: ['journal'] }, 'vw_', 'instances[0]'), 'instances[0].previousNames[0]', "the instance's current name");
+    expectFieldError(() => planInstance({ name: 'journal', previousNames: ['blog', 'blog'] }, 'vw_', 'instances[0]'), 'instances[0].previousNames[1]', 'listed twice');
+  });
+
+  test('a previous name may not be another instance\'s name (two instances would claim one state)', () => {
+    expectFieldError(() => planInstances([{ name: 'blog' }, { name: 'journal', previousNames: ['blog'] }]), 'instances[1].previousNames[0]', 'instance "blog" is used by both');
+    expectFieldError(() => planInstances([{ name: 'journal', previousNames: ['blog'] }, { name: 'blog' }]), 'instances[1].name', 'instance "blog" is used by both');
+  });
+});

@@ -14,6 +14,7 @@ import { ConnectionBudgetError } from '../../../src/core/budget';
 import { RoleShape } from '../../../src/core/plan';
 import { isScramVerifier, verifyScramPassword } from '../../../src/core/scram';
 import { SslMode } from '../../../src/core/tls';
+import { RecordedResource } from '../../../lab/pulumi-mocks';
 import { depsOf, reachable, unwrapSecret } from '../../support/graph';
 
 const external = new ExternalPostgres('db', {
@@ -100,23 +101,52 @@ describe('resources of one instance (owner shape)', () => {
 });
 
 describe('retention', () => {
-  test('databases and owner roles are retained on delete by default', () => {
-    for (const inst of ['blog', 'admin', 'api']) {
-      expect(rt.named(`shared-${inst}-database`).retainOnDelete).toBe(true);
-      expect(rt.named(`shared-${inst}-owner-role`).retainOnDelete).toBe(true);
-    }
+  test('every resource on the server (roles, memberships, database, grants) is retained on delete by default', () => {
+    const onServer = rt.resources.filter((r) => r.type.startsWith('postgresql:index/') && r.type !== 'pulumi:providers:postgresql');
+    expect(onServer.length).toBeGreaterThan(20);
+    expect(onServer.filter((r) => r.retainOnDelete !== true).map((r) => r.name)).toEqual([]);
   });
 });
 
-describe('isolation of instances in the graph', () => {
-  test('no resource of one instance depends on a resource of another (instances provision in parallel)', () => {
-    for (const inst of ['blog', 'admin', 'api']) {
-      const mine = rt.resources.filter((r) => r.name.startsWith(`shared-${inst}-`));
-      for (const r of mine) {
-        for (const d of reachable(rt.resources, r.name)) {
-          expect(d.startsWith('shared-') ? d.startsWith(`shared-${inst}-`) : true).toBe(true);
-        }
-      }
+describe('admin provider lanes', () => {
+  const onServer = (): RecordedResource[] => rt.resources.filter((r) => r.type.startsWith('postgresql:index/'));
+  const names = (): Set<string> => new Set(onServer().map((r) => r.name));
+  const providerDeps = (r: RecordedResource): string[] => depsOf(r).filter((d) => names().has(d));
+
+  /** The one provider operation r directly follows: the dep every other dep of r is reached from. */
+  const predecessor = (r: RecordedResource): string | undefined => {
+    const deps = providerDeps(r);
+    return deps.find((p) => deps.every((d) => d === p || reachable(rt.resources, p).has(d)));
+  };
+
+  test('the provider operations form chains: each follows at most one, which at most one follows', () => {
+    const followed = new Map<string, number>();
+    for (const r of onServer()) {
+      const deps = providerDeps(r);
+      const p = predecessor(r);
+      // every other provider dependency (e.g. the database a grant names) comes earlier in the same chain
+      expect(deps.length === 0 || p !== undefined).toBe(true);
+      if (p) followed.set(p, (followed.get(p) ?? 0) + 1);
+    }
+    expect([...followed.entries()].filter(([, n]) => n > 1)).toEqual([]);
+  });
+
+  test('⌊adminMaxConnections / 2⌋ = 2 chains at the default pool of 4, whatever the instance count', () => {
+    const heads = onServer().filter((r) => predecessor(r) === undefined);
+    expect(heads.map((h) => h.name).sort()).toEqual(['shared-admin-owner-role', 'shared-blog-owner-role']);
+    expect(external.handle.lanes.count).toBe(2);
+  });
+
+  test('an instance stays in one lane; the third instance waits for the first', () => {
+    const lastOf = (inst: string): string => {
+      const mine = onServer().filter((r) => r.name.startsWith(`shared-${inst}-`));
+      return mine.find((r) => !onServer().some((o) => providerDeps(o).includes(r.name) && o.name.startsWith(`shared-${inst}-`)))!.name;
+    };
+    const apiFirst = rt.named('shared-api-owner-role');
+    expect(predecessor(apiFirst)).toBe(lastOf('blog'));
+    // Nothing of admin's lane waits for blog or api, nor the other way round.
+    for (const r of onServer().filter((x) => x.name.startsWith('shared-admin-'))) {
+      expect([...reachable(rt.resources, r.name)].filter((d) => d.startsWith('shared-blog-') || d.startsWith('shared-api-'))).toEqual([]);
     }
   });
 });
