@@ -93,7 +93,8 @@ function renameText(step: PreviewStep, input: string): string {
 /** What to do instead of a rename that would create a new, empty resource. */
 function keepTheData(subject: Subject): string {
   if (subject.owner?.instance !== undefined) {
-    return 'To rename the database, keep the instance\'s `name` and set its `database` instead (renamed in place, with its data). To rename the instance itself, first move each of its resources in the state (`pulumi state rename <old urn> <new name>`), then preview again.';
+    const was = subject.owner.component === 'SharedPostgres' ? ' (e.g. `{ name: "journal", previousNames: ["blog"] }`)' : '';
+    return `If the instance was renamed, list its former name in the instance's \`previousNames\`${was}: the same change then renames its database and roles in place, with the data.`;
   }
   return 'If the component was renamed, keep its resources: give it `aliases: [{ name: "<old name>" }]` (or move them with `pulumi state rename`), then preview again.';
 }
@@ -526,7 +527,8 @@ function acknowledgement(finding: Finding, subject: Subject | undefined, allow: 
  * Pure: reads only its arguments (no Pulumi import, no I/O). Findings carry
  * names, types, operations and property names, never input values other
  * than the resources' own names (a database's, role's, volume's or
- * instance's), so secrets in a `--show-secrets` preview are not repeated.
+ * instance's): a value the program did not mark secret (the engine masks
+ * the marked ones as `[secret]`, even with `--show-secrets`) is not repeated.
  *
  * @param preview the text `pulumi preview --json` printed, or its parsed document.
  * @throws PreviewFormatError when `preview` is not `pulumi preview --json` output.

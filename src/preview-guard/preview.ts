@@ -18,8 +18,9 @@
  * - a resource removed from the program is a `delete` step whose `oldState`
  *   carries `retainOnDelete` when the engine will only forget it; a resource
  *   that was read (`get`) is a `discard`.
- * - secret values are `"[secret]"` — unless `--show-secrets`, when they are
- *   plain: the guard never prints input values other than names.
+ * - secret values are `"[secret]"`, even with `--show-secrets` (`json.go`
+ *   masks them whatever the flag); values the program did not mark secret
+ *   are plain, so the guard never prints input values other than names.
  */
 
 /** A step's operation, as the engine spells it (`pkg/resource/deploy/step.go`). */

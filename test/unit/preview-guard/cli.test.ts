@@ -1,7 +1,7 @@
 /**
  * `postgres-strategies check-preview` as a user runs it: the exit status,
  * `--allow`, the three formats, stdin, bad usage and bad input, and that
- * no secret of a `--show-secrets` preview reaches the report.
+ * no password in a preview's inputs reaches the report.
  *
  * The previews are built like providers.test.ts's (our components under the
  * mock runtime, one input changed); the bin itself runs from dist/ in a
@@ -35,7 +35,10 @@ const file = (name: string, content: string): string => {
   return path;
 };
 
-/** The plain values a `--show-secrets` preview would carry. */
+/**
+ * Plain values a preview carries when the program did not mark them secret
+ * (the engine masks the marked ones as `[secret]`, even with `--show-secrets`).
+ */
 const SECRET_PASSWORD = 'hunter2-do-not-print';
 const SECRET_VERIFIER = 'SCRAM-SHA-256$4096:c2FsdHNhbHQ=$c3RvcmVk:c2VydmVy';
 
@@ -114,7 +117,7 @@ test('--format json writes the machine-readable report', async () => {
   ]);
 });
 
-test('no secret of a --show-secrets preview reaches any format (names only)', async () => {
+test('no password in the preview\'s inputs or config reaches any format (names only)', async () => {
   for (const format of ['text', 'markdown', 'json']) {
     const r = await run(withSecrets, '--format', format);
     expect(r.code).toBe(1);
