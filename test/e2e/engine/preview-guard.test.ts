@@ -23,7 +23,11 @@
  *   made an instance's own database, the program refuses it and the preview
  *   fails: an error that cannot be acknowledged;
  * - harmless changes — no change, a new instance, a new pool size — give no
- *   finding at all.
+ *   finding at all;
+ * - a SharedPostgres moved to another server handle (two-handles.ts) shows
+ *   no step at all without `--show-sames`; with it, `same` steps whose
+ *   provider changes: an error per database and role when the handles reach
+ *   different hosts, a warning when the same host and port.
  * And the command line on these previews: the exit status, `--allow`, a
  * Markdown comment, the note about `--show-sames`; and that the engine
  * keeps secrets as `[secret]` even with `--show-secrets`, none of which
@@ -32,7 +36,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { ExampleStack } from '../../../lab/engine';
+import { labPath } from '../../../lab/server';
 import { withPg } from '../../../lab/inspect';
 import { Finding, JsonReport, MARKDOWN_MARKER, PreviewDigest, checkPreview, previewNotes } from '../../../src/preview-guard';
 import { main } from '../../../src/preview-guard/cli';
@@ -233,5 +239,56 @@ describe('examples/shared', () => {
       expect(r.stdout).not.toContain('[secret]');
       for (const p of passwords) expect(r.stdout).not.toContain(p);
     }
+  });
+});
+
+describe('a SharedPostgres moved to another server handle (test/e2e/engine/two-handles.ts)', () => {
+  const sandbox = useEngine();
+  const server = useTlsServer();
+  let stack: ExampleStack;
+
+  beforeAll(async () => {
+    stack = new ExampleStack('shared', `move-${randomBytes(4).toString('hex')}`, sandbox(), labPath('test', 'e2e', 'engine', 'two-handles'));
+    await stack.init();
+    await stack.config(sharedConfig(server(), superuserAdmin(server())));
+    await stack.up();
+  }, STEP_TIMEOUT);
+  afterAll(async () => stack?.remove({ destroy: false }), STEP_TIMEOUT);
+
+  const moved = async (config: Record<string, string>, extra: string[]): Promise<PreviewDigest> => {
+    await stack.config(config);
+    try {
+      return (await stack.preview(extra)) as unknown as PreviewDigest;
+    } finally {
+      await stack.config({ handle: 'a', hostB: server().host });
+    }
+  };
+  const label = (kind: string): string => `${kind} "mv_one" (SharedPostgres "apps", instance "one")`;
+
+  test('without --show-sames the move shows no step at all (the guard says what it cannot see)', async () => {
+    const preview = await moved({ handle: 'b' }, []);
+    expect((preview.steps ?? []).filter((s) => s.op !== 'same')).toEqual([]);
+    expect(rows(checkPreview(preview))).toEqual([]);
+    expect(previewNotes(preview)).toHaveLength(1);
+  });
+
+  test('to a handle of the same host and port: a warning per database and role', async () => {
+    const preview = await moved({ handle: 'b' }, ['--show-sames']);
+    expect(rows(checkPreview(preview))).toEqual([
+      ['warning', 'moved', 'same', ['provider'], label('role')],
+      ['warning', 'moved', 'same', ['provider'], label('database')],
+    ]);
+  });
+
+  test('to a handle of another host: an error per database and role (and the new handle\'s host, a warning)', async () => {
+    const preview = await moved({ handle: 'b', hostB: '127.0.0.1' }, ['--show-sames']);
+    const findings = checkPreview(preview);
+    expect(rows(findings)).toEqual([
+      ['error', 'moved', 'same', ['provider'], label('role')],
+      ['error', 'moved', 'same', ['provider'], label('database')],
+      ['warning', 'endpoint-changed', 'update', ['host'], 'admin connection (ExternalPostgres "db-b")'],
+    ]);
+    const port = server().port;
+    expect(findings[1]?.effect).toContain(`moves from the admin connection "db-a-admin" to "db-b-admin" (localhost:${port} → 127.0.0.1:${port})`);
   });
 });
