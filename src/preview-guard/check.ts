@@ -84,6 +84,13 @@ function changed(step: PreviewStep, ...keys: string[]): string[] {
   return keys.filter((k) => diff.has(k));
 }
 
+/** A warning when any of `properties` changed in the step (`effect` may name the ones that did). */
+function warnIfChanged(step: PreviewStep, properties: string[], code: FindingCode, effect: string | ((hit: string[]) => string), instead: string): Verdict[] {
+  const hit = changed(step, ...properties);
+  if (hit.length === 0) return [];
+  return [{ severity: Severity.Warning, code, properties: hit, effect: typeof effect === 'string' ? effect : effect(hit), instead }];
+}
+
 function renameText(step: PreviewStep, input: string): string {
   const before = nameInput(step.oldState, input);
   const after = nameInput(step.newState, input);
@@ -164,14 +171,16 @@ function stepVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
         'drops the database and every row in it (`DROP DATABASE … WITH (FORCE)`, after terminating its sessions)',
         `Keep the instance, or ${DUMP_FIRST}, and only then remove it. To change its template, encoding or collation, create a new database beside it and copy the data with \`postgres-strategies migrate\`.`,
       );
-      if (op === 'update' && changed(step, 'name').length > 0) {
-        verdicts.push({
-          severity: Severity.Warning,
-          code: FindingCode.Renamed,
-          properties: ['name'],
-          effect: `renamed in place${renameText(step, 'name')} with \`ALTER DATABASE … RENAME\`: the data stays, but the rename fails while sessions are open, and apps still using the old name can no longer connect`,
-          instead: 'Stop the apps that use it, deploy, then roll them out with the new URLs — or keep the old name (set the instance\'s `database`, or keep `namePrefix`).',
-        });
+      if (op === 'update') {
+        verdicts.push(
+          ...warnIfChanged(
+            step,
+            ['name'],
+            FindingCode.Renamed,
+            `renamed in place${renameText(step, 'name')} with \`ALTER DATABASE … RENAME\`: the data stays, but the rename fails while sessions are open, and apps still using the old name can no longer connect`,
+            'Stop the apps that use it, deploy, then roll them out with the new URLs — or keep the old name (set the instance\'s `database`, or keep `namePrefix`).',
+          ),
+        );
       }
       return verdicts;
     }
@@ -186,14 +195,16 @@ function stepVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
             'drops the role: the provider runs `REASSIGN OWNED BY` it to the admin and `DROP OWNED BY` it (in the admin\'s database), revokes every privilege granted to it, and its logins stop working',
             'Keep the role (it owns the database\'s objects), or reassign what it owns to another role yourself first and acknowledge the removal.',
           );
-      if (op === 'update' && changed(step, 'name').length > 0) {
-        verdicts.push({
-          severity: Severity.Warning,
-          code: FindingCode.Renamed,
-          properties: ['name'],
-          effect: `renamed in place${renameText(step, 'name')} with \`ALTER ROLE … RENAME\`: what it owns and its grants stay, but clients logging in with the old name are refused`,
-          instead: 'Deploy the new URLs to the apps together with this change (their user name changes), or keep the old name.',
-        });
+      if (op === 'update') {
+        verdicts.push(
+          ...warnIfChanged(
+            step,
+            ['name'],
+            FindingCode.Renamed,
+            `renamed in place${renameText(step, 'name')} with \`ALTER ROLE … RENAME\`: what it owns and its grants stay, but clients logging in with the old name are refused`,
+            'Deploy the new URLs to the apps together with this change (their user name changes), or keep the old name.',
+          ),
+        );
       }
       return verdicts;
     }
@@ -265,19 +276,16 @@ function stepVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
         'deletes the Docker volume and the PostgreSQL data directory on it',
         `Keep the volume (\`allowDataDeletion\` off), or ${DUMP_FIRST}. A changed \`volumeName\` or \`dockerNamePrefix\` creates a new, empty volume: set \`volumeName\` to the old name to keep using it.`,
       );
-    case SubjectKind.ServerContainer: {
-      const ports = changed(step, 'ports');
-      if ((op === 'replace' || op === 'update') && ports.length > 0) {
-        return [{
-          severity: Severity.Warning,
-          code: FindingCode.EndpointChanged,
-          properties: ports,
-          effect: 'the published port changes: clients on the host connect to another port (their URLs change); the container is recreated on the same data volume',
-          instead: 'Deploy the new URLs to the host\'s clients together with this change.',
-        }];
-      }
-      return [];
-    }
+    case SubjectKind.ServerContainer:
+      return op === 'replace' || op === 'update'
+        ? warnIfChanged(
+            step,
+            ['ports'],
+            FindingCode.EndpointChanged,
+            'the published port changes: clients on the host connect to another port (their URLs change); the container is recreated on the same data volume',
+            'Deploy the new URLs to the host\'s clients together with this change.',
+          )
+        : [];
     case SubjectKind.AdminProvider:
       return providerVerdicts(step, op);
     case SubjectKind.CertificateAuthority:
@@ -380,73 +388,57 @@ function loginRemoved(op: Judged['op'], props: string[]): Verdict[] {
 }
 
 function rdsEndpointVerdicts(step: PreviewStep): Verdict[] {
-  const verdicts: Verdict[] = [];
-  if (changed(step, 'identifier').length > 0) {
-    verdicts.push({
-      severity: Severity.Warning,
-      code: FindingCode.Renamed,
-      properties: ['identifier'],
-      effect: `renamed in place${renameText(step, 'identifier')} (\`ModifyDBInstance\`): the data stays, but the instance reboots and its address changes, so every client URL changes`,
-      instead: 'Deploy the new URLs (the instance\'s `address`) to the apps together with this change, in a maintenance window.',
-    });
-  }
-  const port = changed(step, 'port');
-  if (port.length > 0) {
-    verdicts.push({
-      severity: Severity.Warning,
-      code: FindingCode.EndpointChanged,
-      properties: port,
-      effect: 'the port changes: every client URL changes',
-      instead: 'Deploy the new URLs to the apps together with this change, and admit the new port in the security groups.',
-    });
-  }
-  const ca = changed(step, 'caCertIdentifier');
-  if (ca.length > 0) {
-    verdicts.push({
-      severity: Severity.Warning,
-      code: FindingCode.TlsChanged,
-      properties: ca,
-      effect: 'the server certificate moves to another RDS certificate authority: clients that verify it with a bundle lacking the new CA are refused',
-      instead: 'Give the clients AWS\'s current `global-bundle.pem` (it holds every RDS CA) before this change.',
-    });
-  }
-  return verdicts;
+  return [
+    ...warnIfChanged(
+      step,
+      ['identifier'],
+      FindingCode.Renamed,
+      `renamed in place${renameText(step, 'identifier')} (\`ModifyDBInstance\`): the data stays, but the instance reboots and its address changes, so every client URL changes`,
+      'Deploy the new URLs (the instance\'s `address`) to the apps together with this change, in a maintenance window.',
+    ),
+    ...warnIfChanged(
+      step,
+      ['port'],
+      FindingCode.EndpointChanged,
+      'the port changes: every client URL changes',
+      'Deploy the new URLs to the apps together with this change, and admit the new port in the security groups.',
+    ),
+    ...warnIfChanged(
+      step,
+      ['caCertIdentifier'],
+      FindingCode.TlsChanged,
+      'the server certificate moves to another RDS certificate authority: clients that verify it with a bundle lacking the new CA are refused',
+      'Give the clients AWS\'s current `global-bundle.pem` (it holds every RDS CA) before this change.',
+    ),
+  ];
 }
 
 function providerVerdicts(step: PreviewStep, op: Judged['op']): Verdict[] {
   if (op !== 'update' && op !== 'replace') return [];
-  const verdicts: Verdict[] = [];
-  const endpoint = changed(step, 'host', 'port');
-  if (endpoint.length > 0) {
-    verdicts.push({
-      severity: Severity.Warning,
-      code: FindingCode.EndpointChanged,
-      properties: endpoint,
-      effect: `the server's ${endpoint.join(' and ')} changes for the admin connection and every instance's URLs; if it is another server, the databases are not copied there — the stack would manage databases that do not exist on it`,
-      instead: 'Same server under a new address: deploy the new URLs to the apps. Another server: copy each database first with `postgres-strategies migrate`, then switch.',
-    });
-  }
-  const database = changed(step, 'database');
-  if (database.length > 0) {
-    verdicts.push({
-      severity: Severity.Warning,
-      code: FindingCode.AdminDatabaseChanged,
-      properties: database,
-      effect: `the admin connection moves to another database of the server${renameText(step, 'database')}: nothing on the server changes now and no app URL changes, but if that database does not exist or the admin cannot connect to it, every later \`pulumi up\` and \`refresh\` fails; a removed role's objects are then reassigned (\`REASSIGN OWNED\`) in that database`,
-      instead: 'Make sure the database exists and the admin may connect to it before merging; it must not be an instance\'s database.',
-    });
-  }
-  const tls = changed(step, 'sslmode', 'sslrootcert', 'clientcert');
-  if (tls.length > 0) {
-    verdicts.push({
-      severity: Severity.Warning,
-      code: FindingCode.TlsChanged,
-      properties: tls,
-      effect: 'the admin connection\'s TLS settings change; the clients\' `sslmode`/`sslrootcert` in the instance URLs change with the server handle',
-      instead: 'Check that the server offers what the new settings require (a certificate the CA file verifies) and deploy the new URLs to the apps together with this change.',
-    });
-  }
-  return verdicts;
+  return [
+    ...warnIfChanged(
+      step,
+      ['host', 'port'],
+      FindingCode.EndpointChanged,
+      (hit) =>
+        `the server's ${hit.join(' and ')} changes for the admin connection and every instance's URLs; if it is another server, the databases are not copied there — the stack would manage databases that do not exist on it`,
+      'Same server under a new address: deploy the new URLs to the apps. Another server: copy each database first with `postgres-strategies migrate`, then switch.',
+    ),
+    ...warnIfChanged(
+      step,
+      ['database'],
+      FindingCode.AdminDatabaseChanged,
+      `the admin connection moves to another database of the server${renameText(step, 'database')}: nothing on the server changes now and no app URL changes, but if that database does not exist or the admin cannot connect to it, every later \`pulumi up\` and \`refresh\` fails; a removed role's objects are then reassigned (\`REASSIGN OWNED\`) in that database`,
+      'Make sure the database exists and the admin may connect to it before merging; it must not be an instance\'s database.',
+    ),
+    ...warnIfChanged(
+      step,
+      ['sslmode', 'sslrootcert', 'clientcert'],
+      FindingCode.TlsChanged,
+      'the admin connection\'s TLS settings change; the clients\' `sslmode`/`sslrootcert` in the instance URLs change with the server handle',
+      'Check that the server offers what the new settings require (a certificate the CA file verifies) and deploy the new URLs to the apps together with this change.',
+    ),
+  ];
 }
 
 function forceSsl(state: PreviewResourceState | undefined): string | undefined {
