@@ -20,6 +20,7 @@
  *   per database and role;
  * - the admin's database changed is an `update` of the postgresql provider
  *   (`database`), not a replacement of the resources on it: one warning;
+ *   so is a new host or sslmode (a warning each);
  *   made an instance's own database, the program refuses it and the preview
  *   fails: an error that cannot be acknowledged;
  * - harmless changes — no change, a new instance, a new pool size — give no
@@ -207,6 +208,14 @@ describe('examples/shared', () => {
     const preview = await previewWith({ adminDatabase: 'admin_db' });
     expect(rows(checkPreview(preview))).toEqual([['warning', 'admin-database-changed', 'update', ['database'], 'admin connection (ExternalPostgres "shared-db")']]);
     expect((await cli(preview)).code).toBe(0);
+  });
+
+  test.each([
+    ['host', { host: '127.0.0.1' }, 'endpoint-changed'],
+    ['sslmode', { sslmode: 'require' }, 'tls-changed'],
+  ])('the server\'s %s changed is an update of the admin connection: a warning', async (property, config, code) => {
+    const preview = await stack.config(config).then(() => stack.preview(['--show-sames'])).finally(() => stack.config({ host: server().host, sslmode: 'verify-full' }));
+    expect(rows(checkPreview(preview as unknown as PreviewDigest))).toEqual([['warning', code, 'update', [property], 'admin connection (ExternalPostgres "shared-db")']]);
   });
 
   test('an instance\'s own database as the admin\'s: the program refuses it, the preview fails, the check fails', async () => {

@@ -13,6 +13,9 @@
  * - the `comment the findings` script creates one comment, then updates
  *   that same comment (found by the report's marker) instead of adding
  *   another, and leaves Pulumi's own comment alone.
+ *
+ * The step runs the package's bin from dist/ (npm test builds it; alone:
+ * `npx tsc -p tsconfig.json` first).
  */
 import { installMocks, settled } from '../../../lab/pulumi-mocks';
 import { rdsState } from '../rds/fixture';
