@@ -16,16 +16,12 @@
  * `@pulumi/pulumi` alone; every subpath is held to the same target. Runs
  * rotate the order of the entries, one process at a time.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { ROOT, consumerDir, entrySpecifiers, packageOf } from '../lab/consumer';
 import { run } from '../lab/run';
 import { markdownTable, max, median, min, num, textTable } from './stats';
 
 /** ms that an entry may add to `require('@pulumi/pulumi')` alone. */
 export const REQUIRE_TARGET_MS = 100;
-
-const ROOT = resolve(__dirname, '../..');
 
 export interface RequireFigure {
   /** The package or one of its subpaths, as a consumer names it. */
@@ -59,21 +55,6 @@ interface OneRun {
   files: string[];
 }
 
-/** The package's entries as a consumer names them, from its exports map. */
-function entrySpecifiers(): string[] {
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; exports: Record<string, unknown> };
-  return Object.keys(pkg.exports)
-    .filter((k) => k !== './package.json')
-    .map((k) => (k === '.' ? pkg.name : `${pkg.name}/${k.slice(2)}`));
-}
-
-function packageOf(file: string): string | undefined {
-  const i = file.lastIndexOf('/node_modules/');
-  if (i < 0) return undefined;
-  const parts = file.slice(i + '/node_modules/'.length).split('/');
-  return parts[0]?.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
-}
-
 // argv: [first ('' for none), entry]
 const SCRIPT = `
   const [first, spec] = process.argv.slice(1);
@@ -98,11 +79,9 @@ async function requireOnce(first: string, spec: string, cwd: string): Promise<On
 
 /** Runs the section: `runs` fresh processes per entry and for the baseline. */
 export async function requireSection(runs: number, progress: (line: string) => void): Promise<RequireReport> {
-  const dir = mkdtempSync(join(tmpdir(), 'ps-bench-require-'));
+  const consumer = consumerDir(entrySpecifiers()[0] as string);
+  const dir = consumer.dir;
   try {
-    const pkgName = entrySpecifiers()[0] as string;
-    mkdirSync(join(dir, 'node_modules'));
-    symlinkSync(ROOT, join(dir, 'node_modules', pkgName), 'dir');
     // The baseline by absolute path: the consumer directory has only our package.
     const pulumi = require.resolve('@pulumi/pulumi', { paths: [ROOT] });
     const missing: string[] = [];
@@ -152,7 +131,7 @@ export async function requireSection(runs: number, progress: (line: string) => v
     });
     return { runs, entries, missing };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    consumer.remove();
   }
 }
 

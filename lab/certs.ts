@@ -1,7 +1,9 @@
 /**
  * Real certificates from the core's certificate plan, made with
  * @peculiar/x509 on Node's WebCrypto: the same key algorithm, subject, SANs,
- * validity and key usages the Pulumi components give @pulumi/tls.
+ * validity and key usages the Pulumi components give @pulumi/tls — and, as
+ * @pulumi/tls does when it renews, a new server certificate from the same CA,
+ * or one valid in a given window (an expired one).
  */
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
@@ -53,37 +55,54 @@ async function pkcs8Pem(key: webcrypto.CryptoKey): Promise<string> {
   return x509.PemConverter.encode(der, 'PRIVATE KEY');
 }
 
-/** Makes the CA and the server certificate of a plan. */
-export async function makeCertificates(plan: ServerCertificatePlan): Promise<CertificateFiles> {
+/** Options of {@link makeCertificates}. */
+export interface CertificateOptions {
+  /** Sign with this CA (PEMs of an earlier call) instead of making a new one: a renewal. */
+  ca?: Pick<CertificateFiles, 'caCertPem' | 'caKeyPem'>;
+  /** The server certificate's validity window. @default from a minute ago, for the plan's validity */
+  notBefore?: Date;
+  notAfter?: Date;
+}
+
+/** Makes the CA and the server certificate of a plan (or only a new server certificate, from a given CA). */
+export async function makeCertificates(plan: ServerCertificatePlan, options: CertificateOptions = {}): Promise<CertificateFiles> {
   const now = Date.now();
   const serial = (): string => webcrypto.getRandomValues(new Uint8Array(16)).reduce((s, b) => s + b.toString(16).padStart(2, '0'), '7');
   const caAlg = algorithm(plan.ca.key);
-  const caKeys = (await webcrypto.subtle.generateKey(caAlg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
-    name: name(plan.ca),
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + plan.ca.validityHours * 3_600_000),
-    signingAlgorithm: caAlg,
-    keys: caKeys,
-    extensions: [...extensions(plan.ca), await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey)],
-  });
+  let ca: x509.X509Certificate;
+  let caSigningKey: webcrypto.CryptoKey;
+  if (options.ca) {
+    ca = new x509.X509Certificate(options.ca.caCertPem);
+    caSigningKey = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(options.ca.caKeyPem), caAlg, true, ['sign']);
+  } else {
+    const caKeys = (await webcrypto.subtle.generateKey(caAlg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+    ca = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: serial(),
+      name: name(plan.ca),
+      notBefore: new Date(now - 60_000),
+      notAfter: new Date(now + plan.ca.validityHours * 3_600_000),
+      signingAlgorithm: caAlg,
+      keys: caKeys,
+      extensions: [...extensions(plan.ca), await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey)],
+    });
+    caSigningKey = caKeys.privateKey;
+  }
   const serverAlg = algorithm(plan.server.key);
   const serverKeys = (await webcrypto.subtle.generateKey(serverAlg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
   const server = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: name(plan.server),
     issuer: ca.subject,
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + plan.server.validityHours * 3_600_000),
+    notBefore: options.notBefore ?? new Date(now - 60_000),
+    notAfter: options.notAfter ?? new Date(now + plan.server.validityHours * 3_600_000),
     signingAlgorithm: caAlg,
     publicKey: serverKeys.publicKey,
-    signingKey: caKeys.privateKey,
+    signingKey: caSigningKey,
     extensions: [...extensions(plan.server), await x509.AuthorityKeyIdentifierExtension.create(ca)],
   });
   return {
-    caCertPem: ca.toString('pem'),
-    caKeyPem: await pkcs8Pem(caKeys.privateKey),
+    caCertPem: options.ca ? options.ca.caCertPem : ca.toString('pem'),
+    caKeyPem: options.ca ? options.ca.caKeyPem : await pkcs8Pem(caSigningKey),
     serverCertPem: server.toString('pem'),
     serverKeyPem: await pkcs8Pem(serverKeys.privateKey),
   };

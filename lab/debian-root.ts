@@ -22,7 +22,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { run } from './run';
+import { runOk } from './run';
 
 /** Where cached roots live. */
 export const DEBIAN_ROOT_CACHE = process.env['POSTGRES_STRATEGIES_CACHE'] ?? '/var/cache/postgres-strategies';
@@ -65,15 +65,6 @@ export function systemDebianMirror(): string {
   throw new Error('no Debian main-archive mirror found in /etc/apt/sources.list{,.d/*}');
 }
 
-async function must(command: string, args: string[], log: (l: string) => void, env?: NodeJS.ProcessEnv): Promise<string> {
-  const r = await run(command, args, { env: { ...process.env, ...env } });
-  if (r.code !== 0) {
-    log(r.stdout.slice(-4000));
-    throw new Error(`${command} ${args.join(' ')} exited ${r.code}: ${r.stderr.slice(-4000)}`);
-  }
-  return r.stdout;
-}
-
 /**
  * The path of a finished Debian root with the packages installed, building
  * it first when this machine has none.
@@ -100,7 +91,7 @@ export async function ensureDebianRoot(spec: DebianRootSpec): Promise<string> {
   try {
     const started = Date.now();
     log(`debian root: debootstrap ${suite} from ${mirror} into ${building} (once per machine)`);
-    await must('debootstrap', ['--variant=minbase', suite, building, mirror], log);
+    await runOk('debootstrap', ['--variant=minbase', suite, building, mirror]);
     // Services must not start inside the root while packages install.
     writeFileSync(join(building, 'usr/sbin/policy-rc.d'), '#!/bin/sh\nexit 101\n', { mode: 0o755 });
     for (const [path, content] of Object.entries(preseed)) {
@@ -109,11 +100,10 @@ export async function ensureDebianRoot(spec: DebianRootSpec): Promise<string> {
       writeFileSync(target, content);
     }
     log(`debian root: apt-get install ${spec.packages.join(' ')}`);
-    await must('chroot', [building, 'apt-get', 'install', '-y', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confold', ...spec.packages], log, {
-      DEBIAN_FRONTEND: 'noninteractive',
-      PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+    await runOk('chroot', [building, 'apt-get', 'install', '-y', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confold', ...spec.packages], {
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', PATH: '/usr/sbin:/usr/bin:/sbin:/bin' },
     });
-    await must('chroot', [building, 'apt-get', 'clean'], log);
+    await runOk('chroot', [building, 'apt-get', 'clean']);
     writeFileSync(join(building, '.complete'), `${new Date().toISOString()} ${suite} ${mirror} ${spec.packages.join(' ')}\n`);
     renameSync(building, root);
     log(`debian root: ready in ${Math.round((Date.now() - started) / 1000)} s: ${root}`);

@@ -1,7 +1,7 @@
 /**
  * Pulumi's mock runtime with a recorder: every resource registration is kept
  * with its type, name, parent, dependencies, provider and resource options
- * (retainOnDelete, protect), so tests can assert the resource graph, the demo
+ * (retainOnDelete, protect, deleteBeforeReplace, deletedWith, …), so tests can assert the resource graph, the demo
  * can print an offline preview, and the bench can measure it.
  *
  * Mocked provider state: random passwords and salts are deterministic per
@@ -29,6 +29,8 @@ export interface RecordedResource {
   ignoreChanges: string[];
   /** The `deleteBeforeReplace` resource option. */
   deleteBeforeReplace: boolean;
+  /** URN of the `deletedWith` resource option ("" when none). */
+  deletedWith: string;
   /** The `additionalSecretOutputs` resource option (outputs the engine stores as secrets). */
   additionalSecretOutputs: string[];
   inputs: Record<string, unknown>;
@@ -92,6 +94,9 @@ export function computedState(type: string, name: string, inputs: Record<string,
       return { imageId: `sha256:${digest(`image:${String(inputs['name'])}`, 32).toString('hex')}`, repoDigest: '' };
     case 'docker:index/container:Container':
       return { exitCode: 0, containerLogs: '' };
+    case 'pulumi-nodejs:dynamic/postgres-strategies:BootUserData':
+      // What its provider's create does: the server boots the user data given now.
+      return inputs['userData'] === undefined ? {} : { bootUserData: inputs['userData'] };
     default:
       return {};
   }
@@ -141,6 +146,7 @@ export function installMocks(options: MockOptions = {}): MockRuntime {
       protect: req.hasProtect?.() === false ? undefined : req.getProtect(),
       ignoreChanges: req.getIgnorechangesList?.() ?? [],
       deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
+      deletedWith: req.getDeletedwith?.() ?? '',
       additionalSecretOutputs: req.getAdditionalsecretoutputsList?.() ?? [],
       inputs: req.getObject()?.toJavaScript() ?? {},
     };
@@ -176,6 +182,7 @@ interface RegisterRequest {
   hasProtect?(): boolean;
   getIgnorechangesList?(): string[];
   getDeletebeforereplace?(): boolean;
+  getDeletedwith?(): string;
   getAdditionalsecretoutputsList?(): string[];
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
 }

@@ -8,19 +8,34 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Spawns `command` with `args`, writes `input` to its stdin (if given), and resolves when it exits. */
+/** Spawns `command` with `args`, writes `input` to its stdin (if given; else stdin is /dev/null), and resolves when it exits. */
 export function run(command: string, args: string[], options: SpawnOptions & { input?: string } = {}): Promise<RunResult> {
   const { input, ...spawnOptions } = options;
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { ...spawnOptions, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Without input the child's stdin is /dev/null: a pipe nobody reads fails with EPIPE when the child exits first.
+    const child = spawn(command, args, { ...spawnOptions, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d) => (stdout += d));
     child.stderr!.on('data', (d) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin!.end(input ?? '');
+    if (input !== undefined) {
+      // A child that exits without reading all of it (its exit code says why) is not an error of ours.
+      child.stdin!.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' ? undefined : reject(e)));
+      child.stdin!.end(input);
+    }
   });
+}
+
+/**
+ * {@link run}, and throws unless the command exits 0; the error carries the
+ * command and the end of what it printed.
+ */
+export async function runOk(command: string, args: string[], options: SpawnOptions & { input?: string } = {}): Promise<RunResult> {
+  const r = await run(command, args, options);
+  if (r.code !== 0) throw new Error(`${command} ${args.join(' ')} exited ${r.code}:\n${r.stdout.slice(-4000)}${r.stderr.slice(-4000)}`);
+  return r;
 }
 
 /**

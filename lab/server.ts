@@ -5,16 +5,17 @@
  */
 import { spawn, ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { planServerCertificates, ServerCertificatePlan } from '../src/core/certificates';
 import { ConnectionDescription } from '../src/core/dsn';
 import { ConfValue, HbaRule, renderPgHba, renderPostgresqlConf, standardHba, tlsServerSettings } from '../src/core/server-config';
 import { SslMode } from '../src/core/tls';
 import { CertificateFiles, makeCertificates } from './certs';
+import { packageRoot } from './consumer';
 
 /** PostgreSQL majors the lab can run. */
 export const LAB_VERSIONS = [14, 16, 17, 18] as const;
@@ -60,12 +61,6 @@ export interface LabServer {
   /** The superuser's connection (verify-full when TLS is on, else disable). */
   admin(database?: string): ConnectionDescription;
   stop(): Promise<void>;
-}
-
-function packageRoot(): string {
-  let dir = __dirname;
-  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
-  return dir;
 }
 
 /** A free TCP port on loopback. */

@@ -7,6 +7,7 @@
  * Configure (namespace `postgres-strategies`; hcloud:token for the provider):
  *   pulumi config set --secret hcloud:token '...'
  *   pulumi config set postgres-strategies:serverType cx23                 # required
+ *   pulumi config set postgres-strategies:serverName db                   # default db-<stack> (Hetzner names are per project)
  *   pulumi config set postgres-strategies:location nbg1                   # default fsn1
  *   pulumi config set postgres-strategies:sshAllowedCidrs '["203.0.113.7/32"]'   # default: SSH closed
  *   pulumi config set postgres-strategies:sshKeys '["ops"]'
@@ -14,8 +15,9 @@
  *   pulumi config set postgres-strategies:pgConfig '{"max_connections":100,"shared_buffers":"1GB"}'
  *   pulumi config set postgres-strategies:adminHost 10.0.1.10             # where this machine reaches the server
  *   pulumi config set postgres-strategies:adminSslRootCert ./postgres-ca.pem   # after the first `up`: verify-full
- *   pulumi config set postgres-strategies:backupKeep 30                   # nightly pg_dump, per database
+ *   pulumi config set postgres-strategies:backupKeep 7                    # nightly pg_dump, per database (default 7; 30 with S3)
  *   pulumi config set postgres-strategies:backupMaxAgeDays 14
+ *   pulumi config set postgres-strategies:backupMinFreePercent 20         # no dump that leaves less free on the volume
  *   pulumi config set postgres-strategies:backupS3Endpoint https://fsn1.your-objectstorage.com   # optional
  *   pulumi config set postgres-strategies:backupS3Bucket my-pg-dumps
  *   pulumi config set --secret postgres-strategies:backupS3AccessKeyId '...'
@@ -23,6 +25,9 @@
  * then `pulumi up` from a machine inside the private network (or over a VPN into it):
  * the admin provider connects to the private IP. Save the CA for the clients:
  *   pulumi stack output caPem > postgres-ca.pem
+ * After a later `up` that changed the server (a renewed certificate — watch
+ * serverCertificateExpiry —, pgConfig, allowedCidrs, volumeSize), apply it on the server:
+ *   pulumi stack output --show-secrets setupScript | ssh root@<server> sh
  * Outputs with passwords are secrets: `pulumi stack output --show-secrets`.
  */
 import * as pulumi from '@pulumi/pulumi';
@@ -46,6 +51,7 @@ const s3: HetznerS3BackupArgs | undefined = s3Bucket
 
 const db = new HetznerPostgres('db', {
   serverType: cfg.require('serverType'),
+  serverName: cfg.get('serverName'),
   location: cfg.get('location') ?? 'fsn1',
   image: cfg.get('image') ?? 'debian-12',
   volumeSize: cfg.getNumber('volumeSize') ?? 20,
@@ -57,8 +63,9 @@ const db = new HetznerPostgres('db', {
   adminSslRootCert: cfg.get('adminSslRootCert'),
   hetznerBackups: cfg.getBoolean('hetznerBackups') ?? false,
   backup: {
-    keep: cfg.getNumber('backupKeep') ?? 30,
+    keep: cfg.getNumber('backupKeep'),
     maxAgeDays: cfg.getNumber('backupMaxAgeDays') ?? 0,
+    minFreePercent: cfg.getNumber('backupMinFreePercent'),
     ...(s3 ? { s3 } : {}),
   },
   labels: { app: 'vibewarden' },
@@ -77,8 +84,12 @@ export const privateIp = db.privateIp;
 export const serverId = db.serverId;
 export const volumeId = db.volumeId;
 export const publicIpv4 = db.publicIpv4;
-/** The postgresql.conf the server runs (for the config-change path). */
+/** The postgresql.conf the server runs (no secrets). */
 export const postgresqlConf = db.postgresqlConf;
+/** What a later `up` changed for the server, to run on it (secret: the TLS key). */
+export const setupScript = db.setupScript;
+/** When the server certificate expires: `pulumi up` + setupScript renew it in its last 30 days. */
+export const serverCertificateExpiry = db.serverCertificateExpiry;
 /** libpq URL per instance (secret). */
 export const urls = shared.urls;
 /** Kratos DSN per instance (secret). */

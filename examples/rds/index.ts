@@ -10,9 +10,11 @@
  *   pulumi config set postgres-strategies:subnetIds '["subnet-aaa","subnet-bbb"]'      # private, two AZs
  *   pulumi config set postgres-strategies:allowedSecurityGroupIds '["sg-app","sg-ci"]' # who may connect
  *   pulumi config set postgres-strategies:allowedCidrs '["10.0.0.0/16"]'                # and/or networks
- *   pulumi config set postgres-strategies:sslrootcert ./global-bundle.pem   # AWS's CA bundle: verify-full
+ *   pulumi config set postgres-strategies:sslrootcert ./global-bundle.pem   # AWS's CA bundle: verify-full (required,
+ *                                                                            #   unless sslmode is set to require)
  *   pulumi config set postgres-strategies:instanceClass db.t4g.small        # default db.t4g.micro
- *   pulumi config set postgres-strategies:engineVersion 17                   # default 17
+ *   pulumi config set postgres-strategies:engineVersion 17                   # default 17; a major.minor ("17.4")
+ *   pulumi config set postgres-strategies:autoMinorVersionUpgrade false      #   only with minor upgrades off
  *   pulumi config set postgres-strategies:multiAz true                       # a standby (doubles the cost)
  *   pulumi config set postgres-strategies:readReplica true                   # a read replica + readerUrls
  *   pulumi config set postgres-strategies:manageMasterUserPassword true      # Secrets Manager keeps it
@@ -20,7 +22,10 @@
  *   pulumi config set postgres-strategies:adminHost 127.0.0.1 + adminPort 15432  # through a tunnel
  * then `pulumi up` from a machine that reaches the VPC (the admin provider
  * connects to the instance). Outputs are secrets: `pulumi stack output --show-secrets`.
- * Fetch the CA bundle: https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
+ * Fetch the CA bundle: curl -fsSLo global-bundle.pem https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
+ * (or `pulumi config set postgres-strategies:sslmode require` to encrypt without checking the server).
+ * The instance is protected: a change that would replace it fails at preview (README, "Replacing the
+ * instance on purpose"); `allowDeletion` and `deletionProtection` config keys lift that.
  */
 import * as pulumi from '@pulumi/pulumi';
 import { InstanceSpec, SharedPostgres, SslMode } from 'postgres-strategies';
@@ -38,11 +43,13 @@ const db = new RdsPostgres('app-db', {
   allowedCidrs: cfg.getObject<string[]>('allowedCidrs') ?? [],
   instanceClass: cfg.get('instanceClass'),
   engineVersion: cfg.get('engineVersion'),
+  autoMinorVersionUpgrade: cfg.getBoolean('autoMinorVersionUpgrade') ?? true,
   multiAz: cfg.getBoolean('multiAz') ?? false,
   ...(cfg.getBoolean('readReplica') ? { readReplica: {} } : {}),
   manageMasterUserPassword: cfg.getBoolean('manageMasterUserPassword') ?? false,
   pgConfig: cfg.getObject<Record<string, ConfValue>>('pgConfig') ?? {},
   sslrootcert: cfg.get('sslrootcert'),
+  ...(cfg.get('sslmode') !== undefined ? { sslmode: cfg.require('sslmode') as SslMode } : {}),
   clientSslRootCert: cfg.get('clientSslRootCert'),
   ...(cfg.get('adminHost') !== undefined ? { adminHost: cfg.require('adminHost') } : {}),
   ...(adminPort !== undefined ? { adminPort } : {}),
@@ -73,7 +80,7 @@ export const kratosDsns = shared.kratosDsns;
 export const readerUrls = db.replica
   ? pulumi.secret(
       pulumi
-        .all(Object.entries(shared.instances).map(([n, d]) => db.readerUrl(d).apply((u): [string, string] => [n, u])))
+        .all(Object.entries(shared.instances).map(([n, d]) => (d.readerUrl as pulumi.Output<string>).apply((u): [string, string] => [n, u])))
         .apply((pairs) => Object.fromEntries(pairs)),
     )
   : undefined;

@@ -8,6 +8,7 @@
  * server enforces the same budget that is checked here.
  */
 import { ValidationError, check, checkInteger } from './errors';
+import { PG_MAJORS_SUPPORTED, PgSettingValue, parsePgSettingValue, pgSetting } from './pg-settings';
 
 /** One client pool that holds connections to the server. */
 export interface ConnectionConsumer {
@@ -126,6 +127,87 @@ export interface BudgetReport {
   perInstanceMaxThatFits: number;
 }
 
+/** PostgreSQL's ceiling of max_connections (MAX_BACKENDS, 2^18 − 1), read from the newest major's pg_settings. */
+export const MAX_CONNECTIONS_LIMIT: number = pgSetting('max_connections', PG_MAJORS_SUPPORTED[PG_MAJORS_SUPPORTED.length - 1] as number)?.max as number;
+
+/** Options of {@link capacityFromPgConfig}. */
+export interface PgConfigCapacityOptions {
+  /**
+   * The server's PostgreSQL major: its own parser reads the values (as
+   * postgresql.conf does), and `reserved_connections` counts from 16 on.
+   * @default unknown: the newest supported major's parser, and
+   *   `reserved_connections` counts when given
+   */
+  major?: number;
+  /** The user's field of the map; errors name `<field>.<key>`. @default "pgConfig" */
+  field?: string;
+  /** `max_connections` when the map has none (evaluated only then). @default 100, PostgreSQL's own */
+  defaultMaxConnections?: number | (() => number);
+  /** The field the default comes from, named when it leaves no slot (e.g. `instanceClass`). @default `<field>.max_connections` */
+  defaultMaxConnectionsField?: string;
+  /** `superuser_reserved_connections` when the map has none. @default 3, PostgreSQL's own */
+  defaultSuperuserReserved?: number;
+  /** More reserved slots read from the map: key → default (RDS: `rds.rds_superuser_reserved_connections` → 2). @default {} */
+  extraReserved?: Record<string, number>;
+}
+
+/** The connection numbers a `pgConfig` gives the server. */
+export interface PgConfigCapacity {
+  /** `max_connections`. */
+  maxConnections: number;
+  /** Whether max_connections came from the map (else from the default). */
+  maxConnectionsFromConfig: boolean;
+  /** `superuser_reserved_connections` + `reserved_connections` (16+) + the extra reserved keys. */
+  reservedConnections: number;
+}
+
+/**
+ * Reads the server's connection numbers from a map of postgresql.conf
+ * settings, exactly as the server will: each value through the major's own
+ * parser (`200`, `"200"` and `"0xC8"` are the same 200; a key pg_settings
+ * does not know, such as RDS's `rds.*`, must be a whole number or its
+ * decimal digits). Used by every strategy that builds the server, so the
+ * budget counts what the server runs.
+ * @throws ValidationError naming `<field>.<key>` for a value that is not a
+ *   whole number of connections from 0 to 262143 (a formula such as
+ *   `{DBInstanceClassMemory/9531392}` cannot be read before the server
+ *   exists), or naming `<field>.max_connections` (or the default's field)
+ *   when the reserved slots leave none.
+ */
+export function capacityFromPgConfig(pgConfig: Record<string, PgSettingValue>, options: PgConfigCapacityOptions = {}): PgConfigCapacity {
+  const field = options.field ?? 'pgConfig';
+  const newest = PG_MAJORS_SUPPORTED[PG_MAJORS_SUPPORTED.length - 1] as number;
+  const read = (key: string, fallback: number): number => {
+    const raw = pgConfig[key];
+    if (raw === undefined) return fallback;
+    const setting = pgSetting(key, options.major ?? newest);
+    const parsed = setting ? parsePgSettingValue(setting, raw) : { ok: true as const, value: typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw };
+    const value = parsed.ok ? parsed.value : undefined;
+    check(
+      typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_CONNECTIONS_LIMIT,
+      `${field}.${key}`,
+      `${JSON.stringify(raw)} is not a whole number of connections`,
+      `Give a number from 0 to ${MAX_CONNECTIONS_LIMIT} (a formula such as {DBInstanceClassMemory/...} cannot be budgeted before the server exists)`,
+    );
+    return value;
+  };
+  const fromConfig = pgConfig['max_connections'] !== undefined;
+  const fallback = options.defaultMaxConnections ?? 100;
+  const maxConnections = fromConfig ? read('max_connections', 0) : typeof fallback === 'function' ? fallback() : fallback;
+  const countsReserved = options.major === undefined || options.major >= 16;
+  let reservedConnections = read('superuser_reserved_connections', options.defaultSuperuserReserved ?? 3) + (countsReserved ? read('reserved_connections', 0) : 0);
+  for (const [key, fallbackReserved] of Object.entries(options.extraReserved ?? {})) reservedConnections += read(key, fallbackReserved);
+  check(
+    reservedConnections < maxConnections,
+    fromConfig ? `${field}.max_connections` : options.defaultMaxConnectionsField ?? `${field}.max_connections`,
+    `max_connections ${maxConnections} leaves no slot for app roles after ${reservedConnections} reserved`,
+    fromConfig || !options.defaultMaxConnectionsField
+      ? 'Raise max_connections or reserve fewer slots'
+      : `Raise max_connections (set ${field}.max_connections, or change ${options.defaultMaxConnectionsField}) or reserve fewer slots`,
+  );
+  return { maxConnections, maxConnectionsFromConfig: fromConfig, reservedConnections };
+}
+
 /**
  * Checks a server's capacity numbers: each a whole number, and the reserved
  * slots, the admin provider's connections and the maintenance headroom
@@ -133,7 +215,7 @@ export interface BudgetReport {
  * @throws ValidationError naming `<field>.<number>`.
  */
 export function validateCapacity(capacity: ServerCapacity, field = 'server'): void {
-  checkInteger(capacity.maxConnections, `${field}.maxConnections`, 1, 262143, 'connections');
+  checkInteger(capacity.maxConnections, `${field}.maxConnections`, 1, MAX_CONNECTIONS_LIMIT, 'connections');
   checkInteger(capacity.reservedConnections, `${field}.reservedConnections`, 0, capacity.maxConnections - 1, 'connections');
   const admin = capacity.adminConnections ?? 0;
   const maintenance = capacity.maintenanceConnections ?? 0;
@@ -160,7 +242,7 @@ export function connectionBudget(capacity: ServerCapacity, instances: InstanceCo
   const maintenanceConnections = capacity.maintenanceConnections ?? 0;
   const shares = instances.map((inst, i) => {
     inst.consumers.forEach((c, j) =>
-      checkInteger(c.maxConnections, `instances[${i}].consumers[${j}].maxConnections (${inst.instance}/${c.name})`, 0, 262143, 'connections'),
+      checkInteger(c.maxConnections, `instances[${i}].consumers[${j}].maxConnections (${inst.instance}/${c.name})`, 0, MAX_CONNECTIONS_LIMIT, 'connections'),
     );
     return {
       instance: inst.instance,

@@ -167,9 +167,6 @@ export function urlHost(host: string): string {
   return /[^\x00-\x7f]/.test(host) ? domainToASCII(host) : host;
 }
 
-function formatHost(h: HostPort): string {
-  return `${urlHost(h.host)}:${h.port}`;
-}
 
 /** Validates the parts every dialect shares. @throws ValidationError */
 export function validateConnection(c: ConnectionDescription, field = 'connection'): void {
@@ -242,6 +239,20 @@ function checkPgxForwardedKeys(c: ConnectionDescription, field: string, dialect:
   }
 }
 
+/**
+ * libpq keywords that pgx 5.12 reads (the gateway's pgx) but Ory Kratos
+ * v1.3.1's pgx (v5.6.0) does not: Kratos' pgx sends them to the server as
+ * run-time parameters and PostgreSQL refuses the login ("unrecognized
+ * configuration parameter"). So the Kratos DSN never carries them, among
+ * them `channel_binding`, which Neon's dashboard strings now hold.
+ * Source: pgconn.ParseConfig's notRuntimeParams in pgx v5.6.0 and v5.12.0
+ * (Kratos v1.3.1's go.mod pins pgx v5.6.0); checked with the real Kratos in
+ * test/e2e/kratos.test.ts.
+ */
+export const KRATOS_REFUSED_LIBPQ_KEYWORDS: ReadonlySet<string> = new Set([
+  'channel_binding', 'require_auth', 'sslcertmode', 'sslnegotiation', 'min_protocol_version', 'max_protocol_version',
+]);
+
 /** The libpq query parameters of a connection, in a fixed order. */
 function libpqParams(c: ConnectionDescription): [string, string][] {
   const out: [string, string][] = [['sslmode', c.tls.sslmode]];
@@ -253,11 +264,45 @@ function libpqParams(c: ConnectionDescription): [string, string][] {
   return out;
 }
 
+/** What {@link writePostgresUrl} writes: values already checked by the caller. */
+export interface PostgresUrlParts {
+  /** The role, percent-encoded into the URL. */
+  user: string;
+  /**
+   * The password part exactly as it goes into the URL: a percent-encoded
+   * password (see {@link percentEncode}) or a placeholder such as
+   * `${DB_PASSWORD}`; none = no password in the URL.
+   */
+  passwordText?: string;
+  /** One or more hosts; a host without a port is written without one (Neon's dashboard strings). */
+  hosts: Array<{ host: string; port?: number }>;
+  /** The database, percent-encoded into the URL. */
+  database: string;
+  /** Query parameters in order; values encoded as RFC 3986 query text (`/` kept readable). */
+  params: Array<[string, string]>;
+}
+
+/**
+ * The one writer of `postgres://` URLs: every dialect here and each
+ * provider's own connection string go through it, so hosts are always
+ * written by {@link urlHost} (IPv6 in brackets with an encoded zone, IDNA)
+ * and every part is encoded the same way.
+ */
+export function writePostgresUrl(parts: PostgresUrlParts): string {
+  const auth = percentEncode(parts.user) + (parts.passwordText !== undefined ? `:${parts.passwordText}` : '');
+  const hosts = parts.hosts.map((h) => `${urlHost(h.host)}${h.port !== undefined ? `:${h.port}` : ''}`).join(',');
+  const query = parts.params.map(([k, v]) => `${k}=${encodeQueryValue(v)}`).join('&');
+  return `postgres://${auth}@${hosts}/${percentEncode(parts.database)}${query ? `?${query}` : ''}`;
+}
+
 function formatUrl(c: ConnectionDescription, params: [string, string][]): string {
-  const auth = percentEncode(c.user) + (c.password !== undefined ? `:${percentEncode(c.password)}` : '');
-  const hosts = c.hosts.map(formatHost).join(',');
-  const query = params.map(([k, v]) => `${k}=${encodeQueryValue(v)}`).join('&');
-  return `postgres://${auth}@${hosts}/${percentEncode(c.database)}${query ? `?${query}` : ''}`;
+  return writePostgresUrl({
+    user: c.user,
+    ...(c.password !== undefined ? { passwordText: percentEncode(c.password) } : {}),
+    hosts: c.hosts,
+    database: c.database,
+    params,
+  });
 }
 
 /**
@@ -316,7 +361,9 @@ function pgxParams(c: ConnectionDescription, field: string): [string, string][] 
 /**
  * The Ory Kratos DSN (env var `DSN`): libpq parameters, Kratos' pool keys,
  * and `default_query_exec_mode=exec` behind a transaction pooler. Never
- * `pool_min_conns` or any other `pool_*` key, which Kratos rejects.
+ * `pool_min_conns` or any other `pool_*` key, which Kratos rejects, nor a
+ * key of {@link KRATOS_REFUSED_LIBPQ_KEYWORDS} (`channel_binding`, …), which
+ * Kratos' pgx 5.6 would send to the server.
  * @throws ValidationError for an invalid description, pool or parameter.
  */
 export function kratosDsn(c: ConnectionDescription, pool: KratosPool = DEFAULT_KRATOS_POOL, field = 'connection'): string {
@@ -329,6 +376,14 @@ export function kratosDsn(c: ConnectionDescription, pool: KratosPool = DEFAULT_K
     'Kratos',
   );
   checkPgxForwardedKeys(c, field, 'Kratos');
+  for (const key of Object.keys(c.params ?? {})) {
+    check(
+      !KRATOS_REFUSED_LIBPQ_KEYWORDS.has(key),
+      `${field}.params.${key}`,
+      `"${key}" is unknown to Kratos v1.3.1's pgx (v5.6): it sends it to the server as a run-time parameter and PostgreSQL refuses the login`,
+      'Remove it from the connection Kratos uses; libpq URLs and the pgx URL may carry it',
+    );
+  }
   const params = libpqParams(c);
   if (c.pooler === PoolerMode.Transaction && !c.params?.['default_query_exec_mode']) {
     params.push(['default_query_exec_mode', PGX_POOLER_SAFE_EXEC_MODE]);

@@ -14,6 +14,7 @@
  * clashes with dollar quoting), Appendix C (reserved key words), "Predefined Roles"
  * (`pg_` prefix), and the managed services' documented system roles.
  */
+import { createHash } from 'node:crypto';
 import { ValidationError } from './errors';
 
 /** What a name is for; reserved-name rules differ slightly between them. */
@@ -149,4 +150,24 @@ export function quoteIdent(name: string): string {
 export function quoteLiteral(text: string): string {
   if (text.includes('\0')) throw new ValidationError('literal', 'contains a NUL byte', 'Remove it');
   return `'${text.replace(/'/g, "''")}'`;
+}
+
+/**
+ * A cloud resource name from free text (a component name and a stack name):
+ * lower case, letters, digits and single `-`, no `-` at either end — a DNS
+ * label (RFC 1123), which Hetzner requires of server names and RDS of
+ * identifiers. When `letterPrefix` is given, a name that does not start with
+ * a letter gets it in front (`letterPrefix-…`). A name longer than `max` is
+ * cut and ends in `-` + 8 hex digits of the text's SHA-256, so two long texts
+ * that share a start still differ. The empty string when the text has no
+ * letter or digit (and no prefix).
+ */
+export function nameFromText(text: string, max = 63, letterPrefix?: string): string {
+  let name = text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  if (letterPrefix !== undefined && !/^[a-z]/.test(name)) name = `${letterPrefix}-${name}`.replace(/-+$/, '');
+  if (name.length > max) {
+    const hash = createHash('sha256').update(text).digest('hex').slice(0, 8);
+    name = `${name.slice(0, max - 9).replace(/-+$/, '')}-${hash}`;
+  }
+  return name;
 }

@@ -14,3 +14,4 @@ export * from './render-sql';
 export * from './server-config';
 export * from './certificates';
 export * from './kratos';
+export * from './shell';

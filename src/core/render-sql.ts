@@ -162,20 +162,21 @@ function ensureSchemaGrant(owner: string, g: SchemaGrantPlan): string[] {
     const lines: string[] = [];
     for (const privilege of ['USAGE', 'CREATE']) {
       const wanted = g.privileges.includes(privilege);
-      const effective =
-        g.role === 'PUBLIC'
-          ? holds(acl, 'PUBLIC', privilege)
-          : `has_schema_privilege(${quoteLiteral(g.role)}, ${quoteLiteral(g.schema)}, ${quoteLiteral(privilege)})`;
-      const condition = wanted ? `NOT ${effective}` : holds(acl, g.role, privilege);
+      // The ACL entry itself, as the provider's GRANT writes it (the same catalog on both paths), not
+      // the effective privilege: on 15+ the owner role already has CREATE through pg_database_owner.
+      const explicit = holds(acl, g.role, privilege);
+      const effective = g.role === 'PUBLIC' ? explicit : `has_schema_privilege(${quoteLiteral(g.role)}, ${quoteLiteral(g.schema)}, ${quoteLiteral(privilege)})`;
       const statement = wanted ? `GRANT ${privilege} ON SCHEMA ${schema} TO ${who}` : `REVOKE ${privilege} ON SCHEMA ${schema} FROM ${who}`;
       const done = wanted ? `granted ${privilege} on schema ${g.schema} to ${g.role}` : `revoked ${privilege} on schema ${g.schema} from ${g.role}`;
       const state = wanted ? `lacks ${privilege} on` : `holds ${privilege} on`;
+      // An admin that cannot change the schema warns only when the role's effective privilege is wrong.
+      const wrong = wanted ? `NOT ${effective}` : effective;
       lines.push(
-        `  IF ${condition} THEN`,
+        `  IF ${wanted ? 'NOT ' : ''}${explicit} THEN`,
         `    IF ${canChange} THEN`,
         `      ${statement};`,
         `      ${notice(done)}`,
-        '    ELSE',
+        `    ELSIF ${wrong} THEN`,
         `      RAISE WARNING ${quoteLiteral(
           `postgres-strategies: ${g.role} ${state} schema ${g.schema} of database %, which the admin does not own ` +
             `(PostgreSQL before 15 gives schema public to the bootstrap superuser); as a superuser run: ${statement}`,

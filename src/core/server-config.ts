@@ -250,11 +250,12 @@ export interface StandardHbaOptions {
 /**
  * The standard rules: Unix socket, then TCP with SCRAM (over TLS only when
  * `tls`), `hostnossl … reject` when `tls`, and a final reject for anything
- * else.
+ * else. The CIDRs are checked where the user gave them (with their field
+ * names, by the strategy's plan) and by {@link renderPgHba}, which never
+ * writes a malformed line: not here a third time.
  */
 export function standardHba(options: StandardHbaOptions): HbaRule[] {
   const cidrs = options.allowedCidrs ?? ['0.0.0.0/0', '::/0'];
-  cidrs.forEach((c, i) => validateCidr(c, `allowedCidrs[${i}]`));
   const rules: HbaRule[] = [];
   if (options.localPeerUser) {
     rules.push({ type: HbaType.Local, database: 'all', user: options.localPeerUser, method: HbaMethod.Peer });

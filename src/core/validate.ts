@@ -25,7 +25,11 @@ import { ValidationError } from './errors';
 
 /** Options of {@link validateHost}. */
 export interface HostFieldOptions {
-  /** The user's field of the port, named in the fix when the host carries one. @default "port" */
+  /**
+   * The user's field of the port, named in the fix when the host carries
+   * one; `""` when the port is not the user's to give (a provider's fixed
+   * port), so the fix only says to give the host alone. @default "port"
+   */
   portField?: string;
 }
 
@@ -74,7 +78,7 @@ export function validateHost(host: unknown, field: string, options: HostFieldOpt
     try {
       const url = new URL(host);
       const name = url.hostname.replace(/^\[(.*)\]$/, '$1');
-      if (name) hint = `Give the host alone ("${decodeURIComponent(name)}")${url.port ? ` and the port as ${portField} (${url.port})` : ''}`;
+      if (name) hint = `Give the host alone ("${decodeURIComponent(name)}")${url.port && portField ? ` and the port as ${portField} (${url.port})` : ''}`;
     } catch {
       // keep the general hint
     }
@@ -93,9 +97,13 @@ export function validateHost(host: unknown, field: string, options: HostFieldOpt
   const split = splitHostPort(host);
   if (split && (split.port !== undefined || host.startsWith('['))) {
     const bare = split.host;
-    const fix = `Give the host alone ("${bare}")${split.port ? ` and the port as ${portField} (${split.port})` : ''}`;
+    const fix = `Give the host alone ("${bare}")${split.port && portField ? ` and the port as ${portField} (${split.port})` : ''}`;
     if (host.startsWith('[')) throw new ValidationError(field, `${shown} has brackets${split.port ? ' and a port' : ''}`, `${fix}; brackets are added where a URL needs them`);
-    throw new ValidationError(field, `${shown} includes a port`, `${fix} (for RDS use the instance's \`address\` output, not \`endpoint\`, which is host:port)`);
+    throw new ValidationError(
+      field,
+      `${shown} includes a port`,
+      portField ? `${fix} (for RDS use the instance's \`address\` output, not \`endpoint\`, which is host:port)` : `${fix}; the port is not part of the host (host:port)`,
+    );
   }
   if (host.includes(':')) {
     const [address, zone] = host.split('%') as [string, string?];
@@ -115,7 +123,9 @@ export function validateHost(host: unknown, field: string, options: HostFieldOpt
   }
   const ascii = domainToASCII(trimmed);
   const asciiLabels = ascii.split('.');
-  if (ascii === '' || ascii.length > 253 || !asciiLabels.every((l) => LABEL.test(l))) {
+  // domainToASCII parses like a URL host: "a\\b" comes back as "a". An ASCII name must come back as itself (lower-cased).
+  const altered = !/[^\x00-\x7f]/.test(trimmed) && ascii !== trimmed.toLowerCase();
+  if (ascii === '' || altered || ascii.length > 253 || !asciiLabels.every((l) => LABEL.test(l))) {
     throw new ValidationError(
       field,
       `${shown} is not a valid host name`,

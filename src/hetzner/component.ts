@@ -17,9 +17,10 @@ import { ServerKind, SslMode } from '../core/tls';
 import { GeneratedLogin, InstanceOutputs, bootstrapSqlOutput, connectionOutputs, generateInstanceLogins, generateLogin } from '../provisioning/logins';
 import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, PostgresServerHandle, createServerHandle, validateServerHandleArgs } from '../provisioning/server-handle';
 import { createServerCertificates } from '../provisioning/tls-certificates';
-import { renderCloudConfig, renderHetznerPgHba, renderHetznerPostgresqlConf } from './cloud-init';
+import { BootUserData } from './boot-user-data';
+import { renderCloudConfig } from './cloud-init';
 import { ServerReady } from './server-ready';
-import { HetznerPlan, hetznerVolumeDevice, planHetzner } from './plan';
+import { HetznerPlan, defaultServerName, hetznerVolumeDevice, planHetzner } from './plan';
 
 /** An S3-compatible bucket for the nightly dumps (Hetzner Object Storage, or any S3 API). */
 export interface HetznerS3BackupArgs {
@@ -45,8 +46,20 @@ export interface HetznerS3BackupArgs {
 export interface HetznerDumpBackupArgs {
   /** systemd `OnCalendar` of the timer. @default "*-*-* 03:15:00 UTC" (plus up to 30 min random delay) */
   schedule?: string;
-  /** Dumps kept per database, newest first; 0 keeps all (seed 002's `BACKUP_KEEP`). @default 30 */
+  /**
+   * Dumps kept per database, newest first; 0 keeps all (seed 002's `BACKUP_KEEP`).
+   * @default 7 on the volume (which they share with the data), 30 in an S3 bucket
+   */
   keep?: number;
+  /**
+   * Free space, in percent of the volume, a dump must leave: a database
+   * whose dump (estimated by its last dump, else its size) would leave less
+   * is skipped and the nightly run fails (`systemctl status
+   * postgres-strategies-backup`), so dumps never fill the volume PostgreSQL
+   * runs on. Dumps to a bucket are staged on the volume too. 0: no check.
+   * @default 20
+   */
+  minFreePercent?: number;
   /** Dumps older than this many days are removed; 0 keeps them (seed 002's `BACKUP_MAX_AGE`). @default 0 */
   maxAgeDays?: number;
   /** Upload to this bucket instead of keeping the dumps in `<volume>/backups`. */
@@ -62,7 +75,11 @@ function plainOr(value: pulumi.Input<string>): string {
 export interface HetznerPostgresArgs {
   /** Hetzner server type, e.g. `"cx23"` (2 vCPU, 4 GB) or `"cpx22"`. See `hcloud server-type list`. */
   serverType: string;
-  /** Location of the server and volume. @default "fsn1" */
+  /**
+   * Location of the server and volume. @default "fsn1"
+   * Fixed after the first deployment: a Hetzner volume cannot move between
+   * locations, so a change is refused at preview (README: moving).
+   */
   location?: string;
   /** Network zone of the subnet. @default the location's zone ("eu-central" for fsn1, nbg1, hel1) */
   networkZone?: string;
@@ -71,11 +88,34 @@ export interface HetznerPostgresArgs {
    * ships: debian-12 → PostgreSQL 15, debian-13 → 17.
    * @default "debian-12"
    * Warning: changing it replaces the server (the data stays on the volume).
+   * The preview refuses a change unless `reprovisionOnUserDataChange` is on
+   * (so the new server boots the current user data), and refuses another
+   * PostgreSQL major unless `postgresMajorUpgradeFrom` says so.
    */
   image?: string;
   /** PostgreSQL major, for an image not in the table above (must be what its Debian release ships). */
   postgresMajor?: number;
-  /** The server's name (and the certificate's common name). @default the component name */
+  /**
+   * The explicit major upgrade: the major the volume's cluster runs now
+   * (e.g. 15), given together with the new image (e.g. debian-13),
+   * `reprovisionOnUserDataChange: true` and `deleteProtection: false`. The
+   * new server creates the new major's cluster beside the old one (which
+   * stays on the volume, untouched); restore the dumps into it (README,
+   * Hetzner: moving and upgrading). Remove it afterwards.
+   * @default none: a change of the major is refused at preview
+   */
+  postgresMajorUpgradeFrom?: number;
+  /**
+   * The server's name (and the certificate's common name); the network,
+   * firewall and volume are `<serverName>-network`, `-firewall`, `-data`.
+   * Hetzner requires names unique per project.
+   * @default `<name>-<stack>` as a DNS label (e.g. `db-dev`), so several
+   *   stacks can share a project. A stack deployed before this default keeps
+   *   working: Hetzner renames the server, network, firewall and volume in
+   *   place (no replacement) and the certificate is re-issued for the new
+   *   name (apply it with `setupScript`); to keep the old names, set
+   *   `serverName` to the component name.
+   */
   serverName?: string;
   /** Range of the network this stack creates. @default "10.0.0.0/16" */
   networkIpRange?: string;
@@ -93,7 +133,12 @@ export interface HetznerPostgresArgs {
   allowedCidrs?: string[];
   /** Networks allowed to reach SSH (port 22). @default [] (SSH closed by the firewall) */
   sshAllowedCidrs?: string[];
-  /** SSH key names or ids for root. @default [] */
+  /**
+   * SSH key names or ids for root, injected when the server is created.
+   * Later changes are ignored: hcloud cannot change them on a server and
+   * would replace it (its docs advise ignoring them); edit
+   * `/root/.ssh/authorized_keys` instead. @default []
+   */
   sshKeys?: pulumi.Input<string>[];
   /** A DNS name clients use for the public address; becomes the certificate's common name and a SAN. */
   publicHostName?: string;
@@ -103,7 +148,11 @@ export interface HetznerPostgresArgs {
    * @default false
    */
   publicAccess?: boolean;
-  /** Volume size, in GB (10–10240). @default 20. Growing it is online; shrinking is impossible. */
+  /**
+   * Volume size, in GB (10–10240). @default 20. Growing it is online:
+   * Hetzner grows the device, and the setup grows the filesystem
+   * (`resize2fs`) when it runs next (`setupScript`). Shrinking is impossible.
+   */
   volumeSize?: number;
   /**
    * postgresql.conf overrides, checked like every strategy's (key pattern,
@@ -143,7 +192,7 @@ export interface HetznerPostgresArgs {
   instances?: InstanceSpec[];
   /** Prefix of the instances' database names. @default "" */
   namePrefix?: string;
-  /** The nightly pg_dump. @default keep 30, no age limit, on the volume */
+  /** The nightly pg_dump. @default keep 7, no age limit, on the volume, at least 20 % of it kept free */
   backup?: HetznerDumpBackupArgs;
   /** Hetzner's own daily server backups (+20 % of the server price; the volume is not included). @default false */
   hetznerBackups?: boolean;
@@ -161,11 +210,14 @@ export interface HetznerPostgresArgs {
    */
   allowDataDeletion?: boolean;
   /**
-   * Replace the server when the user data changes. Hetzner cannot change
-   * user data in place, so by default changes are ignored after creation and
-   * a pgConfig tweak never rebuilds the database host. Set true (with
-   * `deleteProtection: false`) to re-provision: the server is deleted, then
-   * created again, and the setup adopts the cluster already on the volume.
+   * Replace the server when the user data changes (apart from its TLS
+   * files: a renewed certificate never rebuilds the server). Hetzner cannot
+   * change user data in place, so by default changes are ignored after
+   * creation and reach the server through `setupScript`; a pgConfig tweak
+   * never rebuilds the database host. Set true (with `deleteProtection:
+   * false`) to re-provision: the server is deleted, then created again from
+   * the current user data, and the setup adopts the cluster already on the
+   * volume. Also what an image change needs.
    * Warning: downtime for the rebuild; the root disk's contents are lost.
    * @default false
    */
@@ -194,12 +246,17 @@ export interface HetznerInstance extends InstanceOutputs {}
  * and `allowedCidrs`, 22 from `sshAllowedCidrs`, nothing else), an ext4
  * `hcloud.Volume` (automount off, delete protection, retained on delete),
  * the `hcloud.Server` (fixed private IP, public IPv4/IPv6 for package
- * downloads, delete and rebuild protection, user data as a secret), a
- * `VolumeAttachment`, the CA and server certificate (`@pulumi/tls`), the
- * admin password and SCRAM salt (`@pulumi/random`), a `ServerReady` wait
- * (a dynamic resource: on the first deployment it waits until PostgreSQL
- * accepts connections on `adminHost`), and the admin `@pulumi/postgresql`
- * provider (not a superuser: LOGIN CREATEDB CREATEROLE).
+ * downloads, delete and rebuild protection, user data as a secret, `sshKeys`
+ * applied at creation only), a `VolumeAttachment`, the CA and server
+ * certificate (`@pulumi/tls`), the admin password and SCRAM salt
+ * (`@pulumi/random`), a `BootUserData` (a dynamic resource holding the user
+ * data the server boots with, which refuses at preview a new location,
+ * another PostgreSQL major or another image unless asked for), a
+ * `ServerReady` wait (a dynamic resource: on the first deployment it waits
+ * until PostgreSQL accepts connections on `adminHost`), and the admin
+ * `@pulumi/postgresql` provider (not a superuser: LOGIN CREATEDB CREATEROLE).
+ * Hetzner names: `<serverName>`, `-network`, `-firewall`, `-data`, with
+ * serverName `<name>-<stack>` by default.
  *
  * The user data installs Debian's PostgreSQL (15 on debian-12), puts the
  * data directory on the volume, writes postgresql.conf (private IP only,
@@ -209,11 +266,18 @@ export interface HetznerInstance extends InstanceOutputs {}
  * pg_dump. It holds the TLS key and verifiers, never a plain password; it is
  * readable from the metadata service by any process on the server.
  *
- * Config changes: user-data changes are ignored after creation (see
- * `reprovisionOnUserDataChange`). To change pgConfig on a running server,
- * copy the `postgresqlConf` output to `/etc/postgres-strategies/postgresql.conf`
- * and run `postgres-strategies-setup` (it installs what changed and
- * restarts), or re-provision.
+ * Changes after the first deployment (a renewed certificate — `pulumi up`
+ * re-issues it within 30 days of its expiry, 825 days after issue — a
+ * pgConfig, allowedCidrs or backup change, a newer setup program, a larger
+ * volume): Hetzner cannot change a server's user data, so they are not in
+ * the server's boot user data (see `reprovisionOnUserDataChange`); they
+ * reach it through the `setupScript` output, run as root on the server:
+ * `pulumi stack output --show-secrets setupScript | ssh root@<server> sh`.
+ * It writes the current files and runs `postgres-strategies-setup`, which
+ * installs what changed, reloads PostgreSQL (a new certificate, pg_hba) or
+ * restarts it (a setting that needs it) and grows the filesystem to the
+ * volume. Warning: until it runs, the server keeps its old certificate,
+ * which clients refuse once it expires.
  *
  * Cost: the server type, the volume (per GB), a primary IPv4, and +20 % for
  * `hetznerBackups`.
@@ -239,7 +303,18 @@ export class HetznerPostgres extends pulumi.ComponentResource {
   public readonly adminPassword: pulumi.Output<string>;
   /** The rendered user data (secret: the TLS key and verifiers). */
   public readonly userData: pulumi.Output<string>;
-  /** The postgresql.conf fragment the user data installs (no secrets), for the config-change path. */
+  /**
+   * The setup payload for the running server (secret: the TLS key and
+   * verifiers): a POSIX sh program that writes every file of the user data
+   * as it is now and runs `postgres-strategies-setup`. Run it as root on the
+   * server after a deployment that changed anything of the server's (a
+   * renewed certificate, pgConfig, allowedCidrs, backup, volumeSize):
+   * `pulumi stack output --show-secrets setupScript | ssh root@<server> sh`.
+   */
+  public readonly setupScript: pulumi.Output<string>;
+  /** When the server certificate expires (RFC 3339): a `pulumi up` and `setupScript` renew it in the last 30 days. */
+  public readonly serverCertificateExpiry: pulumi.Output<string>;
+  /** The postgresql.conf fragment the setup installs (no secrets). */
   public readonly postgresqlConf: pulumi.Output<string>;
   /** The pg_hba.conf the user data installs (no secrets). */
   public readonly pgHba: pulumi.Output<string>;
@@ -262,6 +337,8 @@ export class HetznerPostgres extends pulumi.ComponentResource {
   public readonly volume: hcloud.Volume;
   public readonly server: hcloud.Server;
   public readonly volumeAttachment: hcloud.VolumeAttachment;
+  /** Holds the user data the server boots with, and guards image, major and location changes. */
+  public readonly bootUserData: BootUserData;
   public readonly provider: postgresql.Provider;
   /** Waits for the new server on the first deployment (unless `waitForServerSeconds: 0`). */
   public readonly ready?: ServerReady;
@@ -269,15 +346,10 @@ export class HetznerPostgres extends pulumi.ComponentResource {
   constructor(name: string, args: HetznerPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     // 0. Everything is validated before any resource exists.
     check(args !== null && typeof args === 'object', 'args', 'is missing', 'Give at least serverType');
-    check(
-      args.serverName !== undefined || /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name),
-      'serverName',
-      `is not set, and the component name "${name}" is not a valid server name`,
-      'Set serverName (lower-case letters, digits and "-"), or name the component that way',
-    );
     const { backup, sshKeys: _sshKeys, adminHost: _adminHost, ...plain } = args;
     const s3Plain = backup?.s3 ? { ...backup.s3, accessKeyId: plainOr(backup.s3.accessKeyId), secretAccessKey: plainOr(backup.s3.secretAccessKey) } : undefined;
-    const plan = planHetzner({ ...plain, serverName: args.serverName ?? name, ...(backup ? { backup: { ...backup, s3: s3Plain } } : {}) });
+    const serverName = args.serverName ?? defaultServerName(name, pulumi.getStack());
+    const plan = planHetzner({ ...plain, serverName, ...(backup ? { backup: { ...backup, s3: s3Plain } } : {}) });
     const { passwordLength, connectTimeoutSeconds } = checkLoginOptions(args);
     const clientSslRootCert = args.clientSslRootCert ?? 'postgres-ca.pem';
     check(clientSslRootCert.length > 0 && !/[\r\n\0]/.test(clientSslRootCert), 'clientSslRootCert', 'is empty or has a line break', 'Give the path of the CA file on the app clients');
@@ -285,6 +357,7 @@ export class HetznerPostgres extends pulumi.ComponentResource {
     const allowDataDeletion = args.allowDataDeletion ?? false;
     check(!(allowDataDeletion && deleteProtection), 'allowDataDeletion', 'is true while deleteProtection is on, so Hetzner would refuse the deletion', 'Set deleteProtection: false as well (and deploy that first)');
     const reprovision = args.reprovisionOnUserDataChange ?? false;
+    check(typeof reprovision === 'boolean', 'reprovisionOnUserDataChange', 'is not a boolean', 'Give true or false');
     const waitForServerSeconds = args.waitForServerSeconds ?? 900;
     checkInteger(waitForServerSeconds, 'waitForServerSeconds', 0, 7200, 'seconds');
     // The same checks and numbers as every handle, before anything is registered.
@@ -318,62 +391,71 @@ export class HetznerPostgres extends pulumi.ComponentResource {
     const { logins, verifiers } = generateInstanceLogins(name, plan.server.instances, passwordLength, this);
     this.bootstrapSql = pulumi.secret(bootstrapSqlOutput(plan.server.instances, verifiers));
 
-    // 2. Network, firewall, volume.
+    // 2. Network, firewall, volume (Hetzner names from the plan: `<serverName>-…`, renamed in place when they change).
     let networkId: pulumi.Output<number>;
     if (plan.network.existingNetworkId !== undefined) {
       networkId = pulumi.output(plan.network.existingNetworkId);
     } else {
-      this.network = new hcloud.Network(`${name}-network`, { name: `${plan.serverName}-network`, ipRange: plan.network.networkIpRange as string, deleteProtection, labels }, parent);
+      this.network = new hcloud.Network(`${name}-network`, { name: plan.names.network, ipRange: plan.network.networkIpRange as string, deleteProtection, labels }, parent);
       networkId = this.network.id.apply(Number);
       this.subnet = new hcloud.NetworkSubnet(`${name}-subnet`, { networkId, type: 'cloud', networkZone: plan.network.networkZone, ipRange: plan.network.subnetIpRange }, parent);
     }
-    this.firewall = new hcloud.Firewall(`${name}-firewall`, { name: `${plan.serverName}-firewall`, rules: plan.firewallRules.map((r) => ({ ...r })), labels }, parent);
+    this.firewall = new hcloud.Firewall(`${name}-firewall`, { name: plan.names.firewall, rules: plan.firewallRules.map((r) => ({ ...r })), labels }, parent);
     this.volume = new hcloud.Volume(
       `${name}-data`,
-      { name: `${plan.serverName}-data`, size: plan.volumeSize, location: plan.network.location, format: 'ext4', automount: false, deleteProtection, labels },
+      { name: plan.names.volume, size: plan.volumeSize, location: plan.network.location, format: 'ext4', automount: false, deleteProtection, labels },
       { ...parent, retainOnDelete: !allowDataDeletion },
     );
     this.volumeId = this.volume.id;
 
     // 3. The user data: rendered once every input is known; secret (the TLS key, verifiers, S3 key).
-    const s3 = args.backup?.s3;
+    const { s3, ...dumps } = args.backup ?? {};
     const rendered = pulumi
       .all([this.volume.id, certs.serverCertPem, certs.serverKeyPem, certs.caCertPem, admin.verifier, this.bootstrapSql, s3 ? pulumi.output(s3.accessKeyId) : '', s3 ? pulumi.output(s3.secretAccessKey) : ''])
       .apply(([volumeId, serverCertPem, serverKeyPem, caCertPem, adminVerifier, bootstrapSql, accessKeyId, secretAccessKey]) =>
         renderCloudConfig({
-          postgresMajor: plan.postgresMajor,
-          listenAddresses: plan.listenAddresses,
-          admittedCidrs: plan.admittedCidrs,
+          config: plan.config,
+          ...(plan.postgresMajorUpgradeFrom !== undefined ? { upgradeFromMajor: plan.postgresMajorUpgradeFrom } : {}),
           volumeDevice: hetznerVolumeDevice(volumeId),
           adminUser: plan.adminUser,
           adminVerifier,
           serverCertPem,
           serverKeyPem,
           caCertPem,
-          pgConfig: plan.pgConfig,
           ...(bootstrapSql ? { bootstrapSql } : {}),
-          backup: {
-            ...(args.backup?.schedule !== undefined ? { schedule: args.backup.schedule } : {}),
-            ...(args.backup?.keep !== undefined ? { keep: args.backup.keep } : {}),
-            ...(args.backup?.maxAgeDays !== undefined ? { maxAgeDays: args.backup.maxAgeDays } : {}),
-            ...(s3 ? { s3: { endpoint: s3.endpoint, bucket: s3.bucket, ...(s3.prefix !== undefined ? { prefix: s3.prefix } : {}), ...(s3.region !== undefined ? { region: s3.region } : {}), accessKeyId, secretAccessKey } } : {}),
-          },
+          backup: { ...dumps, ...(s3 ? { s3: { ...s3, accessKeyId, secretAccessKey } } : {}) },
         }),
       );
     this.userData = pulumi.secret(rendered.apply((r) => r.userData));
+    this.setupScript = pulumi.secret(rendered.apply((r) => r.setupScript));
+    this.serverCertificateExpiry = certs.serverCertValidUntil;
     // From the plan alone: known in a first preview, and never secret.
-    this.postgresqlConf = pulumi.output(renderHetznerPostgresqlConf(plan));
-    this.pgHba = pulumi.output(renderHetznerPgHba(plan.admittedCidrs));
+    this.postgresqlConf = pulumi.output(plan.config.postgresqlConf);
+    this.pgHba = pulumi.output(plan.config.pgHba);
+    this.bootUserData = new BootUserData(
+      `${name}-user-data`,
+      {
+        userData: this.userData,
+        rebuildKey: rendered.apply((r) => r.rebuildKey),
+        image: plan.image,
+        location: plan.network.location,
+        postgresMajor: plan.postgresMajor,
+        reprovision,
+        postgresMajorUpgradeFrom: plan.postgresMajorUpgradeFrom ?? 0,
+      },
+      parent,
+    );
 
     // 4. The server, attached to the network with its fixed IP, and the volume.
     this.server = new hcloud.Server(
       `${name}-server`,
       {
-        name: plan.serverName,
+        name: plan.names.server,
         serverType: plan.serverType,
         image: plan.image,
         location: plan.network.location,
-        userData: this.userData,
+        // What the server was created with (BootUserData): never the old server's after a replacement.
+        userData: pulumi.secret(this.bootUserData.bootUserData),
         sshKeys: args.sshKeys ?? [],
         firewallIds: [this.firewall.id.apply(Number)],
         networks: [{ networkId, ip: plan.network.privateIp }],
@@ -388,8 +470,10 @@ export class HetznerPostgres extends pulumi.ComponentResource {
       {
         ...parent,
         dependsOn: this.subnet ? [this.subnet] : [],
-        // Hetzner replaces a server whose user data changes: not by default.
-        ignoreChanges: reprovision ? [] : ['userData'],
+        // sshKeys are injected at creation only, and a change would replace the server
+        // (hcloud's docs: ignore it). Hetzner replaces a server whose user data changes:
+        // by default such changes go through setupScript instead.
+        ignoreChanges: reprovision ? ['sshKeys'] : ['userData', 'sshKeys'],
         // One server per volume and private IP: the old one goes first.
         deleteBeforeReplace: true,
       },
@@ -441,6 +525,8 @@ export class HetznerPostgres extends pulumi.ComponentResource {
       caPem: this.caPem,
       adminPassword: this.adminPassword,
       userData: this.userData,
+      setupScript: this.setupScript,
+      serverCertificateExpiry: this.serverCertificateExpiry,
       postgresqlConf: this.postgresqlConf,
       serverId: this.serverId,
       volumeId: this.volumeId,

@@ -9,3 +9,4 @@ export * from './network';
 export * from './plan';
 export * from './scripts';
 export * from './server-ready';
+export * from './boot-user-data';

@@ -133,15 +133,37 @@ export interface FirewallRulePlan {
   description: string;
 }
 
+/** Options of {@link planFirewallRules}: the user's lists, unchecked. */
+export interface FirewallOptions {
+  subnetIpRange: string;
+  allowedCidrs: string[];
+  sshAllowedCidrs: string[];
+  /** Whether PostgreSQL may be open to the world (`0.0.0.0/0` in allowedCidrs). @default false */
+  publicAccess?: boolean;
+}
+
 /**
  * Inbound rules: PostgreSQL (5432) from the private network and the given
  * client CIDRs, SSH (22) only from the given SSH CIDRs. Nothing else is
- * open; with no rule for a port, Hetzner drops it.
- * @throws ValidationError for a malformed CIDR, naming its field.
+ * open; with no rule for a port, Hetzner drops it. This is where the client
+ * CIDRs are checked (once, with the user's field names); pg_hba is built
+ * from the same list.
+ * @throws ValidationError naming `allowedCidrs[i]` / `sshAllowedCidrs[i]`
+ *   for a malformed CIDR, or for the whole internet in allowedCidrs without
+ *   `publicAccess`.
  */
-export function planFirewallRules(options: { subnetIpRange: string; allowedCidrs: string[]; sshAllowedCidrs: string[] }): FirewallRulePlan[] {
-  options.allowedCidrs.forEach((c, i) => validateCidr(c, `allowedCidrs[${i}]`));
-  options.sshAllowedCidrs.forEach((c, i) => validateCidr(c, `sshAllowedCidrs[${i}]`));
+export function planFirewallRules(options: FirewallOptions): FirewallRulePlan[] {
+  for (const [field, list] of [['allowedCidrs', options.allowedCidrs], ['sshAllowedCidrs', options.sshAllowedCidrs]] as const) {
+    list.forEach((c, i) => {
+      validateCidr(c, `${field}[${i}]`);
+      check(
+        !/^(0\.0\.0\.0|::)\/0$/.test(c) || field === 'sshAllowedCidrs' || options.publicAccess === true,
+        `${field}[${i}]`,
+        `"${c}" admits the whole internet`,
+        'Give the client networks, or set publicAccess: true to open PostgreSQL to the world on purpose',
+      );
+    });
+  }
   const rules: FirewallRulePlan[] = [
     { direction: 'in', protocol: 'tcp', port: '5432', sourceIps: [...new Set([options.subnetIpRange, ...options.allowedCidrs])], description: 'PostgreSQL from the private network and allowed clients' },
   ];

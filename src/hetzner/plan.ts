@@ -1,19 +1,48 @@
 /**
  * The plan of a self-managed PostgreSQL server on Hetzner Cloud (pure, no
  * Pulumi import): every argument of `HetznerPostgres` checked and completed
- * before any resource is registered — network, firewall rules, certificate
- * SANs, PostgreSQL major of the image, postgresql.conf settings, capacity
- * and the instances declared for the cloud-init bootstrap.
+ * before any resource is registered — resource names, network, firewall
+ * rules, certificate SANs, PostgreSQL major of the image, the server's
+ * postgresql.conf and pg_hba.conf (rendered here, once), capacity and the
+ * instances declared for the cloud-init bootstrap — and the rules a later
+ * deployment's change of image, location or major must follow
+ * ({@link checkServerChange}).
  */
-import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, ServerCapacity } from '../core/budget';
+import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, ServerCapacity, capacityFromPgConfig, connectionBudget } from '../core/budget';
 import { ServerCertificatePlan, planServerCertificates } from '../core/certificates';
-import { check, checkInteger } from '../core/errors';
-import { IdentifierKind, validateIdentifier } from '../core/identifiers';
-import { InstanceSpec, ServerClaims, ServerPlan, planInstances } from '../core/plan';
-import { ConfValue, validateCidr } from '../core/server-config';
+import { ValidationError, check, checkInteger } from '../core/errors';
+import { IdentifierKind, nameFromText, validateIdentifier } from '../core/identifiers';
+import { InstanceSpec, ServerPlan, planServer } from '../core/plan';
+import { ConfValue } from '../core/server-config';
 import { DEFAULT_IMAGE, postgresMajorFor } from './debian';
 import { FirewallRulePlan, NetworkOptions, NetworkPlan, planFirewallRules, planNetwork } from './network';
-import { DumpBackupSettings, hetznerServerSettings, validateBackupSettings } from './cloud-init';
+import { DumpBackupSettings, HetznerServerConfig, renderServerConfig, validateBackupSettings } from './cloud-init';
+
+/** Longest default server name: the longest suffix (`-network`) still fits Hetzner's 63 characters. */
+export const DEFAULT_SERVER_NAME_MAX = 55;
+
+/**
+ * The default server name: `<name>-<stack>` as a DNS label (lower case,
+ * letters, digits and `-`; cut with a hash beyond 55 characters), so the dev
+ * and prod stacks of one program can live in one Hetzner project, whose
+ * names must be unique. The network, firewall and volume are named after it.
+ */
+export function defaultServerName(name: string, stack: string): string {
+  return nameFromText(`${name}-${stack}`, DEFAULT_SERVER_NAME_MAX);
+}
+
+/** The Hetzner names of the resources, from the server name. */
+export interface HetznerResourceNames {
+  server: string;
+  network: string;
+  firewall: string;
+  volume: string;
+}
+
+/** The names of the server's network, firewall and volume: `<serverName>-network`, `-firewall`, `-data`. */
+export function hetznerResourceNames(serverName: string): HetznerResourceNames {
+  return { server: serverName, network: `${serverName}-network`, firewall: `${serverName}-firewall`, volume: `${serverName}-data` };
+}
 
 
 /** The plain (non-Pulumi) arguments the plan checks. */
@@ -23,7 +52,9 @@ export interface HetznerPlanOptions extends NetworkOptions {
   /** @default "debian-12" */
   image?: string;
   postgresMajor?: number;
-  /** The server's name. */
+  /** The major the volume's cluster runs before an explicit major upgrade. */
+  postgresMajorUpgradeFrom?: number;
+  /** The server's name (see {@link defaultServerName}). */
   serverName: string;
   allowedCidrs?: string[];
   sshAllowedCidrs?: string[];
@@ -43,9 +74,13 @@ export interface HetznerPlanOptions extends NetworkOptions {
 /** The checked plan. */
 export interface HetznerPlan {
   serverName: string;
+  /** Hetzner names of the server, network, firewall and volume. */
+  names: HetznerResourceNames;
   serverType: string;
   image: string;
   postgresMajor: number;
+  /** The older major of an explicit upgrade (the setup creates the new cluster beside it). */
+  postgresMajorUpgradeFrom?: number;
   network: NetworkPlan;
   firewallRules: FirewallRulePlan[];
   /** pg_hba's admitted client networks: the private subnet, then allowedCidrs. */
@@ -55,6 +90,8 @@ export interface HetznerPlan {
   volumeSize: number;
   adminUser: string;
   pgConfig: Record<string, ConfValue>;
+  /** The server's postgresql.conf fragment and pg_hba.conf, rendered once. */
+  config: HetznerServerConfig;
   capacity: ServerCapacity;
   /** The instances the cloud-init bootstrap creates (empty when none are declared) and their budget. */
   server: ServerPlan;
@@ -72,18 +109,20 @@ export function planHetzner(o: HetznerPlanOptions): HetznerPlan {
   check(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(o.serverName), 'serverName', `"${o.serverName}" is not a valid server name`, 'Use lower-case letters, digits and "-" (it is also the certificate\'s common name)');
   const image = o.image ?? DEFAULT_IMAGE;
   const postgresMajor = postgresMajorFor(image, o.postgresMajor);
-  const network = planNetwork(o);
-  const allowedCidrs = o.allowedCidrs ?? [];
-  const sshAllowedCidrs = o.sshAllowedCidrs ?? [];
-  const firewallRules = planFirewallRules({ subnetIpRange: network.subnetIpRange, allowedCidrs, sshAllowedCidrs });
-  for (const [field, list] of [['allowedCidrs', allowedCidrs], ['sshAllowedCidrs', sshAllowedCidrs]] as const) {
-    list.forEach((c, i) => {
-      validateCidr(c, `${field}[${i}]`);
-      check(!/^(0\.0\.0\.0|::)\/0$/.test(c) || field === 'sshAllowedCidrs' || o.publicAccess === true, `${field}[${i}]`, `"${c}" admits the whole internet`, 'Give the client networks, or set publicAccess: true to open PostgreSQL to the world on purpose');
-    });
+  if (o.postgresMajorUpgradeFrom !== undefined) {
+    check(
+      Number.isInteger(o.postgresMajorUpgradeFrom) && o.postgresMajorUpgradeFrom >= 13 && o.postgresMajorUpgradeFrom < postgresMajor,
+      'postgresMajorUpgradeFrom',
+      `${o.postgresMajorUpgradeFrom} is not a PostgreSQL major older than the image's ${postgresMajor}`,
+      'Give the major the volume\'s cluster runs now (e.g. 15 when moving from debian-12 to debian-13), or remove it once the upgrade is done',
+    );
   }
+  const network = planNetwork(o);
   const publicAccess = o.publicAccess ?? false;
   check(typeof publicAccess === 'boolean', 'publicAccess', 'is not a boolean', 'Give true or false');
+  // The one check of the client CIDRs, with the user's field names.
+  const firewallRules = planFirewallRules({ subnetIpRange: network.subnetIpRange, allowedCidrs: o.allowedCidrs ?? [], sshAllowedCidrs: o.sshAllowedCidrs ?? [], publicAccess });
+  const admittedCidrs = [...new Set([network.subnetIpRange, ...(o.allowedCidrs ?? [])])];
   const listenAddresses = publicAccess ? ['*'] : [network.privateIp];
   const certificates = planServerCertificates({
     dnsNames: [o.publicHostName ?? o.serverName],
@@ -93,23 +132,20 @@ export function planHetzner(o: HetznerPlanOptions): HetznerPlan {
   checkInteger(volumeSize, 'volumeSize', 10, 10240, 'GB');
   const adminUser = validateIdentifier(o.adminUser ?? 'pgadmin', IdentifierKind.Role, 'adminUser');
   const pgConfig = o.pgConfig ?? {};
-  // Same checks as every strategy, plus the keys this setup manages.
-  hetznerServerSettings({ postgresMajor, listenAddresses, pgConfig });
-  const maxConnections = pgConfig['max_connections'] ?? 100;
-  check(typeof maxConnections === 'number', 'pgConfig.max_connections', `${JSON.stringify(maxConnections)} is not a number`, 'Give a whole number, e.g. 100');
-  const superuserReserved = pgConfig['superuser_reserved_connections'] ?? 3;
-  check(typeof superuserReserved === 'number', 'pgConfig.superuser_reserved_connections', 'is not a number', 'Give a whole number, e.g. 3');
-  const reserved = (pgConfig['reserved_connections'] ?? 0) as number;
+  // Same checks as every strategy, plus the keys this setup manages; rendered here once.
+  const config = renderServerConfig({ postgresMajor, listenAddresses, admittedCidrs, pgConfig });
+  const { maxConnections, reservedConnections } = capacityFromPgConfig(pgConfig, { major: postgresMajor });
   const capacity: ServerCapacity = {
     maxConnections,
-    reservedConnections: superuserReserved + (typeof reserved === 'number' ? reserved : 0),
+    reservedConnections,
     // The handle's numbers (the nightly pg_dump and a psql session fit the maintenance headroom).
     adminConnections: DEFAULT_ADMIN_MAX_CONNECTIONS,
     maintenanceConnections: DEFAULT_MAINTENANCE_CONNECTIONS,
   };
-  const claims = new ServerClaims(capacity, { user: adminUser, database: 'postgres' });
-  const instances = o.instances && o.instances.length > 0 ? planInstances(o.instances, { namePrefix: o.namePrefix ?? '', adminUser, adminDatabase: 'postgres' }) : [];
-  const server: ServerPlan = { instances, budget: claims.check(o.serverName, instances) };
+  const server: ServerPlan =
+    o.instances && o.instances.length > 0
+      ? planServer(o.instances, capacity, { namePrefix: o.namePrefix ?? '', adminUser, adminDatabase: 'postgres' })
+      : { instances: [], budget: connectionBudget(capacity, []) };
   if (o.backup !== undefined) validateBackupSettings(o.backup);
   const labels = o.labels ?? {};
   for (const [k, v] of Object.entries(labels)) {
@@ -118,21 +154,85 @@ export function planHetzner(o: HetznerPlanOptions): HetznerPlan {
   }
   return {
     serverName: o.serverName,
+    names: hetznerResourceNames(o.serverName),
     serverType: o.serverType,
     image,
     postgresMajor,
+    ...(o.postgresMajorUpgradeFrom !== undefined ? { postgresMajorUpgradeFrom: o.postgresMajorUpgradeFrom } : {}),
     network,
     firewallRules,
-    admittedCidrs: [...new Set([network.subnetIpRange, ...allowedCidrs])],
+    admittedCidrs,
     listenAddresses,
     certificates,
     volumeSize,
     adminUser,
     pgConfig,
+    config,
     capacity,
     server,
     labels: { 'managed-by': 'postgres-strategies', ...labels },
   };
+}
+
+/** What a server was created from: a change of any of these replaces it. */
+export interface ServerGeneration {
+  image: string;
+  location: string;
+  postgresMajor: number;
+}
+
+/** The next deployment's generation and how it may change. */
+export interface ServerChange extends ServerGeneration {
+  /** `reprovisionOnUserDataChange`: a replaced server boots the current user data. */
+  reprovision: boolean;
+  /** `postgresMajorUpgradeFrom`. */
+  postgresMajorUpgradeFrom?: number;
+}
+
+/**
+ * The rules for changing what the server was created from (checked at
+ * preview, against the previous deployment, by the component's user-data
+ * resource):
+ * - `location`: never. A Hetzner volume cannot move between locations; the
+ *   server would come up on a new, empty volume.
+ * - the PostgreSQL major (an image of another Debian release): only as an
+ *   explicit upgrade, `postgresMajorUpgradeFrom` = the previous major, with
+ *   `reprovisionOnUserDataChange` (the new server must boot the new major's
+ *   user data); the setup then creates the new major's cluster beside the
+ *   old one, and the dumps are restored into it (README).
+ * - `image` of the same major: only with `reprovisionOnUserDataChange`.
+ *   Hetzner replaces the server; with user-data changes ignored, Pulumi
+ *   would give the new server the old server's user data (its certificate,
+ *   settings and setup program).
+ * @returns undefined when the change is allowed, else the error to show
+ *   (field, problem, fix).
+ */
+export function checkServerChange(previous: ServerGeneration, next: ServerChange): ValidationError | undefined {
+  if (previous.location !== next.location) {
+    return new ValidationError(
+      'location',
+      `changes from ${previous.location} to ${next.location}, but a Hetzner volume cannot move between locations: the server would come up on a new, empty volume`,
+      `Keep location "${previous.location}". To move, deploy a second HetznerPostgres in ${next.location} and restore the dumps into it (README, Hetzner: moving and upgrading)`,
+    );
+  }
+  if (previous.postgresMajor !== next.postgresMajor) {
+    if (next.postgresMajorUpgradeFrom !== previous.postgresMajor || !next.reprovision) {
+      return new ValidationError(
+        'image',
+        `${previous.image} → ${next.image} changes PostgreSQL ${previous.postgresMajor} → ${next.postgresMajor}, and the volume holds PostgreSQL ${previous.postgresMajor}'s cluster`,
+        `Keep image "${previous.image}", or upgrade on purpose: take a dump, then set postgresMajorUpgradeFrom: ${previous.postgresMajor}, reprovisionOnUserDataChange: true and deleteProtection: false, and restore the dumps into the new cluster (README, Hetzner: moving and upgrading)`,
+      );
+    }
+    return undefined;
+  }
+  if (previous.image !== next.image && !next.reprovision) {
+    return new ValidationError(
+      'image',
+      `changes from ${previous.image} to ${next.image}, which replaces the server, and with user-data changes ignored the new server would boot the old server's user data (its certificate, settings and setup program)`,
+      'Set reprovisionOnUserDataChange: true and deleteProtection: false for this update: the new server boots the current user data and adopts the cluster on the volume; or keep the image',
+    );
+  }
+  return undefined;
 }
 
 /** The device path of a Hetzner volume (what Hetzner's docs mount: by id, not /dev/sdX). */

@@ -5,18 +5,28 @@
  * (`/etc/postgres-strategies/setup.conf`, `backup.conf`), so what is checked
  * is exactly what runs.
  *
- * - `postgres-strategies-setup`: mounts the volume, installs Debian's
- *   PostgreSQL package, creates the cluster on the volume (or adopts the one
- *   already there), installs postgresql.conf/pg_hba.conf/TLS files, starts
- *   the server, creates or updates the admin role from its SCRAM verifier,
- *   runs the instance bootstrap SQL when given, and enables the nightly
- *   backup timer. Idempotent: each change is logged as
- *   `postgres-strategies: changed: …`, and a second run reports `0 changes`.
+ * - `postgres-strategies-setup`: mounts the volume and grows its filesystem
+ *   to the volume's size (`resize2fs`: online; unmounted when PostgreSQL is
+ *   not running, where the online resize is not allowed), refuses to leave another
+ *   major's cluster on the volume for an empty one (unless this is the
+ *   upgrade from it), installs Debian's PostgreSQL package, creates the
+ *   cluster on the volume (or adopts the one already there), installs
+ *   postgresql.conf/pg_hba.conf/TLS files, starts the server — or reloads it
+ *   (pg_hba, TLS files, settings a reload applies) or restarts it (a setting
+ *   only a restart applies, as the server's own `pg_file_settings` reports) —
+ *   creates or updates the admin role from its SCRAM verifier, runs the
+ *   instance bootstrap SQL when given, and enables the nightly backup timer.
+ *   Idempotent: each change is logged as `postgres-strategies: changed: …`,
+ *   and a second run reports `0 changes`.
  * - `postgres-strategies-backup`: `pg_dump -Fc` of every database (and the
  *   roles with `pg_dumpall --globals-only`), kept by count and by age (seed
  *   002's `BACKUP_KEEP` / `BACKUP_MAX_AGE`), on the volume or uploaded to an
- *   S3-compatible bucket with rclone.
+ *   S3-compatible bucket with rclone; a database whose dump would leave less
+ *   than `BACKUP_MIN_FREE_PERCENT` of the volume free is not dumped (the
+ *   program then exits 1).
  */
+
+import { shellQuote } from '../core/shell';
 
 /** Where the settings and the files to install are written. */
 export const SETUP_DIR = '/etc/postgres-strategies';
@@ -28,12 +38,7 @@ export const BACKUP_SCRIPT_PATH = '/usr/local/sbin/postgres-strategies-backup';
 export const BACKUP_SERVICE_PATH = '/etc/systemd/system/postgres-strategies-backup.service';
 export const BACKUP_TIMER_PATH = '/etc/systemd/system/postgres-strategies-backup.timer';
 
-/** Quotes a value for a POSIX sh assignment (single quotes, `'` as `'\''`). */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
-}
-
-/** A settings file of `NAME='value'` lines. */
+/** A settings file of `NAME=value` lines, each value quoted for sh by the core's `shellQuote`. */
 export function renderShellSettings(header: string, values: Record<string, string | number>): string {
   const lines = Object.entries(values).map(([k, v]) => {
     if (!/^[A-Z][A-Z0-9_]*$/.test(k)) throw new Error(`bad shell variable name ${k}`);
@@ -45,9 +50,12 @@ export function renderShellSettings(header: string, values: Record<string, strin
 }
 
 export const SETUP_SCRIPT = `#!/bin/sh
-# postgres-strategies: sets up PostgreSQL on the data volume from the files
-# cloud-init wrote to /etc/postgres-strategies. Idempotent: run it again after
-# changing those files; it installs what changed and restarts the server.
+# postgres-strategies: sets up PostgreSQL on the data volume from the files in
+# /etc/postgres-strategies (written by cloud-init on the first boot, and by the
+# setupScript output later). Idempotent: run it again after changing those
+# files; it installs what changed, reloads the server (TLS files, pg_hba.conf,
+# settings a reload applies) or restarts it (settings only a restart applies),
+# and reports "0 changes" when nothing changed.
 set -eu
 umask 077
 SETUP_DIR=/etc/postgres-strategies
@@ -56,6 +64,7 @@ SETUP_DIR=/etc/postgres-strategies
 : "\${PG_MAJOR:?}" "\${PG_PACKAGE:?}" "\${MOUNT_POINT:?}" "\${ADMIN_USER:?}"
 VOLUME_DEVICE=\${VOLUME_DEVICE:-}
 VOLUME_WAIT_SECONDS=\${VOLUME_WAIT_SECONDS:-300}
+UPGRADE_FROM_MAJOR=\${UPGRADE_FROM_MAJOR:-}
 RUN_BOOTSTRAP=\${RUN_BOOTSTRAP:-0}
 BACKUP_S3=\${BACKUP_S3:-0}
 DATA_DIR="$MOUNT_POINT/$PG_MAJOR/main"
@@ -63,13 +72,18 @@ CONF_DIR="/etc/postgresql/$PG_MAJOR/main"
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 export DEBIAN_FRONTEND=noninteractive
 changes=0
+problems=0
 restart=0
+reload=0
 
 log() { printf 'postgres-strategies: %s\\n' "$*"; }
 changed() { changes=$((changes + 1)); log "changed: $*"; }
 as_postgres() { runuser -u postgres -- "$@"; }
+query() { as_postgres psql -X -A -t -q -d postgres -c "$1"; }
+server_running() { command -v pg_ctlcluster > /dev/null && pg_ctlcluster "$PG_MAJOR" main status > /dev/null 2>&1; }
 
-# 1. The volume, mounted by id at the mount point (fstab, so it mounts at boot too).
+# 1. The volume, mounted by id at the mount point (fstab, so it mounts at boot too),
+#    and its filesystem grown to the volume's size.
 if [ -n "$VOLUME_DEVICE" ]; then
   waited=0
   while [ ! -b "$VOLUME_DEVICE" ]; do
@@ -92,12 +106,55 @@ if [ -n "$VOLUME_DEVICE" ]; then
     mount "$MOUNT_POINT"
     changed "mounted $VOLUME_DEVICE at $MOUNT_POINT"
   fi
+  # A larger volumeSize reaches the device online. ext4 grows while mounted (resize2fs online,
+  # which needs CAP_SYS_RESOURCE), or unmounted while PostgreSQL is not running.
+  device_bytes=$(blockdev --getsize64 "$VOLUME_DEVICE")
+  fs_bytes=$(dumpe2fs -h "$VOLUME_DEVICE" 2>/dev/null | awk -F: '/^Block count:/ { n = $2 } /^Block size:/ { b = $2 } END { printf "%.0f", n * b }')
+  if [ $((device_bytes - fs_bytes)) -ge 1048576 ]; then
+    grown="from $((fs_bytes / 1048576)) MiB to $((device_bytes / 1048576)) MiB"
+    if out=$(resize2fs "$VOLUME_DEVICE" 2>&1); then
+      changed "grew the filesystem on $VOLUME_DEVICE $grown (online)"
+    elif ! server_running; then
+      umount "$MOUNT_POINT"
+      fsck=0
+      e2fsck -f -y "$VOLUME_DEVICE" > /dev/null 2>&1 || fsck=$?
+      if [ "$fsck" -gt 1 ]; then
+        mount "$MOUNT_POINT"
+        log "e2fsck found errors it could not correct on $VOLUME_DEVICE (exit $fsck): not growing it" >&2
+        exit 1
+      fi
+      out=$(resize2fs "$VOLUME_DEVICE" 2>&1) || { mount "$MOUNT_POINT"; printf '%s\\n' "$out" >&2; exit 1; }
+      mount "$MOUNT_POINT"
+      changed "grew the filesystem on $VOLUME_DEVICE $grown (offline: PostgreSQL was not running)"
+    else
+      printf '%s\\n' "$out" >&2
+      log "could not grow the filesystem on $VOLUME_DEVICE online ($grown)" >&2
+      log "stop PostgreSQL (pg_ctlcluster $PG_MAJOR main stop) and run this setup again: it then grows the filesystem unmounted" >&2
+      problems=$((problems + 1))
+    fi
+  fi
 else
   log "no volume device configured: $MOUNT_POINT stays on this disk"
   mkdir -p "$MOUNT_POINT"
 fi
 
-# 2. Debian's PostgreSQL package (a createcluster.d drop-in keeps it from creating a cluster itself).
+# 2. The PostgreSQL major. A cluster of another major on the volume is never
+#    left behind for an empty new one, unless this is the upgrade from it.
+if [ ! -f "$DATA_DIR/PG_VERSION" ]; then
+  for version in "$MOUNT_POINT"/*/main/PG_VERSION; do
+    [ -f "$version" ] || continue
+    other=$(cat "$version")
+    [ "$other" != "$PG_MAJOR" ] || continue
+    if [ "$other" != "$UPGRADE_FROM_MAJOR" ]; then
+      log "the volume holds a PostgreSQL $other cluster (\${version%/PG_VERSION}) and this server is set up for PostgreSQL $PG_MAJOR: not creating an empty cluster beside it" >&2
+      log "keep the image whose Debian release ships PostgreSQL $other, or upgrade on purpose (postgresMajorUpgradeFrom: $other; README, Hetzner: major upgrade)" >&2
+      exit 1
+    fi
+    log "upgrade from PostgreSQL $other: its cluster stays in \${version%/PG_VERSION}; restore its dumps into the new one"
+  done
+fi
+
+# 3. Debian's PostgreSQL package (a createcluster.d drop-in keeps it from creating a cluster itself).
 installed() {
   # shellcheck disable=SC2016
   dpkg-query -W -f '\${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
@@ -112,7 +169,7 @@ if [ "$BACKUP_S3" = 1 ] && ! installed rclone; then
   changed "installed rclone"
 fi
 
-# 3. The cluster on the volume: created once, adopted when the volume already holds one.
+# 4. The cluster on the volume: created once, adopted when the volume already holds one.
 chown postgres:postgres "$MOUNT_POINT"
 if [ ! -f "$CONF_DIR/postgresql.conf" ]; then
   if [ -f "$DATA_DIR/PG_VERSION" ]; then
@@ -143,32 +200,58 @@ if ! grep -q "^include_dir = 'conf.d'" "$CONF_DIR/postgresql.conf"; then
   restart=1
 fi
 
-# 4. Configuration and TLS files, installed only when they differ.
-put() { # put SOURCE TARGET MODE
-  if ! cmp -s "$SETUP_DIR/$1" "$2" || [ "$(stat -c %a:%U "$2")" != "$3:postgres" ]; then
-    install -o postgres -g postgres -m "$3" "$SETUP_DIR/$1" "$2"
-    changed "installed $2"
-    restart=1
+# 5. Configuration and TLS files, installed only when they differ.
+put() { # put SOURCE TARGET MODE: true when it installed the file
+  if cmp -s "$SETUP_DIR/$1" "$2" && [ "$(stat -c %a:%U "$2")" = "$3:postgres" ]; then
+    return 1
   fi
+  install -o postgres -g postgres -m "$3" "$SETUP_DIR/$1" "$2"
+  changed "installed $2"
 }
 mkdir -p "$CONF_DIR/conf.d"
-put postgresql.conf "$CONF_DIR/conf.d/90-postgres-strategies.conf" 644
-put pg_hba.conf "$CONF_DIR/pg_hba.conf" 640
-put server.crt "$CONF_DIR/server.crt" 644
-put server.key "$CONF_DIR/server.key" 600
+settings_changed=0
+if put postgresql.conf "$CONF_DIR/conf.d/90-postgres-strategies.conf" 644; then settings_changed=1; fi
+if put pg_hba.conf "$CONF_DIR/pg_hba.conf" 640; then reload=1; fi
+if put server.crt "$CONF_DIR/server.crt" 644; then reload=1; fi
+if put server.key "$CONF_DIR/server.key" 600; then reload=1; fi
 
-# 5. The server.
-if pg_ctlcluster "$PG_MAJOR" main status > /dev/null 2>&1; then
+# 6. The server: started, or reloaded (pg_hba.conf and the TLS files are read on reload,
+#    so a renewed certificate costs no downtime), or restarted when a changed setting
+#    needs it (the server reports those in pg_file_settings before any reload).
+if server_running; then
+  if [ "$settings_changed" = 1 ] && [ "$restart" = 0 ]; then
+    pending=$(query "SELECT string_agg(DISTINCT name, ', ' ORDER BY name) FROM pg_catalog.pg_file_settings WHERE error = 'setting could not be applied'")
+    if [ -n "$pending" ]; then
+      log "changed settings that need a restart: $pending"
+      restart=1
+    else
+      reload=1
+    fi
+  fi
   if [ "$restart" = 1 ]; then
     pg_ctlcluster "$PG_MAJOR" main restart
     changed "restarted the server"
+  elif [ "$reload" = 1 ]; then
+    loaded=$(query 'SELECT pg_catalog.pg_conf_load_time()')
+    pg_ctlcluster "$PG_MAJOR" main reload
+    # The reload is a signal: wait until the server has read the files (new sessions see the new load time).
+    waited=0
+    while [ "$(query 'SELECT pg_catalog.pg_conf_load_time()')" = "$loaded" ]; do
+      if [ "$waited" -ge 100 ]; then
+        log "the server did not reload its configuration within 10 s" >&2
+        exit 1
+      fi
+      sleep 0.1
+      waited=$((waited + 1))
+    done
+    changed "reloaded the server"
   fi
 else
   pg_ctlcluster "$PG_MAJOR" main start
   log "started the server"
 fi
 
-# 6. The admin role, from its SCRAM verifier; then the instances' bootstrap SQL.
+# 7. The admin role, from its SCRAM verifier; then the instances' bootstrap SQL.
 run_sql() { # run_sql FILE: reports each change the script raises as a NOTICE
   # On stdin: the file is root's, and psql runs as postgres.
   out=$(as_postgres psql -X -q -v ON_ERROR_STOP=1 -d postgres < "$1" 2>&1) || { printf '%s\\n' "$out" >&2; exit 1; }
@@ -181,22 +264,31 @@ if [ "$RUN_BOOTSTRAP" = 1 ]; then
   run_sql "$SETUP_DIR/bootstrap.sql"
 fi
 
-# 7. The nightly backup timer (systemd only; absent in a chroot).
+# 8. The nightly backup timer (systemd only; absent in a chroot).
 if [ -d /run/systemd/system ]; then
   if ! systemctl is-enabled --quiet postgres-strategies-backup.timer; then
     systemctl daemon-reload
     systemctl enable --now postgres-strategies-backup.timer
     changed "enabled postgres-strategies-backup.timer"
+  elif [ "$(systemctl show -p NeedDaemonReload --value postgres-strategies-backup.timer postgres-strategies-backup.service | sort -u)" != no ]; then
+    systemctl daemon-reload
+    systemctl restart postgres-strategies-backup.timer
+    changed "reloaded the backup timer's units"
   fi
 else
   log "systemd is not running: the backup timer is not enabled"
 fi
 
 log "setup done: $changes changes"
+if [ "$problems" -gt 0 ]; then
+  log "$problems problems (see above)" >&2
+  exit 1
+fi
 `;
 
 export const BACKUP_SCRIPT = `#!/bin/sh
-# postgres-strategies: pg_dump of every database, kept by count and by age.
+# postgres-strategies: pg_dump of every database, kept by count and by age,
+# never filling the volume past BACKUP_MIN_FREE_PERCENT.
 set -eu
 umask 077
 # shellcheck source=/dev/null
@@ -204,11 +296,13 @@ umask 077
 : "\${BACKUP_DIR:?}"
 BACKUP_KEEP=\${BACKUP_KEEP:-0}
 BACKUP_MAX_AGE_DAYS=\${BACKUP_MAX_AGE_DAYS:-0}
+BACKUP_MIN_FREE_PERCENT=\${BACKUP_MIN_FREE_PERCENT:-0}
 BACKUP_S3=\${BACKUP_S3:-0}
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 
 log() { printf 'postgres-strategies-backup: %s\\n' "$*"; }
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
+tab=$(printf '\\t')
 
 # Keeps the newest BACKUP_KEEP files of a listing (names sort by time) and drops those older than BACKUP_MAX_AGE_DAYS.
 prune_local() { # prune_local DIR
@@ -248,15 +342,36 @@ store() { # store NAME FILE: the file is complete; keep it locally or upload it
   fi
 }
 
+# True when a dump of about ESTIMATE bytes leaves BACKUP_MIN_FREE_PERCENT of the
+# filesystem free (PostgreSQL stops when its volume is full; dumps to a bucket are staged here too).
+room_for() { # room_for DB ESTIMATE
+  [ "$BACKUP_MIN_FREE_PERCENT" -gt 0 ] || return 0
+  sizes=$(df -P -B1 "$BACKUP_DIR" | awk 'NR == 2 { print $2 " " $4 }')
+  total=\${sizes% *}
+  free=\${sizes#* }
+  keep_free=$((total * BACKUP_MIN_FREE_PERCENT / 100))
+  if [ $((free - $2)) -lt "$keep_free" ]; then
+    log "not dumping $1: its dump (about $(($2 / 1048576)) MiB) would leave less than $BACKUP_MIN_FREE_PERCENT % of the volume free ($((free / 1048576)) MiB free of $((total / 1048576)) MiB); grow volumeSize, keep fewer dumps (backup.keep) or dump to a bucket (backup.s3)" >&2
+    return 1
+  fi
+}
+
 mkdir -p "$BACKUP_DIR"
 list="$BACKUP_DIR/.databases"
+# Each database with its size in the catalog (the estimate of its first dump).
 runuser -u postgres -- psql -X -A -t -d postgres \\
-  -c "SELECT datname FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate ORDER BY 1" > "$list"
+  -c "SELECT pg_catalog.pg_database_size(oid) || E'\\\\t' || datname FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname" > "$list"
 failed=0
-while IFS= read -r db; do
+while IFS="$tab" read -r size db; do
   [ -n "$db" ] || continue
   dir="$BACKUP_DIR/$db"
   mkdir -p "$dir"
+  # The newest dump of the database is the best estimate of the next one; its catalog size otherwise.
+  last=$(find "$dir" -maxdepth 1 -type f -name '*.dump' -printf '%T@ %s\\n' | sort -rn | awk 'NR == 1 { print $2 }')
+  if ! room_for "$db" "\${last:-$size}"; then
+    failed=1
+    continue
+  fi
   file="$dir/$db-$stamp.dump"
   if runuser -u postgres -- pg_dump -Fc -d "$db" > "$file.partial"; then
     mv -- "$file.partial" "$file"

@@ -78,7 +78,7 @@ const provider: pulumi.dynamic.ResourceProvider = {
 /** Waits until the server accepts connections (see the module doc). */
 export class ServerReady extends pulumi.dynamic.Resource {
   /** Seconds the first deployment waited. */
-  public readonly waitedSeconds!: pulumi.Output<number>;
+  declare public readonly waitedSeconds: pulumi.Output<number>;
 
   constructor(name: string, args: ServerReadyArgs, opts?: pulumi.CustomResourceOptions) {
     super(provider, name, { ...args, waitedSeconds: undefined }, opts, 'postgres-strategies', 'ServerReady');

@@ -200,7 +200,7 @@ export function planLocalStack(options: LocalStackOptions, paths: LocalPaths = C
   ]);
 
   const settings = localServerSettings(options.pgConfig ?? {}, tls, paths, postgres.major);
-  const capacity = localCapacity(settings);
+  const capacity = localCapacity(settings, postgres.major);
   const postgresqlConf = renderPostgresqlConf(settings, 'pgConfig', 'postgresql.conf rendered by postgres-strategies (local strategy)');
   const hbaRules = localHbaRules(tls);
   const pgHbaConf = renderPgHba(hbaRules);

@@ -10,9 +10,10 @@
  * `POSTGRES_PASSWORD` is applied by initdb only, i.e. to an empty data
  * directory).
  */
-import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, ServerCapacity } from '../core/budget';
+import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, ServerCapacity, capacityFromPgConfig } from '../core/budget';
 import { ServerCertificatePlan, planServerCertificates } from '../core/certificates';
-import { ValidationError, check, checkInteger } from '../core/errors';
+import { ValidationError, check } from '../core/errors';
+import { shellQuote } from '../core/shell';
 import { quoteIdent, quoteLiteral } from '../core/identifiers';
 import { CHANGE_NOTICE_PREFIX } from '../core/render-sql';
 import { isScramVerifier } from '../core/scram';
@@ -88,24 +89,17 @@ export function localServerSettings(pgConfig: Record<string, ConfValue>, tls: bo
 }
 
 /**
- * The server's connection capacity from its settings: max_connections − reserved
- * slots, with the admin provider's connections and the maintenance headroom
- * counted exactly as the server handle counts them, so the plan's budget check
- * and the handle's agree. @throws ValidationError
+ * The server's connection capacity from its settings (read by the core's
+ * `capacityFromPgConfig`, as the server reads them), with the admin
+ * provider's connections and the maintenance headroom counted exactly as the
+ * server handle counts them, so the plan's budget check and the handle's
+ * agree. @param major the image's major, when known. @throws ValidationError
  */
-export function localCapacity(settings: Record<string, ConfValue>): ServerCapacity {
-  const number = (key: string, fallback: number, min: number, max: number): number => {
-    const value = settings[key] ?? fallback;
-    check(typeof value === 'number', `pgConfig.${key}`, `${JSON.stringify(value)} is not a number`, `Give ${key} as a whole number`);
-    checkInteger(value, `pgConfig.${key}`, min, max, 'connections');
-    return value;
-  };
-  const maxConnections = number('max_connections', 100, 1, 262143);
-  const reserved = number('superuser_reserved_connections', 3, 0, maxConnections - 1) + number('reserved_connections', 0, 0, maxConnections - 1);
-  check(reserved < maxConnections, 'pgConfig.max_connections', `${maxConnections} leaves no connection after ${reserved} reserved slots`, 'Raise max_connections');
+export function localCapacity(settings: Record<string, ConfValue>, major?: number): ServerCapacity {
+  const { maxConnections, reservedConnections } = capacityFromPgConfig(settings, major === undefined ? {} : { major });
   return {
     maxConnections,
-    reservedConnections: reserved,
+    reservedConnections,
     adminConnections: DEFAULT_ADMIN_MAX_CONNECTIONS,
     maintenanceConnections: DEFAULT_MAINTENANCE_CONNECTIONS,
   };
@@ -121,11 +115,6 @@ export function localCapacity(settings: Record<string, ConfValue>): ServerCapaci
  */
 export function localHbaRules(tls: boolean): HbaRule[] {
   return standardHba({ tls, localPeerUser: LOCAL_SUPERUSER, localMethod: HbaMethod.ScramSha256 });
-}
-
-/** Quotes a word for POSIX sh: single quotes, `'` as `'\''`. */
-export function shellQuote(word: string): string {
-  return /^[A-Za-z0-9_./=:,@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /**

@@ -8,11 +8,12 @@
  * directly against the seeds' URLs.
  */
 import type { ExternalPostgresArgs } from '../provisioning/external';
-import { GatewayPool, KratosPool, checkConnectTimeout, percentEncode, validateGatewayPool, validateKratosPool } from '../core/dsn';
-import { ValidationError, check, checkInteger } from '../core/errors';
+import { GatewayPool, KratosPool, checkConnectTimeout, percentEncode, validateGatewayPool, validateKratosPool, writePostgresUrl } from '../core/dsn';
+import { ValidationError, check } from '../core/errors';
 import { GatewayDatabaseConfig } from '../core/gateway';
 import { MAX_IDENTIFIER_BYTES } from '../core/identifiers';
 import { GATEWAY_TLS_MODES, SslMode } from '../core/tls';
+import { HostKind, validateHost, validatePort } from '../core/validate';
 
 /**
  * What the app instances on a managed server should use: pass
@@ -36,30 +37,18 @@ export interface ManagedPreset {
   clients: ManagedClientDefaults;
 }
 
-const LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
-
 /**
- * Checks a DNS host name as a dashboard shows it (lower case, no scheme,
- * port, path or credentials).
+ * Checks a host name as a provider's dashboard shows it: the server's own
+ * host rule (`validateHost`: no scheme, port, path, user info or brackets),
+ * and then a DNS name in lower case, as dashboards print them and as the
+ * provider-specific patterns (Neon's `ep-…neon.tech`, Supavisor's
+ * `aws-N-<region>.pooler.supabase.com`) expect.
  * @throws ValidationError naming `field`, with a fix that shows `example`.
  */
 export function checkHostName(host: string, field: string, example: string): string {
-  check(typeof host === 'string' && host.length > 0, field, 'is empty', `Give the host name, e.g. "${example}"`);
-  check(
-    !host.includes('://') && !host.includes('@') && !host.includes('/') && !host.includes('?'),
-    field,
-    `"${host}" looks like a connection string, not a host name`,
-    `Give the host alone, e.g. "${example}"`,
-  );
-  check(!host.includes(':'), field, `"${host}" looks like host:port`, `Give the host alone, e.g. "${example}"; the port has its own field`);
+  const kind = validateHost(host, field, { portField: '' });
+  check(kind === HostKind.DnsName, field, `"${host}" is an IP address, not the provider's host name`, `Copy the host name from the dashboard, e.g. "${example}"`);
   check(host === host.toLowerCase(), field, `"${host}" has upper-case letters`, `Write it in lower case, as the dashboard shows it, e.g. "${example}"`);
-  const labels = host.split('.');
-  check(
-    host.length <= 253 && labels.length >= 2 && labels.every((l) => l.length <= 63 && LABEL.test(l)),
-    field,
-    `"${host}" is not a DNS host name`,
-    `Give a host name such as "${example}" (letters, digits and "-" between dots)`,
-  );
   return host;
 }
 
@@ -116,8 +105,9 @@ export interface ProviderUrlParts extends PasswordPart {
 /**
  * Formats `postgres://user:password@host[:port]/database[?k=v&…]` — the
  * provider's own form of the URL, which the primary seed copies into
- * `database.external_url`. User and database are percent-encoded; a
- * placeholder password is written verbatim.
+ * `database.external_url` — with the core's one URL writer
+ * (`writePostgresUrl`: host by `urlHost`, user, database and query
+ * percent-encoded); a placeholder password is written verbatim.
  * @throws ValidationError when neither or both of password and placeholder
  *   are given, or the placeholder is not one of the accepted forms.
  */
@@ -143,10 +133,14 @@ export function formatProviderUrl(parts: ProviderUrlParts, field = 'password'): 
   } else {
     secret = percentEncode(parts.password as string);
   }
-  if (parts.port !== undefined) checkInteger(parts.port, 'port', 1, 65535, 'port');
-  const query = (parts.params ?? []).map(([k, v]) => `${k}=${percentEncode(v).replace(/%2F/g, '/')}`).join('&');
-  const port = parts.port !== undefined ? `:${parts.port}` : '';
-  return `postgres://${percentEncode(parts.user)}:${secret}@${parts.host}${port}/${percentEncode(parts.database)}${query ? `?${query}` : ''}`;
+  if (parts.port !== undefined) validatePort(parts.port, 'port');
+  return writePostgresUrl({
+    user: parts.user,
+    passwordText: secret,
+    hosts: [{ host: parts.host, ...(parts.port !== undefined ? { port: parts.port } : {}) }],
+    database: parts.database,
+    params: parts.params ?? [],
+  });
 }
 
 /**
@@ -171,12 +165,6 @@ export function validateClientDefaults(clients: ManagedClientDefaults): ManagedC
   validateGatewayPool(clients.gatewayPool, 'gatewayPool');
   validateKratosPool(clients.kratosPool, 'kratosPool');
   return clients;
-}
-
-/** Checks a pooler's server pool size (connections per role and database). @throws ValidationError */
-export function checkServerPoolSize(size: number, field: string): number {
-  checkInteger(size, field, 1, 262143, 'connections');
-  return size;
 }
 
 /** A pooler endpoint whose host and port are known values (what a preset fills in). */

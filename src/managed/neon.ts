@@ -83,7 +83,11 @@ export function checkNeonHost(host: string, field = 'host'): string {
  * @throws ValidationError as {@link checkNeonHost}.
  */
 export function neonPoolerHost(host: string, field = 'host'): string {
-  checkNeonHost(host, field);
+  return poolerHostOf(checkNeonHost(host, field));
+}
+
+/** `-pooler` on the first label of a checked endpoint host. */
+function poolerHostOf(host: string): string {
   const dot = host.indexOf('.');
   return `${host.slice(0, dot)}${POOLER_SUFFIX}${host.slice(dot)}`;
 }
@@ -197,7 +201,7 @@ export function neonServer(args: NeonServerArgs): ManagedPreset {
       connectTimeoutSeconds: NEON_CONNECT_TIMEOUT_SECONDS,
       pooler: pooled
         ? {
-            host: neonPoolerHost(host),
+            host: poolerHostOf(host),
             port: NEON_PORT,
             mode: PoolerMode.Transaction,
             // 90% of max_connections, already checked (8–4000 → 7–3600).
@@ -223,13 +227,26 @@ export interface NeonConnectionStringArgs extends PasswordPart {
   sslmode?: SslMode;
   /** sslrootcert in the URL (verify-full only). @default "system" with verify-full */
   sslrootcert?: string;
+  /**
+   * `channel_binding=require` in the URL, as Neon's dashboard writes it
+   * (libpq 13+ and pgx 5.8+ read it: SCRAM-SHA-256-PLUS binds the login to
+   * the TLS channel, so a man in the middle cannot relay it even under
+   * sslmode=require). `false` gives the older form without it (the primary
+   * seed's `external_url`). Never put such a URL in Kratos' `DSN`: Kratos
+   * v1.3.1's pgx 5.6 sends `channel_binding` to the server, which refuses the
+   * login; the library's `kratosDsn` never carries it.
+   * @default true
+   */
+  channelBinding?: boolean;
 }
 
 /**
- * Neon's connection string as its dashboard shows it (no port;
- * `sslmode` in the query): with `sslmode: require` and the password
- * placeholder `${DB_PASSWORD}` this is the primary seed's `external_url`
- * byte for byte; `pooled: true` gives the `-pooler` variant.
+ * Neon's connection string as its dashboard shows it (no port; `sslmode`
+ * and `channel_binding=require` in the query, as the dashboard writes them
+ * since 2025): `postgres://neondb_owner:…@ep-….neon.tech/neondb?sslmode=require&channel_binding=require`;
+ * `pooled: true` gives the `-pooler` variant. With `channelBinding: false`
+ * and the placeholder `${DB_PASSWORD}` this is the primary seed's
+ * `external_url` byte for byte.
  * @throws ValidationError as {@link neonServer}, and for a bad password part.
  */
 export function neonConnectionString(args: NeonConnectionStringArgs): string {
@@ -239,8 +256,9 @@ export function neonConnectionString(args: NeonConnectionStringArgs): string {
   const tls = neonTls(args.sslmode ?? SslMode.Require, args.sslrootcert);
   const params: Array<[string, string]> = [['sslmode', tls.sslmode]];
   if (tls.clientRoot !== undefined) params.push(['sslrootcert', tls.clientRoot]);
+  if (args.channelBinding ?? true) params.push(['channel_binding', 'require']);
   return formatProviderUrl({
-    host: args.pooled ? neonPoolerHost(host) : host,
+    host: args.pooled ? poolerHostOf(host) : host,
     user: args.user,
     database,
     password: args.password,

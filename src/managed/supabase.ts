@@ -4,14 +4,20 @@
  * database password, the CA certificate under Database Settings → SSL
  * Configuration).
  *
- * Endpoints of a project `<ref>` in `<region>`:
+ * Endpoints of a project `<ref>`:
  * - direct: `db.<ref>.supabase.co:5432`, user `postgres` (migrations and
  *   admin work; IPv6 only unless the project has the IPv4 add-on);
- * - Supavisor session mode: `aws-0-<region>.pooler.supabase.com:5432`,
- *   user `postgres.<ref>` (IPv4 and IPv6; transparent to clients);
+ * - Supavisor session mode: the project's pooler host
+ *   `aws-<N>-<region>.pooler.supabase.com:5432`, user `postgres.<ref>` (IPv4
+ *   and IPv6; transparent to clients);
  * - Supavisor transaction mode: the same host, port 6543, user
  *   `postgres.<ref>` (no named prepared statements: pgx and Kratos get
  *   `default_query_exec_mode=exec`).
+ *
+ * The pooler host must be copied from the dashboard (Connect → Session or
+ * Transaction pooler): `<N>` is the index of the Supavisor cluster the project
+ * was placed on (`aws-0`, `aws-1`, …), which the region does not tell, and a
+ * wrong one fails only at connect time with "Tenant or user not found".
  *
  * Sources: primary seed, "Supabase" (`postgres://postgres.abcdefgh:${DB_PASSWORD}@aws-0-eu-central-1.pooler.supabase.com:5432/postgres`
  * with pool 5 / 1 on the free tier and the `:6543` variant with pool 10 / 2,
@@ -22,18 +28,20 @@
  * session and transaction ports) and "Postgres SSL Enforcement"
  * (`prod-ca-2021.crt`, enforcement covers Postgres and Supavisor);
  * Supabase's compute table (Nano, the free tier: 60 direct connections, 200
- * pooler clients, default pool size 15; supabase/supabase PR #22313).
+ * pooler clients, default pool size 15; supabase/supabase PR #22313);
+ * Supabase's "Supavisor FAQ" ("Tenant or user not found": a pooler host of
+ * another cluster than the project's).
  */
 import type * as pulumi from '@pulumi/pulumi';
 import { GatewayPool, KratosPool, PoolerMode } from '../core/dsn';
 import { ValidationError, check, checkInteger } from '../core/errors';
 import { GatewayDatabaseConfig } from '../core/gateway';
 import { ServerKind, SslMode, parseSslMode, validateClientTls } from '../core/tls';
+import { validateServerPoolSize } from '../core/pooler';
 import {
   ManagedPreset,
   PasswordPart,
   checkHostName,
-  checkServerPoolSize,
   formatProviderUrl,
   gatewayDatabaseConfig,
   validateClientDefaults,
@@ -43,7 +51,7 @@ import {
 export enum SupabaseEndpoint {
   /** `db.<ref>.supabase.co:5432` as `postgres`. */
   Direct = 'direct',
-  /** Supavisor session mode, `aws-0-<region>.pooler.supabase.com:5432` as `postgres.<ref>`. */
+  /** Supavisor session mode, the pooler host's port 5432, as `postgres.<ref>`. */
   SessionPooler = 'session',
   /** Supavisor transaction mode, port 6543, as `postgres.<ref>`. */
   TransactionPooler = 'transaction',
@@ -108,37 +116,92 @@ export function checkRegion(region: string, field = 'region'): string {
 
 /** The direct host of a project: `db.<ref>.supabase.co`. @throws ValidationError for a bad ref. */
 export function supabaseDirectHost(projectRef: string): string {
-  return `db.${checkProjectRef(projectRef)}.supabase.co`;
+  return directHost(checkProjectRef(projectRef));
 }
 
-/** The shared Supavisor host of a region: `aws-0-<region>.pooler.supabase.com`. @throws ValidationError for a bad region. */
-export function supabasePoolerHost(region: string): string {
-  return `aws-0-${checkRegion(region)}.pooler.supabase.com`;
+function directHost(ref: string): string {
+  return `db.${ref}.supabase.co`;
 }
 
-function checkPoolerHost(host: string, field: string): string {
-  checkHostName(host, field, POOLER_HOST_EXAMPLE);
+const POOLER_HOST = /^aws-\d+-([a-z0-9-]+)\.pooler\.supabase\.com$/;
+
+/**
+ * Checks a Supavisor host as the dashboard shows it (Connect → Session or
+ * Transaction pooler): `aws-<N>-<region>.pooler.supabase.com`.
+ * @param region when given, the host must be in it.
+ * @throws ValidationError naming `field`: not set (the host cannot be
+ *   derived from the region), not a Supavisor host, or in another region.
+ */
+export function checkPoolerHost(host: string | undefined, field = 'poolerHost', region?: string): string {
   check(
-    /^aws-\d+-[a-z0-9-]+\.pooler\.supabase\.com$/.test(host),
+    host !== undefined && host !== '',
     field,
-    `"${host}" is not a Supavisor host`,
-    `Copy the pooler host from the dashboard's Connect dialog, e.g. "${POOLER_HOST_EXAMPLE}"`,
+    'is not set, and the Supavisor host cannot be derived from the region: its "aws-<N>-" prefix is the pooler cluster the project was placed on (aws-0, aws-1, …), and a wrong one fails only at connect time with "Tenant or user not found"',
+    `Copy the host from the dashboard (Connect → Transaction pooler or Session pooler), e.g. poolerHost: "${POOLER_HOST_EXAMPLE}"`,
+  );
+  checkHostName(host, field, POOLER_HOST_EXAMPLE);
+  const m = POOLER_HOST.exec(host);
+  check(m !== null, field, `"${host}" is not a Supavisor host`, `Copy the pooler host from the dashboard's Connect dialog, e.g. "${POOLER_HOST_EXAMPLE}"`);
+  check(
+    region === undefined || m[1] === region,
+    field,
+    `"${host}" is a pooler host in ${m[1]}, but region is "${region}"`,
+    'Copy the pooler host of this project (Connect in its dashboard), or correct region',
   );
   return host;
+}
+
+/** Where one Supabase endpoint is: host, port, the pooler mode, and the suffix on role names. */
+interface EndpointAddress {
+  host: string;
+  port: number;
+  mode: PoolerMode;
+  userSuffix: string;
+}
+
+/** The one table of Supabase endpoints (inputs already checked; `poolerHost` is set when `endpoint` is a pooler). */
+function endpointAddress(endpoint: SupabaseEndpoint, ref: string, poolerHost: string | undefined): EndpointAddress {
+  switch (endpoint) {
+    case SupabaseEndpoint.Direct:
+      return { host: directHost(ref), port: SUPABASE_DIRECT_PORT, mode: PoolerMode.None, userSuffix: '' };
+    case SupabaseEndpoint.SessionPooler:
+      return { host: poolerHost as string, port: SUPABASE_SESSION_PORT, mode: PoolerMode.Session, userSuffix: `.${ref}` };
+    case SupabaseEndpoint.TransactionPooler:
+      return { host: poolerHost as string, port: SUPABASE_TRANSACTION_PORT, mode: PoolerMode.Transaction, userSuffix: `.${ref}` };
+  }
+}
+
+/** The seed's gateway pool for an endpoint: 10 / 2 through the transaction pooler, 5 / 1 on the direct or session endpoint (free tier). */
+function seedGatewayPool(endpoint: SupabaseEndpoint): GatewayPool {
+  return { ...(endpoint === SupabaseEndpoint.TransactionPooler ? SUPABASE_POOLED_GATEWAY_POOL : SUPABASE_FREE_GATEWAY_POOL) };
+}
+
+/** The project's checked reference and, where a pooler endpoint is used, its checked pooler host. */
+function checkProject(args: { projectRef: string; region?: string; poolerHost?: string }, endpoints: SupabaseEndpoint[]): { ref: string; poolerHost?: string } {
+  const ref = checkProjectRef(args.projectRef);
+  const region = args.region !== undefined ? checkRegion(args.region) : undefined;
+  const pooled = endpoints.some((e) => e !== SupabaseEndpoint.Direct);
+  if (!pooled && args.poolerHost === undefined) return { ref };
+  return { ref, poolerHost: checkPoolerHost(args.poolerHost, 'poolerHost', region) };
 }
 
 /** Arguments of {@link supabaseServer}. */
 export interface SupabaseServerArgs {
   /** The project's Reference ID, e.g. `abcdefghijklmnopqrst`. */
   projectRef: string;
-  /** The project's region, e.g. `eu-central-1`. */
-  region: string;
+  /**
+   * The project's region, e.g. `eu-central-1`: optional, checked against
+   * the pooler host when given.
+   */
+  region?: string;
   /** The database password (role `postgres`); pass a secret. */
   adminPassword: pulumi.Input<string>;
   /**
-   * The Supavisor host, when the dashboard shows another cluster than
-   * `aws-0` (newer projects: `aws-1-<region>.pooler.supabase.com`).
-   * @default `aws-0-<region>.pooler.supabase.com`
+   * The Supavisor host, copied from the dashboard (Connect → Transaction
+   * pooler or Session pooler), e.g. `aws-0-eu-central-1.pooler.supabase.com`
+   * or `aws-1-us-east-1.pooler.supabase.com`. Required whenever clients or
+   * the admin go through the pooler (the default): its `aws-<N>-` cluster
+   * index cannot be derived from the region.
    */
   poolerHost?: string;
   /**
@@ -201,14 +264,13 @@ function parseEndpoint(value: SupabaseEndpoint, field: string): SupabaseEndpoint
  * - TLS: require, or verify-full with the Supabase CA file.
  * - Budget: `max_connections` 60 on the free tier.
  *
- * @throws ValidationError naming the field: bad reference, region or
- *   pooler host, the transaction pooler as admin endpoint, an sslmode
- *   Supabase refuses, verify-full without the CA, impossible numbers.
+ * @throws ValidationError naming the field: bad reference or region, no
+ *   `poolerHost` while a pooler endpoint is used (the default), a pooler host
+ *   that is not a Supavisor host or lies in another region than `region`,
+ *   the transaction pooler as admin endpoint, an sslmode Supabase refuses,
+ *   verify-full without the CA, impossible numbers.
  */
 export function supabaseServer(args: SupabaseServerArgs): ManagedPreset {
-  const ref = checkProjectRef(args.projectRef);
-  const region = checkRegion(args.region);
-  const poolerHost = args.poolerHost !== undefined ? checkPoolerHost(args.poolerHost, 'poolerHost') : supabasePoolerHost(region);
   const clientEndpoint = parseEndpoint(args.clientEndpoint ?? SupabaseEndpoint.TransactionPooler, 'clientEndpoint');
   const adminEndpoint = parseEndpoint(args.adminEndpoint ?? SupabaseEndpoint.Direct, 'adminEndpoint');
   check(
@@ -217,24 +279,24 @@ export function supabaseServer(args: SupabaseServerArgs): ManagedPreset {
     'the transaction pooler cannot run provisioning (CREATE DATABASE, session settings) or migrations',
     'Use SupabaseEndpoint.Direct, or SupabaseEndpoint.SessionPooler from an IPv4-only network',
   );
+  const { ref, poolerHost } = checkProject(args, [clientEndpoint, adminEndpoint]);
   const sslmode = supabaseSslMode(args.sslmode, args.sslrootcert);
   const maxConnections = args.maxConnections ?? SUPABASE_FREE_MAX_CONNECTIONS;
   checkInteger(maxConnections, 'maxConnections', 4, 262143, 'connections');
-  const poolSize = checkServerPoolSize(args.poolSize ?? SUPABASE_FREE_POOL_SIZE, 'poolSize');
-  const pooledDefaults = clientEndpoint === SupabaseEndpoint.TransactionPooler;
-  const seedPool = pooledDefaults ? SUPABASE_POOLED_GATEWAY_POOL : SUPABASE_FREE_GATEWAY_POOL;
+  const poolSize = validateServerPoolSize(args.poolSize ?? SUPABASE_FREE_POOL_SIZE, 'poolSize');
+  const seedPool = seedGatewayPool(clientEndpoint);
   const clients = validateClientDefaults({
     connectTimeoutSeconds: args.connectTimeoutSeconds ?? SUPABASE_CONNECT_TIMEOUT_SECONDS,
     gatewayPool: { ...(args.gatewayPool ?? seedPool) },
     kratosPool: { ...(args.kratosPool ?? { maxConns: seedPool.maxConns, maxIdleConns: seedPool.minConns }) },
   });
-  const suffix = `.${ref}`;
-  const viaSession = adminEndpoint === SupabaseEndpoint.SessionPooler;
+  const admin = endpointAddress(adminEndpoint, ref, poolerHost);
+  const client = endpointAddress(clientEndpoint, ref, poolerHost);
   return {
     server: {
-      host: viaSession ? poolerHost : supabaseDirectHost(ref),
-      port: viaSession ? SUPABASE_SESSION_PORT : SUPABASE_DIRECT_PORT,
-      adminUser: viaSession ? `${SUPABASE_ADMIN_USER}${suffix}` : SUPABASE_ADMIN_USER,
+      host: admin.host,
+      port: admin.port,
+      adminUser: `${SUPABASE_ADMIN_USER}${admin.userSuffix}`,
       adminPassword: args.adminPassword,
       adminDatabase: SUPABASE_DATABASE,
       adminIsSuperuser: false,
@@ -244,15 +306,9 @@ export function supabaseServer(args: SupabaseServerArgs): ManagedPreset {
       maxConnections,
       connectTimeoutSeconds: SUPABASE_CONNECT_TIMEOUT_SECONDS,
       pooler:
-        clientEndpoint === SupabaseEndpoint.Direct
+        client.mode === PoolerMode.None
           ? undefined
-          : {
-              host: poolerHost,
-              port: clientEndpoint === SupabaseEndpoint.TransactionPooler ? SUPABASE_TRANSACTION_PORT : SUPABASE_SESSION_PORT,
-              mode: clientEndpoint === SupabaseEndpoint.TransactionPooler ? PoolerMode.Transaction : PoolerMode.Session,
-              userSuffix: suffix,
-              serverPoolSize: poolSize,
-            },
+          : { host: client.host, port: client.port, mode: client.mode, userSuffix: client.userSuffix, serverPoolSize: poolSize },
     },
     clients,
   };
@@ -261,14 +317,15 @@ export function supabaseServer(args: SupabaseServerArgs): ManagedPreset {
 /** Arguments of {@link supabaseConnectionString}. */
 export interface SupabaseConnectionStringArgs extends PasswordPart {
   projectRef: string;
-  region: string;
+  /** The project's region: optional, checked against the pooler host when given. */
+  region?: string;
   /** Which endpoint. @default SupabaseEndpoint.TransactionPooler */
   endpoint?: SupabaseEndpoint;
   /** The role; through a pooler `.<ref>` is appended. @default "postgres" */
   user?: string;
   /** @default "postgres" */
   database?: string;
-  /** Supavisor host override (see {@link SupabaseServerArgs.poolerHost}). */
+  /** The Supavisor host from the dashboard; required for the pooler endpoints (see {@link SupabaseServerArgs.poolerHost}). */
   poolerHost?: string;
   /** sslmode written into the URL; absent = none (the dashboard's URI has none; tls_mode carries it). */
   sslmode?: SslMode;
@@ -278,15 +335,15 @@ export interface SupabaseConnectionStringArgs extends PasswordPart {
 
 /**
  * Supabase's connection string as its dashboard shows it (Connect → URI):
- * with the placeholder `${DB_PASSWORD}` the primary seed's two
- * `external_url`s (session and transaction pooler) byte for byte; with
- * `endpoint: Direct` and `sslmode: require` seed 001's direct URL.
- * @throws ValidationError for a bad reference, region, pooler host, sslmode or password part.
+ * with the placeholder `${DB_PASSWORD}` and the seed's pooler host the
+ * primary seed's two `external_url`s (session and transaction pooler) byte
+ * for byte; with `endpoint: Direct` and `sslmode: require` seed 001's direct URL.
+ * @throws ValidationError for a bad reference or region, a missing or bad
+ *   pooler host (for the pooler endpoints), a bad sslmode or password part.
  */
 export function supabaseConnectionString(args: SupabaseConnectionStringArgs): string {
-  const ref = checkProjectRef(args.projectRef);
-  const region = checkRegion(args.region);
   const endpoint = parseEndpoint(args.endpoint ?? SupabaseEndpoint.TransactionPooler, 'endpoint');
+  const { ref, poolerHost } = checkProject(args, [endpoint]);
   const user = args.user ?? SUPABASE_ADMIN_USER;
   check(typeof user === 'string' && user.length > 0 && !user.includes('.'), 'user', `"${user}" is not a role name`, 'Give the role alone; the pooler\'s ".<ref>" is added for you');
   const params: Array<[string, string]> = [];
@@ -297,12 +354,11 @@ export function supabaseConnectionString(args: SupabaseConnectionStringArgs): st
   } else {
     check(args.sslrootcert === undefined, 'sslrootcert', 'is given without an sslmode', 'Give sslmode verify-full with it');
   }
-  const direct = endpoint === SupabaseEndpoint.Direct;
-  const poolerHost = args.poolerHost !== undefined ? checkPoolerHost(args.poolerHost, 'poolerHost') : supabasePoolerHost(region);
+  const address = endpointAddress(endpoint, ref, poolerHost);
   return formatProviderUrl({
-    host: direct ? supabaseDirectHost(ref) : poolerHost,
-    port: direct ? SUPABASE_DIRECT_PORT : endpoint === SupabaseEndpoint.TransactionPooler ? SUPABASE_TRANSACTION_PORT : SUPABASE_SESSION_PORT,
-    user: direct ? user : `${user}.${ref}`,
+    host: address.host,
+    port: address.port,
+    user: `${user}${address.userSuffix}`,
     database: args.database ?? SUPABASE_DATABASE,
     password: args.password,
     passwordPlaceholder: args.passwordPlaceholder,
@@ -319,6 +375,5 @@ export function supabaseConnectionString(args: SupabaseConnectionStringArgs): st
  */
 export function supabaseGatewayConfig(args: SupabaseConnectionStringArgs, tlsMode: SslMode = args.sslmode ?? SslMode.Require, pool?: GatewayPool): GatewayDatabaseConfig {
   const url = supabaseConnectionString(args);
-  const seedPool = (args.endpoint ?? SupabaseEndpoint.TransactionPooler) === SupabaseEndpoint.TransactionPooler ? SUPABASE_POOLED_GATEWAY_POOL : SUPABASE_FREE_GATEWAY_POOL;
-  return gatewayDatabaseConfig(url, tlsMode, SUPABASE_CONNECT_TIMEOUT_SECONDS, { ...(pool ?? seedPool) });
+  return gatewayDatabaseConfig(url, tlsMode, SUPABASE_CONNECT_TIMEOUT_SECONDS, { ...(pool ?? seedGatewayPool(args.endpoint ?? SupabaseEndpoint.TransactionPooler)) });
 }

@@ -10,34 +10,18 @@
  * for every managed service of Strategy 2.
  */
 import type * as pulumi from '@pulumi/pulumi';
-import { isIP } from 'node:net';
-import { DEFAULT_CONNECT_TIMEOUT_SECONDS, DEFAULT_GATEWAY_POOL, DEFAULT_KRATOS_POOL, DEFAULT_PORT, GatewayPool, KratosPool, PoolerMode } from '../core/dsn';
-import { ValidationError, check, checkInteger } from '../core/errors';
+import { DEFAULT_CONNECT_TIMEOUT_SECONDS, DEFAULT_GATEWAY_POOL, DEFAULT_KRATOS_POOL, DEFAULT_PORT, GatewayPool, KratosPool } from '../core/dsn';
+import { ValidationError, check } from '../core/errors';
 import { GatewayDatabaseConfig } from '../core/gateway';
+import { validatePooler } from '../core/pooler';
 import { ServerKind, SslMode, parseSslMode, permittedSslModes, validateClientTls } from '../core/tls';
+import { validateHost, validatePort } from '../core/validate';
 import type { PoolerEndpoint } from '../provisioning/server-handle';
-import { ManagedPreset, PasswordPart, checkServerPoolSize, existingDatabaseName, formatProviderUrl, gatewayDatabaseConfig, validateClientDefaults } from './common';
-
-/**
- * Checks a bare host name or IP address (any provider: single-label names
- * such as `localhost` and IPv6 addresses included).
- * @throws ValidationError naming `field`.
- */
-export function checkServerHost(host: string, field: string): string {
-  check(typeof host === 'string' && host.length > 0, field, 'is empty', 'Give the host name from the dashboard');
-  check(
-    !/[\s/?#@,[\]]/.test(host) && !host.includes('://'),
-    field,
-    `"${host}" is not a host name or IP address`,
-    'Give a bare host such as "db.example.com" or "10.0.0.5" (no scheme, port or path)',
-  );
-  check(!host.includes(':') || isIP(host) === 6, field, `"${host}" looks like host:port`, 'Give the host alone; the port has its own field');
-  return host;
-}
+import { ManagedPreset, PasswordPart, existingDatabaseName, formatProviderUrl, gatewayDatabaseConfig, validateClientDefaults } from './common';
 
 /** Arguments of {@link tlsEnforcedServer}. */
 export interface TlsEnforcedServerArgs {
-  /** The server's host name or IP. */
+  /** The server's host name or IP address, by the same rules as `ExternalPostgres.host` (`validateHost`). */
   host: string;
   /** @default 5432 */
   port?: number;
@@ -60,7 +44,10 @@ export interface TlsEnforcedServerArgs {
   maxConnections?: number;
   /** Slots app roles cannot use. @default 3 */
   reservedConnections?: number;
-  /** A pooled client endpoint (the provider's PgBouncer, your own). @default none */
+  /**
+   * A pooled client endpoint (the provider's PgBouncer, your own), checked by
+   * the core's one pooler rule, the same `ExternalPostgres` applies. @default none
+   */
   pooler?: PoolerEndpoint;
   /** Clients' `connect_timeout`, in seconds. @default 10 (the seed's) */
   connectTimeoutSeconds?: number;
@@ -84,20 +71,10 @@ export function enforcedSslMode(value: SslMode | undefined, sslrootcert: string 
   return mode;
 }
 
-function checkPooler(p: PoolerEndpoint): PoolerEndpoint {
-  if (typeof p.host === 'string') checkServerHost(p.host, 'pooler.host');
-  if (typeof p.port === 'number') checkInteger(p.port, 'pooler.port', 1, 65535, 'port');
-  check(
-    p.mode === PoolerMode.Session || p.mode === PoolerMode.Transaction,
-    'pooler.mode',
-    `"${String(p.mode)}" is not a pooler mode`,
-    'Use PoolerMode.Transaction or PoolerMode.Session (leave pooler out for a direct connection)',
-  );
-  if (p.userSuffix !== undefined) {
-    check(/^[.A-Za-z0-9_-]{1,63}$/.test(p.userSuffix), 'pooler.userSuffix', `"${p.userSuffix}" cannot be part of a role name in a URL`, 'Give the suffix the pooler expects, e.g. ".<project-ref>"');
-  }
-  if (p.serverPoolSize !== undefined) checkServerPoolSize(p.serverPoolSize, 'pooler.serverPoolSize');
-  return { ...p };
+/** The pooler after the core's one pooler rule (what ExternalPostgres checks too). */
+function checkedPooler(pooler: PoolerEndpoint): PoolerEndpoint {
+  validatePooler(pooler, 'pooler');
+  return { ...pooler };
 }
 
 /**
@@ -106,9 +83,9 @@ function checkPooler(p: PoolerEndpoint): PoolerEndpoint {
  *   verify modes without a CA, a bad host, port, pooler or database name.
  */
 export function tlsEnforcedServer(args: TlsEnforcedServerArgs): ManagedPreset {
-  const host = checkServerHost(args.host, 'host');
-  const port = args.port ?? DEFAULT_PORT;
-  checkInteger(port, 'port', 1, 65535, 'port');
+  const host = args.host;
+  validateHost(host, 'host');
+  const port = validatePort(args.port ?? DEFAULT_PORT, 'port');
   check(typeof args.adminUser === 'string' && args.adminUser.length > 0, 'adminUser', 'is empty', 'Give the admin role from the service credentials');
   const adminDatabase = existingDatabaseName(args.adminDatabase ?? 'postgres', 'adminDatabase');
   const sslmode = enforcedSslMode(args.sslmode, args.sslrootcert ?? args.clientSslRootCert);
@@ -132,7 +109,7 @@ export function tlsEnforcedServer(args: TlsEnforcedServerArgs): ManagedPreset {
       clientSslRootCert: args.clientSslRootCert,
       maxConnections: args.maxConnections,
       reservedConnections: args.reservedConnections,
-      pooler: args.pooler !== undefined ? checkPooler(args.pooler) : undefined,
+      pooler: args.pooler !== undefined ? checkedPooler(args.pooler) : undefined,
     },
     clients,
   };
@@ -156,12 +133,13 @@ export interface TlsEnforcedConnectionStringArgs extends PasswordPart {
  * @throws ValidationError for a bad host, port, database, sslmode or password part.
  */
 export function tlsEnforcedConnectionString(args: TlsEnforcedConnectionStringArgs): string {
-  const host = checkServerHost(args.host, 'host');
+  const host = args.host;
+  validateHost(host, 'host');
   check(typeof args.user === 'string' && args.user.length > 0, 'user', 'is empty', 'Give the role');
   const database = existingDatabaseName(args.database, 'database');
   const params: Array<[string, string]> = args.sslmode !== undefined ? [['sslmode', enforcedSslMode(args.sslmode, undefined)]] : [];
   return formatProviderUrl({
-    host: host.includes(':') ? `[${host}]` : host,
+    host,
     port: args.port ?? DEFAULT_PORT,
     user: args.user,
     database,

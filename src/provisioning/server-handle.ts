@@ -15,6 +15,7 @@ import * as pulumi from '@pulumi/pulumi';
 import * as postgresql from '@pulumi/postgresql';
 import { PoolerMode } from '../core/dsn';
 import { ValidationError, check, checkInteger } from '../core/errors';
+import { validatePooler } from '../core/pooler';
 import { ServerClaims } from '../core/plan';
 import { ServerKind, SslMode } from '../core/tls';
 
@@ -40,10 +41,14 @@ export interface PoolerEndpoint {
   port: pulumi.Input<number>;
   /** Session or Transaction (PoolerMode from src/core/dsn.ts; None is not allowed here). */
   mode: PoolerMode;
-  /** Appended to each role name when connecting through the pooler (Supavisor: `.<project-ref>`). @default "" */
+  /**
+   * Appended to each role name when connecting through the pooler
+   * (Supavisor: `.<project-ref>`): letters, digits, `.`, `_` and `-`, at
+   * most 63 characters. @default ""
+   */
   userSuffix?: string;
   /**
-   * Server connections the pooler opens per (role, database) pair
+   * Server connections the pooler opens per (role, database) pair, 1–262143
    * (PgBouncer `default_pool_size`, Supavisor's pool size). Behind a
    * transaction pooler the budget counts `min(serverPoolSize, Kratos + gateway
    * pools)` per instance instead of the clients' pools; unset, the clients'
@@ -175,31 +180,14 @@ export interface ServerHandleArgs
   dependsOn?: pulumi.Resource[];
 }
 
-const BARE_HOST = /^[^\s/?#@,[\]:]+$/;
-
 /**
- * Validates a pooler endpoint's plain values.
+ * Validates a pooler endpoint's plain values (the core's one pooler rule,
+ * `validatePooler`; values known only at deploy are not checked here).
  * @throws ValidationError naming `<field>.mode`, `.host`, `.port`, `.userSuffix` or `.serverPoolSize`.
  */
 export function validatePoolerEndpoint(pooler: PoolerEndpoint, field = 'pooler'): PoolerHandle {
-  check(
-    pooler.mode === PoolerMode.Session || pooler.mode === PoolerMode.Transaction,
-    `${field}.mode`,
-    `"${String(pooler.mode)}" is not a pooler mode`,
-    `Use ${PoolerMode.Session} or ${PoolerMode.Transaction}; leave \`pooler\` unset when clients connect to PostgreSQL directly`,
-  );
-  if (typeof pooler.host === 'string') {
-    check(
-      BARE_HOST.test(pooler.host),
-      `${field}.host`,
-      `"${pooler.host}" is not a bare host name`,
-      'Give the pooler host alone (e.g. "ep-x-123-pooler.eu-central-1.aws.neon.tech"), and its port in `port`',
-    );
-  }
-  if (typeof pooler.port === 'number' || typeof pooler.port === 'string') checkInteger(pooler.port as number, `${field}.port`, 1, 65535, 'port');
+  validatePooler(pooler, field);
   const userSuffix = pooler.userSuffix ?? '';
-  check(typeof userSuffix === 'string' && !/[\s@:/]/.test(userSuffix), `${field}.userSuffix`, `"${String(userSuffix)}" cannot be part of a role name in a URL`, 'Give the suffix as Supavisor wants it, e.g. ".abcdefghijklmnop"');
-  if (pooler.serverPoolSize !== undefined) checkInteger(pooler.serverPoolSize, `${field}.serverPoolSize`, 1, 10000, 'connections');
   return {
     host: pooler.host,
     port: pooler.port,

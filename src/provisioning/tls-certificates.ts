@@ -17,6 +17,8 @@ export interface ServerCertificates {
   serverCertPem: pulumi.Output<string>;
   /** The server's private key (PKCS#8 PEM; secret). */
   serverKeyPem: pulumi.Output<string>;
+  /** When the server certificate expires (RFC 3339, `validityEndTime`). */
+  serverCertValidUntil: pulumi.Output<string>;
 }
 
 /** Hours before expiry from which a `pulumi up` renews the server certificate: 30 days. */
@@ -96,5 +98,6 @@ export function createServerCertificates(name: string, plan: ServerCertificatePl
     caCertPem: ca.certPem,
     serverCertPem: cert.certPem,
     serverKeyPem: pulumi.secret(serverKey.privateKeyPemPkcs8),
+    serverCertValidUntil: cert.validityEndTime,
   };
 }

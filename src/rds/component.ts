@@ -18,11 +18,11 @@ import { SubnetGroup } from '@pulumi/aws/rds/subnetGroup';
 import { SecurityGroup } from '@pulumi/aws/ec2/securityGroup';
 import { SecurityGroupIngressRule, SecurityGroupIngressRuleArgs } from '@pulumi/aws/vpc/securityGroupIngressRule';
 import { getSecretVersionOutput } from '@pulumi/aws/secretsmanager/getSecretVersion';
-import { ConnectionDescription, checkLoginOptions, libpqUrl } from '../core/dsn';
+import { checkLoginOptions } from '../core/dsn';
 import { ValidationError, check } from '../core/errors';
 import { ServerKind, SslMode } from '../core/tls';
 import { PostgresServerHandle, createServerHandle, validateServerHandleArgs } from '../provisioning/server-handle';
-import { RdsPlan, RdsPlanOptions, finalSnapshotIdentifier, planRds, readerConnection } from './plan';
+import { RdsPlan, RdsPlanOptions, finalSnapshotIdentifier, planRds } from './plan';
 
 /** Arguments of {@link RdsPostgres}: the plan's options (see {@link RdsPlanOptions}) and the AWS wiring. */
 export interface RdsPostgresArgs extends Omit<RdsPlanOptions, 'allowedSecurityGroupCount'> {
@@ -50,9 +50,17 @@ export interface RdsPostgresArgs extends Omit<RdsPlanOptions, 'allowedSecurityGr
   /** Length of the generated master password, in characters (letters and digits). @default 32 */
   passwordLength?: number;
   /**
-   * Let `pulumi destroy` (or a replacement) delete the instance. By default
-   * it is retained: it leaves the stack and keeps running. Deleting also
-   * needs `deletionProtection: false`; a final snapshot is always taken.
+   * Let Pulumi delete or replace the instance. By default it is protected
+   * (Pulumi's `protect`): a change that would replace it (`username`,
+   * `kmsKeyId`) or a `pulumi destroy` fails at preview, and the state keeps
+   * the instance; its subnet and security groups are protected the same
+   * way, and all three, the ingress rules and the parameter group are
+   * retained on delete, so an instance that leaves the stack keeps its
+   * network and parameters. With `true` Pulumi may delete it (the final
+   * snapshot is taken first); RDS's own `deletionProtection` must be off
+   * too, and both must be applied in an `up` of their own before the one
+   * that deletes or replaces, because Pulumi deletes by the options the
+   * state holds. See the README ("Replacing the instance on purpose").
    * @default false
    */
   allowDeletion?: boolean;
@@ -65,9 +73,12 @@ export interface RdsPostgresArgs extends Omit<RdsPlanOptions, 'allowedSecurityGr
   /**
    * Allow a change of `engineVersion` to a new major. A major upgrade
    * restarts the server and switches it to a new parameter group (family
-   * `postgres<new major>`), created before the old one is deleted; RDS only
-   * releases the old group once the instance uses the new one, so run that
-   * update with `applyImmediately: true`. Take a manual snapshot first.
+   * `postgres<new major>`), created before the old one leaves the stack:
+   * while this is false the parameter group is protected like the
+   * instance, so the preview refuses to replace it. The old group is
+   * retained (RDS refuses to delete a group still in use); delete it by
+   * hand once the instance runs on the new one. Run the upgrade with
+   * `applyImmediately: true`, and take a manual snapshot first.
    * @default false
    */
   allowMajorVersionUpgrade?: boolean;
@@ -104,25 +115,33 @@ export interface RdsPostgresArgs extends Omit<RdsPlanOptions, 'allowedSecurityGr
 /**
  * An Amazon RDS for PostgreSQL instance and its server handle.
  *
- * Resources:
- * - `aws.SubnetGroup` from `subnetIds` (name prefix `<identifier>-`);
+ * Resources (the groups are named `<name>-<stack>-…`, never after
+ * `identifier`, so a rename does not replace them):
+ * - `aws.SubnetGroup` from `subnetIds`;
  * - `aws.SecurityGroup` in `vpcId` with one `aws.SecurityGroupIngressRule`
  *   per admitted security group or CIDR block, TCP on the port only, and no
- *   egress rule (replies need none); `0.0.0.0/0` and `::/0` only with `allowAnyAddress`;
+ *   egress rule (replies need none); `0.0.0.0/0` and `::/0` only with
+ *   `allowAnyAddress`. A rule is deleted with its group (`deletedWith`): a
+ *   source removed from the arguments is revoked, but a group that leaves
+ *   the stack keeps its rules;
  * - `aws.ParameterGroup` (family `postgres<major>`, name prefix, so a new
- *   major's group is created before the old one is deleted) with
+ *   major's group is created before the old one leaves) with
  *   `rds.force_ssl=1`, `password_encryption=scram-sha-256` and `pgConfig`,
- *   static parameters as `pending-reboot`;
+ *   static parameters (and every extension or `rds.*` parameter whose
+ *   apply method is not known) as `pending-reboot`;
  * - `random.RandomPassword` for the master user (unless `manageMasterUserPassword`);
  * - `random.RandomId` (4 bytes) keyed on the identifier, KMS key and user
- *   name — what replaces the instance — that names the final snapshot
- *   `<identifier>-final-<hex>`, so every replacement's snapshot has its own name;
+ *   name that names the final snapshot `<identifier>-final-<hex>`, so every
+ *   instance's snapshot has its own name;
  * - `aws.Instance`: gp3, encrypted, storage autoscaling up to
  *   `maxAllocatedStorageGiB`, private, 7 days of backups kept after deletion
  *   too, deletion protection, a final snapshot, tags copied to snapshots, CA
- *   `rds-ca-rsa2048-g1`, minor versions upgraded in the maintenance window,
- *   changes applied there too, Performance Insights (free 7 days) where the
- *   class offers it; retained on delete unless `allowDeletion`;
+ *   `rds-ca-rsa2048-g1`, minor versions upgraded in the maintenance window
+ *   (`autoMinorVersionUpgrade`), changes applied there too, Performance
+ *   Insights (free 7 days) where the class offers it; protected and
+ *   retained unless `allowDeletion`, its subnet and security groups too,
+ *   its parameter group retained (and protected unless
+ *   `allowMajorVersionUpgrade`), its ingress rules kept with their group;
  * - with `readReplica`, a second `aws.Instance` replicating it;
  * - a `@pulumi/postgresql` provider connected as the master user (not a
  *   superuser: RDS gives it rds_superuser, CREATEDB and CREATEROLE).
@@ -136,10 +155,11 @@ export interface RdsPostgresArgs extends Omit<RdsPlanOptions, 'allowedSecurityGr
  * doubles the instance and storage; a read replica costs a second instance;
  * Performance Insights' 7 days are free; Secrets Manager $0.40/secret/month.
  *
- * Warning: changing `identifier`, `username` or `kmsKeyId` replaces the
- * instance: a final snapshot is taken and the new instance starts empty
- * (restore from the snapshot). Retained by default, so such a change fails
- * instead of deleting anything.
+ * Warning: changing `username` or `kmsKeyId` would replace the instance
+ * (a final snapshot, then a new empty instance): the preview refuses it
+ * while the instance is protected (the default), and the state keeps the
+ * running instance. Changing `identifier` renames the instance in place:
+ * the data stays, but its `address`, and so every URL and DSN, changes.
  *
  * @example
  * ```ts
@@ -157,7 +177,9 @@ export interface RdsPostgresArgs extends Omit<RdsPlanOptions, 'allowedSecurityGr
  *   `pgConfig` key or value or a managed one (`rds.force_ssl`,
  *   `password_encryption`, `port`, `ssl*`), Performance Insights on a class
  *   without it, a replica class too small for the primary's max_connections,
- *   an sslmode RDS does not permit, fewer than two subnets.
+ *   an sslmode RDS does not permit, a verifying sslmode (the default)
+ *   without `sslrootcert`, a major.minor `engineVersion` while
+ *   `autoMinorVersionUpgrade` is on, fewer than two subnets.
  */
 export class RdsPostgres extends pulumi.ComponentResource {
   /** The plan this component deployed (plain data). */
@@ -222,35 +244,46 @@ export class RdsPostgres extends pulumi.ComponentResource {
       this.masterPassword = pulumi.secret(password.result);
     }
 
-    // 2. Network: subnet group, security group, one ingress rule per source.
-    this.subnetGroup = new SubnetGroup(`${name}-subnets`, { namePrefix: `${plan.identifier}-`, description: `postgres-strategies: ${plan.identifier}`, subnetIds: args.subnetIds, tags }, parent);
+    // What keeps the instance keeps what it runs in: protect and retain, unless allowDeletion.
+    // (protect is set only when true, so a protect given to the component still reaches every child.)
+    const kept: pulumi.CustomResourceOptions = (args.allowDeletion ?? false) ? {} : { protect: true, retainOnDelete: true };
+    const retained: pulumi.CustomResourceOptions = (args.allowDeletion ?? false) ? {} : { retainOnDelete: true };
+
+    // 2. Network: subnet group, security group, one ingress rule per source (named after <name>-<stack>, not the identifier).
+    this.subnetGroup = new SubnetGroup(
+      `${name}-subnets`,
+      { namePrefix: `${plan.groupNamePrefix}-`, description: `postgres-strategies: ${plan.groupNamePrefix}`, subnetIds: args.subnetIds, tags },
+      { ...parent, ...kept },
+    );
     this.securityGroup = new SecurityGroup(
       `${name}-security-group`,
-      { namePrefix: `${plan.identifier}-`, description: `PostgreSQL ${plan.port} of ${plan.identifier} (postgres-strategies)`, vpcId: args.vpcId, tags },
-      parent,
+      { namePrefix: `${plan.groupNamePrefix}-`, description: `PostgreSQL of ${plan.groupNamePrefix} (postgres-strategies)`, vpcId: args.vpcId, tags },
+      { ...parent, ...kept },
     );
+    // A rule leaves with its group (deletedWith): removed alone it is revoked, but a retained group keeps its rules.
     const rule = (label: string, source: Partial<SecurityGroupIngressRuleArgs>, description: string): SecurityGroupIngressRule =>
       new SecurityGroupIngressRule(
         `${name}-ingress-${label}`,
         { securityGroupId: this.securityGroup.id, ipProtocol: 'tcp', fromPort: plan.port, toPort: plan.port, description, ...source, tags },
-        parent,
+        { ...parent, deletedWith: this.securityGroup },
       );
     this.ingressRules = [
       ...(args.allowedSecurityGroupIds ?? []).map((id, i) => rule(`sg-${i}`, { referencedSecurityGroupId: id }, 'PostgreSQL from an admitted security group')),
       ...plan.allowedCidrs.map((c, i) => rule(`cidr-${i}`, c.ipv6 ? { cidrIpv6: c.cidr } : { cidrIpv4: c.cidr }, `PostgreSQL from ${c.cidr}`)),
     ];
 
-    // 3. The parameter group (a new one is created before the old is deleted: name prefix, no deleteBeforeReplace).
+    // 3. The parameter group (a new one is created before the old leaves: name prefix, no deleteBeforeReplace).
+    //    Retained like the instance; protected too, except while a major upgrade (a new family) is allowed.
     this.parameterGroup = new ParameterGroup(
       `${name}-parameters`,
       {
-        namePrefix: `${plan.identifier}-${plan.family}-`,
+        namePrefix: `${plan.groupNamePrefix}-${plan.family}-`,
         family: plan.family,
-        description: `postgres-strategies: ${plan.identifier} (TLS only, SCRAM)`,
+        description: `postgres-strategies: ${plan.groupNamePrefix} (TLS only, SCRAM)`,
         parameters: plan.parameters.map((p) => ({ name: p.name, value: p.value, applyMethod: p.applyMethod })),
         tags,
       },
-      { ...parent, deleteBeforeReplace: false },
+      { ...parent, ...(args.allowMajorVersionUpgrade ? retained : kept), deleteBeforeReplace: false },
     );
 
     // 4. The instance, its final snapshot's name unique per replacement.
@@ -272,7 +305,7 @@ export class RdsPostgres extends pulumi.ComponentResource {
       parameterGroupName: this.parameterGroup.name,
       publiclyAccessible: plan.publiclyAccessible,
       caCertIdentifier: plan.caCertIdentifier,
-      autoMinorVersionUpgrade: true,
+      autoMinorVersionUpgrade: plan.autoMinorVersionUpgrade,
       allowMajorVersionUpgrade: args.allowMajorVersionUpgrade ?? false,
       applyImmediately: args.applyImmediately ?? false,
       copyTagsToSnapshot: true,
@@ -302,8 +335,10 @@ export class RdsPostgres extends pulumi.ComponentResource {
         finalSnapshotIdentifier: this.finalSnapshotIdentifier,
         ...insights(plan.performanceInsights),
       },
-      // A fixed identifier cannot exist twice: a replacement deletes (with a final snapshot) first.
-      { ...parent, retainOnDelete: !(args.allowDeletion ?? false), deleteBeforeReplace: true },
+      // A fixed identifier cannot exist twice: a replacement deletes (with a final snapshot) first. Protected,
+      // so no such replacement (nor a destroy) passes the preview unless allowDeletion; it depends on its
+      // ingress rules, so `pulumi destroy --exclude-protected` keeps them with it.
+      { ...parent, ...kept, deleteBeforeReplace: true, dependsOn: this.ingressRules },
     );
     this.address = this.instance.address;
     this.port = this.instance.port;
@@ -381,18 +416,17 @@ export class RdsPostgres extends pulumi.ComponentResource {
 
   /**
    * The libpq URL of an instance database for reads (secret): the replica
-   * first, then the primary, with `target_session_attrs=prefer-standby`
-   * (libpq 14+), so reads go to the replica and fall back to the primary
-   * while it is down.
-   * @throws ValidationError when there is no read replica.
+   * first, then the primary, `target_session_attrs=prefer-standby`.
+   * @deprecated Use the database's own `readerUrl` output
+   * (`shared.instances[name].readerUrl`, `InstanceDatabase.readerUrl`),
+   * which every Pulumi language sees; this returns that same output.
+   * @throws ValidationError when there is no read replica, or the database
+   *   was not provisioned on this instance's handle.
    */
-  readerUrl(database: { connection: pulumi.Output<ConnectionDescription> }): pulumi.Output<string> {
+  readerUrl(database: { readerUrl?: pulumi.Output<string> }): pulumi.Output<string> {
     check(this.replica !== undefined, 'readReplica', 'is not set, so there is no reader endpoint', 'Set readReplica: {} to create a read replica');
-    return pulumi.secret(
-      pulumi
-        .all([database.connection, this.readerAddress as pulumi.Output<string>, this.readerPort as pulumi.Output<number>])
-        .apply(([c, host, port]) => libpqUrl(readerConnection(c, { host, port }))),
-    );
+    check(database.readerUrl !== undefined, 'database', 'has no readerUrl: it was not provisioned on this instance\'s handle', 'Provision it with SharedPostgres or InstanceDatabase on RdsPostgres.handle');
+    return database.readerUrl;
   }
 }
 

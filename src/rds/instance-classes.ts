@@ -31,8 +31,6 @@ import { ValidationError } from '../core/errors';
 export const RDS_BYTES_PER_CONNECTION = 9531392;
 /** RDS's cap on the default `max_connections`. */
 export const RDS_MAX_CONNECTIONS_CAP = 5000;
-/** PostgreSQL's own limit on `max_connections`. */
-export const POSTGRES_MAX_CONNECTIONS_LIMIT = 262143;
 
 const GIB = 1024 * 1024 * 1024;
 const MIB = 1024 * 1024;

@@ -9,8 +9,11 @@
  * a dynamic one takes `immediate`), "Using SSL with a PostgreSQL DB
  * instance" (`rds.force_ssl`), PostgreSQL docs §20.3 (`password_encryption`)
  * and `pg_settings` of the same major (src/core/pg-settings, generated from
- * real servers): names, value types, units and ranges, and `context`
- * (`postmaster` = needs a restart = static).
+ * real servers, with pg_stat_statements, auto_explain and pg_prewarm
+ * loaded): names, value types, units and ranges, and `context`
+ * (`postmaster` = needs a restart = static); the ModifyDBParameterGroup API
+ * (`pending-reboot` is accepted for every parameter, `immediate` only for
+ * dynamic ones).
  */
 import { check } from '../core/errors';
 import { ConfValue, MANAGED_CONF_KEYS, validatePgConfig } from '../core/server-config';
@@ -54,9 +57,28 @@ export const RDS_MANAGED_PARAMETERS: ReadonlySet<string> = new Set([...MANAGED_C
 export const RDS_STATIC_PARAMETERS: ReadonlySet<string> = new Set(['rds.logical_replication']);
 
 /**
+ * How RDS is told to apply a parameter: `pending-reboot` when it is static
+ * (context `postmaster` in the major's real `pg_settings`, src/core/pg-settings,
+ * extensions' parameters included, or one of {@link RDS_STATIC_PARAMETERS}),
+ * and also when the library does not know the parameter (another
+ * extension's, most of RDS's `rds.*`): RDS accepts `pending-reboot` for
+ * static and dynamic parameters alike, but refuses `immediate` for a static
+ * one ("cannot use immediate apply method for static parameter"). Such a
+ * change takes effect at the next reboot.
+ * Source: AWS RDS API ModifyDBParameterGroup, `ApplyMethod` ("You can use
+ * the immediate value with dynamic parameters only. You can use the
+ * pending-reboot value for both dynamic and static parameters").
+ */
+export function applyMethod(name: string, major: number): ApplyMethod {
+  if (RDS_STATIC_PARAMETERS.has(name) || (ENFORCED_PARAMETERS[name] === undefined && pgSetting(name, major) === undefined)) return ApplyMethod.PendingReboot;
+  return pgSettingNeedsRestart(name, major) ? ApplyMethod.PendingReboot : ApplyMethod.Immediate;
+}
+
+/**
  * Whether a parameter is static (needs a reboot) in the major: context
- * `postmaster` in that major's real `pg_settings` (src/core/pg-settings), or
- * one of {@link RDS_STATIC_PARAMETERS}.
+ * `postmaster` in that major's real `pg_settings`, or one of
+ * {@link RDS_STATIC_PARAMETERS}. (A parameter the library does not know is
+ * neither; {@link applyMethod} still sends it as `pending-reboot`.)
  */
 export function isStaticParameter(name: string, major: number): boolean {
   return RDS_STATIC_PARAMETERS.has(name) || pgSettingNeedsRestart(name, major);
@@ -93,7 +115,7 @@ export function parameterGroupFamily(major: number): string {
  */
 export function rdsParameterValue(name: string, value: ConfValue, major: number): string {
   if (typeof value === 'boolean') return value ? '1' : '0';
-  const setting = name.includes('.') ? undefined : pgSetting(name, major);
+  const setting = pgSetting(name, major);
   if (setting && (setting.vartype === PgSettingType.Integer || setting.vartype === PgSettingType.Real || setting.vartype === PgSettingType.Bool)) {
     const parsed = parsePgSettingValue(setting, value);
     if (parsed.ok && typeof parsed.value === 'boolean') return parsed.value ? '1' : '0';
@@ -105,20 +127,30 @@ export function rdsParameterValue(name: string, value: ConfValue, major: number)
 
 /**
  * The group's parameters: {@link ENFORCED_PARAMETERS} and the user's
- * `pgConfig`, sorted by name, static ones with `pending-reboot`.
+ * `pgConfig`, sorted by name, each with its {@link applyMethod}.
  * @throws ValidationError (naming `<field>.<key>`) for a key that is not a
- *   parameter of the major (checked against its real `pg_settings`), a
- *   managed key, or a value the parameter does not accept (type, unit, range).
+ *   parameter of the major (checked against its real `pg_settings`,
+ *   preloaded extensions' parameters included), a managed key, a value the
+ *   parameter does not accept (type, unit, range), or a value with a unit
+ *   for a parameter whose unit the library does not know.
  */
 export function planParameters(major: number, pgConfig: Record<string, ConfValue> = {}, field = 'pgConfig'): RdsParameter[] {
   validatePgConfig(pgConfig, major, field, RDS_MANAGED_PARAMETERS);
   const all: Record<string, string> = { ...ENFORCED_PARAMETERS };
-  for (const [key, value] of Object.entries(pgConfig)) all[key] = rdsParameterValue(key, value, major);
+  for (const [key, value] of Object.entries(pgConfig)) {
+    // A parameter the library does not know cannot have its unit converted: RDS wants the plain number.
+    check(
+      pgSetting(key, major) !== undefined || typeof value !== 'string' || !NUMBER_WITH_UNIT.test(value),
+      `${field}.${key}`,
+      `${JSON.stringify(value)} has a unit, and RDS takes this parameter as a plain number in its own unit, which this library does not know for "${key}"`,
+      'Give the number alone, in the unit the parameter group lists for it (aws rds describe-db-parameters, or the console)',
+    );
+    all[key] = rdsParameterValue(key, value, major);
+  }
   return Object.keys(all)
     .sort()
-    .map((name) => ({
-      name,
-      value: all[name] as string,
-      applyMethod: isStaticParameter(name, major) ? ApplyMethod.PendingReboot : ApplyMethod.Immediate,
-    }));
+    .map((name) => ({ name, value: all[name] as string, applyMethod: applyMethod(name, major) }));
 }
+
+/** A number followed by a unit (`500ms`, `1 GB`, `2.5min`). */
+const NUMBER_WITH_UNIT = /^\s*[-+]?(\d+(\.\d*)?|\.\d+)\s*[A-Za-z]+\s*$/;

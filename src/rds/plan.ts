@@ -3,27 +3,32 @@
  * place, every input validated before a resource exists, and the numbers
  * the server handle carries (max_connections, reserved slots, sslmode).
  *
- * Each default names the anchor it follows:
+ * Each default names the anchor it follows (read in their sources; where an
+ * anchor defaults otherwise, it is said):
  * - terraform-aws-modules/terraform-aws-rds (`modules/db_instance`): a final
  *   snapshot named `<identifier>-<random_id keyed on the identifier>`,
- *   `copy_tags_to_snapshot`, `storage_encrypted`, a parameter group created
- *   with `name_prefix` and `create_before_destroy`.
- * - AWS CDK `aws-rds` `DatabaseInstance`: gp3, `storageEncrypted`, a
- *   generated master password (or Secrets Manager), `deletionProtection`,
- *   `removalPolicy: SNAPSHOT`, backup retention, not publicly accessible,
- *   `autoMinorVersionUpgrade`.
+ *   `storage_encrypted = true`, `copy_tags_to_snapshot = true`,
+ *   `auto_minor_version_upgrade = true`, a parameter group with
+ *   `name_prefix` and `create_before_destroy` (its `deletion_protection`
+ *   defaults to false; ours is on).
+ * - AWS CDK `aws-rds` `DatabaseInstance`: `removalPolicy: SNAPSHOT` with the
+ *   helpers retained alongside (`helperRemovalPolicy`), private subnets and
+ *   not publicly accessible, `copyTagsToSnapshot`, `deleteAutomatedBackups:
+ *   false`, `autoMinorVersionUpgrade`, `multiAz` off. Not its storage
+ *   defaults: CDK defaults to gp2, and to no encryption without a key.
  * - SST `Postgres` (platform/src/components/aws/postgres.ts): `postgres`
- *   master user, `db.t4g.micro`, a parameter group with `rds.force_ssl`,
- *   Multi-AZ as one flag, the instance in private subnets.
+ *   master user, `db.t4g.micro`, gp3, encrypted storage, 7 days of backups.
+ *   Not its TLS or deletion defaults: SST sets `rds.force_ssl = 0` and
+ *   `skipFinalSnapshot: true`; here TLS is forced and a final snapshot taken.
  * - The primary seed: backups kept at least 7 days (point-in-time recovery
  *   within that window follows from automated backups).
  */
-import { createHash } from 'node:crypto';
-import { ConnectionDescription, HostPort, readerConnection as coreReaderConnection } from '../core/dsn';
+import { capacityFromPgConfig } from '../core/budget';
+import { nameFromText } from '../core/identifiers';
 import { check, checkInteger } from '../core/errors';
 import { ConfValue, validateCidr } from '../core/server-config';
-import { ServerKind, SslMode, parseSslMode, validateClientTls } from '../core/tls';
-import { defaultMaxConnections, instanceClassMemoryGiB, isKnownInstanceClass, POSTGRES_MAX_CONNECTIONS_LIMIT, supportsPerformanceInsights } from './instance-classes';
+import { ServerKind, SslMode, parseSslMode, sslModeVerifiesCertificate, validateClientTls } from '../core/tls';
+import { defaultMaxConnections, instanceClassMemoryGiB, isKnownInstanceClass, supportsPerformanceInsights } from './instance-classes';
 import { DEFAULT_RDS_ENGINE_VERSION, RdsParameter, parameterGroupFamily, planParameters, rdsMajor } from './parameters';
 
 /** RDS's current CA certificates (AWS "Using SSL/TLS to encrypt a connection to a DB instance"). */
@@ -58,8 +63,22 @@ export interface RdsReadReplicaOptions {
 export interface RdsPlanOptions {
   /** RDS DB instance class. @default "db.t4g.micro" (SST's default; 2 vCPU burstable, 1 GiB) */
   instanceClass?: string;
-  /** Engine version, a major or major.minor. @default "17" */
+  /**
+   * Engine version: a major (`"17"`: RDS picks the minor and, with
+   * `autoMinorVersionUpgrade`, keeps it current) or a major.minor (`"17.4"`,
+   * only with `autoMinorVersionUpgrade: false`).
+   * @default "17"
+   */
   engineVersion?: string;
+  /**
+   * Let RDS upgrade the minor version in the maintenance window. While it is
+   * on, `engineVersion` must be a major alone: a pinned `"17.4"` would be
+   * upgraded to 17.5 by RDS, and every later update would plan a downgrade
+   * to 17.4, which RDS refuses. Turn it off to pin a minor and upgrade it
+   * yourself by changing `engineVersion`.
+   * @default true
+   */
+  autoMinorVersionUpgrade?: boolean;
   /** Initial storage, in GiB (gp3: 20–65536). @default 20 */
   allocatedStorageGiB?: number;
   /**
@@ -90,8 +109,12 @@ export interface RdsPlanOptions {
   port?: number;
   /**
    * The RDS instance identifier (lower-case letters, digits, hyphens; at
-   * most 63). Warning: changing it replaces the instance (a final snapshot
-   * is taken, the new instance starts empty).
+   * most 63). Changing it renames the instance in place (`@pulumi/aws` 7
+   * modifies it; terraform-provider-aws PR #32687): the data stays, but the
+   * instance's `address` changes with it, so every URL and DSN changes and
+   * the apps must take the new ones; the rename reboots the instance, in
+   * the maintenance window unless `applyImmediately`. The subnet, security
+   * and parameter groups keep their names (`<name>-<stack>-…`).
    * @default `<name>-<stack>`
    */
   identifier?: string;
@@ -108,11 +131,19 @@ export interface RdsPlanOptions {
   /** A read replica. @default none */
   readReplica?: RdsReadReplicaOptions;
   /**
-   * libpq sslmode of the clients and the admin.
-   * @default SslMode.VerifyFull when `sslrootcert` is given, else SslMode.Require
+   * libpq sslmode of the clients and the admin. The default verifies the
+   * server's certificate and host name against AWS's CA bundle, which must
+   * then be given (`sslrootcert`); `SslMode.Require` encrypts without
+   * checking who answers, and must be chosen explicitly.
+   * @default SslMode.VerifyFull
    */
   sslmode?: SslMode;
-  /** Path of the RDS CA bundle (`global-bundle.pem`) on the machine running Pulumi. */
+  /**
+   * Path of the RDS CA bundle on the machine running Pulumi: AWS's
+   * `global-bundle.pem` (every region's CAs), from
+   * https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem.
+   * Required for `verify-full` / `verify-ca`.
+   */
   sslrootcert?: string;
   /** Path of the CA bundle on the app clients. @default sslrootcert */
   clientSslRootCert?: string;
@@ -131,7 +162,14 @@ export interface RdsCapacity {
 /** The validated plan. */
 export interface RdsPlan {
   identifier: string;
+  /**
+   * Name prefix of the subnet, security and parameter groups: `<name>-<stack>`
+   * (the default identifier), never the `identifier` option, so renaming the
+   * instance does not replace the groups it runs in.
+   */
+  groupNamePrefix: string;
   engineVersion: string;
+  autoMinorVersionUpgrade: boolean;
   major: number;
   family: string;
   instanceClass: string;
@@ -163,13 +201,7 @@ const IDENTIFIER = /^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)$/;
 
 /** A valid RDS identifier from free text: lower-case, hyphens, a letter first, at most `max` characters (hash-suffixed when cut). */
 export function rdsIdentifier(text: string, max = 63): string {
-  let id = text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
-  if (!/^[a-z]/.test(id)) id = `db-${id}`.replace(/-+$/, '');
-  if (id.length > max) {
-    const hash = createHash('sha256').update(text).digest('hex').slice(0, 8);
-    id = `${id.slice(0, max - 9).replace(/-+$/, '')}-${hash}`;
-  }
-  return id;
+  return nameFromText(text, max, 'db');
 }
 
 /** The default instance identifier: `<name>-<stack>`, so two stacks in one account and region never collide. */
@@ -186,19 +218,6 @@ export function finalSnapshotIdentifier(identifier: string, suffixHex: string): 
   return `${identifier}-final-${suffixHex}`;
 }
 
-function settingInteger(pgConfig: Record<string, ConfValue>, key: string, fallback: number, field: string): number {
-  const raw = pgConfig[key];
-  if (raw === undefined) return fallback;
-  const value = typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : raw;
-  check(
-    typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= POSTGRES_MAX_CONNECTIONS_LIMIT,
-    `${field}.${key}`,
-    `${JSON.stringify(raw)} is not a whole number of connections`,
-    `Give a number from 0 to ${POSTGRES_MAX_CONNECTIONS_LIMIT} (a formula such as {DBInstanceClassMemory/...} cannot be budgeted before the server exists)`,
-  );
-  return value;
-}
-
 /**
  * The server's connection numbers: `max_connections` from `pgConfig` or the
  * instance class, and the slots app roles cannot use.
@@ -206,19 +225,15 @@ function settingInteger(pgConfig: Record<string, ConfValue>, key: string, fallba
  *   reserved slots leave nothing.
  */
 export function rdsCapacity(instanceClass: string, major: number, pgConfig: Record<string, ConfValue> = {}, field = 'pgConfig'): RdsCapacity {
-  const fromConfig = pgConfig['max_connections'] !== undefined;
-  const maxConnections = fromConfig ? settingInteger(pgConfig, 'max_connections', 0, field) : defaultMaxConnections(instanceClass);
-  const reservedConnections =
-    settingInteger(pgConfig, 'superuser_reserved_connections', DEFAULT_SUPERUSER_RESERVED_CONNECTIONS, field) +
-    settingInteger(pgConfig, 'rds.rds_superuser_reserved_connections', DEFAULT_RDS_SUPERUSER_RESERVED_CONNECTIONS, field) +
-    (major >= 16 ? settingInteger(pgConfig, 'reserved_connections', 0, field) : 0);
-  check(
-    reservedConnections < maxConnections,
-    fromConfig ? `${field}.max_connections` : 'instanceClass',
-    `max_connections ${maxConnections} leaves no slot for app roles after ${reservedConnections} reserved`,
-    'Raise max_connections (a larger class or pgConfig.max_connections) or reserve fewer slots',
-  );
-  return { maxConnections, maxConnectionsSource: fromConfig ? 'pgConfig' : 'instance class', reservedConnections };
+  const c = capacityFromPgConfig(pgConfig, {
+    major,
+    field,
+    defaultMaxConnections: () => defaultMaxConnections(instanceClass),
+    defaultMaxConnectionsField: 'instanceClass',
+    defaultSuperuserReserved: DEFAULT_SUPERUSER_RESERVED_CONNECTIONS,
+    extraReserved: { 'rds.rds_superuser_reserved_connections': DEFAULT_RDS_SUPERUSER_RESERVED_CONNECTIONS },
+  });
+  return { maxConnections: c.maxConnections, maxConnectionsSource: c.maxConnectionsFromConfig ? 'pgConfig' : 'instance class', reservedConnections: c.reservedConnections };
 }
 
 /**
@@ -231,6 +246,14 @@ export function planRds(name: string, stack: string, options: RdsPlanOptions = {
   check(/^db\.[a-z0-9-]+\.[a-z0-9-]+$/.test(instanceClass), 'instanceClass', `"${instanceClass}" is not an RDS instance class`, 'Write it like "db.t4g.micro" or "db.m7g.large"');
   const engineVersion = options.engineVersion ?? DEFAULT_RDS_ENGINE_VERSION;
   const major = rdsMajor(engineVersion, 'engineVersion');
+  const autoMinorVersionUpgrade = options.autoMinorVersionUpgrade ?? true;
+  check(typeof autoMinorVersionUpgrade === 'boolean', 'autoMinorVersionUpgrade', `${JSON.stringify(autoMinorVersionUpgrade)} is not true or false`, 'Give true (RDS upgrades minors) or false');
+  check(
+    !autoMinorVersionUpgrade || !engineVersion.includes('.'),
+    'engineVersion',
+    `"${engineVersion}" pins a minor version while autoMinorVersionUpgrade is on: once RDS upgrades the minor in a maintenance window, every update plans a downgrade to ${engineVersion}, which RDS refuses`,
+    `Give the major alone (engineVersion: "${major}"), and RDS keeps the minor current; or set autoMinorVersionUpgrade: false to keep ${engineVersion} until you change engineVersion yourself`,
+  );
   const pgConfig = options.pgConfig ?? {};
   const parameters = planParameters(major, pgConfig, 'pgConfig');
   const capacity = rdsCapacity(instanceClass, major, pgConfig, 'pgConfig');
@@ -288,8 +311,15 @@ export function planRds(name: string, stack: string, options: RdsPlanOptions = {
     'Give allowedSecurityGroupIds (your app\'s security groups) and/or allowedCidrs (e.g. the VPC\'s CIDR block)',
   );
 
-  const sslmode = parseSslMode(options.sslmode ?? (options.sslrootcert ? SslMode.VerifyFull : SslMode.Require), 'sslmode');
-  validateClientTls({ sslmode, sslrootcert: options.sslrootcert ?? options.clientSslRootCert }, ServerKind.Managed, 'RdsPostgres');
+  const sslmode = parseSslMode(options.sslmode ?? SslMode.VerifyFull, 'sslmode');
+  check(
+    !sslModeVerifiesCertificate(sslmode) || (typeof options.sslrootcert === 'string' && options.sslrootcert.length > 0),
+    'sslrootcert',
+    `is not set, and sslmode=${sslmode}${options.sslmode === undefined ? ' (the default)' : ''} checks the server's certificate against AWS's CA bundle, on the machine running Pulumi and on the app clients`,
+    'Download the bundle (curl -fsSLo global-bundle.pem https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem) and pass its path: sslrootcert: "global-bundle.pem" (clientSslRootCert: its path on the app clients, if another); ' +
+      'or set sslmode: SslMode.Require to encrypt without checking the server',
+  );
+  validateClientTls({ sslmode, sslrootcert: options.clientSslRootCert ?? options.sslrootcert }, ServerKind.Managed, 'RdsPostgres');
 
   let replica: RdsPlan['replica'];
   if (options.readReplica) {
@@ -314,7 +344,9 @@ export function planRds(name: string, stack: string, options: RdsPlanOptions = {
 
   return {
     identifier,
+    groupNamePrefix: defaultInstanceIdentifier(name, stack),
     engineVersion,
+    autoMinorVersionUpgrade,
     major,
     family: parameterGroupFamily(major),
     instanceClass,
@@ -341,8 +373,3 @@ export function planRds(name: string, stack: string, options: RdsPlanOptions = {
   };
 }
 
-
-/** A read connection through one replica: see the core's {@link coreReaderConnection}. */
-export function readerConnection(primary: ConnectionDescription, replica: HostPort): ConnectionDescription {
-  return coreReaderConnection(primary, [replica]);
-}

@@ -11,7 +11,8 @@
  * - the private IP replaced by 127.0.0.2 (the server listens there only),
  *   the private subnet by 127.0.0.1/32 (the source address of local
  *   connections to 127.0.0.2);
- * - the document's `write_files` written as cloud-init writes them, then
+ * - the document's `write_files` written by Debian's cloud-init itself (its
+ *   write_files module, which also decodes the gzip + base64 files), then
  *   its `runcmd` run inside the root with chroot.
  *
  * Then, from outside the root: the seed's three instances (declared for the
@@ -22,32 +23,52 @@
  * pg_hba; the admin is not a superuser and holds only a SCRAM verifier; the
  * data directory is on the volume; a second run of the setup reports 0
  * changes and neither restarts the server nor changes the catalog; the
- * backup program writes restorable dumps and prunes by count and by age;
- * and a second "server" (a fresh root from the same user data, the same
- * volume) adopts the cluster: data, roles and passwords survive, as when
- * the server is re-provisioned.
+ * backup program writes restorable dumps and prunes by count and by age.
+ *
+ * Then what later deployments bring to the running server through the
+ * component's `setupScript` output (issue 15), piped into sh in the root:
+ * - a pgConfig change: reloaded when a reload applies it, restarted when the
+ *   server reports (pg_file_settings) that a changed setting needs it;
+ * - certificate renewal: an expired certificate (day 826) is refused by
+ *   verify-full; the renewed one (same CA, new key) is served after a reload
+ *   (the postmaster keeps running); a certificate from a new CA stops
+ *   verifying against the old CA and verifies against the new one;
+ * - volumeSize growth: the loop file grows and `losetup -c` tells the
+ *   kernel (as Hetzner grows the volume); the setup grows the filesystem
+ *   online, `df` shows the new size, the data is intact;
+ * - a nightly dump that would leave less than `minFreePercent` of the volume
+ *   free is refused, and nothing is written;
+ * - a setup for another PostgreSQL major (a debian-13 user data) refuses to
+ *   leave the volume's PostgreSQL 15 cluster for an empty one.
+ * Last, a second "server" (a fresh root from the same user data, the same
+ * volume) adopts the cluster: data, roles and passwords survive, as when the
+ * server is re-provisioned.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { Socket } from 'node:net';
-import { checkServerIdentity } from 'node:tls';
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { Socket, connect } from 'node:net';
+import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { parse } from 'yaml';
 import { ensureDebianRoot, DEBIAN_ROOT_CACHE } from '../../lab/debian-root';
-import { makeCertificates } from '../../lab/certs';
+import { CertificateFiles, CertificateOptions, makeCertificates } from '../../lab/certs';
 import { psql } from '../../lab/psql';
+import { runOk } from '../../lab/run';
 import { ConnectionDescription, libpqUrl } from '../../src/core/dsn';
 import { renderBootstrapSql } from '../../src/core/render-sql';
 import { scramSha256Verifier, newScramSalt } from '../../src/core/scram';
 import { SslMode } from '../../src/core/tls';
-import { renderCloudConfig } from '../../src/hetzner/cloud-init';
+import { CloudConfigSettings, renderCloudConfig, renderServerConfig } from '../../src/hetzner/cloud-init';
 import { CREATECLUSTER_CONF, CREATECLUSTER_CONF_PATH, postgresPackage } from '../../src/hetzner/debian';
 import { planHetzner } from '../../src/hetzner/plan';
 import { seedInstances } from '../../examples/shared/instances';
+import { credentialsFor } from '../integration/support';
 
 const LISTEN = '127.0.0.2';
+/** Whether this process may resize a mounted ext4 (CAP_SYS_RESOURCE, bit 24 of the effective set). */
+const ONLINE_RESIZE = (BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0'}`) >> 24n) % 2n === 1n;
 const FOREIGN = '127.0.0.3';
 const progress = (line: string): void => {
   process.stdout.write(`[hetzner-setup ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -56,11 +77,6 @@ const progress = (line: string): void => {
 function sh(cmd: string, args: string[], input?: string): { code: number; out: string } {
   const r = spawnSync(cmd, args, { encoding: 'utf8', input, maxBuffer: 64 * 1024 * 1024 });
   return { code: r.status ?? -1, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
-}
-function must(cmd: string, args: string[]): string {
-  const r = sh(cmd, args);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}: ${r.out}`);
-  return r.out;
 }
 
 const canRun = process.getuid?.() === 0 && sh('which', ['debootstrap', 'unshare', 'nsenter', 'psql']).code === 0;
@@ -75,18 +91,26 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
     holder: undefined as ReturnType<typeof spawn> | undefined,
     loop: '',
     caFile: '',
-    passwords: new Map<string, string>(),
+    image: '',
+    passwords: {} as Record<string, string>,
     adminPassword: '',
     firstRun: '',
     root: '',
     userData: '',
+    /** What the user data was rendered from: the tests render later deployments' setupScript from it. */
+    settings: undefined as unknown as CloudConfigSettings,
+    certs: undefined as unknown as CertificateFiles,
   };
   /** Runs a command in the root (mount namespace of the holder, chroot). */
-  const inRoot = (args: string[]): { code: number; out: string } =>
-    sh('nsenter', ['-t', String(state.holder!.pid), '-m', 'chroot', state.merged, ...args]);
+  const inRoot = (args: string[], input?: string): { code: number; out: string } =>
+    sh('nsenter', ['-t', String(state.holder!.pid), '-m', 'chroot', state.merged, ...args], input);
+  /** What an operator does after a deployment: `pulumi stack output --show-secrets setupScript | ssh root@<server> sh`. */
+  const applySetupScript = (script: string): { code: number; out: string } => inRoot(['sh'], script);
   /** A path inside the root as the namespace sees it (the overlay is not mounted outside it). */
   const rootPath = (path: string): string => join('/proc', String(state.holder!.pid), 'root', state.merged, path);
-  const inNs = (args: string[]): string => must('nsenter', ['-t', String(state.holder!.pid), '-m', ...args]);
+  const inNs = async (args: string[]): Promise<void> => {
+    await runOk('nsenter', ['-t', String(state.holder!.pid), '-m', ...args]);
+  };
   const plan = planHetzner({
     serverType: 'cx23',
     serverName: 'db-e2e',
@@ -95,8 +119,8 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
     pgConfig: { max_connections: 60, log_connections: true },
   });
 
-  const url = (user: string, password: string, database: string, sslmode = SslMode.VerifyFull): string => {
-    const c: ConnectionDescription = { hosts: [{ host: LISTEN, port: 5432 }], database, user, password, tls: { sslmode, sslrootcert: state.caFile }, connectTimeoutSeconds: 5, applicationName: 'hetzner-e2e' };
+  const url = (user: string, password: string, database: string, sslmode = SslMode.VerifyFull, caFile = state.caFile): string => {
+    const c: ConnectionDescription = { hosts: [{ host: LISTEN, port: 5432 }], database, user, password, tls: { sslmode, sslrootcert: caFile }, connectTimeoutSeconds: 5, applicationName: 'hetzner-e2e' };
     if (sslmode === SslMode.Disable) c.tls = { sslmode };
     return libpqUrl(c);
   };
@@ -111,45 +135,79 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
 
     // The volume: an ext4 image on a loop device (Hetzner formats the volume; so do we).
     const image = join(work(), 'volume.img');
+    state.image = image;
     const loop = sh('sh', ['-c', `truncate -s 256M '${image}' && mkfs.ext4 -q -F '${image}' && losetup --find --show '${image}'`]);
     state.loop = loop.code === 0 ? loop.out.trim() : '';
     progress(state.loop ? `volume: ext4 image on ${state.loop}` : `volume: no loop device here (${loop.out.trim()}), using a directory`);
 
-    // Certificates from the plan (SANs: the "private IP" 127.0.0.2 and the server name).
-    const certPlan = planHetzner({ serverType: 'cx23', serverName: 'db-e2e', privateIp: '10.0.1.10' }).certificates;
-    const certs = await makeCertificates({ ...certPlan, server: { ...certPlan.server, ipAddresses: [LISTEN] } });
-    state.caFile = join(work(), 'ca.pem');
-    writeFileSync(state.caFile, certs.caCertPem);
+    state.certs = await certificates();
+    state.caFile = caFileOf(state.certs, 'ca.pem');
 
     // Logins: passwords stay here; the user data gets verifiers only.
     state.adminPassword = randomBytes(18).toString('base64url');
-    const verifiers: Record<string, string> = {};
-    for (const inst of plan.server.instances) {
-      const password = randomBytes(18).toString('base64url');
-      state.passwords.set(inst.login.name, password);
-      verifiers[inst.login.name] = scramSha256Verifier(password, newScramSalt());
-    }
-    const rendered = renderCloudConfig({
-      postgresMajor: plan.postgresMajor,
-      listenAddresses: [LISTEN],
-      admittedCidrs: ['127.0.0.1/32'],
+    const credentials = credentialsFor(plan.server.instances, () => randomBytes(18).toString('base64url'));
+    state.passwords = credentials.passwords;
+    state.settings = {
+      // The server's config as the plan renders it, with the loopback stand-ins for the private IP and subnet.
+      config: renderServerConfig({ postgresMajor: plan.postgresMajor, listenAddresses: [LISTEN], admittedCidrs: ['127.0.0.1/32'], pgConfig: plan.pgConfig }),
       volumeDevice: state.loop,
       adminUser: plan.adminUser,
       adminVerifier: scramSha256Verifier(state.adminPassword, newScramSalt()),
-      serverCertPem: certs.serverCertPem,
-      serverKeyPem: certs.serverKeyPem,
-      caCertPem: certs.caCertPem,
-      pgConfig: plan.pgConfig,
-      bootstrapSql: renderBootstrapSql(plan.server.instances, { verifiers }),
+      serverCertPem: state.certs.serverCertPem,
+      serverKeyPem: state.certs.serverKeyPem,
+      caCertPem: state.certs.caCertPem,
+      bootstrapSql: renderBootstrapSql(plan.server.instances, { verifiers: credentials.verifiers }),
       backup: { keep: 2, maxAgeDays: 7 },
-    });
+    };
+    const rendered = renderCloudConfig(state.settings);
     expect(rendered.userData).not.toContain(state.adminPassword);
-    for (const p of state.passwords.values()) expect(rendered.userData).not.toContain(p);
+    for (const p of Object.values(state.passwords)) expect(rendered.userData).not.toContain(p);
 
     state.userData = rendered.userData;
     state.firstRun = await bootServer('first');
     progress(`setup finished in ${Math.round((Date.now() - started) / 1000)} s`);
   }, 540_000);
+
+  /** Certificates from the plan (SANs: the "private IP" 127.0.0.2 and the server name), as @pulumi/tls makes them. */
+  const certificates = (options: CertificateOptions = {}): Promise<CertificateFiles> => {
+    const certPlan = planHetzner({ serverType: 'cx23', serverName: 'db-e2e', privateIp: '10.0.1.10' }).certificates;
+    return makeCertificates({ ...certPlan, server: { ...certPlan.server, ipAddresses: [LISTEN] } }, options);
+  };
+  /** A client's sslrootcert file holding a CA. */
+  const caFileOf = (certs: CertificateFiles, name: string): string => {
+    const file = join(work(), name);
+    writeFileSync(file, certs.caCertPem);
+    return file;
+  };
+  /** The setup payload of a later deployment: the same settings with these changes. */
+  const setupScriptWith = (changes: Partial<CloudConfigSettings>): string => renderCloudConfig({ ...state.settings, ...changes }).setupScript;
+  /** The payload of a deployment that renewed the certificate (or the CA with it). */
+  const withCertificates = (certs: CertificateFiles): Partial<CloudConfigSettings> => ({ serverCertPem: certs.serverCertPem, serverKeyPem: certs.serverKeyPem, caCertPem: certs.caCertPem });
+  /** SHA-256 fingerprint of the certificate the server presents (PostgreSQL's SSLRequest, then a TLS handshake that does not verify). */
+  const servedFingerprint = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const socket = connect(5432, LISTEN, () => {
+        const request = Buffer.alloc(8);
+        request.writeInt32BE(8, 0);
+        request.writeInt32BE(80877103, 4);
+        socket.write(request);
+      });
+      socket.on('error', reject);
+      socket.once('data', (answer) => {
+        if (answer.toString() !== 'S') return reject(new Error(`the server refused TLS: ${answer.toString()}`));
+        const secure = tlsConnect({ socket, rejectUnauthorized: false }, () => {
+          resolve(secure.getPeerCertificate().fingerprint256);
+          secure.destroy();
+        });
+        secure.on('error', reject);
+      });
+    });
+  const fingerprintOf = (pem: string): string => new X509Certificate(pem).fingerprint256;
+  const startTime = async (): Promise<string> => {
+    const r = await psql(url(plan.adminUser, state.adminPassword, 'postgres'), 'SELECT pg_postmaster_start_time();');
+    expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: '' });
+    return r.stdout.trim();
+  };
 
   /**
    * A fresh "server": a new namespace and overlay of the clean root (its own
@@ -163,17 +221,13 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
     // The namespace holder, then the overlay root with /proc and /dev.
     state.holder = spawn('unshare', ['-m', '--propagation', 'private', 'sleep', 'infinity'], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 200));
-    inNs(['mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=${state.root},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, state.merged]);
-    inNs(['mount', '-t', 'proc', 'proc', join(state.merged, 'proc')]);
-    inNs(['mount', '--rbind', '/dev', join(state.merged, 'dev')]);
-    // cloud-init's write_files, from the document itself.
-    const doc = parse(state.userData) as { write_files: Array<{ path: string; content: string; permissions: string }>; runcmd: string[][] };
-    for (const f of doc.write_files) {
-      const target = rootPath(f.path);
-      mkdirSync(join(target, '..'), { recursive: true });
-      writeFileSync(target, f.content);
-      chmodSync(target, parseInt(f.permissions, 8));
-    }
+    await inNs(['mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=${state.root},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, state.merged]);
+    await inNs(['mount', '-t', 'proc', 'proc', join(state.merged, 'proc')]);
+    await inNs(['mount', '--rbind', '/dev', join(state.merged, 'dev')]);
+    // cloud-init's write_files, by Debian's cloud-init itself (it decodes the gz+b64 files), into the root.
+    const doc = parse(state.userData) as { write_files: Array<{ path: string }>; runcmd: string[][] };
+    const files = doc.write_files.map((f) => ({ ...f, path: rootPath(f.path) }));
+    await runOk('/usr/bin/python3', ['-c', 'import json, sys\nfrom cloudinit.config.cc_write_files import write_files\nwrite_files("write_files", json.load(sys.stdin), "root:root")'], { input: JSON.stringify(files) });
     // cloud-init's runcmd.
     progress(`${label} server: running runcmd: ${doc.runcmd.map((c) => c.join(' ')).join('; ')}`);
     const outputs: string[] = [];
@@ -227,13 +281,13 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
 
   test('every seed instance connects with its URL over verify-full and sees only its own database', async () => {
     for (const inst of plan.server.instances) {
-      const u = url(inst.login.name, state.passwords.get(inst.login.name)!, inst.database);
+      const u = url(inst.login.name, state.passwords[inst.login.name]!, inst.database);
       const r = await psql(u, 'SELECT current_user, current_database(), ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid();');
       expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: '' });
       expect(r.stdout.trim()).toBe(`${inst.login.name}|${inst.database}|t|${r.stdout.trim().split('|')[3]}`);
       expect(r.stdout).toMatch(/\|TLSv1\.[23]$/m);
       const other = plan.server.instances.find((o) => o !== inst)!;
-      const denied = await psql(url(inst.login.name, state.passwords.get(inst.login.name)!, other.database), 'SELECT 1');
+      const denied = await psql(url(inst.login.name, state.passwords[inst.login.name]!, other.database), 'SELECT 1');
       expect(denied.stderr).toMatch(/permission denied for database|not have CONNECT privilege/);
     }
     progress('3 instances connected with verify-full');
@@ -252,7 +306,7 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
 
   test('a plain (non-TLS) connection is refused', async () => {
     const inst = plan.server.instances[0]!;
-    const r = await psql(url(inst.login.name, state.passwords.get(inst.login.name)!, inst.database, SslMode.Disable), 'SELECT 1');
+    const r = await psql(url(inst.login.name, state.passwords[inst.login.name]!, inst.database, SslMode.Disable), 'SELECT 1');
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/pg_hba\.conf rejects connection for host "127\.0\.0\.1".*no encryption/);
   });
@@ -264,7 +318,7 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
         host: LISTEN,
         port: 5432,
         user: inst.login.name,
-        password: state.passwords.get(inst.login.name)!,
+        password: state.passwords[inst.login.name]!,
         database: inst.database,
         // verify-full as in libpq: the CA, and the host name (127.0.0.2) against the certificate's IP SAN.
         ssl: { ca: readFileSync(state.caFile, 'utf8'), rejectUnauthorized: true, checkServerIdentity: (_host, cert) => checkServerIdentity(LISTEN, cert) },
@@ -339,9 +393,152 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
     expect(list.out).toMatch(/dbname: vw_blog/);
   });
 
+  test('the nightly dump is refused when it would leave less than minFreePercent of the volume free, and writes nothing', async () => {
+    const listing = (): string => inRoot(['sh', '-c', 'find /var/lib/postgresql/backups -type f | sort']).out;
+    const before = listing();
+    expect(applySetupScript(setupScriptWith({ backup: { keep: 2, maxAgeDays: 7, minFreePercent: 90 } })).code).toBe(0);
+    const r = inRoot(['/usr/local/sbin/postgres-strategies-backup']);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/not dumping vw_blog: its dump \(about \d+ MiB\) would leave less than 90 % of the volume free/);
+    expect(r.out).not.toMatch(/wrote .*vw_blog-/);
+    expect(listing().split('\n').filter((f) => /\/vw_|\/postgres\//.test(f))).toEqual(before.split('\n').filter((f) => /\/vw_|\/postgres\//.test(f)));
+    expect(listing()).not.toMatch(/\.partial/);
+    // The default (20 %) leaves room: the same run dumps again.
+    expect(applySetupScript(setupScriptWith({})).code).toBe(0);
+    const ok = inRoot(['/usr/local/sbin/postgres-strategies-backup']);
+    expect({ code: ok.code }).toEqual({ code: 0 });
+    expect(ok.out).toMatch(/wrote .*vw_blog-/);
+  });
+
+  test('certificate renewal through setupScript: an expired certificate is refused; the renewed one is served after a reload; a new CA\'s stops verifying against the old CA', async () => {
+    const admin = (caFile = state.caFile): string => url(plan.adminUser, state.adminPassword, 'postgres', SslMode.VerifyFull, caFile);
+    const started = await startTime();
+    expect(await servedFingerprint()).toBe(fingerprintOf(state.certs.serverCertPem));
+
+    // Day 826 without a renewal on the server: the certificate it holds has expired, and verify-full refuses it.
+    const expired = await certificates({ ca: state.certs, notBefore: new Date(Date.now() - 2 * 86400_000), notAfter: new Date(Date.now() - 86400_000) });
+    const dayAfter = applySetupScript(setupScriptWith(withCertificates(expired)));
+    expect({ code: dayAfter.code }).toEqual({ code: 0 });
+    expect(await servedFingerprint()).toBe(fingerprintOf(expired.serverCertPem));
+    const refused = await psql(admin(), 'SELECT 1');
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/certificate verify failed/);
+
+    // `pulumi up` re-issued it (new key, same CA); setupScript brings it: installed, and a reload (no restart) serves it.
+    const renewed = await certificates({ ca: state.certs });
+    const renewal = applySetupScript(setupScriptWith(withCertificates(renewed)));
+    expect({ code: renewal.code }).toEqual({ code: 0 });
+    expect(renewal.out).toMatch(/changed: installed \/etc\/postgresql\/15\/main\/server\.crt/);
+    expect(renewal.out).toMatch(/changed: installed \/etc\/postgresql\/15\/main\/server\.key/);
+    expect(renewal.out).toMatch(/changed: reloaded the server/);
+    expect(renewal.out).not.toMatch(/restarted/);
+    expect(await servedFingerprint()).toBe(fingerprintOf(renewed.serverCertPem));
+    const verified = await psql(admin(), 'SELECT 1');
+    expect({ code: verified.code, err: verified.stderr }).toEqual({ code: 0, err: '' });
+    expect(await startTime()).toBe(started);
+    // The same payload again changes nothing.
+    expect(applySetupScript(setupScriptWith(withCertificates(renewed))).out).toMatch(/setup done: 0 changes/);
+
+    // A new CA (its own renewal, or a replaced CA key): the new certificate stops verifying against the old CA.
+    const rotated = await certificates();
+    expect(applySetupScript(setupScriptWith(withCertificates(rotated))).code).toBe(0);
+    expect(await servedFingerprint()).toBe(fingerprintOf(rotated.serverCertPem));
+    const oldCa = await psql(admin(), 'SELECT 1');
+    expect(oldCa.code).not.toBe(0);
+    expect(oldCa.stderr).toMatch(/certificate verify failed/);
+    const newCa = await psql(admin(caFileOf(rotated, 'rotated-ca.pem')), 'SELECT 1');
+    expect({ code: newCa.code, err: newCa.stderr }).toEqual({ code: 0, err: '' });
+
+    // Back to the first CA for the tests that follow (and the user data the last test boots from).
+    expect(applySetupScript(setupScriptWith(withCertificates(state.certs))).code).toBe(0);
+    expect(await servedFingerprint()).toBe(fingerprintOf(state.certs.serverCertPem));
+    expect(await startTime()).toBe(started);
+    progress('certificate renewal: expired refused, renewed served after a reload, old CA refused for a new CA');
+  });
+
+  test('volumeSize growth: the setup grows the filesystem to the larger volume (online where the kernel allows it); df shows it and the data stays', async () => {
+    if (!state.loop) return progress('skipped: no loop device (the volume is a directory)');
+    const blog = plan.server.instances[0]!;
+    const blogUrl = url(blog.login.name, state.passwords[blog.login.name]!, blog.database);
+    const write = await psql(blogUrl, 'CREATE TABLE grown (x int); INSERT INTO grown SELECT generate_series(1, 1000);');
+    expect({ code: write.code, err: write.stderr }).toEqual({ code: 0, err: '' });
+    const size = (): number => Number(inRoot(['df', '--output=size', '-B1M', '/var/lib/postgresql']).out.trim().split('\n').pop());
+    const before = size();
+    expect(before).toBeLessThan(256);
+    // Hetzner grows the volume (volumeSize 20 → 40 does the same to its block device).
+    await runOk('truncate', ['-s', '512M', state.image]);
+    await runOk('losetup', ['-c', state.loop]);
+    const started = await startTime();
+    const run = applySetupScript(setupScriptWith({}));
+    const grew = new RegExp(`changed: grew the filesystem on ${state.loop} from \\d+ MiB to 512 MiB \\((online|offline: PostgreSQL was not running)\\)`);
+    if (ONLINE_RESIZE) {
+      // A server's root: resize2fs grows the mounted filesystem, and PostgreSQL keeps running.
+      expect({ code: run.code, grew: grew.exec(run.out)?.[1] }).toEqual({ code: 0, grew: 'online' });
+      expect(await startTime()).toBe(started);
+    } else {
+      // This sandbox lacks CAP_SYS_RESOURCE, which the kernel wants for an online resize: the setup
+      // says so and how to go on; with PostgreSQL stopped, the next run grows it unmounted.
+      expect(run.code).toBe(1);
+      expect(run.out).toMatch(/resize2fs: Permission denied to resize filesystem/);
+      expect(run.out).toMatch(new RegExp(`could not grow the filesystem on ${state.loop} online \\(from \\d+ MiB to 512 MiB\\)`));
+      expect(run.out).toMatch(/stop PostgreSQL \(pg_ctlcluster 15 main stop\) and run this setup again/);
+      expect(inRoot(['pg_ctlcluster', '15', 'main', 'stop']).code).toBe(0);
+      const offline = applySetupScript(setupScriptWith({}));
+      expect({ code: offline.code, grew: grew.exec(offline.out)?.[1] }).toEqual({ code: 0, grew: 'offline: PostgreSQL was not running' });
+      expect(offline.out).toMatch(/started the server/);
+      progress('online resize not permitted here (no CAP_SYS_RESOURCE): grown offline');
+    }
+    const after = size();
+    // df counts what ext4 leaves after its own metadata: about 92 % of the device, before and after.
+    expect(after).toBeGreaterThan(before + 200);
+    const read = await psql(blogUrl, 'SELECT count(*), sum(x) FROM grown;');
+    expect({ code: read.code, out: read.stdout.trim() }).toEqual({ code: 0, out: '1000|500500' });
+    expect(applySetupScript(setupScriptWith({})).out).toMatch(/setup done: 0 changes/);
+    progress(`volume grown online: ${before} MiB → ${after} MiB`);
+  });
+
+  test('a pgConfig change through setupScript: a reload when that applies it, a restart when the server says a setting needs one', async () => {
+    const withPgConfig = (pgConfig: Record<string, number | boolean | string>): string =>
+      setupScriptWith({ config: renderServerConfig({ postgresMajor: plan.postgresMajor, listenAddresses: [LISTEN], admittedCidrs: ['127.0.0.1/32'], pgConfig }) });
+    const setting = (name: string): string => inRoot(['runuser', '-u', 'postgres', '--', 'psql', '-XAtc', `SHOW ${name}`]).out.trim();
+    const started = await startTime();
+    const reload = applySetupScript(withPgConfig({ ...plan.pgConfig, work_mem: '8MB' }));
+    expect({ code: reload.code }).toEqual({ code: 0 });
+    expect(reload.out).toMatch(/changed: reloaded the server/);
+    expect(reload.out).not.toMatch(/restart/);
+    expect(setting('work_mem')).toBe('8MB');
+    expect(await startTime()).toBe(started);
+    const restart = applySetupScript(withPgConfig({ ...plan.pgConfig, work_mem: '8MB', max_connections: 70 }));
+    expect({ code: restart.code }).toEqual({ code: 0 });
+    expect(restart.out).toMatch(/changed settings that need a restart: max_connections/);
+    expect(restart.out).toMatch(/changed: restarted the server/);
+    expect(setting('max_connections')).toBe('70');
+    expect(await startTime()).not.toBe(started);
+    // Back to the deployed settings (max_connections 60 needs a restart again).
+    expect(applySetupScript(setupScriptWith({})).out).toMatch(/changed: restarted the server/);
+    expect(setting('max_connections')).toBe('60');
+  });
+
+  test('a setup for another PostgreSQL major refuses to leave the volume\'s cluster for an empty one', async () => {
+    const blog = plan.server.instances[0]!;
+    const blogUrl = url(blog.login.name, state.passwords[blog.login.name]!, blog.database);
+    // A debian-13 user data (PostgreSQL 17) reaching this volume, as a replaced server's would.
+    const major17 = setupScriptWith({ config: renderServerConfig({ postgresMajor: 17, listenAddresses: [LISTEN], admittedCidrs: ['127.0.0.1/32'], pgConfig: plan.pgConfig }) });
+    const refused = applySetupScript(major17);
+    expect(refused.code).not.toBe(0);
+    expect(refused.out).toMatch(/the volume holds a PostgreSQL 15 cluster \(\/var\/lib\/postgresql\/15\/main\) and this server is set up for PostgreSQL 17: not creating an empty cluster beside it/);
+    expect(refused.out).toMatch(/postgresMajorUpgradeFrom: 15/);
+    expect(refused.out).not.toMatch(/installed postgresql-17|created cluster/);
+    expect(inRoot(['test', '-e', '/var/lib/postgresql/17']).code).not.toBe(0);
+    const read = await psql(blogUrl, 'SELECT current_setting(\'server_version_num\')::int / 10000;');
+    expect({ code: read.code, out: read.stdout.trim() }).toEqual({ code: 0, out: '15' });
+    // The right payload puts the files back.
+    expect(applySetupScript(setupScriptWith({})).out).toMatch(/setup done: 0 changes/);
+  });
+
   test('a new server on the same volume (re-provisioning) adopts the cluster: data, roles and passwords survive', async () => {
     const blog = plan.server.instances[0]!;
-    const blogUrl = url(blog.login.name, state.passwords.get(blog.login.name)!, blog.database);
+    const blogUrl = url(blog.login.name, state.passwords[blog.login.name]!, blog.database);
     const write = await psql(blogUrl, 'CREATE TABLE survives (x int); INSERT INTO survives VALUES (42);');
     expect({ code: write.code, err: write.stderr }).toEqual({ code: 0, err: '' });
     await stopServer();

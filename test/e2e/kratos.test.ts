@@ -20,6 +20,9 @@
  *   server as a run-time parameter, and PostgreSQL refuses those at login),
  *   so `pool_min_conns` reaches the server and is refused ("unrecognized
  *   configuration parameter"); the library never emits it;
+ * - the keys pgx 5.12 reads but Kratos' pgx 5.6 forwards (KRATOS_REFUSED_LIBPQ_KEYWORDS:
+ *   `channel_binding`, which Neon's dashboard strings carry, and five more)
+ *   are refused by the server at login, and by kratosDsn before that;
  * - `default_query_exec_mode=exec` (transaction-pooler DSN) is read by
  *   Kratos' pgx, not passed on to the server;
  * - in seed 004's least-privilege shape the login cannot migrate (permission
@@ -31,7 +34,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConnectionDescription, PoolerMode, kratosDsn, libpqUrl } from '../../src/core/dsn';
+import { ConnectionDescription, KRATOS_REFUSED_LIBPQ_KEYWORDS, PoolerMode, kratosDsn, libpqUrl } from '../../src/core/dsn';
 import { planServerCertificates } from '../../src/core/certificates';
 import { KRATOS_IDENTITY_SCHEMA, KRATOS_MIGRATE_COMMAND, kratosDsnToLibpq, kratosServeCommand, renderKratosConfig } from '../../src/core/kratos';
 import { RoleShape, planServer } from '../../src/core/plan';
@@ -262,6 +265,28 @@ describe('Ory Kratos v1.3.1 with the Kratos DSN on PostgreSQL 17 over TLS (certi
       // Kratos strips only its own pool keys; pgx sends any other unknown key to the server as a
       // run-time parameter, which PostgreSQL refuses at login.
       await migrateRefused(`${dsn}&pool_min_conns=2`, /FATAL: unrecognized configuration parameter "pool_min_conns"/);
+      expect([...(await tables()).keys()]).toEqual([]);
+    },
+    KRATOS_TIMEOUT,
+  );
+
+  test(
+    "keys pgx 5.12 reads but Kratos' pgx 5.6 forwards (channel_binding, as in Neon's dashboard strings, …): the server refuses the login; kratosDsn refuses them first",
+    async () => {
+      const samples: Record<string, string> = {
+        channel_binding: 'require',
+        require_auth: 'scram-sha-256',
+        sslcertmode: 'allow',
+        sslnegotiation: 'postgres',
+        min_protocol_version: '3.0',
+        max_protocol_version: '3.0',
+      };
+      expect(Object.keys(samples).sort()).toEqual([...KRATOS_REFUSED_LIBPQ_KEYWORDS].sort());
+      const dsn = kratosDsn(conn(), plan.kratosPool);
+      for (const [key, value] of Object.entries(samples)) {
+        expect(() => kratosDsn(conn({ params: { [key]: value } }), plan.kratosPool)).toThrow(`connection.params.${key}`);
+        await migrateRefused(`${dsn}&${key}=${value}`, new RegExp(`FATAL: unrecognized configuration parameter "${key}"`));
+      }
       expect([...(await tables()).keys()]).toEqual([]);
     },
     KRATOS_TIMEOUT,

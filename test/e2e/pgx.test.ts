@@ -22,6 +22,8 @@
  *   in through pgx, or is one pgx forwards to the server, which refuses the
  *   login — and those (PGX_REFUSED_LIBPQ_KEYWORDS) are refused by pgxUrl,
  *   gatewayEnv and kratosDsn with a ValidationError;
+ * - `channel_binding=require` (Neon's dashboard strings) logs in through
+ *   pgx 5.12 and psql (SCRAM-SHA-256-PLUS over TLS);
  * - the password never shows in the consumer's output.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -38,6 +40,7 @@ import { makeCertificates } from '../../lab/certs';
 import { LAB_VERSIONS } from '../../lab/server';
 import { PGX_CONSUMER, buildGoConsumer } from '../../lab/go-consumers';
 import { run, RunResult } from '../../lab/run';
+import { psqlOk } from '../../lab/psql';
 import { SERVER_TIMEOUT, bootstrap, credentialsFor, loginDescription, useLabServer } from '../integration/support';
 
 const BUILD_TIMEOUT = 15 * 60_000;
@@ -260,6 +263,21 @@ describe('pgx v5 reads our dialects on PostgreSQL 17 over TLS (certificate for "
         }
       }
       expect(refusedByServer).toEqual(keys.filter((k) => PGX_REFUSED_LIBPQ_KEYWORDS.has(k)));
+    },
+    SERVER_TIMEOUT,
+  );
+
+  test(
+    "channel_binding=require (Neon's dashboard strings): pgx and psql (libpq) log in, which they do only with SCRAM-SHA-256-PLUS over TLS",
+    async () => {
+      const bound = conn({ params: { channel_binding: 'require' } });
+      const out = await consumeOk(['-url', pgxUrl(bound, plan.gatewayPool)]);
+      expect(out.dsn_keys).toContain('channel_binding');
+      expect(out.query).toMatchObject({ current_user: ROLE, current_database: plan.database, ssl: true });
+      const viaEnv = await consumeOk(['-env'], { ...gatewayEnv(bound, plan.gatewayPool) });
+      expect(viaEnv.query).toMatchObject({ current_user: ROLE, ssl: true });
+      const r = await psqlOk(libpqUrl(bound), 'SELECT current_user;');
+      expect(r.stdout).toContain(ROLE);
     },
     SERVER_TIMEOUT,
   );

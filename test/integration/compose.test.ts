@@ -18,37 +18,28 @@
  * Every docker-compose run starts a Python interpreter (about half a second
  * of CPU), so the runs are made up front, a few at a time.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
+import { RunResult, run } from '../../lab/run';
 import { composeFileSources, escapeComposeValue, renderComposeFile, renderDotEnv } from '../../src/local/compose';
 import { EnvSecret, LocalStackPlan, planLocalStack } from '../../src/local/plan';
 import { COMPOSE_CASES } from '../unit/local/compose-cases';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+type Run = RunResult;
 
-function compose(dir: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) =>
-    execFile(
-      'docker-compose',
-      ['--project-directory', dir, '-f', join(dir, 'docker-compose.yml'), ...args],
-      // No daemon is contacted by `config`; DOCKER_HOST points nowhere to prove it.
-      { cwd: dir, encoding: 'utf8', env: { PATH: process.env['PATH'], HOME: process.env['HOME'], LANG: 'C.UTF-8', DOCKER_HOST: 'unix:///nonexistent.sock' } },
-      (error, stdout, stderr) => {
-        if (error && (error as NodeJS.ErrnoException).code === 'ENOENT') {
-          reject(new Error('docker-compose is needed for this test (Debian: apt-get install docker-compose; .ci/run installs it)'));
-        } else {
-          resolve({ code: error ? Number((error as { code?: number }).code ?? -1) : 0, stdout, stderr });
-        }
-      },
-    ),
-  );
+/** docker-compose in the case's directory (lab/run). No daemon is contacted by `config`; DOCKER_HOST points nowhere to prove it. */
+async function compose(dir: string, args: string[]): Promise<Run> {
+  try {
+    return await run('docker-compose', ['--project-directory', dir, '-f', join(dir, 'docker-compose.yml'), ...args], {
+      cwd: dir,
+      env: { PATH: process.env['PATH'], HOME: process.env['HOME'], LANG: 'C.UTF-8', DOCKER_HOST: 'unix:///nonexistent.sock' },
+    });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error('docker-compose is needed for this test (Debian: apt-get install docker-compose; .ci/run installs it)');
+    throw e;
+  }
 }
 
 /** Runs the jobs, at most `limit` at a time. */

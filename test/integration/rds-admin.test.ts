@@ -30,7 +30,7 @@ import { SERVER_TIMEOUT, asLogin, bootstrap, credentialsFor, loginRoles, roleNam
 const MASTER = 'app_master';
 const MASTER_PASSWORD = 'master-pw-from-random';
 
-const rds = planRds('app-db', 'it', { allowedCidrs: ['10.0.0.0/16'] });
+const rds = planRds('app-db', 'it', { allowedCidrs: ['10.0.0.0/16'], sslrootcert: 'global-bundle.pem' });
 // The parameter group's core settings, as the server would have them (rds.* are RDS's own).
 const conf = Object.fromEntries(rds.parameters.filter((p) => !p.name.includes('.')).map((p) => [p.name, p.value]));
 const plans: InstancePlan[] = planServer(seedInstances, rds.capacity, { namePrefix: 'vw_', adminUser: MASTER }).instances;

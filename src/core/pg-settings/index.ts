@@ -192,6 +192,11 @@ export function pgSettingNames(major: number): string[] {
   return [...(settingsByMajor().get(dataMajor(major))?.values() ?? [])].map((s) => s.name).sort();
 }
 
+/** The extensions (the part before the dot) whose parameters a major's data holds, lower-cased. */
+export function pgSettingExtensions(major: number): ReadonlySet<string> {
+  return new Set(pgSettingNames(major).filter((n) => n.includes('.')).map((n) => n.slice(0, n.indexOf('.')).toLowerCase()));
+}
+
 /** The majors (of {@link PG_MAJORS_SUPPORTED}) that have the parameter. */
 export function pgSettingMajors(name: string): number[] {
   return PG_MAJORS_SUPPORTED.filter((m) => settingsByMajor().get(m)?.has(name.toLowerCase()));
@@ -467,8 +472,13 @@ function majorList(majors: number[]): string {
  * Checks one setting against a major's parameters: the name exists and can
  * be set, and the value is what the server accepts.
  *
- * Names with a dot (`pg_stat_statements.track`) are an extension's and are
- * not checked (the server keeps them as placeholders). For a major newer
+ * Names with a dot are an extension's: those of the preloaded extensions
+ * the data holds (`pg_stat_statements.*`, `auto_explain.*`, `pg_prewarm.*`,
+ * read from real servers that load them) are checked like the server's own,
+ * and an unknown name under one of their prefixes is refused (the module
+ * reserves its prefix once loaded); any other dotted name (another
+ * extension's, RDS's `rds.*`) is not checked, as the server keeps it as a
+ * placeholder. For a major newer
  * than the data, names the data does not know are let through and known
  * ones are checked with the newest data.
  * @param field the user's field of this setting, e.g. `pgConfig.shared_buffers`.
@@ -478,8 +488,8 @@ function majorList(majors: number[]): string {
  */
 export function validatePgSetting(name: string, value: PgSettingValue, major: number, field: string): void {
   checkMajor(major, field);
-  if (name.includes('.')) return;
   const setting = pgSetting(name, major);
+  if (!setting && name.includes('.') && !pgSettingExtensions(major).has(name.slice(0, name.indexOf('.')).toLowerCase())) return;
   if (!setting) {
     if (major > (PG_MAJORS_SUPPORTED[PG_MAJORS_SUPPORTED.length - 1] as number)) return;
     const elsewhere = pgSettingMajors(name);
@@ -492,9 +502,12 @@ export function validatePgSetting(name: string, value: PgSettingValue, major: nu
       );
     }
     const near = suggestPgSettings(name, major);
+    const extension = name.includes('.') ? name.slice(0, name.indexOf('.')) : undefined;
     throw new ValidationError(
       field,
-      `"${name}" is not a PostgreSQL ${major} parameter, and the server would refuse to start with it`,
+      extension
+        ? `"${name}" is not a parameter of ${extension} (PostgreSQL ${major}), which reserves the "${extension}." prefix once loaded`
+        : `"${name}" is not a PostgreSQL ${major} parameter, and the server would refuse to start with it`,
       near.length > 0
         ? `Did you mean ${near.map((n) => `"${n}"`).join(' or ')}?`
         : `Use a name from SELECT name FROM pg_settings (https://www.postgresql.org/docs/${major}/runtime-config.html)`,

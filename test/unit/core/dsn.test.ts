@@ -8,6 +8,7 @@ import {
   PoolerMode,
   REDACTED,
   TargetSessionAttrs,
+  KRATOS_REFUSED_LIBPQ_KEYWORDS,
   PGX_REFUSED_LIBPQ_KEYWORDS,
   kratosDsn,
   libpqUrl,
@@ -336,6 +337,17 @@ describe('libpq-only keywords never reach pgx (found with a real pgx login, test
     expect(queryKeys(libpqUrl({ ...vwBlog, params: { [key]: '1' } }))).toContain(key);
     expectFieldError(() => pgxUrl({ ...vwBlog, params: { [key]: '1' } }), `connection.params.${key}`, 'libpq-only');
     expectFieldError(() => kratosDsn({ ...vwBlog, params: { [key]: '1' } }), `connection.params.${key}`, 'libpq-only');
+  });
+});
+
+describe("keys pgx 5.12 reads but Kratos v1.3.1's pgx 5.6 forwards to the server (channel_binding, …)", () => {
+  test.each([...KRATOS_REFUSED_LIBPQ_KEYWORDS])('%s: in the libpq and pgx URLs, refused for Kratos naming the field', (key) => {
+    expect(LIBPQ_KEYWORDS.has(key)).toBe(true);
+    expect(PGX_REFUSED_LIBPQ_KEYWORDS.has(key)).toBe(false);
+    const c = { ...vwBlog, params: { [key]: 'require' } };
+    expect(queryKeys(libpqUrl(c))).toContain(key);
+    expect(queryKeys(pgxUrl(c))).toContain(key);
+    expectFieldError(() => kratosDsn(c), `connection.params.${key}`, "Kratos v1.3.1's pgx (v5.6)", 'refuses the login');
   });
 });
 

@@ -12,6 +12,7 @@ import {
   pgSetting,
   pgSettingContext,
   pgSettingMajors,
+  pgSettingExtensions,
   pgSettingNames,
   pgSettingNeedsRestart,
   rint,
@@ -191,8 +192,15 @@ describe('names', () => {
     expectFieldError(() => validatePgSetting('block_size', 8192, 17, 'pgConfig.block_size'), 'pgConfig.block_size', 'context internal', 'Remove it');
   });
 
-  test('extension parameters (with a dot) are not checked; newer majors let unknown names through', () => {
+  test('preloaded extensions\' parameters are checked like the server\'s own; other dotted names are not; newer majors let unknown names through', () => {
     expect(() => validatePgSetting('pg_stat_statements.track', 'all', 17, 'f')).not.toThrow();
+    expectFieldError(() => validatePgSetting('pg_stat_statements.track', 'everything', 17, 'f'), 'f', '"everything"');
+    expectFieldError(() => validatePgSetting('pg_stat_statements.max', 50, 17, 'f'), 'f');
+    expectFieldError(() => validatePgSetting('auto_explain.log_min_duration', '5 parsecs', 16, 'f'), 'f');
+    expectFieldError(() => validatePgSetting('pg_stat_statements.tracks', 'all', 17, 'f'), 'f', 'is not a parameter of pg_stat_statements', 'Did you mean "pg_stat_statements.track"');
+    expect(pgSettingExtensions(14)).toEqual(new Set(['auto_explain', 'pg_prewarm', 'pg_stat_statements']));
+    expect(() => validatePgSetting('pgaudit.log', 'anything', 17, 'f')).not.toThrow();
+    expect(() => validatePgSetting('rds.force_admin_logging_level', 'info', 17, 'f')).not.toThrow();
     expect(() => validatePgSetting('a_parameter_of_postgres_19', 1, 19, 'f')).not.toThrow();
     expectFieldError(() => validatePgSetting('work_mem', 'lots', 19, 'pgConfig.work_mem'), 'pgConfig.work_mem', 'is not an integer');
   });

@@ -272,8 +272,11 @@ describe('standardHba', () => {
     expect(rows(rules).slice(0, 2)).toEqual(['local all postgres - peer', 'local all all - trust']);
   });
 
-  test('an invalid allowed CIDR is rejected naming allowedCidrs[i]', () => {
-    expectFieldError(() => standardHba({ tls: true, allowedCidrs: ['10.0.0.0/8', '10.0.0.0'] }), 'allowedCidrs[1]');
+  test('an invalid CIDR never reaches pg_hba.conf: its renderer refuses it (the strategies check the user\'s field before)', () => {
+    // standardHba builds rules; the CIDRs are checked once where the user gave them (e.g. the Hetzner
+    // plan's allowedCidrs[i]) and by renderPgHba, not a third time here.
+    const rules = standardHba({ tls: true, allowedCidrs: ['10.0.0.0/8', '10.0.0.0'] });
+    expectFieldError(() => renderPgHba(rules), 'pgHba[4].address', 'is not a CIDR block');
   });
 
   test('the standard rules render without error and end with the reject lines', () => {

@@ -57,10 +57,17 @@ describe('validateHost', () => {
     ['-db.example.com', 'is not a valid host name', 'not starting or ending with "-"'],
     [`${'a'.repeat(64)}.example.com`, 'is not a valid host name', '1–63'],
     ['db%41.example.com', 'contains "%"', 'without percent-encoding'],
+    // A URL host parser reads "\\" as a path separator ("a\\b" → "a", "0\\" → 0.0.0.0): not a host name.
+    ['a\\b.example.com', 'is not a valid host name', 'Use labels'],
+    ['0\\', 'is not a valid host name', 'Use labels'],
     [5432, '5432 (a number) is not a host name', 'Give the host as a string'],
     [undefined, 'undefined (a undefined) is not a host name', 'Give the host as a string'],
   ])('%j is refused', (host, problem, fix) => {
     expectFieldError(() => validateHost(host, F, { portField: 'ExternalPostgres.port' }), F, problem, fix);
+  });
+
+  test('a provider\'s fixed port: the fix says to give the host alone, naming no port field', () => {
+    expectFieldError(() => validateHost('ep-x.neon.tech:5432', F, { portField: '' }), F, 'includes a port', 'Give the host alone ("ep-x.neon.tech"); the port is not part of the host');
   });
 
   test('the host a fix suggests is itself accepted', () => {

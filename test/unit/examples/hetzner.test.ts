@@ -22,6 +22,7 @@ const rt = installMocks({
 
 import * as pulumi from '@pulumi/pulumi';
 import { unwrapSecret } from '../../support/graph';
+import { userDataFiles } from '../hetzner/fixture';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const program = require('../../../examples/hetzner/index') as typeof import('../../../examples/hetzner/index');
 
@@ -29,7 +30,7 @@ jest.setTimeout(30_000);
 beforeAll(settled);
 
 test('declares the network, server, volume and firewall from config, and the seed\'s three databases on the server\'s admin provider', () => {
-  expect(rt.named('db-server').inputs).toMatchObject({ serverType: 'cx23', location: 'hel1', image: 'debian-12', deleteProtection: true });
+  expect(rt.named('db-server').inputs).toMatchObject({ name: 'db-test', serverType: 'cx23', location: 'hel1', image: 'debian-12', deleteProtection: true });
   expect(rt.named('db-data').retainOnDelete).toBe(true);
   expect(rt.named('db-subnet').inputs).toMatchObject({ networkZone: 'eu-central' });
   const dbs = rt.ofType('postgresql:index/database:Database');
@@ -48,8 +49,12 @@ test('instance URLs go to the private IP with verify-full and are secrets; the S
   expect(urls['blog']).toMatch(/^postgres:\/\/vw_blog:[A-Za-z0-9]{32}@10\.0\.1\.10:5432\/vw_blog\?sslmode=verify-full&sslrootcert=postgres-ca\.pem/);
   const userData = unwrapSecret(rt.named('db-server').inputs['userData']);
   expect(userData.secret).toBe(true);
-  expect(userData.value as string).toContain("RCLONE_CONFIG_BACKUP_SECRET_ACCESS_KEY='config-s3-secret'");
-  expect(userData.value as string).toContain("BACKUP_KEEP='14'");
+  const backupConf = userDataFiles(userData.value as string).find((f) => f.path === '/etc/postgres-strategies/backup.conf')!.content;
+  expect(backupConf).toContain('RCLONE_CONFIG_BACKUP_SECRET_ACCESS_KEY=config-s3-secret\n');
+  expect(backupConf).toContain('BACKUP_KEEP=14\n');
   expect(program.privateIp).toBe('10.0.1.10');
+  // The later-deployment path: the setup payload is exported, as a secret.
+  expect(await pulumi.isSecret(program.setupScript)).toBe(true);
+  expect((await settle(program.setupScript)).value).toContain("put_file /etc/postgres-strategies/backup.conf 0600 '");
   expect((await settle(program.caPem)).value).toContain('BEGIN CERTIFICATE');
 });

@@ -45,7 +45,7 @@ test('one RDS instance in the configured subnets, reachable only from the config
     deletionProtection: true,
     performanceInsightsEnabled: false,
   });
-  expect(rt.named('app-db-instance').retainOnDelete).toBe(true);
+  expect(rt.named('app-db-instance')).toMatchObject({ retainOnDelete: true, protect: true });
   expect(rt.named('app-db-parameters').inputs['parameters']).toContainEqual({ name: 'log_min_duration_statement', value: '500', applyMethod: 'immediate' });
 });
 

@@ -5,6 +5,8 @@
  * (cloud-init's schema and shellcheck: test/integration/hetzner-cloud-init.test.ts;
  * the setup run for real: test/e2e/hetzner-setup.test.ts.)
  */
+import { randomBytes } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { parse } from 'yaml';
 import { ValidationError } from '../../../src/core/errors';
 import { renderBootstrapSql } from '../../../src/core/render-sql';
@@ -12,8 +14,14 @@ import { planInstances } from '../../../src/core/plan';
 import { scramSha256Verifier } from '../../../src/core/scram';
 import { USER_DATA_LIMIT_BYTES, renderAdminSql, renderCloudConfig } from '../../../src/hetzner/cloud-init';
 import { CREATECLUSTER_CONF_PATH, postgresMajorFor } from '../../../src/hetzner/debian';
-import { SETUP_SCRIPT, shellQuote } from '../../../src/hetzner/scripts';
-import { ADMIN_PASSWORD, sampleSettings } from './fixture';
+import { shellQuote } from '../../../src/core/shell';
+import { SETUP_SCRIPT } from '../../../src/hetzner/scripts';
+import { ADMIN_PASSWORD, SampleOverrides, sampleSettings } from './fixture';
+
+/** Each line is a whole line of the text. */
+const expectLines = (text: string, lines: string[]): void => {
+  expect(text.split('\n')).toEqual(expect.arrayContaining(lines));
+};
 
 const fileOf = (r: ReturnType<typeof renderCloudConfig>, path: string): string => {
   const f = r.files.find((x) => x.path === path);
@@ -23,12 +31,28 @@ const fileOf = (r: ReturnType<typeof renderCloudConfig>, path: string): string =
 
 describe('the document', () => {
   const r = renderCloudConfig(sampleSettings());
+  const postgresqlConf = fileOf(r, '/etc/postgres-strategies/postgresql.conf');
+  const pgHba = fileOf(r, '/etc/postgres-strategies/pg_hba.conf');
   const doc = parse(r.userData) as { write_files: Array<{ path: string; permissions: string; owner: string }>; runcmd: string[][] };
 
   test('is a #cloud-config with write_files and one runcmd: the setup program', () => {
     expect(r.userData.startsWith('#cloud-config\n')).toBe(true);
     expect(Object.keys(doc)).toEqual(['write_files', 'runcmd']);
     expect(doc.runcmd).toEqual([['/usr/local/sbin/postgres-strategies-setup']]);
+  });
+
+  test('files over 1 KiB are written gzip + base64 (cloud-init decodes them), smaller ones as text', () => {
+    const entries = doc.write_files as unknown as Array<{ path: string; content: string; encoding?: string }>;
+    for (const [i, f] of r.files.entries()) {
+      const e = entries[i]!;
+      if (Buffer.byteLength(f.content) > 1024) {
+        expect({ path: e.path, encoding: e.encoding }).toEqual({ path: f.path, encoding: 'gz+b64' });
+        expect(gunzipSync(Buffer.from(e.content, 'base64')).toString('utf8')).toBe(f.content);
+      } else {
+        expect({ path: e.path, encoding: e.encoding, content: e.content }).toEqual({ path: f.path, encoding: undefined, content: f.content });
+      }
+    }
+    expect(entries.find((e) => e.path === '/usr/local/sbin/postgres-strategies-setup')!.encoding).toBe('gz+b64');
   });
 
   test('writes the createcluster drop-in first (before the package is installed) and keeps secrets root-only', () => {
@@ -45,21 +69,23 @@ describe('the document', () => {
   });
 
   test('postgresql.conf: private IP only, port 5432, scram, TLS 1.2+, Debian paths of the major, then pgConfig', () => {
-    expect(r.postgresqlConf).toContain("listen_addresses = '10.0.1.10'\n");
-    expect(r.postgresqlConf).toContain('port = 5432\n');
-    expect(r.postgresqlConf).toContain("password_encryption = 'scram-sha-256'\n");
-    expect(r.postgresqlConf).toContain('ssl = on\n');
-    expect(r.postgresqlConf).toContain("ssl_min_protocol_version = 'TLSv1.2'\n");
-    expect(r.postgresqlConf).toContain("ssl_cert_file = '/etc/postgresql/15/main/server.crt'\n");
-    expect(r.postgresqlConf).toContain("ssl_key_file = '/etc/postgresql/15/main/server.key'\n");
-    expect(r.postgresqlConf).toContain('max_connections = 120\n');
-    expect(r.postgresqlConf).toContain("shared_buffers = '256MB'\n");
-    expect(r.postgresqlConf).toContain('log_connections = on\n');
+    expectLines(postgresqlConf, [
+      "listen_addresses = '10.0.1.10'",
+      'port = 5432',
+      "password_encryption = 'scram-sha-256'",
+      'ssl = on',
+      "ssl_min_protocol_version = 'TLSv1.2'",
+      "ssl_cert_file = '/etc/postgresql/15/main/server.crt'",
+      "ssl_key_file = '/etc/postgresql/15/main/server.key'",
+      'max_connections = 120',
+      "shared_buffers = '256MB'",
+      'log_connections = on',
+    ]);
     expect(r.dataDirectory).toBe('/var/lib/postgresql/15/main');
   });
 
   test('pg_hba.conf: peer for postgres on the socket, hostnossl rejected, hostssl + scram from the admitted networks, reject the rest', () => {
-    const rows = r.pgHba.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(/\s+/).slice(0, 5).join(' '));
+    const rows = pgHba.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(/\s+/).slice(0, 5).join(' '));
     expect(rows).toEqual([
       'local all postgres peer #',
       'local all all scram-sha-256',
@@ -74,10 +100,7 @@ describe('the document', () => {
 
   test('the volume is mounted by id and the setup waits for it', () => {
     const conf = fileOf(r, '/etc/postgres-strategies/setup.conf');
-    expect(conf).toContain("VOLUME_DEVICE='/dev/disk/by-id/scsi-0HC_Volume_4242'\n");
-    expect(conf).toContain("MOUNT_POINT='/var/lib/postgresql'\n");
-    expect(conf).toContain("PG_PACKAGE='postgresql-15'\n");
-    expect(conf).toContain("RUN_BOOTSTRAP='0'\n");
+    expectLines(conf, ['VOLUME_DEVICE=/dev/disk/by-id/scsi-0HC_Volume_4242', 'MOUNT_POINT=/var/lib/postgresql', 'PG_PACKAGE=postgresql-15', 'RUN_BOOTSTRAP=0', "UPGRADE_FROM_MAJOR=''"]);
     expect(SETUP_SCRIPT).toContain('while [ ! -b "$VOLUME_DEVICE" ]');
   });
 
@@ -87,24 +110,22 @@ describe('the document', () => {
     expect(sql).toMatch(/CREATE ROLE "pgadmin" LOGIN NOSUPERUSER CREATEDB CREATEROLE PASSWORD 'SCRAM-SHA-256\$4096:/);
   });
 
-  test('backups: keep 30 and no age limit by default, on the volume, nightly', () => {
+  test('backups: keep 7 and no age limit by default, on the volume with 20 % of it kept free, nightly', () => {
     const conf = fileOf(r, '/etc/postgres-strategies/backup.conf');
-    expect(conf).toContain("BACKUP_DIR='/var/lib/postgresql/backups'\n");
-    expect(conf).toContain("BACKUP_KEEP='30'\n");
-    expect(conf).toContain("BACKUP_MAX_AGE_DAYS='0'\n");
-    expect(conf).toContain("BACKUP_S3='0'\n");
+    expectLines(conf, ['BACKUP_DIR=/var/lib/postgresql/backups', 'BACKUP_KEEP=7', 'BACKUP_MAX_AGE_DAYS=0', 'BACKUP_MIN_FREE_PERCENT=20', 'BACKUP_S3=0']);
     expect(fileOf(r, '/etc/systemd/system/postgres-strategies-backup.timer')).toContain('OnCalendar=*-*-* 03:15:00 UTC\n');
   });
 });
 
-test('S3 backups: rclone settings from the bucket, with the key quoted for sh', () => {
-  const r = renderCloudConfig(sampleSettings({ backup: { keep: 7, maxAgeDays: 14, s3: { endpoint: 'https://fsn1.your-objectstorage.com', bucket: 'pg-dumps', prefix: 'prod/', accessKeyId: 'AK', secretAccessKey: "a'b" } } }));
+test('S3 backups: rclone settings from the bucket, with the key quoted for sh; 30 dumps kept by default', () => {
+  const r = renderCloudConfig(sampleSettings({ backup: { maxAgeDays: 14, s3: { endpoint: 'https://fsn1.your-objectstorage.com', bucket: 'pg-dumps', prefix: 'prod/', accessKeyId: 'AK', secretAccessKey: "a'b" } } }));
   const conf = fileOf(r, '/etc/postgres-strategies/backup.conf');
-  expect(conf).toContain("BACKUP_S3='1'\n");
-  expect(conf).toContain("RCLONE_CONFIG_BACKUP_ENDPOINT='https://fsn1.your-objectstorage.com'\n");
+  expect(conf).toContain('BACKUP_S3=1\n');
+  expect(conf).toContain('BACKUP_KEEP=30\n');
+  expect(conf).toContain('RCLONE_CONFIG_BACKUP_ENDPOINT=https://fsn1.your-objectstorage.com\n');
   expect(conf).toContain(`RCLONE_CONFIG_BACKUP_SECRET_ACCESS_KEY=${shellQuote("a'b")}\n`);
   expect(shellQuote("a'b")).toBe("'a'\\''b'");
-  expect(fileOf(r, '/etc/postgres-strategies/setup.conf')).toContain("BACKUP_S3='1'\n");
+  expect(fileOf(r, '/etc/postgres-strategies/setup.conf')).toContain('BACKUP_S3=1\n');
 });
 
 test('the instances\' bootstrap SQL is written and run when given', () => {
@@ -112,25 +133,27 @@ test('the instances\' bootstrap SQL is written and run when given', () => {
   const sql = renderBootstrapSql(plans, { verifiers: { vw_blog: scramSha256Verifier('x'.repeat(20), Buffer.alloc(16, 1)) } });
   const r = renderCloudConfig(sampleSettings({ bootstrapSql: sql }));
   expect(fileOf(r, '/etc/postgres-strategies/bootstrap.sql')).toBe(sql);
-  expect(fileOf(r, '/etc/postgres-strategies/setup.conf')).toContain("RUN_BOOTSTRAP='1'\n");
+  expect(fileOf(r, '/etc/postgres-strategies/setup.conf')).toContain('RUN_BOOTSTRAP=1\n');
 });
 
 test('the admin SQL refuses a plain password', () => {
   expect(() => renderAdminSql('pgadmin', 'hunter2')).toThrow(/adminVerifier: is not a SCRAM-SHA-256 verifier; plain passwords are never written into user data/);
 });
 
-test('Hetzner\'s 32 KiB user-data limit is checked', () => {
-  const big = `-- ${'x'.repeat(USER_DATA_LIMIT_BYTES)}\n`;
+test('Hetzner\'s 32 KiB user-data limit is checked (large files are compressed, so it takes incompressible text to reach it)', () => {
+  const big = `-- ${randomBytes(USER_DATA_LIMIT_BYTES).toString('base64')}\n`;
   expect(() => renderCloudConfig(sampleSettings({ bootstrapSql: big }))).toThrow(/userData: is \d+ bytes, over Hetzner's limit of 32768/);
   expect(Buffer.byteLength(renderCloudConfig(sampleSettings()).userData)).toBeLessThan(16 * 1024);
 });
 
 describe('errors name the field', () => {
-  const cases: Array<[string, Parameters<typeof sampleSettings>[0], RegExp]> = [
+  const cases: Array<[string, SampleOverrides, RegExp]> = [
     ['a managed key in pgConfig', { pgConfig: { listen_addresses: '*' } }, /pgConfig\.listen_addresses: "listen_addresses" is managed by this component/],
     ['ssl in pgConfig', { pgConfig: { ssl: false } }, /pgConfig\.ssl: "ssl" is managed/],
     ['an injected key', { pgConfig: { "work_mem = '1MB'\nssl": 'off' } }, /is not a postgresql\.conf parameter name/],
-    ['a bad CIDR', { admittedCidrs: ['10.0.1.0/33'] }, /allowedCidrs\[0\]: "10\.0\.1\.0\/33" is not a CIDR block/],
+    ['a bad CIDR (the renderer never writes a malformed pg_hba line)', { admittedCidrs: ['10.0.1.0/33'] }, /pgHba\[\d+\]\.address: "10\.0\.1\.0\/33" is not a CIDR block/],
+    ['a negative minFreePercent', { backup: { minFreePercent: -1 } }, /backup\.minFreePercent: -1 is not a whole percentage between 0 and 90/],
+    ['an upgrade from a newer major', { upgradeFromMajor: 16 }, /postgresMajorUpgradeFrom: 16 is not an older PostgreSQL major than 15/],
     ['a negative keep', { backup: { keep: -1 } }, /backup\.keep: -1 is not a whole number of dumps/],
     ['a schedule with a newline', { backup: { schedule: 'daily\nExecStart=/bin/sh' } }, /backup\.schedule: "daily\\nExecStart=\/bin\/sh" is not a systemd OnCalendar expression/],
     ['a bucket with upper case', { backup: { s3: { endpoint: 'https://x.example', bucket: 'Bad', accessKeyId: 'a', secretAccessKey: 'b' } } }, /backup\.s3\.bucket: "Bad" is not a bucket name/],

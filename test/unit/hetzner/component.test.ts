@@ -1,21 +1,23 @@
 /**
- * HetznerPostgres under Pulumi's mock runtime: the hcloud graph (types,
- * names, protections, retain-on-delete, firewall rules, ignoreChanges on
- * the user data, delete-before-replace), secrets (user data, admin password,
- * no plain password or private key in plain state), the handle, SharedPostgres
- * on the handle, the cloud-init instances, and errors raised before any
- * resource is registered.
+ * HetznerPostgres under Pulumi's mock runtime (stack "test"): the hcloud
+ * graph (types, Hetzner names `<name>-<stack>`, protections,
+ * retain-on-delete, firewall rules, ignoreChanges on the user data and
+ * sshKeys, delete-before-replace, the boot user data), secrets (user data,
+ * setup payload, admin password, no plain password or private key in plain
+ * state), the handle, SharedPostgres on the handle, the cloud-init
+ * instances, and errors raised before any resource is registered.
  */
 import { installMocks, settle, settled, RecordedResource } from '../../../lab/pulumi-mocks';
 const rt = installMocks();
 
 import * as pulumi from '@pulumi/pulumi';
-import { parse } from 'yaml';
 import { HetznerPostgres } from '../../../src/hetzner/component';
 import { SharedPostgres } from '../../../src/provisioning/shared';
 import { ServerKind, SslMode } from '../../../src/core/tls';
 import { isScramVerifier, verifyScramPassword } from '../../../src/core/scram';
 import { unwrapSecret } from '../../support/graph';
+import { renderSetupScript } from '../../../src/hetzner/cloud-init';
+import { userDataFiles } from './fixture';
 
 jest.setTimeout(30_000);
 
@@ -41,6 +43,7 @@ const boot = new HetznerPostgres('boot', {
   reprovisionOnUserDataChange: true,
 });
 
+const kept = new HetznerPostgres('kept', { serverType: 'cx23', serverName: 'kept', existingNetworkId: 99, subnetIpRange: '10.7.1.0/24' });
 beforeAll(settled);
 
 const mine = (prefix: string): RecordedResource[] => rt.resources.filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`));
@@ -55,6 +58,7 @@ test('declares network, subnet, firewall, volume, server, attachment, certificat
       'hcloud:index/volume:Volume db-data',
       'hcloud:index/volumeAttachment:VolumeAttachment db-data-attachment',
       'postgres-strategies:index:HetznerPostgres db',
+      'pulumi-nodejs:dynamic/postgres-strategies:BootUserData db-user-data',
       'pulumi-nodejs:dynamic/postgres-strategies:ServerReady db-ready',
       'pulumi:providers:postgresql db-admin',
       'random:index/randomBytes:RandomBytes db-admin-scram-salt',
@@ -68,10 +72,10 @@ test('declares network, subnet, firewall, volume, server, attachment, certificat
   );
 });
 
-test('server: Debian 12, type and location, fixed private IP, firewall, protections on, user data ignored after creation, delete-first', () => {
+test('server: Debian 12, type and location, fixed private IP, firewall, protections on, user data and SSH keys ignored after creation, delete-first', () => {
   const s = rt.named('db-server');
   expect(s.inputs).toMatchObject({
-    name: 'db',
+    name: 'db-test',
     serverType: 'cx23',
     image: 'debian-12',
     location: 'nbg1',
@@ -82,9 +86,41 @@ test('server: Debian 12, type and location, fixed private IP, firewall, protecti
     labels: { 'managed-by': 'postgres-strategies', env: 'test' },
   });
   expect((s.inputs['networks'] as Array<Record<string, unknown>>)[0]).toMatchObject({ ip: '10.0.1.10' });
-  expect(s.ignoreChanges).toEqual(['userData']);
+  // sshKeys: hcloud injects them at creation only and would replace the server for a change (its docs: ignore them).
+  expect(s.ignoreChanges).toEqual(['userData', 'sshKeys']);
   expect(s.deleteBeforeReplace).toBe(true);
   expect(s.dependencies.some((d) => d.endsWith('::db-subnet'))).toBe(true);
+});
+
+test('Hetzner names default to <name>-<stack> (unique per project across stacks); serverName keeps the old names', () => {
+  expect(['db-server', 'db-network', 'db-firewall', 'db-data'].map((n) => rt.named(n).inputs['name'])).toEqual(['db-test', 'db-test-network', 'db-test-firewall', 'db-test-data']);
+  expect(db.plan.names).toEqual({ server: 'db-test', network: 'db-test-network', firewall: 'db-test-firewall', volume: 'db-test-data' });
+  // The certificate's common name follows the server name (the private IP stays its IP SAN).
+  expect(rt.named('db-server-csr').inputs['subject']).toMatchObject({ commonName: 'db-test' });
+  expect(['kept-server', 'kept-firewall', 'kept-data'].map((n) => rt.named(n).inputs['name'])).toEqual(['kept', 'kept-firewall', 'kept-data']);
+  expect(kept.plan.names.network).toBe('kept-network');
+});
+
+test('the boot user data: BootUserData holds it (secret) with the generation it guards; the server boots it', () => {
+  const b = rt.named('db-user-data');
+  expect(b.inputs).toMatchObject({ image: 'debian-12', location: 'nbg1', postgresMajor: 15, reprovision: false, postgresMajorUpgradeFrom: 0 });
+  // A hash of the (secret) user data: secret too.
+  expect(unwrapSecret(b.inputs['rebuildKey'])).toEqual({ secret: true, value: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  expect(unwrapSecret(b.inputs['userData']).secret).toBe(true);
+  expect(b.additionalSecretOutputs).toEqual(['userData', 'bootUserData']);
+  expect(unwrapSecret(rt.named('db-server').inputs['userData']).value).toBe(unwrapSecret(b.inputs['userData']).value);
+  expect(rt.named('db-server').dependencies.some((d) => d.endsWith('::db-user-data'))).toBe(true);
+  expect(rt.named('boot-user-data').inputs).toMatchObject({ reprovision: true });
+});
+
+test('setupScript: the user data\'s files and command as one sh program for the running server (secret)', async () => {
+  const script = await settle(db.setupScript);
+  expect(script.secret).toBe(true);
+  const userData = unwrapSecret(rt.named('db-server').inputs['userData']).value as string;
+  const files = userDataFiles(userData);
+  expect(script.value).toBe(renderSetupScript(files, [['/usr/local/sbin/postgres-strategies-setup']]));
+  expect(script.value!.trimEnd().split('\n').pop()).toBe('/usr/local/sbin/postgres-strategies-setup');
+  expect(files.map((f) => f.path)).toContain('/etc/postgres-strategies/server.crt');
 });
 
 test('volume: ext4, automount off, delete protection, retained on delete, in the server\'s location', () => {
@@ -116,14 +152,15 @@ test('the user data is a secret: it holds the TLS key; no plain password, and th
   const adminPassword = (await settle(db.adminPassword)).value!;
   expect(await pulumi.isSecret(db.adminPassword)).toBe(true);
   expect(userData).not.toContain(adminPassword);
-  const files = (parse(userData) as { write_files: Array<{ path: string; content: string }> }).write_files;
+  const files = userDataFiles(userData);
   const adminSql = files.find((f) => f.path.endsWith('admin.sql'))!.content;
   const verifier = /PASSWORD '(SCRAM-SHA-256[^']+)'/.exec(adminSql)![1]!;
   expect(isScramVerifier(verifier)).toBe(true);
   expect(verifyScramPassword(adminPassword, verifier)).toBe(true);
   expect(files.find((f) => f.path.endsWith('server.key'))!.content).toContain('PRIVATE KEY');
-  expect(files.find((f) => f.path.endsWith('setup.conf'))!.content).toContain("VOLUME_DEVICE='/dev/disk/by-id/scsi-0HC_Volume_db-data-id'");
-  expect(files.find((f) => f.path.endsWith('backup.conf'))!.content).toContain("RCLONE_CONFIG_BACKUP_SECRET_ACCESS_KEY='s3-secret-key'");
+  expect(files.find((f) => f.path.endsWith('setup.conf'))!.content).toContain('VOLUME_DEVICE=/dev/disk/by-id/scsi-0HC_Volume_db-data-id\n');
+  expect(files.find((f) => f.path.endsWith('backup.conf'))!.content).toContain('RCLONE_CONFIG_BACKUP_SECRET_ACCESS_KEY=s3-secret-key\n');
+  expect(files.find((f) => f.path.endsWith('backup.conf'))!.content).toContain('BACKUP_KEEP=14\n');
   expect(await pulumi.isSecret(db.userData)).toBe(true);
   // The config files alone carry no secret and are plain outputs (the config-change path).
   expect(await pulumi.isSecret(db.postgresqlConf)).toBe(false);
@@ -173,8 +210,7 @@ test('SharedPostgres provisions on the handle through the admin provider, after 
 
 test('cloud-init instances: bootstrap SQL in the user data, URLs to the private IP with verify-full, claimed on the handle', async () => {
   const userData = unwrapSecret(rt.named('boot-server').inputs['userData']).value as string;
-  const files = (parse(userData) as { write_files: Array<{ path: string; content: string }> }).write_files;
-  const sql = files.find((f) => f.path.endsWith('bootstrap.sql'))!.content;
+  const sql = userDataFiles(userData).find((f) => f.path.endsWith('bootstrap.sql'))!.content;
   expect(sql).toMatch(/CREATE ROLE "vw_blog" LOGIN/);
   const password = (await settle(boot.instances['blog']!.password)).value!;
   expect(sql).not.toContain(password);
@@ -189,7 +225,8 @@ test('an existing network: no network or subnet created; protections off and vol
   const s = rt.named('boot-server');
   expect((s.inputs['networks'] as Array<Record<string, unknown>>)[0]).toMatchObject({ networkId: 1234, ip: '10.9.1.10' });
   expect(s.inputs).toMatchObject({ deleteProtection: false, rebuildProtection: false });
-  expect(s.ignoreChanges).toEqual([]);
+  // Re-provisioning: user-data changes replace the server (through BootUserData); SSH keys never do.
+  expect(s.ignoreChanges).toEqual(['sshKeys']);
   expect(rt.named('boot-data').retainOnDelete).toBe(false);
 });
 
@@ -200,7 +237,10 @@ describe('rejected before anything is registered, naming the field', () => {
     ['deletion with protection on', { allowDataDeletion: true }, /allowDataDeletion: is true while deleteProtection is on/],
     ['a bad bucket', { backup: { s3: { endpoint: 'https://x.example', bucket: 'A', accessKeyId: pulumi.secret('a'), secretAccessKey: pulumi.secret('b') } } }, /backup\.s3\.bucket: "A" is not a bucket name/],
     ['a short password length', { passwordLength: 8 }, /passwordLength: 8 is not a whole number of characters between 16 and 128/],
-    ['a component name that is no server name, without serverName', { __name: 'MyDB' }, /serverName: is not set, and the component name "MyDB" is not a valid server name/],
+    ['a server name that is no host name', { serverName: 'My_DB' }, /serverName: "My_DB" is not a valid server name/],
+    ['the whole internet without publicAccess', { allowedCidrs: ['0.0.0.0/0'] }, /allowedCidrs\[0\]: "0\.0\.0\.0\/0" admits the whole internet/],
+    ['an upgrade from a major that is not older', { postgresMajorUpgradeFrom: 15 }, /postgresMajorUpgradeFrom: 15 is not a PostgreSQL major older than the image's 15/],
+    ['a bad minFreePercent', { backup: { minFreePercent: 95 } }, /backup\.minFreePercent: 95 is not a whole percentage between 0 and 90/],
     ['an over-budget instance list', { instances: [{ name: 'a', gatewayPool: { maxConns: 90, minConns: 1 } }] }, /instances/],
   ];
   test.each(cases)('%s', (label, overrides, message) => {

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { planFirewallRules, planNetwork } from '../../../src/hetzner/network';
-import { hetznerVolumeDevice, planHetzner } from '../../../src/hetzner/plan';
+import { defaultServerName, hetznerResourceNames, hetznerVolumeDevice, planHetzner } from '../../../src/hetzner/plan';
 import { seedInstances } from '../../../examples/shared/instances';
 
 const base = { serverType: 'cx23', serverName: 'db' };
@@ -93,6 +93,7 @@ describe('rejected before anything is created, naming the field', () => {
     ['a managed pgConfig key', { pgConfig: { listen_addresses: '*' } }, /pgConfig\.listen_addresses: "listen_addresses" is managed by this component/],
     ['a parameter PostgreSQL 15 does not have', { pgConfig: { shared_bufers: '1GB' } }, /pgConfig\.shared_bufers/],
     ['a string max_connections', { pgConfig: { max_connections: 'many' } }, /pgConfig\.max_connections/],
+    ['an upgrade from a newer major', { postgresMajorUpgradeFrom: 16 }, /postgresMajorUpgradeFrom: 16 is not a PostgreSQL major older than the image's 15/],
     ['a bad label', { labels: { 'bad key!': 'x' } }, /labels\.bad key!: "bad key!" is not a Hetzner label key/],
     ['a bad backup keep', { backup: { keep: 1.5 } }, /backup\.keep: 1\.5 is not a whole number of dumps/],
     ['an instance named like the admin', { adminUser: 'vw_blog', instances: [{ name: 'blog' }], namePrefix: 'vw_' }, /instances\[0\]\.database: role "vw_blog" would be the admin role itself/],
@@ -100,4 +101,34 @@ describe('rejected before anything is created, naming the field', () => {
   test.each(cases)('%s', (_, overrides, message) => {
     expect(() => planHetzner({ ...base, ...overrides } as Parameters<typeof planHetzner>[0])).toThrow(message);
   });
+});
+
+describe('names across stacks (Hetzner names are unique per project)', () => {
+  test('the default server name is <name>-<stack>; the network, firewall and volume are named after it', () => {
+    expect(defaultServerName('db', 'dev')).toBe('db-dev');
+    expect(defaultServerName('db', 'prod')).toBe('db-prod');
+    expect(defaultServerName('MyDB', 'Prod_EU')).toBe('mydb-prod-eu');
+    expect(hetznerResourceNames('db-dev')).toEqual({ server: 'db-dev', network: 'db-dev-network', firewall: 'db-dev-firewall', volume: 'db-dev-data' });
+  });
+
+  test('property: every default name is a valid server name whose derived names fit 63 characters, and two stacks never share one', () => {
+    const part = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABC0123456789-_.'.split('')), minLength: 1, maxLength: 60 }).filter((s) => /[A-Za-z0-9]/.test(s));
+    fc.assert(
+      fc.property(part, part, part, (name, a, b) => {
+        const one = defaultServerName(name, a);
+        expect(() => planHetzner({ ...base, serverName: one })).not.toThrow();
+        expect(Object.values(hetznerResourceNames(one)).every((n) => n.length <= 63)).toBe(true);
+        expect(defaultServerName(name, a)).toBe(one);
+        if (a.toLowerCase().replace(/[^a-z0-9]+/g, '-') !== b.toLowerCase().replace(/[^a-z0-9]+/g, '-')) expect(defaultServerName(name, b)).not.toBe(one);
+      }),
+    );
+  });
+});
+
+test('the server\'s postgresql.conf and pg_hba.conf are rendered once, in the plan', () => {
+  const p = planHetzner({ ...base, allowedCidrs: ['192.0.2.0/24'], pgConfig: { max_connections: 80 } });
+  expect(p.config.postgresMajor).toBe(15);
+  expect(p.config.postgresqlConf).toContain('max_connections = 80\n');
+  expect(p.config.postgresqlConf).toContain("listen_addresses = '10.0.1.10'\n");
+  expect(p.config.pgHba).toMatch(/hostssl\s+all\s+all\s+192\.0\.2\.0\/24\s+scram-sha-256/);
 });

@@ -25,7 +25,10 @@ test('evaluates with unknown ids and keys: the user data is unknown and secret, 
   expect(userData.secret).toBe(true);
   expect(rt.ofType('hcloud:index/server:Server').map((r) => r.name)).toEqual(['db-server']);
   expect(rt.ofType('postgresql:index/database:Database').map((r) => r.inputs['name']).sort()).toEqual(['vw_admin', 'vw_api', 'vw_blog']);
-  expect(rt.named('db-server').ignoreChanges).toEqual(['userData']);
+  expect(rt.named('db-server').ignoreChanges).toEqual(['userData', 'sshKeys']);
+  // The boot user data is unknown too (its provider runs in the update); the setup payload is secret.
+  expect(await settle(db.bootUserData.bootUserData)).toMatchObject({ known: false });
+  expect(await settle(db.setupScript)).toMatchObject({ known: false, secret: true });
   // The config files come from the plan alone: known already, and not secret.
   const conf = await settle(db.postgresqlConf);
   expect(conf).toMatchObject({ known: true, secret: false });

@@ -34,7 +34,6 @@ import {
   planPublish,
   renderLocalBootstrapSql,
   renderSuperuserPasswordSql,
-  shellQuote,
 } from '../../../src/local/plan';
 import { scramSha256Verifier } from '../../../src/core/scram';
 import { COMPOSE_CASES } from './compose-cases';
@@ -131,7 +130,9 @@ describe('postgresql.conf of the container', () => {
       adminConnections: DEFAULT_ADMIN_MAX_CONNECTIONS,
       maintenanceConnections: DEFAULT_MAINTENANCE_CONNECTIONS,
     });
-    expect(() => localCapacity({ max_connections: '200' })).toThrow(/pgConfig\.max_connections: "200" is not a number/);
+    // Read as the server reads postgresql.conf (the core's capacityFromPgConfig): "200" is 200.
+    expect(localCapacity({ max_connections: '200' }, 17).maxConnections).toBe(200);
+    expect(() => localCapacity({ max_connections: 'many' })).toThrow(/^pgConfig\.max_connections: "many" is not a whole number of connections/);
   });
 });
 
@@ -393,11 +394,6 @@ describe('Docker names and shell quoting', () => {
     expect([n.network, n.volume, n.socketVolume, n.container('postgres')]).toEqual(['shop-dev-auth-network', 'shop-dev-auth-postgres-data', 'shop-dev-auth-postgres-socket', 'shop-dev-auth-postgres']);
     expect(dockerNames('auth', 'kept-data', 'shop-dev-').volume).toBe('kept-data');
     expect(() => dockerNames('auth', undefined, '.x')).toThrow(/^dockerNamePrefix: "\.x" cannot start Docker names \(it makes "\.xauth"\)/);
-  });
-
-  test('shellQuote leaves plain words and single-quotes the rest', () => {
-    expect(shellQuote('/run/postgres-strategies')).toBe('/run/postgres-strategies');
-    expect(shellQuote("a b'c")).toBe(`'a b'\\''c'`);
   });
 });
 

@@ -26,7 +26,7 @@ function deploy(name: string, preset: ManagedPreset): SharedPostgres {
 }
 
 const neon = deploy('neon', neonServer({ host: 'ep-cool-rain-12345.eu-central-1.aws.neon.tech', adminPassword: 'neon-admin-pw' }));
-const supabase = deploy('supa', supabaseServer({ projectRef: 'abcdefgh', region: 'eu-central-1', adminPassword: 'supa-admin-pw' }));
+const supabase = deploy('supa', supabaseServer({ projectRef: 'abcdefgh', poolerHost: 'aws-0-eu-central-1.pooler.supabase.com', adminPassword: 'supa-admin-pw' }));
 
 beforeAll(settled);
 

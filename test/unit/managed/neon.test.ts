@@ -29,34 +29,44 @@ const HONEYDUE_HOST = 'ep-floral-truth-amttbc5a.c-5.us-east-1.aws.neon.tech';
 // Seed 001: `DATABASE_URL=postgres://[user]:[password]@[endpoint].neon.tech/[dbname]?sslmode=require`.
 const SEED_001_TEMPLATE = 'postgres://[user]:[password]@[endpoint].neon.tech/[dbname]?sslmode=require';
 
-describe('connection strings as the seeds write them', () => {
-  test("the primary seed's Neon external_url, byte for byte", () => {
+describe('connection strings as the seeds and the dashboard write them', () => {
+  // Neon's dashboard (Connect, 2025 on): sslmode and channel_binding, no port, the -pooler host by default.
+  const DASHBOARD_POOLED = 'postgres://vibewarden:${DB_PASSWORD}@ep-cool-rain-12345-pooler.eu-central-1.aws.neon.tech/neondb?sslmode=require&channel_binding=require';
+
+  test("the dashboard's current form: sslmode=require&channel_binding=require, direct and -pooler", () => {
+    expect(neonConnectionString({ host: SEED_HOST, user: 'vibewarden', passwordPlaceholder: '${DB_PASSWORD}', pooled: true })).toBe(DASHBOARD_POOLED);
+    expect(neonConnectionString({ host: SEED_HOST, user: 'vibewarden', passwordPlaceholder: '${DB_PASSWORD}' })).toBe(`${SEED_URL}&channel_binding=require`);
+    const p = parse(DASHBOARD_POOLED) as Record<string, unknown>;
+    expect([p['sslmode'], p['channel_binding']]).toEqual(['require', 'require']);
+  });
+
+  test("the primary seed's Neon external_url byte for byte (the form before channel_binding)", () => {
     expect(
-      neonConnectionString({ host: SEED_HOST, user: 'vibewarden', passwordPlaceholder: '${DB_PASSWORD}', database: 'neondb', sslmode: SslMode.Require }),
+      neonConnectionString({ host: SEED_HOST, user: 'vibewarden', passwordPlaceholder: '${DB_PASSWORD}', database: 'neondb', sslmode: SslMode.Require, channelBinding: false }),
     ).toBe(SEED_URL);
-    // database and sslmode defaults are the seed's
-    expect(neonConnectionString({ host: SEED_HOST, user: 'vibewarden', passwordPlaceholder: '${DB_PASSWORD}' })).toBe(SEED_URL);
+    expect(neonConnectionString({ host: SEED_HOST, user: 'vibewarden', passwordPlaceholder: '${DB_PASSWORD}', channelBinding: false })).toBe(SEED_URL);
   });
 
   test("the primary seed's whole Neon database: block (tls_mode require, connect_timeout 15s, pool 10 / 1)", () => {
-    expect(neonGatewayConfig({ host: SEED_HOST, user: 'vibewarden', passwordPlaceholder: '${DB_PASSWORD}' })).toEqual({
+    expect(neonGatewayConfig({ host: SEED_HOST, user: 'vibewarden', passwordPlaceholder: '${DB_PASSWORD}', channelBinding: false })).toEqual({
       externalUrl: SEED_URL,
       tlsMode: 'require',
       connectTimeout: '15s',
       maxConns: 10,
       minConns: 1,
     });
+    expect(neonGatewayConfig({ host: SEED_HOST, user: 'vibewarden', passwordPlaceholder: '${DB_PASSWORD}' }).externalUrl).toBe(`${SEED_URL}&channel_binding=require`);
   });
 
   test("seed 001's Neon URL template with its placeholders filled in the same way", () => {
     const expected = SEED_001_TEMPLATE.replace('[user]', 'alex').replace('[endpoint]', 'ep-cool-darkness-123456.us-east-2.aws').replace('[dbname]', 'dbname');
     expect(
-      neonConnectionString({ host: 'ep-cool-darkness-123456.us-east-2.aws.neon.tech', user: 'alex', passwordPlaceholder: '[password]', database: 'dbname' }),
+      neonConnectionString({ host: 'ep-cool-darkness-123456.us-east-2.aws.neon.tech', user: 'alex', passwordPlaceholder: '[password]', database: 'dbname', channelBinding: false }),
     ).toBe(expected);
   });
 
   test('the pooled variant: -pooler on the first label, everything else unchanged', () => {
-    expect(neonConnectionString({ host: SEED_HOST, user: 'vibewarden', passwordPlaceholder: '${DB_PASSWORD}', pooled: true })).toBe(
+    expect(neonConnectionString({ host: SEED_HOST, user: 'vibewarden', passwordPlaceholder: '${DB_PASSWORD}', pooled: true, channelBinding: false })).toBe(
       'postgres://vibewarden:${DB_PASSWORD}@ep-cool-rain-12345-pooler.eu-central-1.aws.neon.tech/neondb?sslmode=require',
     );
     expect(neonPoolerHost(HONEYDUE_HOST)).toBe('ep-floral-truth-amttbc5a-pooler.c-5.us-east-1.aws.neon.tech');
@@ -65,7 +75,7 @@ describe('connection strings as the seeds write them', () => {
 
   test("seed 003's connection details: host, port 5432, neondb_owner, the case-sensitive honeyDue, require", () => {
     const url = neonConnectionString({ host: HONEYDUE_HOST, user: 'neondb_owner', password: 'pw', database: 'honeyDue' });
-    expect(url).toBe('postgres://neondb_owner:pw@ep-floral-truth-amttbc5a.c-5.us-east-1.aws.neon.tech/honeyDue?sslmode=require');
+    expect(url).toBe('postgres://neondb_owner:pw@ep-floral-truth-amttbc5a.c-5.us-east-1.aws.neon.tech/honeyDue?sslmode=require&channel_binding=require');
     const p = parse(url);
     expect([p.host, p.port || '5432', p.user, p.database, (p as Record<string, unknown>)['sslmode']]).toEqual([
       HONEYDUE_HOST,
@@ -78,13 +88,15 @@ describe('connection strings as the seeds write them', () => {
 
   test('verify-full writes sslrootcert=system (libpq 16+), a real password is percent-encoded', () => {
     const url = neonConnectionString({ host: SEED_HOST, user: 'vibewarden', password: 'p@ss:w/rd+', sslmode: SslMode.VerifyFull });
-    expect(url).toBe('postgres://vibewarden:p%40ss%3Aw%2Frd%2B@ep-cool-rain-12345.eu-central-1.aws.neon.tech/neondb?sslmode=verify-full&sslrootcert=system');
+    expect(url).toBe(
+      'postgres://vibewarden:p%40ss%3Aw%2Frd%2B@ep-cool-rain-12345.eu-central-1.aws.neon.tech/neondb?sslmode=verify-full&sslrootcert=system&channel_binding=require',
+    );
     expect(decodeURIComponent(new URL(url).password)).toBe('p@ss:w/rd+');
   });
 
-  test("the seed's BuildDSN of the Neon block keeps the URL's sslmode and adds timeout and pool", () => {
+  test("the seed's BuildDSN of the Neon block keeps the URL's sslmode and channel_binding and adds timeout and pool (pgx reads them all)", () => {
     expect(buildGatewayDsn(neonGatewayConfig({ host: SEED_HOST, user: 'vibewarden', password: 'pw', pooled: true }))).toBe(
-      'postgres://vibewarden:pw@ep-cool-rain-12345-pooler.eu-central-1.aws.neon.tech/neondb?sslmode=require&connect_timeout=15&pool_max_conns=10&pool_min_conns=1',
+      'postgres://vibewarden:pw@ep-cool-rain-12345-pooler.eu-central-1.aws.neon.tech/neondb?sslmode=require&channel_binding=require&connect_timeout=15&pool_max_conns=10&pool_min_conns=1',
     );
   });
 });
@@ -172,10 +184,11 @@ describe('bad input names the field', () => {
     expectFieldError(() => neonPoolerHost('ep-cool-rain-12345-pooler.eu-central-1.aws.neon.tech'), 'host', '-pooler');
     expectFieldError(() => neonServer({ host: 'db.example.com', adminPassword: 'x' }), 'host', 'not a Neon endpoint host');
     expectFieldError(() => neonServer({ host: `${SEED_HOST}:5432`, adminPassword: 'x' }), 'host', 'host:port');
-    expectFieldError(() => neonServer({ host: SEED_URL, adminPassword: 'x' }), 'host', 'connection string');
+    expectFieldError(() => neonServer({ host: SEED_URL, adminPassword: 'x' }), 'host', 'is a URL', `"${SEED_HOST}"`);
+    expectFieldError(() => neonServer({ host: '10.0.0.5', adminPassword: 'x' }), 'host', 'IP address');
     expectFieldError(() => neonServer({ host: 'EP-COOL-RAIN-12345.eu-central-1.aws.neon.tech', adminPassword: 'x' }), 'host', 'upper-case');
     expectFieldError(() => neonServer({ host: '', adminPassword: 'x' }), 'host', 'empty');
-    expectFieldError(() => neonConnectionString({ host: 'ep-x..neon.tech', user: 'u', password: 'p' }), 'host', 'not a DNS host name');
+    expectFieldError(() => neonConnectionString({ host: 'ep-x..neon.tech', user: 'u', password: 'p' }), 'host', 'not a valid host name');
   });
 
   test('TLS', () => {

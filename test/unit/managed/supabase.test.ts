@@ -13,7 +13,6 @@ import {
   supabaseConnectionString,
   supabaseDirectHost,
   supabaseGatewayConfig,
-  supabasePoolerHost,
   supabaseServer,
 } from '../../../src/managed/supabase';
 import { expectFieldError, queryPairs } from '../core/helpers';
@@ -23,7 +22,9 @@ const SEED_SESSION = 'postgres://postgres.abcdefgh:${DB_PASSWORD}@aws-0-eu-centr
 const SEED_TRANSACTION = 'postgres://postgres.abcdefgh:${DB_PASSWORD}@aws-0-eu-central-1.pooler.supabase.com:6543/postgres';
 // Seed 001: `DATABASE_URL=postgres://postgres:[password]@db.[project].supabase.co:5432/postgres?sslmode=require`.
 const SEED_001_TEMPLATE = 'postgres://postgres:[password]@db.[project].supabase.co:5432/postgres?sslmode=require';
-const seed = { projectRef: 'abcdefgh', region: 'eu-central-1', passwordPlaceholder: '${DB_PASSWORD}' };
+// The pooler host as the dashboard's Connect dialog shows it (the seed's project is on cluster aws-0).
+const POOLER = 'aws-0-eu-central-1.pooler.supabase.com';
+const seed = { projectRef: 'abcdefgh', region: 'eu-central-1', poolerHost: POOLER, passwordPlaceholder: '${DB_PASSWORD}' };
 
 describe('connection strings as the seeds write them', () => {
   test("the primary seed's session-pooler block (its 'direct connection' example): URL, require, 10s, free-tier pool 5 / 1", () => {
@@ -50,22 +51,24 @@ describe('connection strings as the seeds write them', () => {
     ).toBe(SEED_001_TEMPLATE.replace('[project]', ref));
   });
 
-  test('hosts: db.<ref>.supabase.co and aws-0-<region>.pooler.supabase.com; an aws-1 cluster from the dashboard', () => {
+  test('hosts: db.<ref>.supabase.co, and the pooler host exactly as the dashboard gives it (aws-0, aws-1, …)', () => {
     expect(supabaseDirectHost('abcdefgh')).toBe('db.abcdefgh.supabase.co');
-    expect(supabasePoolerHost('us-east-1')).toBe('aws-0-us-east-1.pooler.supabase.com');
     expect(supabaseConnectionString({ ...seed, poolerHost: 'aws-1-eu-central-1.pooler.supabase.com' })).toBe(SEED_TRANSACTION.replace('aws-0', 'aws-1'));
+    // the region is optional: the pooler host carries it
+    const { region: _, ...noRegion } = seed;
+    expect(supabaseConnectionString(noRegion)).toBe(SEED_TRANSACTION);
   });
 
   test('verify-full with the Supabase CA file in the URL; a real password is percent-encoded', () => {
     expect(
-      supabaseConnectionString({ projectRef: 'abcdefgh', region: 'eu-central-1', password: 'a b#c', sslmode: SslMode.VerifyFull, sslrootcert: '/etc/ssl/supabase/prod-ca-2021.crt' }),
+      supabaseConnectionString({ projectRef: 'abcdefgh', poolerHost: POOLER, password: 'a b#c', sslmode: SslMode.VerifyFull, sslrootcert: '/etc/ssl/supabase/prod-ca-2021.crt' }),
     ).toBe('postgres://postgres.abcdefgh:a%20b%23c@aws-0-eu-central-1.pooler.supabase.com:6543/postgres?sslmode=verify-full&sslrootcert=/etc/ssl/supabase/prod-ca-2021.crt');
   });
 });
 
 describe('ExternalPostgres arguments', () => {
   test('admin on db.<ref>.supabase.co:5432 as postgres; clients through Supavisor transaction mode as <role>.<ref>', () => {
-    const preset = supabaseServer({ projectRef: 'abcdefgh', region: 'eu-central-1', adminPassword: 's' });
+    const preset = supabaseServer({ projectRef: 'abcdefgh', region: 'eu-central-1', poolerHost: POOLER, adminPassword: 's' });
     expect(preset.server).toMatchObject({
       host: 'db.abcdefgh.supabase.co',
       port: 5432,
@@ -82,27 +85,27 @@ describe('ExternalPostgres arguments', () => {
   });
 
   test("session pooler and direct clients get the seed's free-tier pool 5 / 1", () => {
-    const session = supabaseServer({ projectRef: 'abcdefgh', region: 'eu-central-1', adminPassword: 's', clientEndpoint: SupabaseEndpoint.SessionPooler });
+    const session = supabaseServer({ projectRef: 'abcdefgh', region: 'eu-central-1', poolerHost: POOLER, adminPassword: 's', clientEndpoint: SupabaseEndpoint.SessionPooler });
     expect(session.server.pooler).toMatchObject({ port: 5432, mode: PoolerMode.Session, userSuffix: '.abcdefgh' });
     expect(session.clients.gatewayPool).toEqual({ maxConns: 5, minConns: 1 });
     expect(session.clients.kratosPool).toEqual({ maxConns: 5, maxIdleConns: 1 });
-    const direct = supabaseServer({ projectRef: 'abcdefgh', region: 'eu-central-1', adminPassword: 's', clientEndpoint: SupabaseEndpoint.Direct });
+    const direct = supabaseServer({ projectRef: 'abcdefgh', region: 'eu-central-1', poolerHost: POOLER, adminPassword: 's', clientEndpoint: SupabaseEndpoint.Direct });
     expect(direct.server.pooler).toBeUndefined();
     expect(direct.clients.gatewayPool).toEqual({ maxConns: 5, minConns: 1 });
   });
 
   test('an IPv4-only admin goes through the session pooler as postgres.<ref>', () => {
-    const preset = supabaseServer({ projectRef: 'abcdefgh', region: 'eu-central-1', adminPassword: 's', adminEndpoint: SupabaseEndpoint.SessionPooler });
+    const preset = supabaseServer({ projectRef: 'abcdefgh', region: 'eu-central-1', poolerHost: POOLER, adminPassword: 's', adminEndpoint: SupabaseEndpoint.SessionPooler });
     expect([preset.server.host, preset.server.port, preset.server.adminUser]).toEqual(['aws-0-eu-central-1.pooler.supabase.com', 5432, 'postgres.abcdefgh']);
   });
 
   test('the Supabase CA makes verify-full the default, for the provider and the clients', () => {
-    const preset = supabaseServer({ projectRef: 'abcdefgh', region: 'eu-central-1', adminPassword: 's', sslrootcert: 'prod-ca-2021.crt' });
+    const preset = supabaseServer({ projectRef: 'abcdefgh', region: 'eu-central-1', poolerHost: POOLER, adminPassword: 's', sslrootcert: 'prod-ca-2021.crt' });
     expect([preset.server.sslmode, preset.server.sslrootcert]).toEqual([SslMode.VerifyFull, 'prod-ca-2021.crt']);
   });
 
   test("an instance's pooled outputs: vw_blog.<ref> on 6543, exec mode for Kratos; direct outputs unchanged", () => {
-    const preset = supabaseServer({ projectRef: 'abcdefgh', region: 'eu-central-1', adminPassword: 's' });
+    const preset = supabaseServer({ projectRef: 'abcdefgh', region: 'eu-central-1', poolerHost: POOLER, adminPassword: 's' });
     const p = preset.server.pooler!;
     const direct = { hosts: [{ host: 'db.abcdefgh.supabase.co', port: 5432 }], database: 'vw_blog', user: 'vw_blog', password: 'pw', tls: { sslmode: SslMode.Require } };
     const pooled = throughPooler(direct, { host: p.host as string, port: p.port as number, mode: p.mode, userSuffix: p.userSuffix });
@@ -113,7 +116,7 @@ describe('ExternalPostgres arguments', () => {
 });
 
 describe('bad input names the field', () => {
-  const ok = { projectRef: 'abcdefgh', region: 'eu-central-1', adminPassword: 's' };
+  const ok = { projectRef: 'abcdefgh', region: 'eu-central-1', poolerHost: POOLER, adminPassword: 's' };
   test('project reference', () => {
     expectFieldError(() => supabaseServer({ ...ok, projectRef: '' }), 'projectRef', 'empty');
     expectFieldError(() => supabaseServer({ ...ok, projectRef: 'postgres.abcdefgh' }), 'projectRef', 'pooler user name', '"abcdefgh"');
@@ -130,6 +133,27 @@ describe('bad input names the field', () => {
     expectFieldError(() => supabaseServer({ ...ok, region: '' }), 'region', 'empty');
     expectFieldError(() => supabaseServer({ ...ok, poolerHost: 'aws-0-eu-central-1.pooler.supabase.com:6543' }), 'poolerHost', 'host:port');
     expectFieldError(() => supabaseServer({ ...ok, poolerHost: 'db.abcdefgh.supabase.co' }), 'poolerHost', 'not a Supavisor host');
+  });
+
+  test('the pooler host is required wherever a pooler is used, with the fix "copy it from Connect"', () => {
+    // The default client endpoint is the transaction pooler: no guessed aws-0 host any more.
+    const { poolerHost: _, ...noPooler } = ok;
+    for (const f of [
+      () => supabaseServer(noPooler),
+      () => supabaseServer({ ...noPooler, clientEndpoint: SupabaseEndpoint.SessionPooler }),
+      () => supabaseServer({ ...noPooler, clientEndpoint: SupabaseEndpoint.Direct, adminEndpoint: SupabaseEndpoint.SessionPooler }),
+      () => supabaseConnectionString({ projectRef: 'abcdefgh', region: 'eu-central-1', passwordPlaceholder: '${DB_PASSWORD}' }),
+      () => supabaseGatewayConfig({ projectRef: 'abcdefgh', region: 'eu-central-1', passwordPlaceholder: '${DB_PASSWORD}', endpoint: SupabaseEndpoint.SessionPooler }),
+    ]) {
+      expectFieldError(f, 'poolerHost', 'is not set', 'cannot be derived from the region', 'Tenant or user not found', 'Connect → Transaction pooler or Session pooler');
+    }
+    // Direct everywhere needs no pooler host.
+    expect(supabaseServer({ ...noPooler, clientEndpoint: SupabaseEndpoint.Direct }).server.pooler).toBeUndefined();
+    expect(supabaseConnectionString({ projectRef: 'abcdefgh', endpoint: SupabaseEndpoint.Direct, passwordPlaceholder: '[password]' })).toBe(
+      'postgres://postgres:[password]@db.abcdefgh.supabase.co:5432/postgres',
+    );
+    // A host of another region than the one given is refused (a project's pooler host, copied from another project).
+    expectFieldError(() => supabaseServer({ ...ok, poolerHost: 'aws-1-us-east-1.pooler.supabase.com' }), 'poolerHost', 'in us-east-1', 'region is "eu-central-1"');
   });
 
   test('endpoints and TLS', () => {

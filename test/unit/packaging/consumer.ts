@@ -1,19 +1,20 @@
 /**
  * The package as a consumer meets it: its package.json, what `npm pack`
- * ships, and a throwaway consumer directory whose node_modules holds the
- * package under its own name (a symlink to this repository), so that
- * `require('postgres-strategies/...')` goes through the `exports` map.
+ * ships, its entries, and (from lab/consumer.ts, which the bench shares) a
+ * throwaway consumer directory whose node_modules holds the package under
+ * its own name, so that `require('postgres-strategies/...')` goes through
+ * the `exports` map.
  *
  * These tests read `dist/`: `npm test` builds it first (`tsc`); when running
  * jest alone, run `npx tsc -p tsconfig.json` before.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { ROOT } from '../../../lab/consumer';
 
-export const ROOT = resolve(__dirname, '../../..');
+export { ROOT, consumerDir, packageOf, specifier } from '../../../lab/consumer';
 
 export interface ConditionalTarget {
   types: string;
@@ -118,30 +119,9 @@ export const ENTRIES: Entry[] = [
   },
 ];
 
-/** `postgres-strategies` + `/core` etc. */
-export function specifier(name: string, subpath: string): string {
-  return subpath === '.' ? name : `${name}/${subpath.slice(2)}`;
-}
-
 /** dist/src/<folder>/index.{js,d.ts}, relative to the package root. */
 export function distEntry(folder: string, ext: '.js' | '.d.ts'): string {
   return ['dist', 'src', ...(folder ? [folder] : []), `index${ext}`].join('/');
-}
-
-/** A consumer project: <tmp>/node_modules/<name> → this repository. Call `remove()` when done. */
-export function consumerDir(name: string): { dir: string; remove: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'ps-consumer-'));
-  mkdirSync(join(dir, 'node_modules'));
-  symlinkSync(ROOT, join(dir, 'node_modules', name), 'dir');
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
-}
-
-/** The package a loaded file belongs to: the part after its last `node_modules/`. */
-export function packageOf(file: string): string | undefined {
-  const i = file.lastIndexOf('/node_modules/');
-  if (i < 0) return undefined;
-  const parts = file.slice(i + '/node_modules/'.length).split('/');
-  return parts[0]?.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
 }
 
 export const execFileAsync = promisify(execFile);

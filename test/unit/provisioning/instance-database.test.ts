@@ -175,10 +175,12 @@ describe('rejected before anything is created', () => {
 
   test.each([
     ['mode none', { mode: PoolerMode.None }, /^pooler\.mode: "none" is not a pooler mode/],
-    ['a host with a port', { host: 'pooler.example.com:6543' }, /^pooler\.host: "pooler\.example\.com:6543" is not a bare host name/],
-    ['a port out of range', { port: 70000 }, /^pooler\.port: 70000 is not a whole number of port between 1 and 65535/],
-    ['a server pool of 0', { serverPoolSize: 0 }, /^pooler\.serverPoolSize: 0 is not a whole number of connections/],
-    ['a user suffix with @', { userSuffix: '@ref' }, /^pooler\.userSuffix: "@ref" cannot be part of a role name/],
+    ['a host with a port', { host: 'pooler.example.com:6543' }, /^pooler\.host: "pooler\.example\.com:6543" includes a port\. Give the host alone \("pooler\.example\.com"\) and the port as pooler\.port \(6543\)/],
+    ['an IPv4 address out of range', { host: '10.0.0.999' }, /^pooler\.host: "10\.0\.0\.999" is not a valid IPv4 address/],
+    ['a port out of range', { port: 70000 }, /^pooler\.port: 70000 \(a number\) is not a TCP port/],
+    ['a port given as a string', { port: '6543' as unknown as number }, /^pooler\.port: "6543" is a string, not a number/],
+    ['a server pool of 0', { serverPoolSize: 0 }, /^pooler\.serverPoolSize: 0 is not a whole number of connections between 1 and 262143/],
+    ['a user suffix with @', { userSuffix: '@ref' }, /^pooler\.userSuffix: "@ref" is not a pooler user suffix/],
   ])('a pooler with %s', (_, patch, message) => {
     const before = rt.resources.length;
     const pooler = { host: 'pooler.example.com', port: 6543, mode: PoolerMode.Transaction, ...patch };

@@ -29,6 +29,7 @@ const db = new RdsPostgres('app-db', {
   allowedCidrs: ['10.0.0.0/16', 'fd00:10::/56'],
   instanceClass: 'db.m7g.large',
   engineVersion: '16.4',
+  autoMinorVersionUpgrade: false,
   pgConfig: { max_connections: 200, shared_buffers: '256MB', log_min_duration_statement: '1s', log_connections: true },
   sslrootcert: '/etc/ssl/rds/global-bundle.pem',
   tags: { team: 'platform' },
@@ -103,7 +104,7 @@ test('the instance: safe defaults, wired to its subnet group, security group and
     skipFinalSnapshot: false,
     copyTagsToSnapshot: true,
     caCertIdentifier: 'rds-ca-rsa2048-g1',
-    autoMinorVersionUpgrade: true,
+    autoMinorVersionUpgrade: false,
     allowMajorVersionUpgrade: false,
     applyImmediately: false,
     performanceInsightsEnabled: true,
@@ -115,6 +116,7 @@ test('the instance: safe defaults, wired to its subnet group, security group and
   expect(inst.inputs['parameterGroupName']).toMatch(/^app-db-prod-postgres16-[0-9a-f]{12}$/);
   expect(inst.inputs['manageMasterUserPassword']).toBeUndefined();
   expect(inst.retainOnDelete).toBe(true);
+  expect(inst.protect).toBe(true);
   expect(depsOf(inst)).toEqual(expect.arrayContaining(['app-db-subnets', 'app-db-security-group', 'app-db-parameters', 'app-db-final-snapshot-suffix']));
 });
 
@@ -181,10 +183,10 @@ test('SharedPostgres provisions the seed\'s three instances on the RDS handle, t
 });
 
 describe('defaults that depend on the class', () => {
-  const micro = new RdsPostgres('micro', { vpcId: 'vpc-1', subnetIds: ['s-1', 's-2'], allowedCidrs: ['10.0.0.0/16'] });
+  const micro = new RdsPostgres('micro', { vpcId: 'vpc-1', subnetIds: ['s-1', 's-2'], allowedCidrs: ['10.0.0.0/16'], sslmode: SslMode.Require });
   beforeAll(settled);
 
-  test('db.t4g.micro: max_connections from the class table, Performance Insights off, require without a CA', () => {
+  test('db.t4g.micro: max_connections from the class table, Performance Insights off, require when chosen', () => {
     expect(micro.plan.instanceClass).toBe('db.t4g.micro');
     expect(micro.handle.maxConnections).toBe(81);
     expect(micro.handle.sslmode).toBe(SslMode.Require);
@@ -203,6 +205,7 @@ describe('Secrets Manager for the master password', () => {
     masterUserSecretKmsKeyId: 'alias/db-secrets',
     kmsKeyId: 'arn:aws:kms:eu-central-1:123456789012:key/abc',
     caCertIdentifier: RdsCaCertificate.Ecc384G1,
+    sslrootcert: 'global-bundle.pem',
   });
   beforeAll(settled);
 
@@ -255,7 +258,7 @@ describe('a read replica', () => {
   });
 
   test('readerUrl: the replica first, the primary second, prefer-standby, secret', async () => {
-    const url = await settle(primary.readerUrl(blog.instances['blog']!));
+    const url = await settle(blog.instances['blog']!.readerUrl!);
     expect(url.secret).toBe(true);
     expect(url.value).toMatch(
       /^postgres:\/\/vw_blog:[A-Za-z0-9]{32}@ha-prod-replica\.c9akciq32lmn\.eu-central-1\.rds\.amazonaws\.com:5432,ha-prod\.c9akciq32lmn\.eu-central-1\.rds\.amazonaws\.com:5432\/vw_blog\?/,
@@ -264,17 +267,19 @@ describe('a read replica', () => {
     expect(url.value).toContain('sslmode=verify-full');
   });
 
-  test('every instance database on the handle has the same readerUrl as an output (any Pulumi language)', async () => {
+  test('the deprecated RdsPostgres.readerUrl() is the instance database\'s own readerUrl output, not a second implementation', () => {
     expect(primary.handle.standbys).toHaveLength(1);
-    const [output, method] = await Promise.all([settle(blog.instances['blog']!.readerUrl!), settle(primary.readerUrl(blog.instances['blog']!))]);
-    expect(output.secret).toBe(true);
-    expect(output.value).toBe(method.value);
+    // eslint-disable-next-line @typescript-eslint/no-deprecated
+    expect(primary.readerUrl(blog.instances['blog']!)).toBe(blog.instances['blog']!.readerUrl);
   });
 
   test('readerUrl without a replica names the field to set, and instances have no readerUrl', () => {
+    // eslint-disable-next-line @typescript-eslint/no-deprecated
     expect(() => db.readerUrl(shared.instances['blog']!)).toThrow(/readReplica: is not set/);
     expect(db.handle.standbys).toEqual([]);
     expect(shared.instances['blog']!.readerUrl).toBeUndefined();
+    // eslint-disable-next-line @typescript-eslint/no-deprecated
+    expect(() => primary.readerUrl({})).toThrow(/^database: has no readerUrl/);
   });
 });
 
@@ -304,7 +309,7 @@ describe('admin through a tunnel, clients with their own CA path', () => {
 });
 
 describe('rejected before any resource is registered, naming the field', () => {
-  const base = { vpcId: 'vpc-1', subnetIds: ['s-1', 's-2'], allowedCidrs: ['10.0.0.0/16'] };
+  const base = { vpcId: 'vpc-1', subnetIds: ['s-1', 's-2'], allowedCidrs: ['10.0.0.0/16'], sslrootcert: 'global-bundle.pem' };
   const cases: Array<[string, Record<string, unknown>, RegExp]> = [
     ['the whole internet without the flag', { allowedCidrs: ['0.0.0.0/0'] }, /^allowedCidrs\[0\]: "0\.0\.0\.0\/0" admits the whole internet/],
     ['IPv6 whole internet without the flag', { allowedCidrs: ['10.0.0.0/8', '::/0'] }, /^allowedCidrs\[1\]: "::\/0" admits the whole internet/],
@@ -322,7 +327,9 @@ describe('rejected before any resource is registered, naming the field', () => {
     ['an autoscaling ceiling below 110 %', { allocatedStorageGiB: 100, maxAllocatedStorageGiB: 105 }, /^maxAllocatedStorageGiB: 105 is not a whole number of GiB between 110 and 65536/],
     ['no backups', { backupRetentionDays: 0 }, /^backupRetentionDays: 0 is not a whole number of days between 1 and 35/],
     ['sslmode disable', { sslmode: SslMode.Disable }, /^RdsPostgres\.sslmode: "disable" is not permitted for a managed server/],
-    ['verify-full without the CA bundle', { sslmode: SslMode.VerifyFull }, /^RdsPostgres\.sslrootcert: sslmode=verify-full verifies/],
+    ['verify-full without the CA bundle', { sslmode: SslMode.VerifyFull, sslrootcert: undefined }, /^sslrootcert: is not set, and sslmode=verify-full checks/],
+    ['the default verify-full without the CA bundle', { sslrootcert: undefined }, /^sslrootcert: is not set, and sslmode=verify-full \(the default\)/],
+    ['a minor pinned while minors are upgraded', { engineVersion: '16.4' }, /^engineVersion: "16\.4" pins a minor version while autoMinorVersionUpgrade is on/],
     ['a bad identifier', { identifier: 'App_DB' }, /^identifier: "App_DB" is not an RDS instance identifier/],
     ['an rds_ master user', { username: 'rds_admin' }, /^username: "rds_admin" is not a usable RDS master user name/],
     ['a replica too small for the primary', { instanceClass: 'db.m7g.large', readReplica: { instanceClass: 'db.t4g.small' } }, /^readReplica\.instanceClass: db\.t4g\.small's default max_connections \(190\) is below the primary's \(846\)/],

@@ -2,7 +2,8 @@
  * The parameter group's pure plan: family from the engine version, the
  * enforced TLS and SCRAM parameters, pgConfig checked against the major's
  * real pg_settings and written as RDS takes values (booleans 1/0, numbers
- * in the base unit), static parameters as pending-reboot.
+ * in the base unit), static parameters as pending-reboot; extensions'
+ * dotted parameters the same way, and unknown ones as pending-reboot.
  */
 import { ApplyMethod, isStaticParameter, parameterGroupFamily, planParameters, rdsMajor, rdsParameterValue } from '../../../src/rds/parameters';
 
@@ -65,6 +66,35 @@ test('values with a unit become plain numbers in the base unit; other values sta
   expect(rdsParameterValue('rds.force_admin_logging_level', 'info', 16)).toBe('info');
 });
 
+test('dotted names: extensions read from real servers are converted and get their real apply method; unknown ones go as pending-reboot', () => {
+  const params = Object.fromEntries(
+    planParameters(17, {
+      // pg_stat_statements.max is postmaster context: static. Before: "immediate", which RDS refuses for a static parameter.
+      'pg_stat_statements.max': 10000,
+      'pg_stat_statements.track': 'all',
+      // Units converted to the parameter's base unit, as for the server's own parameters. Before: "500ms" passed through.
+      'auto_explain.log_min_duration': '500ms',
+      'pg_prewarm.autoprewarm_interval': '5min',
+      'auto_explain.log_analyze': 'on',
+      // Not in the data (another extension, RDS's own): pending-reboot, which RDS accepts for any parameter.
+      'pgaudit.log': 'ddl',
+      'rds.log_retention_period': 4320,
+    }).map((p) => [p.name, [p.value, p.applyMethod]]),
+  );
+  expect(params).toMatchObject({
+    'pg_stat_statements.max': ['10000', 'pending-reboot'],
+    'pg_stat_statements.track': ['all', 'immediate'],
+    'auto_explain.log_min_duration': ['500', 'immediate'],
+    'pg_prewarm.autoprewarm_interval': ['300', 'immediate'],
+    'auto_explain.log_analyze': ['1', 'immediate'],
+    'pgaudit.log': ['ddl', 'pending-reboot'],
+    'rds.log_retention_period': ['4320', 'pending-reboot'],
+  });
+  // The enforced ones keep their known method.
+  expect(params['rds.force_ssl']).toEqual(['1', 'immediate']);
+  for (const major of [14, 15, 16, 17, 18]) expect(isStaticParameter('pg_stat_statements.max', major)).toBe(true);
+});
+
 describe('rejected, naming pgConfig.<key>', () => {
   const cases: Array<[string, number, Record<string, unknown>, RegExp]> = [
     ['TLS off', 17, { 'rds.force_ssl': 0 }, /^pgConfig\.rds\.force_ssl: "rds\.force_ssl" is managed by this component/],
@@ -74,6 +104,9 @@ describe('rejected, naming pgConfig.<key>', () => {
     ['a parameter newer than the major', 14, { reserved_connections: 2 }, /^pgConfig\.reserved_connections: PostgreSQL 14 has no parameter "reserved_connections"/],
     ['a unit the parameter does not take', 17, { work_mem: '64mb' }, /^pgConfig\.work_mem: /],
     ['a key that smuggles a directive', 17, { "x = 1\nssl": 'off' }, /^pgConfig\./],
+    ['a typo under an extension\'s prefix', 17, { 'pg_stat_statements.maxx': 5000 }, /^pgConfig\.pg_stat_statements\.maxx: "pg_stat_statements\.maxx" is not a parameter of pg_stat_statements .*Did you mean "pg_stat_statements\.max"/],
+    ['an extension value out of range', 17, { 'pg_stat_statements.max': 10 }, /^pgConfig\.pg_stat_statements\.max: /],
+    ['a unit on a parameter whose unit is unknown', 17, { 'rds.log_retention_period': '3d' }, /^pgConfig\.rds\.log_retention_period: "3d" has a unit, and RDS takes this parameter as a plain number/],
   ];
   test.each(cases)('%s', (_, major, config, message) => {
     expect(() => planParameters(major, config as never)).toThrow(message);

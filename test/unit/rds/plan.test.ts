@@ -1,20 +1,23 @@
 /**
  * The RDS plan, pure: every default in one place, identifiers, the
  * capacity the budget counts (max_connections from pgConfig or the class,
- * RDS's reserved slots), reader connections, and validation.
+ * RDS's reserved slots), and validation: a minor pinned while RDS upgrades
+ * minors, a verifying sslmode (the default) without AWS's CA bundle.
  */
 import fc from 'fast-check';
-import { TargetSessionAttrs, libpqUrl } from '../../../src/core/dsn';
 import { SslMode } from '../../../src/core/tls';
+import { expectFieldError } from '../core/helpers';
 import { defaultMaxConnections } from '../../../src/rds/instance-classes';
-import { defaultInstanceIdentifier, finalSnapshotIdentifier, planRds, rdsCapacity, rdsIdentifier, readerConnection } from '../../../src/rds/plan';
+import { defaultInstanceIdentifier, finalSnapshotIdentifier, planRds, rdsCapacity, rdsIdentifier } from '../../../src/rds/plan';
 
-const minimal = { allowedCidrs: ['10.0.0.0/16'] };
+const minimal = { allowedCidrs: ['10.0.0.0/16'], sslrootcert: 'global-bundle.pem' };
 
 test('defaults', () => {
   expect(planRds('app-db', 'prod', minimal)).toEqual({
     identifier: 'app-db-prod',
+    groupNamePrefix: 'app-db-prod',
     engineVersion: '17',
+    autoMinorVersionUpgrade: true,
     major: 17,
     family: 'postgres17',
     instanceClass: 'db.t4g.micro',
@@ -37,7 +40,9 @@ test('defaults', () => {
       { name: 'rds.force_ssl', value: '1', applyMethod: 'immediate' },
     ],
     capacity: { maxConnections: 81, maxConnectionsSource: 'instance class', reservedConnections: 5 },
-    sslmode: SslMode.Require,
+    sslmode: SslMode.VerifyFull,
+    sslrootcert: 'global-bundle.pem',
+    clientSslRootCert: 'global-bundle.pem',
   });
 });
 
@@ -99,19 +104,63 @@ test('a read replica: its own identifier, the primary\'s class by default, insig
   expect(defaultMaxConnections('db.t4g.small')).toBeLessThan(defaultMaxConnections('db.m7g.large'));
 });
 
-test('reader connection: the replica, then the primary, prefer-standby, same credentials and TLS', () => {
-  const primary = {
-    hosts: [{ host: 'db-prod.x.eu-central-1.rds.amazonaws.com', port: 5432 }],
-    database: 'vw_blog',
-    user: 'vw_blog',
-    password: 'p@ss word',
-    tls: { sslmode: SslMode.VerifyFull, sslrootcert: '/ca/global-bundle.pem' },
-    applicationName: 'blog',
-  };
-  const reader = readerConnection(primary, { host: 'db-prod-replica.x.eu-central-1.rds.amazonaws.com', port: 5432 });
-  expect(reader.targetSessionAttrs).toBe(TargetSessionAttrs.PreferStandby);
-  expect(libpqUrl(reader)).toBe(
-    'postgres://vw_blog:p%40ss%20word@db-prod-replica.x.eu-central-1.rds.amazonaws.com:5432,db-prod.x.eu-central-1.rds.amazonaws.com:5432/vw_blog' +
-      '?sslmode=verify-full&sslrootcert=/ca/global-bundle.pem&connect_timeout=10&application_name=blog&target_session_attrs=prefer-standby',
+test('a minor version is pinned only while RDS does not upgrade minors; the error names both fixes', () => {
+  // Before: "17.4" with minor upgrades on was accepted, and after RDS's upgrade to 17.5 every update planned a refused downgrade.
+  expectFieldError(
+    () => planRds('db', 'prod', { ...minimal, engineVersion: '17.4' }),
+    'engineVersion',
+    '"17.4" pins a minor version while autoMinorVersionUpgrade is on',
+    'plans a downgrade to 17.4, which RDS refuses',
+    'engineVersion: "17"',
+    'autoMinorVersionUpgrade: false',
+  );
+  expect(planRds('db', 'prod', { ...minimal, engineVersion: '17.4', autoMinorVersionUpgrade: false })).toMatchObject({
+    engineVersion: '17.4',
+    major: 17,
+    autoMinorVersionUpgrade: false,
+  });
+  expect(planRds('db', 'prod', { ...minimal, engineVersion: '16' })).toMatchObject({ engineVersion: '16', autoMinorVersionUpgrade: true });
+  expect(planRds('db', 'prod', { ...minimal, engineVersion: '16', autoMinorVersionUpgrade: false })).toMatchObject({ autoMinorVersionUpgrade: false });
+  fc.assert(
+    fc.property(fc.constantFrom(14, 15, 16, 17, 18), fc.option(fc.integer({ min: 0, max: 30 })), fc.boolean(), (major, minor, auto) => {
+      const engineVersion = minor === null ? String(major) : `${major}.${minor}`;
+      const ok = !auto || minor === null;
+      let planned = true;
+      try {
+        planRds('db', 'prod', { ...minimal, engineVersion, autoMinorVersionUpgrade: auto });
+      } catch {
+        planned = false;
+      }
+      return planned === ok;
+    }),
+  );
+});
+
+test('TLS: verify-full by default, which needs AWS\'s CA bundle; require only when chosen', () => {
+  // Before: no sslrootcert fell back to sslmode=require silently.
+  const { sslrootcert: _, ...noCa } = minimal;
+  expectFieldError(
+    () => planRds('db', 'prod', noCa),
+    'sslrootcert',
+    'is not set, and sslmode=verify-full (the default)',
+    'https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem',
+    'sslrootcert: "global-bundle.pem"',
+    'sslmode: SslMode.Require',
+  );
+  expectFieldError(() => planRds('db', 'prod', { ...noCa, sslmode: SslMode.VerifyCa }), 'sslrootcert', 'sslmode=verify-ca checks');
+  // The apps' own path does not make the admin's connection verifiable.
+  expectFieldError(() => planRds('db', 'prod', { ...noCa, clientSslRootCert: '/run/ca.pem' }), 'sslrootcert', 'is not set');
+  expect(planRds('db', 'prod', { ...noCa, sslmode: SslMode.Require })).toMatchObject({ sslmode: SslMode.Require });
+  expect(planRds('db', 'prod', { ...noCa, sslmode: SslMode.Require }).sslrootcert).toBeUndefined();
+  expect(planRds('db', 'prod', minimal)).toMatchObject({ sslmode: SslMode.VerifyFull, sslrootcert: 'global-bundle.pem' });
+});
+
+test('the groups are named after <name>-<stack>, whatever the identifier (a rename does not replace them)', () => {
+  fc.assert(
+    fc.property(fc.array(fc.stringMatching(/^[a-z][a-z0-9]{0,8}$/), { minLength: 1, maxLength: 5 }), (words) => {
+      const identifier = words.join('-');
+      const plan = planRds('app-db', 'prod', { ...minimal, identifier });
+      return plan.identifier === identifier && plan.groupNamePrefix === 'app-db-prod';
+    }),
   );
 });

@@ -37,7 +37,7 @@ test('address, snapshot name and password are unknown, and the handle carries th
 });
 
 test('every URL (direct and reader) is unknown and secret', async () => {
-  for (const o of [shared.urls, shared.kratosDsns, shared.instances['blog']!.pgxUrl, db.readerUrl(shared.instances['api']!)]) {
+  for (const o of [shared.urls, shared.kratosDsns, shared.instances['blog']!.pgxUrl, shared.instances['api']!.readerUrl!]) {
     expect(await settle(o as pulumi.Output<unknown>)).toMatchObject({ known: false, secret: true });
   }
 });

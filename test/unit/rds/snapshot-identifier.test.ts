@@ -11,7 +11,7 @@ import { RdsPostgres } from '../../../src/rds/component';
 
 async function evaluate(stack: string): Promise<{ identifier: string; snapshot: string; suffixKeepers: unknown }> {
   const rt = installMocks({ stack, state: rdsState });
-  const db = new RdsPostgres('app-db', { vpcId: 'vpc-1', subnetIds: ['s-1', 's-2'], allowedCidrs: ['10.0.0.0/16'] });
+  const db = new RdsPostgres('app-db', { vpcId: 'vpc-1', subnetIds: ['s-1', 's-2'], allowedCidrs: ['10.0.0.0/16'], sslrootcert: 'global-bundle.pem' });
   await settled();
   const snapshot = (await settle(db.finalSnapshotIdentifier)).value as string;
   const instance = rt.named('app-db-instance').inputs;

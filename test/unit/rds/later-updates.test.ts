@@ -1,0 +1,176 @@
+/**
+ * The second and tenth `pulumi up` of RdsPostgres, under the mock runtime:
+ * what Pulumi is told about each resource decides what a later update or a
+ * `destroy` does to the running instance.
+ *
+ * - A change that would replace the instance (`username`, `kmsKeyId`) must
+ *   fail at preview and leave the instance in the state: the instance is
+ *   `protect`ed (the engine refuses to replace a protected resource in
+ *   preview), not merely retained (retain + deleteBeforeReplace dropped the
+ *   old instance from the state and then failed with DBInstanceAlreadyExists).
+ * - What the instance runs in is kept with it: subnet and security groups
+ *   protected and retained, the parameter group retained (protected unless a
+ *   major upgrade is allowed), the ingress rules deleted with their group
+ *   (`deletedWith`), so a retained group keeps them while a removed source
+ *   is still revoked, and the instance depends on them, so `pulumi destroy
+ *   --exclude-protected` (which keeps the dependencies of what is protected)
+ *   leaves them.
+ * - A rename (`identifier`, in place with @pulumi/aws 7) or a port change
+ *   leaves every group's inputs as they were: nothing but the instance changes.
+ * - `allowDeletion` lifts all of it; a `protect` given to the component
+ *   still reaches every child.
+ */
+import { RecordedResource, installMocks, settled } from '../../../lab/pulumi-mocks';
+import { rdsState } from './fixture';
+import * as pulumi from '@pulumi/pulumi';
+import { RdsPostgres, RdsPostgresArgs } from '../../../src/rds/component';
+import { ValidationError } from '../../../src/core/errors';
+import { SslMode } from '../../../src/core/tls';
+
+const base: RdsPostgresArgs = {
+  vpcId: 'vpc-1',
+  subnetIds: ['s-1', 's-2'],
+  allowedSecurityGroupIds: ['sg-app'],
+  allowedCidrs: ['10.0.0.0/16'],
+  sslrootcert: 'global-bundle.pem',
+  readReplica: {},
+};
+
+const GROUPS = ['subnets', 'security-group', 'parameters'];
+const RULES = ['ingress-sg-0', 'ingress-cidr-0'];
+
+/** Evaluates one RdsPostgres in a fresh mock runtime (one program run = one preview or update). */
+async function evaluate(args: Partial<RdsPostgresArgs>, opts: pulumi.ComponentResourceOptions = {}, stack = 'prod'): Promise<(suffix: string) => RecordedResource> {
+  const rt = installMocks({ stack, state: rdsState });
+  new RdsPostgres('app-db', { ...base, ...args }, opts);
+  await settled();
+  return (suffix) => rt.named(`app-db-${suffix}`);
+}
+
+describe('by default', () => {
+  let r: (suffix: string) => RecordedResource;
+  beforeAll(async () => {
+    r = await evaluate({});
+  });
+
+  test('the instance is protected: a username or kmsKeyId change fails the preview and the state keeps it', () => {
+    expect(r('instance')).toMatchObject({ protect: true, retainOnDelete: true, deleteBeforeReplace: true });
+  });
+
+  test('its subnet and security groups are protected and retained with it', () => {
+    for (const g of ['subnets', 'security-group']) expect(r(g)).toMatchObject({ protect: true, retainOnDelete: true });
+  });
+
+  test('its parameter group is retained and protected (no family change without allowMajorVersionUpgrade)', () => {
+    expect(r('parameters')).toMatchObject({ protect: true, retainOnDelete: true, deleteBeforeReplace: false });
+  });
+
+  test('each ingress rule leaves with its group: not retained (a removed source is revoked), deletedWith the security group', () => {
+    const group = r('security-group');
+    for (const name of RULES) {
+      const rule = r(name);
+      expect(rule.deletedWith).toBe(group.urn);
+      expect(rule.retainOnDelete).not.toBe(true);
+      expect(rule.protect).not.toBe(true);
+    }
+  });
+
+  test('the instance depends on every group and rule, so what keeps it (--exclude-protected) keeps them', () => {
+    const deps = r('instance').dependencies;
+    for (const name of [...GROUPS, ...RULES]) expect(deps).toContain(r(name).urn);
+  });
+
+  test('the replica (no data of its own) is neither protected nor retained', () => {
+    expect(r('replica').protect).not.toBe(true);
+    expect(r('replica').retainOnDelete).not.toBe(true);
+  });
+});
+
+test('allowDeletion lifts protect and retain on the instance and every group', async () => {
+  const r = await evaluate({ allowDeletion: true, deletionProtection: false });
+  for (const name of ['instance', ...GROUPS]) {
+    expect(r(name).protect).not.toBe(true);
+    expect(r(name).retainOnDelete).not.toBe(true);
+  }
+});
+
+test('a protect given to the component still reaches every child, allowDeletion or not', async () => {
+  const r = await evaluate({ allowDeletion: true }, { protect: true });
+  for (const name of ['instance', ...GROUPS, ...RULES]) expect(r(name).protect).toBe(true);
+});
+
+test('allowMajorVersionUpgrade unprotects only the parameter group (its family changes), which stays retained', async () => {
+  const r = await evaluate({ allowMajorVersionUpgrade: true });
+  expect(r('parameters')).toMatchObject({ retainOnDelete: true });
+  expect(r('parameters').protect).not.toBe(true);
+  expect(r('instance')).toMatchObject({ protect: true, retainOnDelete: true });
+});
+
+describe('a rename or a new port changes the instance only', () => {
+  /** The inputs of every group, and of the instance, in one evaluation. */
+  async function inputs(args: Partial<RdsPostgresArgs>): Promise<Record<string, Record<string, unknown>>> {
+    const r = await evaluate(args);
+    return Object.fromEntries(['instance', 'replica', ...GROUPS].map((n) => [n, r(n).inputs]));
+  }
+
+  test('identifier: the groups keep their names and descriptions (named after <name>-<stack>); the instance and replica are renamed', async () => {
+    const before = await inputs({});
+    const after = await inputs({ identifier: 'orders-db' });
+    for (const g of GROUPS) expect(after[g]).toEqual(before[g]);
+    expect(before['subnets']).toMatchObject({ namePrefix: 'app-db-prod-' });
+    expect(before['parameters']).toMatchObject({ namePrefix: 'app-db-prod-postgres17-' });
+    expect([before['instance']!['identifier'], after['instance']!['identifier']]).toEqual(['app-db-prod', 'orders-db']);
+    expect([before['replica']!['identifier'], after['replica']!['identifier']]).toEqual(['app-db-prod-replica', 'orders-db-replica']);
+    // The instance keeps its subnet, security and parameter groups.
+    for (const k of ['dbSubnetGroupName', 'parameterGroupName', 'vpcSecurityGroupIds']) expect(after['instance']![k]).toEqual(before['instance']![k]);
+  });
+
+  test('port: the security group is not replaced (its description names no port)', async () => {
+    const before = await inputs({});
+    const after = await inputs({ port: 6543 });
+    expect(after['security-group']).toEqual(before['security-group']);
+  });
+});
+
+describe('refused before any resource exists', () => {
+  async function error(args: Partial<RdsPostgresArgs>): Promise<ValidationError> {
+    const rt = installMocks({ stack: 'prod', state: rdsState });
+    let thrown: unknown;
+    try {
+      new RdsPostgres('bad', { ...base, ...args } as RdsPostgresArgs);
+    } catch (e) {
+      thrown = e;
+    }
+    await settled();
+    expect(rt.resources).toHaveLength(0);
+    expect(thrown).toBeInstanceOf(ValidationError);
+    return thrown as ValidationError;
+  }
+
+  test('a minor pinned while RDS upgrades minors, naming both fixes', async () => {
+    const e = await error({ engineVersion: '17.4' });
+    expect(e.field).toBe('engineVersion');
+    expect(e.fix).toContain('engineVersion: "17"');
+    expect(e.fix).toContain('autoMinorVersionUpgrade: false');
+  });
+
+  test('no CA bundle for the default verify-full, naming where to get it', async () => {
+    const e = await error({ sslrootcert: undefined });
+    expect(e.field).toBe('sslrootcert');
+    expect(e.fix).toContain('https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem');
+    expect(e.fix).toContain('sslmode: SslMode.Require');
+  });
+});
+
+test('a pinned minor with autoMinorVersionUpgrade off reaches the instance and the replica as given', async () => {
+  const r = await evaluate({ engineVersion: '16.4', autoMinorVersionUpgrade: false });
+  expect(r('instance').inputs).toMatchObject({ engineVersion: '16.4', autoMinorVersionUpgrade: false });
+  expect(r('replica').inputs).toMatchObject({ autoMinorVersionUpgrade: false });
+  expect(r('parameters').inputs).toMatchObject({ family: 'postgres16' });
+});
+
+test('require, chosen explicitly, is the only way to go without the CA bundle', async () => {
+  const r = await evaluate({ sslrootcert: undefined, sslmode: SslMode.Require });
+  expect(r('admin').inputs).toMatchObject({ sslmode: 'require' });
+  expect(r('admin').inputs['sslrootcert']).toBeUndefined();
+});
