@@ -124,6 +124,16 @@ function judge(j: Judged, context: Context): Verdict[] {
 }
 
 function stepVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
+  const verdicts = kindVerdicts(j, paired);
+  const { step, op } = j;
+  // The engine refuses to replace or delete a protected resource (the preview fails, `up` too).
+  if ((op === 'replace' || op === 'delete') && step.oldState?.protect === true && (step.newState?.protect ?? true)) {
+    return verdicts.map((v) => ({ ...v, effect: `${v.effect} — it is protected (\`protect\`), so the preview fails and \`pulumi up\` refuses this until the protection is lifted` }));
+  }
+  return verdicts;
+}
+
+function kindVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
   const { step, op, subject } = j;
   const retained = step.oldState?.retainOnDelete === true;
   const props = reasons(step, op === 'replace');

@@ -23,7 +23,8 @@ import { previewOf, stepFor } from './fixtures';
 
 jest.setTimeout(60_000);
 
-new RdsPostgres('app-db', { vpcId: 'vpc-0abc', subnetIds: ['subnet-a', 'subnet-b'], allowedSecurityGroupIds: ['sg-app'] });
+// allowDeletion: neither protected nor retained, so its replacement is a plain error (no failed preview).
+new RdsPostgres('app-db', { sslrootcert: 'global-bundle.pem', vpcId: 'vpc-0abc', subnetIds: ['subnet-a', 'subnet-b'], allowedSecurityGroupIds: ['sg-app'], allowDeletion: true, deletionProtection: false });
 new postgresql.Role('reporting', { name: 'reporting', login: true, password: 'pw' });
 new postgresql.Database('odd', { name: 'a|b*c_`x`' });
 

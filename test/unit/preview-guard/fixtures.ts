@@ -70,7 +70,7 @@ export const FORCE_NEW: Record<string, readonly string[]> = {
 };
 
 function state(r: RecordedResource, inputs: Record<string, unknown>, retain: boolean): NonNullable<PreviewStep['oldState']> {
-  return { urn: r.urn, type: r.type, custom: r.custom, parent: r.parent, inputs, ...(retain ? { retainOnDelete: true } : {}) };
+  return { urn: r.urn, type: r.type, custom: r.custom, parent: r.parent, inputs, ...(retain ? { retainOnDelete: true } : {}), ...(r.protect ? { protect: true } : {}) };
 }
 
 /**
@@ -98,13 +98,24 @@ export function stepFor(r: RecordedResource, changes: Record<string, unknown> | 
   };
 }
 
-/** A preview document of these steps (the root stack's own `same` step first, as the engine prints it). */
+/**
+ * A preview document of these steps (the root stack's own `same` step first,
+ * as the engine prints it). A replaced or deleted resource that is protected
+ * (and stays so) adds the engine's error diagnostic: the preview still shows
+ * the step, but fails (`step_generator.go` "unable to replace resource …
+ * as it is currently marked for protection"; a delete fails the same way,
+ * `step.go` `deleteProtectedError`).
+ */
 export function previewOf(...steps: (PreviewStep | undefined)[]): PreviewDigest {
   const present = steps.filter((s): s is PreviewStep => s !== undefined);
   const summary: Record<string, number> = {};
   for (const s of present) summary[s.op] = (summary[s.op] ?? 0) + 1;
+  const refused = present.filter((s) => (s.op === 'replace' || s.op === 'delete') && s.oldState?.protect && (s.newState?.protect ?? true));
   return {
     steps: [{ op: 'same', urn: 'urn:pulumi:prod::app::pulumi:pulumi:Stack::app-prod' }, ...present],
     changeSummary: { ...summary, same: 1 },
+    ...(refused.length > 0
+      ? { diagnostics: refused.map((s) => ({ urn: s.urn, severity: 'error', message: `error: unable to ${s.op} resource "${s.urn}"\nas it is currently marked for protection.\n` })) }
+      : {}),
   };
 }

@@ -43,6 +43,7 @@ new SharedPostgres('shared', {
 new InstanceDatabase('solo', { server: external.handle, instance: { name: 'solo' } });
 new LocalPostgres('auth', { tls: true, publishPort: 5432, instances: [{ name: 'kratos' }] });
 new RdsPostgres('app-db', {
+  sslrootcert: 'global-bundle.pem',
   vpcId: 'vpc-0abc',
   subnetIds: ['subnet-a', 'subnet-b'],
   allowedSecurityGroupIds: ['sg-app'],
@@ -71,20 +72,30 @@ test('the recorder saw every component (sanity)', () => {
   ]);
 });
 
-/** Retained by the components too, but holding no data of their own: what the database grants, not the data. */
-const GRANTS = new Set(['postgresql:index/grant:Grant', 'postgresql:index/grantRole:GrantRole', 'postgresql:index/defaultPrivileges:DefaultPrivileges']);
+/**
+ * Retained by the components too, but holding no data of their own: what the
+ * database grants, and what an RDS instance runs in (kept with it).
+ */
+const NOT_DATA = new Set([
+  'postgresql:index/grant:Grant',
+  'postgresql:index/grantRole:GrantRole',
+  'postgresql:index/defaultPrivileges:DefaultPrivileges',
+  'aws:rds/subnetGroup:SubnetGroup',
+  'aws:ec2/securityGroup:SecurityGroup',
+  'aws:rds/parameterGroup:ParameterGroup',
+]);
 
-/** The retained resources that hold data: everything retained but grants and our login roles. */
+/** The retained resources that hold data: everything retained but those and our login roles. */
 const retainedData = (): RecordedResource[] =>
-  rt.resources.filter((r) => r.retainOnDelete === true && !GRANTS.has(r.type) && subjectOf(deleted(r, true), new UrnIndex([]))?.kind !== SubjectKind.LoginRole);
+  rt.resources.filter((r) => r.retainOnDelete === true && !NOT_DATA.has(r.type) && subjectOf(deleted(r, true), new UrnIndex([]))?.kind !== SubjectKind.LoginRole);
 
-test('every resource a component retains on delete is recognised, named after its component: data, a login role of ours, or a grant', () => {
+test('every resource a component retains on delete is recognised, named after its component: data, a login role of ours, or no data (grants, RDS networking)', () => {
   const retained = rt.resources.filter((r) => r.retainOnDelete === true);
   // Sanity: the databases and owner roles of 3 instances, the RDS instance and the two volumes at least.
   expect(retainedData().length).toBeGreaterThanOrEqual(9);
   const index = new UrnIndex([]);
   for (const r of retained) {
-    if (GRANTS.has(r.type)) continue;
+    if (NOT_DATA.has(r.type)) continue;
     const subject = subjectOf(deleted(r, true), index);
     const recognised = DATA_KINDS.has(subject?.kind as SubjectKind) || subject?.kind === SubjectKind.LoginRole;
     expect({ name: r.name, recognised, component: subject?.owner?.component !== undefined }).toEqual({ name: r.name, recognised: true, component: true });
@@ -119,8 +130,8 @@ test.each([
   ['auth-ca', SubjectKind.CertificateAuthority, 'replace', 'CA certificate (LocalPostgres "auth")'],
   ['app-db-instance', SubjectKind.RdsInstance, 'replace', 'RDS instance "app-db-prod" (RdsPostgres "app-db")'],
   ['app-db-replica', SubjectKind.RdsReplica, 'delete', 'RDS read replica "app-db-prod-replica" (RdsPostgres "app-db")'],
-  ['pg-data', SubjectKind.HetznerVolume, 'delete', 'Hetzner volume "pg-data" (HetznerPostgres "pg")'],
-  ['pg-server', SubjectKind.HetznerServer, 'delete', 'Hetzner server "pg" (HetznerPostgres "pg")'],
+  ['pg-data', SubjectKind.HetznerVolume, 'delete', 'Hetzner volume "pg-prod-data" (HetznerPostgres "pg")'],
+  ['pg-server', SubjectKind.HetznerServer, 'delete', 'Hetzner server "pg-prod" (HetznerPostgres "pg")'],
   ['shared-db-admin', SubjectKind.AdminProvider, 'update', 'admin connection (ExternalPostgres "shared-db")'],
   ['auth-admin', SubjectKind.AdminProvider, 'update', 'admin connection (LocalPostgres "auth")'],
 ] as const)('%s is a %s, named %s', (name, kind, op, label) => {

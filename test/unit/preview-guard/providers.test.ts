@@ -7,8 +7,9 @@
  * source of each).
  *
  * Proves, for RDS: a replacement (kmsKeyId, storageEncrypted, username)
- * fails, a delete without a final snapshot fails, a delete with one and a
- * retained delete warn, a replaced or deleted replica warns, an in-place
+ * fails — of RdsPostgres' protected instance, with the engine's failed
+ * preview too —, a delete without a final snapshot fails, a delete with one
+ * warns, a replaced or deleted replica warns, an in-place
  * identifier rename, a new port and a new CA warn, a switched-off
  * deletion protection or final snapshot warns, and a class, storage or
  * minor-version change gives nothing. For Hetzner: a new location replaces
@@ -34,7 +35,11 @@ import { previewOf, stepFor } from './fixtures';
 
 jest.setTimeout(60_000);
 
-new RdsPostgres('app-db', { vpcId: 'vpc-0abc', subnetIds: ['subnet-a', 'subnet-b'], allowedSecurityGroupIds: ['sg-app'], readReplica: {} });
+const network = { sslrootcert: 'global-bundle.pem', vpcId: 'vpc-0abc', subnetIds: ['subnet-a', 'subnet-b'], allowedSecurityGroupIds: ['sg-app'] };
+// The default: the instance protected and retained.
+new RdsPostgres('app-db', { ...network, readReplica: {} });
+// allowDeletion: neither protected nor retained.
+new RdsPostgres('old-db', { ...network, allowDeletion: true, deletionProtection: false });
 // A user's own instance beside ours, judged by its type only.
 new aws.rds.Instance('legacy', {
   identifier: 'legacy-db', engine: 'postgres', instanceClass: 'db.t4g.micro', allocatedStorage: 20, username: 'postgres', password: 'pw',
@@ -53,16 +58,22 @@ const check = (...steps: Parameters<typeof previewOf>): ReturnType<typeof summar
 const named = (name: string) => rt.named(name);
 
 const PRIMARY = 'RDS instance "app-db-prod" (RdsPostgres "app-db")';
+const UNPROTECTED = 'RDS instance "old-db-prod" (RdsPostgres "old-db")';
 const REPLICA = 'RDS read replica "app-db-prod-replica" (RdsPostgres "app-db")';
 const LEGACY = 'RDS instance "legacy-db" (Instance "legacy")';
 const NEW_KEY = 'arn:aws:kms:eu-central-1:123456789012:key/2222';
 
 describe('AWS RDS', () => {
   test('a new kmsKeyId replaces the primary (error) and its replica (a warning: a copy)', () => {
-    expect(check(stepFor(named('app-db-instance'), { kmsKeyId: NEW_KEY }), stepFor(named('app-db-replica'), { kmsKeyId: NEW_KEY }))).toEqual([
+    expect(check(stepFor(named('old-db-instance'), { kmsKeyId: NEW_KEY }))).toEqual([['error', 'replaced', 'replace', ['kmsKeyId'], UNPROTECTED]]);
+    // RdsPostgres protects its instance by default: the engine shows the step but fails the preview.
+    const findings = checkPreview(previewOf(stepFor(named('app-db-instance'), { kmsKeyId: NEW_KEY }), stepFor(named('app-db-replica'), { kmsKeyId: NEW_KEY })));
+    expect(summary(findings)).toEqual([
       ['error', 'replaced', 'replace', ['kmsKeyId'], PRIMARY],
+      ['error', 'preview-incomplete', 'preview', [], 'the preview'],
       ['warning', 'replica-rebuilt', 'replace', ['kmsKeyId'], REPLICA],
     ]);
+    expect(findings[0]?.effect).toMatch(/— it is protected \(`protect`\), so the preview fails and `pulumi up` refuses this until the protection is lifted$/);
   });
 
   test.each([
@@ -79,10 +90,13 @@ describe('AWS RDS', () => {
     expect(finding?.effect).toContain('"app-db-prod" → "app-db-live"');
   });
 
-  test('deleted without a final snapshot: an error; with RdsPostgres\' final snapshot: a warning; retained: a warning', () => {
+  test('deleted without a final snapshot: an error; with RdsPostgres\' final snapshot: a warning; protected and retained: the preview fails', () => {
     expect(check(stepFor(named('legacy'), 'delete'))).toEqual([['error', 'deleted', 'delete', ['skipFinalSnapshot'], LEGACY]]);
-    expect(check(stepFor(named('app-db-instance'), 'delete', false))).toEqual([['warning', 'deleted-with-snapshot', 'delete', [], PRIMARY]]);
-    expect(check(stepFor(named('app-db-instance'), 'delete'))).toEqual([['warning', 'retained', 'delete', [], PRIMARY]]);
+    expect(check(stepFor(named('old-db-instance'), 'delete'))).toEqual([['warning', 'deleted-with-snapshot', 'delete', [], UNPROTECTED]]);
+    expect(check(stepFor(named('app-db-instance'), 'delete'))).toEqual([
+      ['error', 'preview-incomplete', 'preview', [], 'the preview'],
+      ['warning', 'retained', 'delete', [], PRIMARY],
+    ]);
   });
 
   test('a replica replaced or deleted is a warning', () => {
@@ -113,8 +127,8 @@ describe('AWS RDS', () => {
 });
 
 describe('Hetzner Cloud', () => {
-  const VOLUME = 'Hetzner volume "pg-data" (HetznerPostgres "pg")';
-  const SERVER = 'Hetzner server "pg" (HetznerPostgres "pg")';
+  const VOLUME = 'Hetzner volume "pg-prod-data" (HetznerPostgres "pg")';
+  const SERVER = 'Hetzner server "pg-prod" (HetznerPostgres "pg")';
 
   test('a new location replaces the volume and the server that mounts it: two errors', () => {
     expect(check(stepFor(named('pg-data'), { location: 'fsn1' }), stepFor(named('pg-server'), { location: 'fsn1' }))).toEqual([

@@ -46,7 +46,8 @@ const step = (name: string): Step => {
   return found;
 };
 
-new RdsPostgres('app-db', { vpcId: 'vpc-0abc', subnetIds: ['subnet-a', 'subnet-b'], allowedSecurityGroupIds: ['sg-app'] });
+// allowDeletion: neither protected nor retained, so its replacement is a plain error (no failed preview).
+new RdsPostgres('app-db', { sslrootcert: 'global-bundle.pem', vpcId: 'vpc-0abc', subnetIds: ['subnet-a', 'subnet-b'], allowedSecurityGroupIds: ['sg-app'], allowDeletion: true, deletionProtection: false });
 
 const consumer = consumerDir('postgres-strategies');
 afterAll(() => consumer.remove());
