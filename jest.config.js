@@ -8,7 +8,7 @@ module.exports = {
   // the sources (one module graph with the tests), as for tsc (self-name imports map to src).
   moduleNameMapper: {
     '^postgres-strategies$': '<rootDir>/src/index.ts',
-    '^postgres-strategies/(core|local|rds|hetzner|managed|preview-guard)$': '<rootDir>/src/$1/index.ts',
+    '^postgres-strategies/([a-z-]+)$': '<rootDir>/src/$1/index.ts',
   },
   // test/e2e builds or runs outside consumers first: `npm run e2e` (jest.e2e.config.js).
   // Most suites wait on a PostgreSQL child process, a psql or a docker-compose run rather than on

@@ -13,7 +13,7 @@ module.exports = {
   // the sources (one module graph with the tests), as for tsc (self-name imports map to src).
   moduleNameMapper: {
     '^postgres-strategies$': '<rootDir>/src/index.ts',
-    '^postgres-strategies/(core|local|rds|hetzner|managed|preview-guard)$': '<rootDir>/src/$1/index.ts',
+    '^postgres-strategies/([a-z-]+)$': '<rootDir>/src/$1/index.ts',
   },
   testTimeout: 600000,
   maxWorkers: 1,

@@ -22,14 +22,17 @@
  * 4. `require()` of the package and each subpath in a fresh process, through
  *    its exports map, against `require('@pulumi/pulumi')` alone
  *    (bench/require.ts). Target: ≤ 100 ms more.
- *
  * 5. The real engine (bench/engine.ts): `pulumi up`, a no-op preview and a
  *    refresh of `SharedPostgres` at 10 / 50 / 100 instances against the
  *    hand-written program, on embedded PostgreSQL 17. Targets: up ≤ 1.2×,
  *    no-op preview of 50 instances < 15 s.
+ * 6. `migrate` of a database of --migrate-mb megabytes (default 256; the
+ *    README's figure is 1024) from Debian's PostgreSQL 15 to embedded 17,
+ *    verification included, against a bare `pg_dump | pg_restore` of the
+ *    same data (bench/migrate.ts). Target: ≤ 1.3×.
  *
- * Options: --quick (fewer runs, no 1000; engine at 10 and 50 only), --markdown (also print the README
- * tables), --only mock|bootstrap|require|engine, --data-dir. Exit code 1 when a target is missed or the
+ * Options: --quick (fewer runs, no 1000; engine at 10 and 50 only; migrate 1 run each), --markdown (also print the README
+ * tables), --only mock|bootstrap|require|engine|migrate, --data-dir, --migrate-mb. Exit code 1 when a target is missed or the
  * programs do not declare the same resources; 2 on an error.
  */
 import { cpus, loadavg } from 'node:os';
@@ -41,6 +44,7 @@ import { BootstrapRun, bootstrapRun, bootstrapScripts, defaultDataDir } from './
 import { EngineSection, engineSection } from './engine';
 import type { MockRunResult } from './mock-run';
 import { ProgramName } from './programs';
+import { MIGRATE_TARGET, MigrateBenchReport, migrateSection } from './migrate';
 import { RequireReport, requireLines, requireSection } from './require';
 import { markdownTable, max, median, min, num, textTable, times, verdict } from './stats';
 
@@ -51,7 +55,8 @@ const BOOTSTRAP_INSTANCES = 100;
 const USAGE = `Usage: npm run bench -- [options]
   --quick            3 runs for 10 and 100 instances, no 1000, 1 bootstrap run each, 3 require runs
   --markdown         also print the tables as markdown (for the README)
-  --only <section>   mock, bootstrap, require or engine
+  --only <section>   mock, bootstrap, require, engine or migrate
+  --migrate-mb <n>   size of the migrate bench's source database in MB (default 256; the README's figure: 1024)
   --data-dir <dir>   where the bootstrap servers keep their data (default: /dev/shm when
                      usable, so that disk writeback does not swamp the SQL being measured)
   --help`;
@@ -66,6 +71,8 @@ interface Plan {
   sizes: Array<{ n: number; runs: number; plainRuns: number }>;
   bootstrapRuns: number;
   requireRuns: number;
+  migrateRuns: number;
+  migrateMb: number;
   dataDir: string;
 }
 
@@ -236,7 +243,15 @@ function chainVerdict(reports: SizeReport[]): { ok: boolean; text: string } {
   };
 }
 
-function report(mock: SizeReport[] | undefined, boot: BootstrapReport | undefined, markdown: boolean, quick: boolean, req?: RequireReport, engine?: EngineSection): Verdicts {
+function report(
+  mock: SizeReport[] | undefined,
+  boot: BootstrapReport | undefined,
+  markdown: boolean,
+  quick: boolean,
+  req?: RequireReport,
+  engine?: EngineSection,
+  mig?: MigrateBenchReport,
+): Verdicts {
   const lines: string[] = [];
   let failed = 0;
   const mark = (v: 'PASS' | 'FAIL'): string => {
@@ -354,6 +369,40 @@ function report(mock: SizeReport[] | undefined, boot: BootstrapReport | undefine
     md.push('', ...engine.md);
   }
 
+  if (mig) {
+    const mv = mark(verdict(mig.ratio, MIGRATE_TARGET));
+    const mb = (b: number): string => num(b / 1e6);
+    const perKind = (k: 'bare' | 'migrate'): string[] => mig.runs.filter((r) => r.kind === k).map((r) => r.seconds.toFixed(1));
+    print();
+    print(
+      `6. migrate: a ${mb(mig.sourceBytes)} MB database (${num(mig.rows)} events + 10 000 users) from PostgreSQL ${mig.sourceVersion} to ${mig.targetVersion}, ` +
+        `pg_dump/pg_restore 15, no TLS, data directories in ${mig.dataDir} (median of ${mig.runs.length / 2} runs each, alternating)`,
+    );
+    const rows = [
+      ['bare pg_dump -Fc -Z0 | pg_restore', mig.bare.toFixed(1), perKind('bare').join(', ')],
+      ['postgres-strategies migrate (checks + copy + verification)', mig.migrate.toFixed(1), perKind('migrate').join(', ')],
+      [`ratio (target ≤ ${MIGRATE_TARGET}×)`, `${times(mig.ratio)} ${mv}`, ''],
+      [`  of which checks / copy / verification`, `${mig.phases.checks} / ${mig.phases.copy} / ${mig.phases.verify}`, `archive ${mb(mig.archiveBytes)} MB`],
+    ];
+    print(textTable(['copy', 'time s', 'runs s'], rows, 'lrl'));
+    md.push(
+      '',
+      `\`migrate\` of a ${mb(mig.sourceBytes)} MB database (${num(mig.rows)} rows in \`events\` with two indexes, 10 000 in \`users\`) from Debian's PostgreSQL ${mig.sourceVersion} to embedded ${mig.targetVersion}, ` +
+        `pg_dump/pg_restore 15, both servers on this machine, no TLS, median of ${mig.runs.length / 2} runs each, load average ${loadavg()[0]?.toFixed(1)} at the end:`,
+      '',
+      markdownTable(
+        ['copy', 'time (s)'],
+        [
+          ['bare `pg_dump -Fc -Z0 \\| pg_restore`', mig.bare.toFixed(1)],
+          ['`postgres-strategies migrate`, verification included', mig.migrate.toFixed(1)],
+          [`**ratio** (target ≤ ${MIGRATE_TARGET}×)`, `**${times(mig.ratio)}** ${mv}`],
+          ['of which checks / copy / verification', `${mig.phases.checks} / ${mig.phases.copy} / ${mig.phases.verify}`],
+        ],
+        'lr',
+      ),
+    );
+  }
+
   print();
   print(failed === 0 ? 'all targets met' : `${failed} target(s) missed or check(s) failed`);
   if (markdown) {
@@ -371,6 +420,7 @@ async function main(): Promise<number> {
       markdown: { type: 'boolean', default: false },
       only: { type: 'string' },
       'data-dir': { type: 'string' },
+      'migrate-mb': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -379,12 +429,14 @@ async function main(): Promise<number> {
     return 0;
   }
   const only = values.only;
-  if (only !== undefined && !['mock', 'bootstrap', 'require', 'engine'].includes(only)) throw new Error('--only: mock, bootstrap, require or engine');
+  if (only !== undefined && !['mock', 'bootstrap', 'require', 'engine', 'migrate'].includes(only)) throw new Error('--only: mock, bootstrap, require, engine or migrate');
+  const migrateMb = Number(values['migrate-mb'] ?? 256);
+  if (!Number.isInteger(migrateMb) || migrateMb < 1) throw new Error('--migrate-mb: a whole number of megabytes ≥ 1');
   const quick = values.quick ?? false;
   const dataDir = values['data-dir'] ?? defaultDataDir();
   const plan: Plan = quick
-    ? { sizes: [{ n: 10, runs: 3, plainRuns: 1 }, { n: 100, runs: 3, plainRuns: 1 }], bootstrapRuns: 1, requireRuns: 3, dataDir }
-    : { sizes: [{ n: 10, runs: 9, plainRuns: 3 }, { n: 100, runs: 7, plainRuns: 3 }, { n: 1000, runs: 3, plainRuns: 1 }], bootstrapRuns: 3, requireRuns: 5, dataDir };
+    ? { sizes: [{ n: 10, runs: 3, plainRuns: 1 }, { n: 100, runs: 3, plainRuns: 1 }], bootstrapRuns: 1, requireRuns: 3, migrateRuns: 1, migrateMb, dataDir }
+    : { sizes: [{ n: 10, runs: 9, plainRuns: 3 }, { n: 100, runs: 7, plainRuns: 3 }, { n: 1000, runs: 3, plainRuns: 1 }], bootstrapRuns: 3, requireRuns: 5, migrateRuns: 3, migrateMb, dataDir };
   const started = Date.now();
   let mock: SizeReport[] | undefined;
   let boot: BootstrapReport | undefined;
@@ -399,7 +451,9 @@ async function main(): Promise<number> {
     only === undefined || only === 'engine'
       ? await engineSection({ sizes: quick ? [10, 50] : [10, 50, 100], runs: 1, unchained: !quick }, progress)
       : undefined;
-  const { lines, failed } = report(mock, boot, values.markdown ?? false, quick, req, engine);
+  let mig: MigrateBenchReport | undefined;
+  if (only === undefined || only === 'migrate') mig = await migrateSection(plan.migrateMb, plan.migrateRuns, plan.dataDir, progress);
+  const { lines, failed } = report(mock, boot, values.markdown ?? false, quick, req, engine, mig);
   console.log(lines.join('\n'));
   console.log(`(bench took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   return failed === 0 ? 0 : 1;

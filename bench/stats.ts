@@ -1,4 +1,5 @@
 /** Small statistics and formatting helpers for the bench. */
+import { renderTable } from '../src/migrate/report';
 
 export function median(xs: number[]): number {
   if (xs.length === 0) return Number.NaN;
@@ -39,13 +40,7 @@ export function verdict(r: number, limit: number): 'PASS' | 'FAIL' {
 
 /** A plain-text table: right-aligned numbers, left-aligned text (columns given as 'l' / 'r'). */
 export function textTable(header: string[], rows: string[][], align: string): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => (align[i] === 'r' ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+  return renderTable(header, rows, header.map((_, i) => align[i] === 'r'), '─');
 }
 
 /** A markdown table. */

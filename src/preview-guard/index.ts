@@ -24,5 +24,5 @@ export { checkPreview, previewNotes, unusedAllows, type CheckPreviewOptions } fr
 export { Severity, FindingCode, blockingFindings, type Finding } from './findings';
 export { parsePreview, parseUrn, PreviewFormatError } from './preview';
 export type { PreviewDigest, PreviewStep, PreviewResourceState, PreviewDiagnostic, PreviewPropertyDiff, ParsedUrn, StepOp } from './preview';
-export { ReportFormat, MARKDOWN_MARKER, renderText, renderMarkdown, renderJson, renderReport, type JsonReport } from './render';
+export { ReportFormat, MARKDOWN_MARKER, renderText, renderMarkdown, renderJson, renderFindings, type JsonReport } from './render';
 export { SubjectKind, COMPONENTS, LIBRARY_CHILDREN, type LibraryChild } from './subjects';

@@ -156,8 +156,8 @@ export function renderJson(findings: readonly Finding[], notes: readonly string[
   return `${JSON.stringify(report, null, 2)}\n`;
 }
 
-/** Renders findings in `format`. */
-export function renderReport(findings: readonly Finding[], format: ReportFormat, notes: readonly string[] = []): string {
+/** Renders findings in `format` (what `check-preview --format` prints). */
+export function renderFindings(findings: readonly Finding[], format: ReportFormat, notes: readonly string[] = []): string {
   switch (format) {
     case ReportFormat.Markdown:
       return renderMarkdown(findings, notes);

@@ -28,6 +28,12 @@
  * - in seed 004's least-privilege shape the login cannot migrate (permission
  *   denied for schema public): Kratos needs the owner shape, as documented;
  * - the migration and `/health/ready` also work on PostgreSQL 14, 16 and 18;
+ * - `postgres-strategies migrate` moves Kratos' database from Debian's
+ *   PostgreSQL 15 to PostgreSQL 17 (verify-full, URL-hostile passwords):
+ *   identities created through Kratos before the move are listed by Kratos
+ *   after it with the same ids and traits, and `kratos migrate sql -e --yes`
+ *   on the target changes nothing (applied migrations, columns, indexes and
+ *   owners stay as they were);
  * - Kratos prints neither the password nor its encoded form.
  */
 import { ChildProcess, spawn } from 'node:child_process';
@@ -43,7 +49,8 @@ import { makeCertificates } from '../../lab/certs';
 import { KRATOS_CONSUMER, buildGoConsumer } from '../../lab/go-consumers';
 import { psqlOk } from '../../lab/psql';
 import { LAB_VERSIONS, freePort } from '../../lab/server';
-import { bootstrap, credentialsFor, loginDescription, useLabServer } from '../integration/support';
+import { MigrateResult } from '../../src/migrate/migrate';
+import { bootstrap, credentialsFor, loginDescription, runMigrate, useLabServer } from '../integration/support';
 
 /** A cold Kratos build took ~15 min on 2 shared, busy cores. */
 const BUILD_TIMEOUT = 40 * 60_000;
@@ -162,10 +169,9 @@ async function waitForHealth(url: string, child: ChildProcess, limitMs: number):
 /**
  * Runs `kratos serve` with the rendered minimal config and `dsn`, waits for
  * `/health/ready` (which pings the database) on the admin and public ports,
- * creates one identity with `email` through the admin API, then stops it
- * with SIGTERM.
+ * runs `fn` with the admin API's base URL, then stops it with SIGTERM.
  */
-async function serveUntilReady(dsn: string, email: string): Promise<void> {
+async function withKratosServe<T>(dsn: string, fn: (adminBase: string) => Promise<T>): Promise<T> {
   const [publicPort, adminPort] = [await freePort(), await freePort()];
   const dir = mkdtempSync(join(scratch, 'serve-'));
   const schemaPath = join(dir, 'identity.schema.json');
@@ -193,28 +199,48 @@ async function serveUntilReady(dsn: string, email: string): Promise<void> {
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((res) => child.once('close', res));
+  let result: T;
   try {
     const admin = await waitForHealth(`http://127.0.0.1:${adminPort}/admin/health/ready`, child, 120_000);
     if (admin.status !== 200) throw new Error(`kratos serve did not become ready (${admin.status} ${admin.body}):\n${output.slice(-4000)}`);
     expect(JSON.parse(admin.body)).toEqual({ status: 'ok' });
     const pub = await waitForHealth(`http://127.0.0.1:${publicPort}/health/ready`, child, 10_000);
     expect(pub.status).toBe(200);
-    // Kratos' identity API reads and writes through its database connection.
-    const created = await fetch(`http://127.0.0.1:${adminPort}/admin/identities`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ schema_id: 'default', traits: { email } }),
-    });
-    const text = await created.text();
-    expect([created.status, text]).toEqual([201, expect.stringContaining(email)]);
-    const list = await fetch(`http://127.0.0.1:${adminPort}/admin/identities`);
-    expect(list.status).toBe(200);
-    expect(((await list.json()) as Array<{ traits: { email: string } }>).map((i) => i.traits.email)).toEqual([email]);
+    result = await fn(`http://127.0.0.1:${adminPort}`);
   } finally {
     child.kill('SIGTERM');
     await exited;
   }
   expectNoPassword(output);
+  return result;
+}
+
+/** Creates an identity with `email` through Kratos' admin API; returns its id. */
+async function createIdentity(adminBase: string, email: string): Promise<string> {
+  // Kratos' identity API reads and writes through its database connection.
+  const created = await fetch(`${adminBase}/admin/identities`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ schema_id: 'default', traits: { email } }),
+  });
+  const text = await created.text();
+  expect([created.status, text]).toEqual([201, expect.stringContaining(email)]);
+  return (JSON.parse(text) as { id: string }).id;
+}
+
+/** The identities Kratos lists, as id → email. */
+async function listIdentities(adminBase: string): Promise<Map<string, string>> {
+  const list = await fetch(`${adminBase}/admin/identities`);
+  expect(list.status).toBe(200);
+  return new Map(((await list.json()) as Array<{ id: string; traits: { email: string } }>).map((i) => [i.id, i.traits.email]));
+}
+
+/** `kratos serve` becomes ready, stores an identity with `email`, and lists exactly that one. */
+async function serveUntilReady(dsn: string, email: string): Promise<void> {
+  await withKratosServe(dsn, async (admin) => {
+    await createIdentity(admin, email);
+    expect([...(await listIdentities(admin)).values()]).toEqual([email]);
+  });
 }
 
 describe('Ory Kratos v1.3.1 with the Kratos DSN on PostgreSQL 17 over TLS (certificate for "localhost" only)', () => {
@@ -359,6 +385,79 @@ describe.each(LAB_VERSIONS.filter((v) => v !== 17))('Ory Kratos v1.3.1 on Postgr
       expect(Number(count)).toBeGreaterThan(20);
       expect(owner).toBe(ROLE);
       await serveUntilReady(dsn, `pg${version}@example.com`);
+    },
+    KRATOS_TIMEOUT,
+  );
+});
+
+/**
+ * What `kratos migrate sql` would change: Kratos' applied migrations and the
+ * shape of its tables and indexes (a digest of information_schema.columns
+ * and pg_indexes), read as the login.
+ */
+async function kratosSchemaState(libpq: string): Promise<string> {
+  const r = await psqlOk(
+    libpq,
+    [
+      "SELECT count(*) || '|' || md5(string_agg(version, ',' ORDER BY version)) FROM schema_migration;",
+      "SELECT md5(string_agg(table_name || ':' || column_name || ':' || data_type || ':' || is_nullable || ':' || coalesce(column_default, ''), ',' ORDER BY table_name, ordinal_position)) FROM information_schema.columns WHERE table_schema = 'public';",
+      "SELECT count(*) || '|' || md5(string_agg(indexdef, ',' ORDER BY indexdef)) FROM pg_indexes WHERE schemaname = 'public';",
+      "SELECT string_agg(DISTINCT tableowner, ',') FROM pg_tables WHERE schemaname = 'public';",
+    ].join('\n'),
+  );
+  return r.stdout.trim();
+}
+
+describe('moving Kratos\' database with `postgres-strategies migrate`: Debian PostgreSQL 15 → PostgreSQL 17, TLS verify-full', () => {
+  const TARGET_PASSWORD = `${PASSWORD} new`;
+  const source = useLabServer(
+    () => ({ version: 15, tls: true }),
+    async (s) => {
+      await bootstrap(libpqUrl(s.admin()), [plan], credentialsFor([plan], () => PASSWORD));
+    },
+  );
+  const target = useLabServer(
+    () => ({ version: 17, tls: true }),
+    async (s) => {
+      await bootstrap(libpqUrl(s.admin()), [plan], credentialsFor([plan], () => TARGET_PASSWORD));
+    },
+  );
+
+  test(
+    'identities created through Kratos before the move are read back through Kratos after it, and kratos migrate sql -e --yes on the target changes nothing',
+    async () => {
+      const from = loginDescription(source(), plan.database, ROLE, PASSWORD);
+      const to = loginDescription(target(), plan.database, ROLE, TARGET_PASSWORD);
+      const fromDsn = kratosDsn(from, plan.kratosPool);
+      const toDsn = kratosDsn(to, plan.kratosPool);
+      const first = await migrate(fromDsn);
+      if (first.code !== 0) throw new Error(`kratos migrate exited ${first.code}:\n${first.output.slice(-4000)}`);
+      const emails = ['ada@example.com', 'grace@example.com', 'edsger@example.com'];
+      const before = await withKratosServe(fromDsn, async (admin) => {
+        for (const e of emails) await createIdentity(admin, e);
+        return listIdentities(admin);
+      });
+      expect([...before.values()].sort()).toEqual([...emails].sort());
+
+      // The move, as the instance's login on both ends; the target's URL through the environment.
+      const moved = await runMigrate(['--from', libpqUrl(from), '--to-env', 'MIGRATE_TO', '--json'], { MIGRATE_TO: libpqUrl(to) });
+      for (const text of [moved.stdout, moved.stderr]) expectNoPassword(text);
+      const result = JSON.parse(moved.stdout) as MigrateResult;
+      expect([moved.code, result.ok, result.outcome, result.verification.differences, result.target.role]).toEqual([0, true, 'copied', 0, ROLE]);
+      expect(result.verification.tables.length).toBeGreaterThan(20);
+      expect(result.verification.tables.find((t) => t.table === 'public.identities')?.target?.rows).toBe(3);
+
+      // Kratos finds every migration applied on the target: nothing changes.
+      const state = await kratosSchemaState(kratosDsnToLibpq(toDsn));
+      expect(state.split('\n')[3]).toBe(ROLE);
+      const again = await migrate(toDsn);
+      if (again.code !== 0) throw new Error(`kratos migrate on the target exited ${again.code}:\n${again.output.slice(-4000)}`);
+      expect(await kratosSchemaState(kratosDsnToLibpq(toDsn))).toBe(state);
+      expect(state).toBe(await kratosSchemaState(kratosDsnToLibpq(fromDsn)));
+
+      // Kratos on the target serves the same identities (same ids, same traits).
+      const after = await withKratosServe(toDsn, listIdentities);
+      expect(after).toEqual(before);
     },
     KRATOS_TIMEOUT,
   );

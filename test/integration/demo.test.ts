@@ -100,5 +100,6 @@ describe('npm run demo -- --admin-url (an existing server, admin without superus
     const r = await runDemo(['--admin-url', 'not a url']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/demo failed: /);
-  });
+    // a fresh Node process that loads the Pulumi SDK: seconds on a loaded machine
+  }, 60_000);
 });

@@ -8,7 +8,9 @@ import { InstancePlan, RolePlan } from '../../src/core/plan';
 import { renderBootstrapSql } from '../../src/core/render-sql';
 import { newScramSalt, scramSha256Verifier } from '../../src/core/scram';
 import { LAB_VERSIONS, LabServer, LabServerOptions, LabVersion, startLabServer } from '../../lab/server';
+import { join } from 'node:path';
 import { PsqlResult, psql, psqlOk } from '../../lab/psql';
+import { RunResult, run } from '../../lab/run';
 
 /** Every PostgreSQL major the lab runs. */
 export const ALL_VERSIONS: readonly LabVersion[] = LAB_VERSIONS;
@@ -88,4 +90,15 @@ export async function asLogin(server: LabServer, database: string, user: string,
 /** psql's stderr without the "psql: error: connection to server at … failed:" noise, for messages. */
 export function describeFailure(r: PsqlResult): string {
   return `exit ${r.code}: ${r.stderr.trim()}`;
+}
+
+/** The package's command line as shipped (dist/src/cli/main.js, built by `npm test`'s tsc step). */
+export const CLI = join(__dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
+
+/**
+ * Runs `postgres-strategies migrate <args>` in a child process with only
+ * PATH, HOME and `env` in its environment (no PG* variables leak in).
+ */
+export function runMigrate(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
+  return run(process.execPath, [CLI, 'migrate', ...args], { env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env } });
 }

@@ -110,6 +110,15 @@ export const ENTRIES: Entry[] = [
     loads: [],
   },
   {
+    // `pg` is loaded when migrateDatabase connects, not when the entry is required.
+    subpath: './migrate',
+    folder: 'migrate',
+    exportName: 'migrateDatabase',
+    notExported: ['SharedPostgres', 'ExternalPostgres', 'LocalPostgres'],
+    forbidden: ['@pulumi/', 'pg'],
+    loads: ['pg-connection-string'],
+  },
+  {
     subpath: './preview-guard',
     folder: 'preview-guard',
     exportName: 'checkPreview',

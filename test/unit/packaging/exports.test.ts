@@ -20,7 +20,7 @@ const consumer = consumerDir(pkg.name);
 afterAll(() => consumer.remove());
 
 describe('package.json exports', () => {
-  it('has exactly the root, one subpath per strategy and ./package.json', () => {
+  it('has exactly the root, one subpath per strategy, ./core, ./migrate and ./package.json', () => {
     expect(Object.keys(pkg.exports).sort()).toEqual([...ENTRIES.map((e) => e.subpath), './package.json'].sort());
   });
 
@@ -75,6 +75,12 @@ describe('requiring each entry by the package name, in a fresh process', () => {
     const packages = [...new Set(r.loaded.map(packageOf).filter((p): p is string => p !== undefined))].sort();
     expect(packages.filter((p) => forbidden.some((f) => (f.endsWith('/') ? p.startsWith(f) : p === f)))).toEqual([]);
     for (const p of loads) expect(packages).toContain(p);
+  });
+
+  it('the root entry re-exports migrateDatabase without loading pg', async () => {
+    const r = await report('.');
+    expect(r.exports).toContain('migrateDatabase');
+    expect(r.loaded.map(packageOf)).not.toContain('pg');
   });
 
   it.each(['core', 'preview-guard'])('%s loads no Pulumi file at all, not even through a path outside node_modules', async (folder) => {

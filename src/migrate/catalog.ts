@@ -1,0 +1,420 @@
+/**
+ * What migrate reads from a live server with `pg`: the server's identity and
+ * version, the objects in a database (what "empty" means, what a copy must
+ * contain, who owns what), the target role's rights, the connection budget,
+ * and the content checksums of the verification.
+ *
+ * Every session first pins the settings that decide how values print
+ * ({@link pinOutputSettings}), so that a row's text form, and so its
+ * checksum, is the same on both servers whatever their defaults.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { Client } from 'pg';
+import { quoteIdent, quoteLiteral } from '../core/identifiers';
+import { ServerConnections } from './budget';
+import { serverMajor } from './tools';
+
+/** A server's identity and version, as one session sees it. */
+export interface ServerFacts {
+  /** `server_version`, e.g. `"15.20 (Debian 15.20-0+deb12u1)"` → `"15.20"`. */
+  version: string;
+  versionNum: number;
+  major: number;
+  /** `pg_control_system().system_identifier`, when the role may read it. */
+  systemIdentifier?: string;
+  /** The database's oid. */
+  databaseOid: number;
+  database: string;
+  currentUser: string;
+  superuser: boolean;
+}
+
+/** Reads the facts of the session's server and database. */
+export async function serverFacts(client: Client): Promise<ServerFacts> {
+  const r = await client.query<{ v: string; n: string; db: string; oid: string; u: string; su: boolean }>(
+    `SELECT current_setting('server_version') AS v, current_setting('server_version_num') AS n, current_database() AS db,
+            (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())::text AS oid,
+            current_user AS u, (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) AS su`,
+  );
+  const row = r.rows[0]!;
+  const versionNum = Number(row.n);
+  const facts: ServerFacts = {
+    version: row.v.split(' ')[0] as string,
+    versionNum,
+    major: serverMajor(versionNum),
+    databaseOid: Number(row.oid),
+    database: row.db,
+    currentUser: row.u,
+    superuser: row.su === true,
+  };
+  const id = await client.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_catalog.pg_control_system()').then(
+    (q) => q.rows[0]?.id,
+    () => undefined,
+  );
+  if (id !== undefined) facts.systemIdentifier = id;
+  return facts;
+}
+
+/**
+ * Whether two sessions are connected to the same database of the same server
+ * (however the URLs spell the host): the same `system_identifier` and database
+ * oid; where a role may not read the identifier, a random application_name
+ * set on `b` and looked for in `a`'s pg_stat_activity.
+ */
+export async function sameDatabase(a: Client, aFacts: ServerFacts, b: Client, bFacts: ServerFacts): Promise<boolean> {
+  if (aFacts.systemIdentifier !== undefined && bFacts.systemIdentifier !== undefined) {
+    return aFacts.systemIdentifier === bFacts.systemIdentifier && aFacts.databaseOid === bFacts.databaseOid;
+  }
+  const marker = `ps-migrate-${randomBytes(12).toString('hex')}`;
+  const previous = (await b.query<{ n: string }>("SELECT current_setting('application_name') AS n")).rows[0]!.n;
+  await b.query(`SET application_name = ${quoteLiteral(marker)}`);
+  try {
+    const seen = await a.query('SELECT 1 FROM pg_catalog.pg_stat_activity WHERE application_name = $1 AND datname = current_database()', [marker]);
+    return (seen.rowCount ?? 0) > 0;
+  } finally {
+    await b.query(`SET application_name = ${quoteLiteral(previous)}`);
+  }
+}
+
+/**
+ * Pins how values print: time zone, date/interval styles, float digits
+ * (shortest exact, PostgreSQL 12+), bytea as hex, money in the C locale,
+ * an empty search_path (every name in a query is qualified).
+ */
+export async function pinOutputSettings(client: Client): Promise<void> {
+  await client.query(
+    "SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD'; SET IntervalStyle = 'postgres'; SET extra_float_digits = 1; " +
+      "SET bytea_output = 'hex'; SET lc_monetary = 'C'; SET xmloption = 'content'; SET statement_timeout = 0; " +
+      "SET search_path = pg_catalog",
+  );
+}
+
+/** One object in a database. */
+export interface DbObject {
+  /** schema, table, view, materialized view, sequence, foreign table, type, function, procedure, aggregate, extension. */
+  kind: string;
+  /** Qualified name (functions with their argument types). */
+  name: string;
+  owner: string;
+}
+
+/** The objects of a database the copy is about. */
+export interface Inventory {
+  /** Everything but the system schemas, schema public, plpgsql and the members of extensions (by kind, then name). */
+  objects: DbObject[];
+  /** Number of large objects. */
+  largeObjects: number;
+  /** Large objects not owned by the role given to {@link inventory} (0 without a role). */
+  largeObjectsNotOwned: number;
+}
+
+const USER_SCHEMA = (nsp: string): string =>
+  `${nsp}.nspname NOT IN ('pg_catalog', 'information_schema') AND ${nsp}.nspname NOT LIKE 'pg\\_toast%' AND ${nsp}.nspname NOT LIKE 'pg\\_temp\\_%'`;
+
+const OBJECTS_SQL = `
+SELECT o.kind, o.name, o.owner FROM (
+  SELECT 'schema' AS kind, n.nspname::text AS name, pg_catalog.pg_get_userbyid(n.nspowner)::text AS owner, n.oid, 'pg_catalog.pg_namespace'::regclass AS cls
+    FROM pg_catalog.pg_namespace n WHERE ${USER_SCHEMA('n')} AND n.nspname <> 'public'
+  UNION ALL
+  SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                        WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'type' END,
+         c.oid::regclass::text, pg_catalog.pg_get_userbyid(c.relowner)::text, c.oid, 'pg_catalog.pg_class'::regclass
+    FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c') AND ${USER_SCHEMA('n')}
+  UNION ALL
+  SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,
+         p.oid::regprocedure::text, pg_catalog.pg_get_userbyid(p.proowner)::text, p.oid, 'pg_catalog.pg_proc'::regclass
+    FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace WHERE ${USER_SCHEMA('n')}
+  UNION ALL
+  SELECT 'type', t.oid::regtype::text, pg_catalog.pg_get_userbyid(t.typowner)::text, t.oid, 'pg_catalog.pg_type'::regclass
+    FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+   WHERE t.typtype IN ('d', 'e', 'r') AND ${USER_SCHEMA('n')}
+  UNION ALL
+  SELECT 'extension', e.extname::text, pg_catalog.pg_get_userbyid(e.extowner)::text, e.oid, 'pg_catalog.pg_extension'::regclass
+    FROM pg_catalog.pg_extension e WHERE e.extname <> 'plpgsql'
+) o
+WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = o.cls AND d.objid = o.oid AND d.deptype = 'e')
+ORDER BY 1, 2`;
+
+/**
+ * Lists a database's objects (see {@link Inventory}).
+ * @param role when given, also counts the large objects it does not own.
+ */
+export async function inventory(client: Client, role?: string): Promise<Inventory> {
+  const objects = (await client.query<DbObject>(OBJECTS_SQL)).rows.map((r) => ({ kind: r.kind, name: r.name, owner: r.owner }));
+  const lo = await client.query<{ n: string; other: string }>(
+    `SELECT count(*)::text AS n, count(*) FILTER (WHERE pg_catalog.pg_get_userbyid(lomowner) IS DISTINCT FROM $1)::text AS other
+       FROM pg_catalog.pg_largeobject_metadata`,
+    [role ?? null],
+  );
+  const row = lo.rows[0]!;
+  return { objects, largeObjects: Number(row.n), largeObjectsNotOwned: role === undefined ? 0 : Number(row.other) };
+}
+
+/** What the target role may do, from the target session's point of view. */
+export interface RoleRights {
+  exists: boolean;
+  /** The session's user may `SET ROLE` to it (itself, a superuser, a member; on 16+ with the SET option). */
+  canSetRole: boolean;
+  /** It may create schemas in the database. */
+  createOnDatabase: boolean;
+  /** It may create objects in schema public (false when there is no schema public). */
+  createOnPublic: boolean;
+  superuser: boolean;
+}
+
+/** The owner of the session's database. */
+export async function databaseOwner(client: Client): Promise<string> {
+  const r = await client.query<{ o: string }>('SELECT pg_catalog.pg_get_userbyid(datdba)::text AS o FROM pg_catalog.pg_database WHERE datname = current_database()');
+  return r.rows[0]!.o;
+}
+
+/** Reads what `role` may do in the session's database. */
+export async function roleRights(client: Client, role: string, versionNum: number): Promise<RoleRights> {
+  const setCheck = versionNum >= 160000 ? "pg_catalog.pg_has_role(current_user, r.oid, 'SET')" : "pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER')";
+  const r = await client.query<{ su: boolean; canset: boolean; dbcreate: boolean; pubcreate: boolean | null }>(
+    `SELECT r.rolsuper AS su,
+            (r.rolname = current_user OR (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) OR ${setCheck}) AS canset,
+            pg_catalog.has_database_privilege(r.oid, current_database(), 'CREATE') AS dbcreate,
+            CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = 'public')
+                 THEN pg_catalog.has_schema_privilege(r.oid, 'public', 'CREATE') END AS pubcreate
+       FROM pg_catalog.pg_roles r WHERE r.rolname = $1`,
+    [role],
+  );
+  const row = r.rows[0];
+  if (!row) return { exists: false, canSetRole: false, createOnDatabase: false, createOnPublic: false, superuser: false };
+  return { exists: true, canSetRole: row.canset, createOnDatabase: row.dbcreate, createOnPublic: row.pubcreate === true, superuser: row.su };
+}
+
+/** Extensions the target cannot create as `role`: not available there, or not trusted and the role is no superuser. */
+export async function unavailableExtensions(client: Client, names: string[], roleIsSuperuser: boolean): Promise<Array<{ name: string; reason: string }>> {
+  if (names.length === 0) return [];
+  const r = await client.query<{ name: string; available: boolean; trusted: boolean; installed: boolean }>(
+    `SELECT x.name,
+            EXISTS (SELECT 1 FROM pg_catalog.pg_available_extensions a WHERE a.name = x.name) AS available,
+            COALESCE((SELECT bool_or(v.trusted) FROM pg_catalog.pg_available_extension_versions v WHERE v.name = x.name), false) AS trusted,
+            EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = x.name) AS installed
+       FROM unnest($1::text[]) AS x(name) ORDER BY 1`,
+    [names],
+  );
+  return r.rows
+    .filter((x) => !x.installed && (!x.available || (!x.trusted && !roleIsSuperuser)))
+    .map((x) => ({ name: x.name, reason: x.available ? 'is not a trusted extension, so only a superuser may create it' : 'is not installed on the target server' }));
+}
+
+/** Reads the target server's connection facts (see budget.ts). */
+export async function serverConnections(client: Client, versionNum: number): Promise<ServerConnections> {
+  const reserved = versionNum >= 160000 ? "current_setting('superuser_reserved_connections')::int + current_setting('reserved_connections')::int" : "current_setting('superuser_reserved_connections')::int";
+  const r = await client.query<{ max: number; reserved: number; inuse: number }>(
+    `SELECT current_setting('max_connections')::int AS max, ${reserved} AS reserved,
+            (SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE backend_type = 'client backend')::int AS inuse`,
+  );
+  const roles = await client.query<{ role: string; lim: number }>(
+    'SELECT rolname::text AS role, rolconnlimit AS lim FROM pg_catalog.pg_roles WHERE rolcanlogin AND NOT rolsuper ORDER BY 1',
+  );
+  const row = r.rows[0]!;
+  return { maxConnections: row.max, reservedConnections: row.reserved, inUse: row.inuse, loginRoles: roles.rows.map((x) => ({ role: x.role, connectionLimit: x.lim })) };
+}
+
+/** Sessions of another migrate run (or its pg_restore) in the session's database. */
+export async function otherMigrateSessions(client: Client, applicationName: string): Promise<Array<{ pid: number; state: string }>> {
+  const r = await client.query<{ pid: number; state: string | null }>(
+    `SELECT pid, state FROM pg_catalog.pg_stat_activity
+      WHERE datname = current_database() AND application_name = $1 AND pid <> pg_catalog.pg_backend_pid() ORDER BY pid`,
+    [applicationName],
+  );
+  return r.rows.map((x) => ({ pid: x.pid, state: x.state ?? 'unknown' }));
+}
+
+/** A table's content, summarized. */
+export interface TableSum {
+  rows: number;
+  /**
+   * 32 hex digits: the exact sum, over every row, of a 64-bit hash of
+   * `row::text` ({@link RowHash}), hashed together with the count.
+   * Independent of row order and of any key, sensitive to duplicates (two
+   * different multisets of rows give the same sum with a chance of about
+   * 2⁻⁶⁴); additive, so a table can be summed in parts.
+   */
+  checksum: string;
+}
+
+/** The 64-bit hash of a row's text that the checksums sum. */
+export enum RowHash {
+  /** `hashtextextended(text COLLATE "C", 0)`: PostgreSQL's own 64-bit hash of the bytes; used when both servers compute the same values. */
+  HashTextExtended = 'hashtextextended',
+  /** The first 64 bits of `md5(text)`: portable everywhere, slower. */
+  Md5 = 'md5',
+}
+
+/** SQL of the 64-bit hash of the text `expr`. */
+function rowHashSql(expr: string, hash: RowHash): string {
+  return hash === RowHash.HashTextExtended
+    ? `pg_catalog.hashtextextended((${expr}) COLLATE "C", 0)`
+    : `('x' || pg_catalog.left(pg_catalog.md5(${expr}), 16))::bit(64)::bigint`;
+}
+
+/** A probe of texts of every length from 0 to 40 bytes (every tail of the hash's 12-byte blocks). */
+const HASH_PROBE = "SELECT pg_catalog.array_agg(pg_catalog.hashtextextended(pg_catalog.repeat('ps', i) || pg_catalog.chr(65 + i % 26) COLLATE \"C\", 0) ORDER BY i)::text AS h FROM pg_catalog.generate_series(0, 20) i";
+
+/**
+ * The row hash for two servers: {@link RowHash.HashTextExtended} when they
+ * compute the same values for a probe of texts (the function is the same
+ * byte hash on every major since 11, but its results are not promised to
+ * be the same across CPU byte orders), else {@link RowHash.Md5}.
+ */
+export async function agreedRowHash(a: Client, b: Client): Promise<RowHash> {
+  const [x, y] = await Promise.all([a.query<{ h: string }>(HASH_PROBE), b.query<{ h: string }>(HASH_PROBE)]);
+  return x.rows[0]!.h === y.rows[0]!.h ? RowHash.HashTextExtended : RowHash.Md5;
+}
+
+/** The additive parts of a {@link TableSum}: the row count and the sum. */
+export interface PartialSum {
+  rows: bigint;
+  sum: bigint;
+}
+
+/** Adds partial sums. */
+export function addSums(x: PartialSum, y: PartialSum): PartialSum {
+  return { rows: x.rows + y.rows, sum: x.sum + y.sum };
+}
+
+/** The empty sum. */
+export const NO_ROWS: PartialSum = { rows: 0n, sum: 0n };
+
+/** The printed form of a whole table's sum (the same numbers give the same checksum on both sides). */
+export function finishSum(p: PartialSum): TableSum {
+  return { rows: Number(p.rows), checksum: createHash('md5').update(`${p.rows}:${p.sum}`).digest('hex') };
+}
+
+/** Regular tables (and partitions) with data, excluding extension members: `"schema"."name"` text of regclass. */
+export async function dataTables(client: Client): Promise<string[]> {
+  const r = await client.query<{ t: string }>(
+    `SELECT c.oid::regclass::text AS t FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'r' AND ${USER_SCHEMA('n')}
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+      ORDER BY 1`,
+  );
+  return r.rows.map((x) => x.t);
+}
+
+/**
+ * The aggregate of the hashes of the texts `expr`: sum(bigint) is exact
+ * (PostgreSQL accumulates it in 128 bits or numeric), so no overflow and no wrap.
+ */
+const SUM_OF = (expr: string, hash: RowHash): string => `count(*)::text AS n, COALESCE(pg_catalog.sum(${rowHashSql(expr, hash)}), 0)::text AS s`;
+
+function partial(row: { n: string; s: string }): PartialSum {
+  return { rows: BigInt(row.n), sum: BigInt(row.s) };
+}
+
+/** A part of a table to sum: the whole table, or the rows in heap blocks [fromBlock, toBlock). */
+export interface SumUnit {
+  table: string;
+  /** First heap block (inclusive); absent = from the start. */
+  fromBlock?: number;
+  /** Last heap block (exclusive); absent = to the end (rows added since the sizes were read included). */
+  toBlock?: number;
+  /** Heap pages in the unit, for ordering (largest first). */
+  pages: number;
+}
+
+/** Tables smaller than this many heap pages (8 kB each) are summed whole. */
+export const MIN_SPLIT_PAGES = 2048;
+
+/**
+ * Cuts each table into at most `parts` block ranges of its heap (PostgreSQL
+ * 14+, where a ctid range is a TID range scan; before, each table is one
+ * unit), largest units first. Each side cuts by its own sizes: the units of
+ * one table cover all its rows whatever the physical layout.
+ */
+export async function sumUnits(client: Client, tables: string[], parts: number, versionNum: number): Promise<SumUnit[]> {
+  const units: SumUnit[] = [];
+  for (const table of tables) {
+    const r = await client.query<{ p: string }>(`SELECT (pg_catalog.pg_relation_size($1::regclass) / current_setting('block_size')::int)::text AS p`, [table]);
+    const pages = Number(r.rows[0]!.p);
+    const n = versionNum >= 140000 && pages >= MIN_SPLIT_PAGES ? Math.max(1, parts) : 1;
+    const step = Math.ceil(pages / n);
+    for (let i = 0; i < n; i++) {
+      const unit: SumUnit = { table, pages: n === 1 ? pages : Math.min(step, pages - i * step) };
+      if (i > 0) unit.fromBlock = i * step;
+      if (i < n - 1) unit.toBlock = (i + 1) * step;
+      units.push(unit);
+    }
+  }
+  return units.sort((x, y) => y.pages - x.pages);
+}
+
+/** The partial sum of one unit (`FROM ONLY`: a parent's own rows, as pg_dump copies them). */
+export async function unitSum(client: Client, u: SumUnit, hash: RowHash): Promise<PartialSum> {
+  const where = [
+    ...(u.fromBlock !== undefined ? [`t.ctid >= '(${u.fromBlock},0)'::tid`] : []),
+    ...(u.toBlock !== undefined ? [`t.ctid < '(${u.toBlock},0)'::tid`] : []),
+  ];
+  const r = await client.query<{ n: string; s: string }>(
+    `SELECT ${SUM_OF('t::text', hash)} FROM ONLY ${u.table} AS t${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`,
+  );
+  return partial(r.rows[0]!);
+}
+
+/**
+ * Sums every unit with the given sessions working in parallel (one query
+ * at a time each); `onUnit` is called after each unit.
+ * @returns each table's sum.
+ */
+export async function tableSums(clients: Client[], units: SumUnit[], hash: RowHash, onUnit: () => void): Promise<Map<string, TableSum>> {
+  const totals = new Map<string, PartialSum>();
+  for (const u of units) totals.set(u.table, NO_ROWS);
+  const queue = [...units];
+  await Promise.all(
+    clients.map(async (client) => {
+      for (let u = queue.shift(); u !== undefined; u = queue.shift()) {
+        const p = await unitSum(client, u, hash);
+        totals.set(u.table, addSums(totals.get(u.table) as PartialSum, p));
+        onUnit();
+      }
+    }),
+  );
+  return new Map([...totals].map(([t, p]) => [t, finishSum(p)]));
+}
+
+/** The checksum of every large object: its oid and the md5 of its content. */
+export async function largeObjectSum(client: Client, hash: RowHash): Promise<TableSum> {
+  const r = await client.query<{ n: string; s: string }>(
+    `SELECT ${SUM_OF("l.oid::text || ':' || pg_catalog.md5(pg_catalog.lo_get(l.oid))", hash)} FROM pg_catalog.pg_largeobject_metadata l`,
+  );
+  return finishSum(partial(r.rows[0]!));
+}
+
+/** A sequence's state. */
+export interface SequenceState {
+  lastValue: string;
+  isCalled: boolean;
+}
+
+/** Every sequence (not an extension member) and its last_value / is_called. */
+export async function sequenceStates(client: Client): Promise<Map<string, SequenceState>> {
+  const names = await client.query<{ s: string }>(
+    `SELECT c.oid::regclass::text AS s FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind = 'S' AND ${USER_SCHEMA('n')}
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+      ORDER BY 1`,
+  );
+  const out = new Map<string, SequenceState>();
+  for (const { s } of names.rows) {
+    const r = await client.query<{ v: string; c: boolean }>(`SELECT last_value::text AS v, is_called AS c FROM ${s}`);
+    out.set(s, { lastValue: r.rows[0]!.v, isCalled: r.rows[0]!.c });
+  }
+  return out;
+}
+
+/** Installed extensions and their versions. */
+export async function extensions(client: Client): Promise<Map<string, string>> {
+  const r = await client.query<{ n: string; v: string }>('SELECT extname::text AS n, extversion AS v FROM pg_catalog.pg_extension ORDER BY 1');
+  return new Map(r.rows.map((x) => [x.n, x.v]));
+}
+
+/** `SET ROLE <role>` for the rest of the session. */
+export async function setRole(client: Client, role: string): Promise<void> {
+  await client.query(`SET ROLE ${quoteIdent(role)}`);
+}

@@ -1,0 +1,204 @@
+/**
+ * The copy: `pg_dump --format=custom` of the source, piped through this
+ * process (which counts the bytes) into `pg_restore --single-transaction`
+ * on the target.
+ *
+ * - `--no-owner --role=<owner>`: pg_restore runs `SET ROLE <owner>` first,
+ *   so every restored object belongs to the instance's owner role.
+ * - `--no-privileges` (= --no-acl): none of the source's grants, default
+ *   privileges or roles come along; the target keeps the grants its stack
+ *   made (in the least-privilege shape, the owner's default privileges give
+ *   the app role its rights on what the owner creates in schema public).
+ * - `--no-tablespaces --no-security-labels --no-publications
+ *   --no-subscriptions`: server-level things the target does not have or a
+ *   database owner may not create.
+ * - `--single-transaction` (which implies --exit-on-error): the restore
+ *   commits whole or not at all. If this process dies, pg_restore reads a
+ *   truncated archive, fails and rolls back; pg_dump gets SIGPIPE. A run
+ *   interrupted at any point leaves the target empty or fully restored.
+ *   Its limits: no parallel restore (`--jobs`), and every restored table and
+ *   large object holds a lock until the commit, so a database with more
+ *   objects than `max_locks_per_transaction` × `max_connections` (6 400 by
+ *   default) needs that setting raised on the target.
+ * - `--compress=0`: the archive only crosses a pipe.
+ * - `--snapshot`: pg_dump reads the snapshot that migrate's own source
+ *   session exported, so the verification reads exactly what was copied
+ *   even while the source takes writes.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { Endpoint, PassFiles } from './connection';
+import { MigrateError, MigrateErrorCode, redact } from './errors';
+import { PgTools } from './tools';
+
+/** What the copy reports while it runs. */
+export interface CopyProgress {
+  phase: 'copy';
+  /** Archive bytes that went from pg_dump to pg_restore so far. */
+  bytes: number;
+  /** Tables whose data pg_restore has finished (started the next one or ended). */
+  tablesDone: number;
+  /** Tables with data in the source. */
+  tables: number;
+  /** The table pg_restore is loading now, if any. */
+  table?: string;
+}
+
+/** How the copy went. */
+export interface CopyResult {
+  /** Size of the archive, in bytes. */
+  bytes: number;
+  /** Tables whose data pg_restore loaded. */
+  tables: number;
+  seconds: number;
+}
+
+export interface CopyOptions {
+  tools: PgTools;
+  source: Endpoint;
+  target: Endpoint;
+  /** The role that owns what is restored. */
+  role: string;
+  /** The exported snapshot of the source session. */
+  snapshot: string;
+  /** Tables with data in the source (for progress). */
+  tables: number;
+  passFiles: PassFiles;
+  secrets: readonly string[];
+  onProgress?: (p: CopyProgress) => void;
+}
+
+/** pg_dump's arguments (no connection details: they come from the environment). */
+export function pgDumpArgs(database: string, snapshot?: string): string[] {
+  return [
+    '--format=custom',
+    '--compress=0',
+    '--no-owner',
+    '--no-privileges',
+    '--no-tablespaces',
+    '--no-security-labels',
+    '--no-publications',
+    '--no-subscriptions',
+    '--no-password',
+    '--verbose',
+    ...(snapshot !== undefined ? [`--snapshot=${snapshot}`] : []),
+    `--dbname=${conninfoDbname(database)}`,
+  ];
+}
+
+/** pg_restore's arguments. */
+export function pgRestoreArgs(database: string, role: string, singleTransaction = true): string[] {
+  return [
+    '--format=custom',
+    '--no-owner',
+    `--role=${role}`,
+    '--no-privileges',
+    '--no-tablespaces',
+    '--no-security-labels',
+    '--no-publications',
+    '--no-subscriptions',
+    ...(singleTransaction ? ['--single-transaction'] : []),
+    '--exit-on-error',
+    '--no-password',
+    '--verbose',
+    `--dbname=${conninfoDbname(database)}`,
+  ];
+}
+
+/**
+ * `dbname='<name>'` as a libpq conninfo string (quotes and backslashes
+ * escaped), so that a database name with `=` or a `postgres://` prefix is
+ * not read as a connection string by the tools.
+ */
+export function conninfoDbname(database: string): string {
+  return `dbname='${database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+interface Finished {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  errors: string[];
+}
+
+/** Collects a tool's stderr: calls `onLine` for each line, keeps the last lines that are not progress. */
+function watch(child: ChildProcess, onLine: (line: string) => void): Promise<Finished> {
+  const errors: string[] = [];
+  const rl = createInterface({ input: child.stderr! });
+  rl.on('line', (line) => {
+    onLine(line);
+    if (/error|fatal|warning|detail|hint|could not|failed/i.test(line)) {
+      errors.push(line);
+      if (errors.length > 20) errors.shift();
+    }
+  });
+  return new Promise((resolve) => {
+    child.on('error', (e) => errors.push(String(e.message)));
+    child.on('close', (code, signal) => resolve({ code, signal, errors }));
+  });
+}
+
+const DATA_LINE = /processing data for table "([^"]+)"/;
+
+/**
+ * Runs the copy.
+ * @throws MigrateError (`copy-failed`) with the tools' own error lines
+ *   (passwords redacted); the target is then as it was (the restore rolled back).
+ */
+export async function runCopy(o: CopyOptions): Promise<CopyResult> {
+  const started = Date.now();
+  const dump = spawn(o.tools.pgDump, pgDumpArgs(o.source.database, o.snapshot), { env: o.passFiles.envFor(o.source), stdio: ['ignore', 'pipe', 'pipe'] });
+  const restore = spawn(o.tools.pgRestore, pgRestoreArgs(o.target.database, o.role), { env: o.passFiles.envFor(o.target), stdio: ['pipe', 'ignore', 'pipe'] });
+  let bytes = 0;
+  let tablesDone = 0;
+  let current: string | undefined;
+  let lastReport = 0;
+  const report = (force = false): void => {
+    const now = Date.now();
+    if (!o.onProgress || (!force && now - lastReport < 1000)) return;
+    lastReport = now;
+    const p: CopyProgress = { phase: 'copy', bytes, tablesDone, tables: o.tables };
+    if (current !== undefined) p.table = current;
+    o.onProgress(p);
+  };
+  dump.stdout!.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+    report();
+  });
+  dump.stdout!.pipe(restore.stdin!);
+  // pg_restore stopping early (an error) must not crash this process with EPIPE.
+  restore.stdin!.on('error', () => undefined);
+  const restored = watch(restore, (line) => {
+    const m = DATA_LINE.exec(line);
+    if (m) {
+      if (current !== undefined) tablesDone += 1;
+      current = m[1];
+      report(true);
+    }
+  });
+  const dumped = watch(dump, () => undefined);
+  const [d, r] = await Promise.all([
+    dumped.then((x) => {
+      // pg_dump failed: stop feeding pg_restore, which then fails and rolls back.
+      if (x.code !== 0) restore.stdin!.end();
+      return x;
+    }),
+    restored.then((x) => {
+      if (x.code !== 0 && dump.exitCode === null) dump.kill('SIGTERM');
+      return x;
+    }),
+  ]);
+  if (current !== undefined && r.code === 0) tablesDone += 1;
+  current = undefined;
+  report(true);
+  if (d.code !== 0 || r.code !== 0) {
+    const lines = [...(d.code !== 0 ? d.errors.map((l) => `pg_dump: ${l.replace(/^pg_dump:\s*/, '')}`) : []), ...r.errors.map((l) => `pg_restore: ${l.replace(/^pg_restore:\s*/, '')}`)];
+    const status = (f: Finished): string => (f.code !== null ? `exit ${f.code}` : `signal ${f.signal}`);
+    throw new MigrateError(
+      MigrateErrorCode.CopyFailed,
+      d.code !== 0 ? '--from' : '--to',
+      `the copy failed (pg_dump ${status(d)}, pg_restore ${status(r)}); pg_restore ran in one transaction, so nothing of it stays in the target:\n  ${redact(lines.slice(-12).join('\n  '), o.secrets)}\n`,
+      'Fix the cause shown above and run migrate again',
+    );
+  }
+  return { bytes, tables: tablesDone, seconds: (Date.now() - started) / 1000 };
+}

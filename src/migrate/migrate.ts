@@ -1,0 +1,411 @@
+/**
+ * `migrateDatabase`: copies one database to another server with
+ * pg_dump/pg_restore and verifies the copy — the seed's manual "Migrating
+ * from local to external Postgres" as one checked, repeatable step.
+ *
+ * Order of work (nothing is written to the target before step 4):
+ * 1. both ends: URLs, reachability with their TLS settings, server versions,
+ *    not the same database, pg_dump/pg_restore new enough for the source;
+ * 2. the target: the owner role exists, the URL's user may `SET ROLE` to it,
+ *    it may create schemas (and in schema public when the source uses it)
+ *    and the source's extensions; no other migrate is running there; the
+ *    server's connection budget (budget.ts);
+ * 3. the target database is empty — or holds exactly the source's objects
+ *    (a previous run's copy, e.g. one interrupted after the restore
+ *    committed): then nothing is copied and that copy is verified;
+ * 4. the copy (copy.ts: one pg_restore transaction);
+ * 5. the verification (verify.ts) against the snapshot pg_dump read: the
+ *    table checksums in parts ({@link VERIFY_SESSIONS} sessions per side in
+ *    parallel; the source's start with the copy), then sequences, large
+ *    objects, extensions and ownership.
+ */
+import type { Client } from 'pg';
+import { BudgetCheck, checkServerBudget } from './budget';
+import {
+  DbObject,
+  RowHash,
+  ServerFacts,
+  agreedRowHash,
+  dataTables,
+  databaseOwner,
+  extensions,
+  inventory,
+  largeObjectSum,
+  otherMigrateSessions,
+  pinOutputSettings,
+  roleRights,
+  sameDatabase,
+  sequenceStates,
+  serverConnections,
+  serverFacts,
+  setRole,
+  sumUnits,
+  tableSums,
+  unavailableExtensions,
+} from './catalog';
+import { Endpoint, EndpointSummary, MIGRATE_APPLICATION_NAME, connect, parseEndpoint, secretsOf, summarize, writePassFiles } from './connection';
+import { quoteLiteral } from '../core/identifiers';
+import { CopyProgress, CopyResult, runCopy } from './copy';
+import { MigrateError, MigrateErrorCode, redact } from './errors';
+import { VERIFY_SESSIONS } from './budget';
+import { findPgTools, pickPgTools } from './tools';
+import { SideReading, Verification, compare, sameObjects } from './verify';
+
+/** The oldest source major migrate supports (float output and the catalogs it reads). */
+export const MIN_SOURCE_MAJOR = 12;
+
+/** Options of {@link migrateDatabase}. */
+export interface MigrateOptions {
+  /**
+   * The source database as a libpq URL, e.g.
+   * `postgres://postgres:pw@127.0.0.1:5432/app?sslmode=disable`. Its user
+   * must be able to read everything (what pg_dump needs). See
+   * `parseEndpoint` for the accepted parameters (`sslmode` is required).
+   */
+  from: string;
+  /**
+   * The target database as a libpq URL: the empty database the stack created
+   * for the instance, as its owner login (owner shape) or as the admin
+   * (least-privilege shape, or any admin that may `SET ROLE` to the owner).
+   */
+  to: string;
+  /** The role that will own everything restored. @default the target database's owner */
+  role?: string;
+  /** A directory holding pg_dump and pg_restore. @default the newest found (tools.ts) */
+  pgBin?: string;
+  /**
+   * The 64-bit hash of each row's text that the table checksums sum.
+   * @default {@link RowHash.HashTextExtended} when both servers compute the
+   *   same values for a probe, else {@link RowHash.Md5}
+   */
+  rowHash?: RowHash;
+  /** Called with progress while checking, copying and verifying. @default nothing is reported */
+  onProgress?: (p: MigrateProgress) => void;
+}
+
+/** Progress of the verification on one side: checksum parts (tables, or block ranges of big tables) done. */
+export interface VerifyProgress {
+  phase: 'verify';
+  side: 'source' | 'target';
+  done: number;
+  total: number;
+}
+
+/** Progress of a run. */
+export type MigrateProgress = { phase: 'check'; message: string } | CopyProgress | VerifyProgress;
+
+/** What a run did. */
+export enum MigrateOutcome {
+  /** The target was empty; the source was copied into it, then verified. */
+  Copied = 'copied',
+  /**
+   * The target already held the source's objects (an earlier run's copy);
+   * nothing was copied, the copy was verified.
+   */
+  AlreadyCopied = 'already-copied',
+}
+
+/** The result of {@link migrateDatabase}. */
+export interface MigrateResult {
+  /** True when the verification found no difference. */
+  ok: boolean;
+  outcome: MigrateOutcome;
+  source: EndpointSummary & { serverVersion: string };
+  target: EndpointSummary & { serverVersion: string; role: string };
+  tools: { pgDump: string; pgRestore: string; version: string; major: number };
+  /** Notes that do not fail the run (e.g. pg_dump older than the target's major). */
+  notes: string[];
+  budget: BudgetCheck;
+  /** The row hash both sides' checksums used (`hashtextextended` when both servers agree on a probe, else `md5`). */
+  rowHash: RowHash;
+  /** The copy; absent for {@link MigrateOutcome.AlreadyCopied}. */
+  copy?: CopyResult;
+  verification: Verification;
+  /** When not ok: what to do next. */
+  nextStep?: string;
+  /** Wall-clock seconds of each phase. */
+  seconds: { checks: number; copy: number; verify: number; total: number };
+}
+
+function since(t: number): number {
+  return Math.round((Date.now() - t) / 10) / 100;
+}
+
+function describeObjects(objects: DbObject[], largeObjects: number): string {
+  const names = objects.map((o) => `${o.kind} ${o.name}`);
+  if (largeObjects > 0) names.push(`${largeObjects} large object(s)`);
+  const shown = names.slice(0, 8).join(', ');
+  return names.length > 8 ? `${shown} and ${names.length - 8} more` : shown;
+}
+
+/** The SQL to empty a target (the exact next step of a refusal). */
+function emptyTargetStep(target: Endpoint): string {
+  const db = `"${target.database.replace(/"/g, '""')}"`;
+  return (
+    `empty the target database: as the server's admin run DROP DATABASE ${db} WITH (FORCE); ` +
+    'then let the stack create it again (pulumi refresh --yes && pulumi up --yes re-creates it with its owner and grants), and run migrate again'
+  );
+}
+
+/**
+ * Reads one side's content with `clients` (the first one for the catalogs;
+ * all of them for the table checksums, in parallel).
+ */
+async function read(
+  side: VerifyProgress['side'],
+  clients: Client[],
+  tables: string[],
+  versionNum: number,
+  hash: RowHash,
+  progress: (p: MigrateProgress) => void,
+  role?: string,
+): Promise<SideReading> {
+  const main = clients[0] as Client;
+  const inv = await inventory(main, role);
+  const units = await sumUnits(main, tables, clients.length, versionNum);
+  let done = 0;
+  const sums = await tableSums(clients, units, hash, () => progress({ phase: 'verify', side, done: ++done, total: units.length }));
+  return {
+    inventory: inv,
+    tables: sums,
+    sequences: await sequenceStates(main),
+    largeObjects: await largeObjectSum(main, hash),
+    extensions: await extensions(main),
+  };
+}
+
+/** Opens `n` more sessions to `endpoint`, each prepared by `prepare`; closes them all if one fails. */
+async function moreSessions(n: number, endpoint: Endpoint, secrets: readonly string[], prepare: (c: Client) => Promise<void>): Promise<Client[]> {
+  const opened = await Promise.allSettled(Array.from({ length: n }, () => connect(endpoint, secrets)));
+  const ok = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+  try {
+    const failed = opened.find((o) => o.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    await Promise.all(ok.map(prepare));
+    return ok;
+  } catch (e) {
+    await Promise.all(ok.map((c) => c.end().catch(() => undefined)));
+    throw e;
+  }
+}
+
+/**
+ * Copies the `from` database into the `to` database and verifies the copy.
+ *
+ * Safe to run again at any point: an interrupted copy leaves the target
+ * empty (the restore is one transaction) or fully restored; a rerun copies
+ * into an empty target, verifies a target that holds exactly the source's
+ * objects, and refuses anything else. It reads the source through one
+ * exported snapshot (pg_dump and the verification see the same data), so
+ * writes made to the source after the snapshot are not in the copy: stop
+ * the application's writes before migrating.
+ *
+ * Passwords go to pg_dump/pg_restore through a 0600 PGPASSFILE, never
+ * through their arguments; no message holds a password.
+ *
+ * @returns the result; `ok` is false when the verification found a difference
+ *   (the target then holds the copy as restored; `nextStep` says what to do).
+ * @throws MigrateError before anything is written to the target for: a bad
+ *   URL, an unreachable server, TLS refused or not verifying, a wrong
+ *   password, a missing database, `from` and `to` being the same database,
+ *   no pg_dump new enough for the source, a missing target role or one that
+ *   cannot own the restored objects, a non-empty target, an exhausted
+ *   connection budget, another migrate running; and (`copy-failed`) when
+ *   pg_dump or pg_restore fails, in which case the restore was rolled back.
+ */
+export async function migrateDatabase(options: MigrateOptions): Promise<MigrateResult> {
+  const started = Date.now();
+  const progress = options.onProgress ?? ((): void => undefined);
+  const source = parseEndpoint(options.from, '--from');
+  const target = parseEndpoint(options.to, '--to');
+  const secrets = secretsOf(source, target);
+  progress({ phase: 'check', message: `connecting to ${source.host}:${source.port}/${source.database} and ${target.host}:${target.port}/${target.database}` });
+  const [src, tgt] = await Promise.allSettled([connect(source, secrets), connect(target, secrets)]);
+  const clients = [src, tgt].flatMap((c) => (c.status === 'fulfilled' ? [c.value] : []));
+  try {
+    if (src.status === 'rejected') throw src.reason;
+    if (tgt.status === 'rejected') throw tgt.reason;
+    return await run(src.value, tgt.value, source, target, options, progress, started, clients);
+  } catch (e) {
+    if (e instanceof MigrateError) throw e;
+    throw new Error(redact(e instanceof Error ? e.message : String(e), secrets));
+  } finally {
+    await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
+  }
+}
+
+async function run(
+  src: Client,
+  tgt: Client,
+  source: Endpoint,
+  target: Endpoint,
+  options: MigrateOptions,
+  progress: (p: MigrateProgress) => void,
+  started: number,
+  /** Every session opened, closed by the caller. */
+  sessions: Client[],
+): Promise<MigrateResult> {
+  const secrets = secretsOf(source, target);
+  const [sf, tf]: ServerFacts[] = await Promise.all([serverFacts(src), serverFacts(tgt)]);
+  if (sf.major < MIN_SOURCE_MAJOR) {
+    throw new MigrateError(MigrateErrorCode.BadInput, '--from', `the source runs PostgreSQL ${sf.version}; migrate supports sources from PostgreSQL ${MIN_SOURCE_MAJOR} on`, 'Upgrade the source first, or copy with pg_dump/pg_restore by hand');
+  }
+  if (await sameDatabase(src, sf, tgt, tf)) {
+    throw new MigrateError(
+      MigrateErrorCode.SameDatabase,
+      '--to',
+      `is the same database as --from (database "${tf.database}" on the same server${sf.systemIdentifier ? `, system identifier ${sf.systemIdentifier}` : ''}), however the URLs name it`,
+      'Point --to at the new server\'s database for this instance',
+    );
+  }
+  const tools = pickPgTools(await findPgTools(options.pgBin), sf.major, sf.version, options.pgBin);
+  const notes: string[] = [];
+  if (tools.major < tf.major) {
+    notes.push(
+      `pg_dump/pg_restore ${tools.version} are older than the target (PostgreSQL ${tf.version}); restoring into a newer major is supported, and PostgreSQL recommends the newer pg_dump when one is available (--pg-bin)`,
+    );
+  }
+
+  const role = options.role ?? (await databaseOwner(tgt));
+  const rights = await roleRights(tgt, role, tf.versionNum);
+  if (!rights.exists) {
+    throw new MigrateError(MigrateErrorCode.Role, options.role !== undefined ? '--role' : '--to', `role "${role}" does not exist on the target server`, 'Create the instance on the target first (the stack\'s InstanceDatabase/SharedPostgres creates its owner role), or name an existing owner role with --role');
+  }
+  if (!rights.canSetRole) {
+    throw new MigrateError(
+      MigrateErrorCode.Role,
+      '--to',
+      `role "${tf.currentUser}" may not SET ROLE "${role}", so pg_restore cannot create objects owned by it`,
+      `Connect as "${role}" itself (owner shape) or as an admin that is a member of it${tf.versionNum >= 160000 ? ' WITH SET TRUE' : ''} (the library's bootstrap grants the admin that membership)`,
+    );
+  }
+  if (!rights.createOnDatabase) {
+    throw new MigrateError(MigrateErrorCode.Role, options.role !== undefined ? '--role' : '--to', `role "${role}" may not create schemas in database "${tf.database}"`, `Make "${role}" the database's owner (as the stack does) or GRANT CREATE ON DATABASE to it`);
+  }
+  const busy = await otherMigrateSessions(tgt, MIGRATE_APPLICATION_NAME);
+  if (busy.length > 0) {
+    throw new MigrateError(
+      MigrateErrorCode.Busy,
+      '--to',
+      `another migrate is still connected to database "${tf.database}" (backend pid ${busy.map((b) => `${b.pid} ${b.state}`).join(', ')}); a killed run's pg_restore rolls back when it notices its input ended`,
+      `Wait a moment and run migrate again; if it stays, end it as the admin: SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '${MIGRATE_APPLICATION_NAME}' AND datname = '${tf.database.replace(/'/g, "''")}'`,
+    );
+  }
+  const budget = checkServerBudget(await serverConnections(tgt, tf.versionNum));
+  if (!budget.ok) {
+    throw new MigrateError(MigrateErrorCode.Budget, '--to', `the target server's connection budget does not allow it: ${budget.problems.join('; ')}`, 'Lower the pools of the instances on this server (their roles\' CONNECTION LIMIT), raise max_connections, or put a pooler in front, before moving another instance here');
+  }
+
+  await Promise.all([pinOutputSettings(src), pinOutputSettings(tgt)]);
+  const agreed = await agreedRowHash(src, tgt);
+  if (options.rowHash === RowHash.HashTextExtended && agreed !== RowHash.HashTextExtended) {
+    throw new MigrateError(MigrateErrorCode.BadInput, '--row-hash', 'the two servers compute different hashtextextended values (another CPU byte order?)', 'Use --row-hash md5, or leave the option out');
+  }
+  const hash = options.rowHash ?? agreed;
+  // One snapshot for pg_dump and for the source side of the verification.
+  await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+  const snapshot = (await src.query<{ s: string }>('SELECT pg_catalog.pg_export_snapshot() AS s')).rows[0]!.s;
+  const [srcInv, tgtInv] = await Promise.all([inventory(src), inventory(tgt, role)]);
+
+  const srcExtensions = srcInv.objects.filter((o) => o.kind === 'extension').map((o) => o.name);
+  const missing = await unavailableExtensions(tgt, srcExtensions, rights.superuser);
+  if (missing.length > 0) {
+    throw new MigrateError(
+      MigrateErrorCode.Role,
+      '--to',
+      `the source uses extension(s) the target role "${role}" cannot create: ${missing.map((m) => `${m.name} (${m.reason})`).join(', ')}`,
+      'Install the extension on the target server and have a superuser run CREATE EXTENSION in the target database first (the copy then keeps it), or drop it from the source',
+    );
+  }
+  const usesPublic = srcInv.objects.some((o) => o.kind !== 'extension' && o.kind !== 'schema' && o.name.startsWith('public.')) || srcInv.largeObjects > 0;
+  if (usesPublic && !rights.createOnPublic) {
+    throw new MigrateError(MigrateErrorCode.Role, '--to', `the source has objects in schema public, and role "${role}" may not create objects in schema public of the target`, `As the admin: GRANT CREATE ON SCHEMA public TO "${role}" in the target database (PostgreSQL 15+ gives it to the database owner)`);
+  }
+
+  // Extensions the source also has may be there already (a superuser creates an untrusted one first).
+  const tgtObjects = tgtInv.objects.filter((o) => !(o.kind === 'extension' && srcExtensions.includes(o.name)));
+  const empty = tgtObjects.length === 0 && tgtInv.largeObjects === 0;
+  let outcome = MigrateOutcome.Copied;
+  if (!empty) {
+    if (!sameObjects(srcInv, tgtInv)) {
+      throw new MigrateError(
+        MigrateErrorCode.TargetNotEmpty,
+        '--to',
+        `database "${tf.database}" is not empty and is not a copy of the source: it holds ${describeObjects(tgtInv.objects, tgtInv.largeObjects)}`,
+        `Point --to at the empty database the stack created for this instance, or ${emptyTargetStep(target)}`,
+      );
+    }
+    outcome = MigrateOutcome.AlreadyCopied;
+    progress({ phase: 'check', message: `the target already holds the source's ${srcInv.objects.length} objects (an earlier run's copy): verifying it` });
+  }
+  const tables = await dataTables(src);
+  const checksSeconds = since(started);
+
+
+  // More sessions for the checksums: on the source they read the copy's snapshot.
+  const sourceSessions = [
+    src,
+    ...(await moreSessions(VERIFY_SESSIONS - 1, source, secrets, async (c) => {
+      sessions.push(c);
+      await pinOutputSettings(c);
+      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      await c.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshot)}`);
+    })),
+  ];
+  let copy: CopyResult | undefined;
+  const copyStarted = Date.now();
+  let sourceReading: Promise<SideReading>;
+  if (outcome === MigrateOutcome.Copied) {
+    const passFiles = writePassFiles([source, target]);
+    try {
+      // pg_dump imports the snapshot at its start; the source side of the verification reads it meanwhile.
+      const copying = runCopy({ tools, source, target, role, snapshot, tables: tables.length, passFiles, secrets, onProgress: progress });
+      sourceReading = read('source', sourceSessions, tables, sf.versionNum, hash, progress);
+      sourceReading.catch(() => undefined);
+      copy = await copying;
+    } finally {
+      passFiles.remove();
+    }
+  } else {
+    sourceReading = read('source', sourceSessions, tables, sf.versionNum, hash, progress);
+  }
+  const copySeconds = since(copyStarted);
+
+  const verifyStarted = Date.now();
+  const asRole = async (c: Client): Promise<void> => {
+    if (role !== tf.currentUser) await setRole(c, role);
+  };
+  await asRole(tgt);
+  const targetSessions = [
+    tgt,
+    ...(await moreSessions(VERIFY_SESSIONS - 1, target, secrets, async (c) => {
+      sessions.push(c);
+      await pinOutputSettings(c);
+      await asRole(c);
+    })),
+  ];
+  const [sr, tr] = await Promise.all([sourceReading, read('target', targetSessions, tables, tf.versionNum, hash, progress, role)]);
+  await Promise.all(sourceSessions.map((c) => c.query('COMMIT')));
+  const verification = compare(sr, tr, role);
+  const ok = verification.differences === 0;
+  const result: MigrateResult = {
+    ok,
+    outcome,
+    source: { ...summarize(source), serverVersion: sf.version },
+    target: { ...summarize(target), serverVersion: tf.version, role },
+    tools: { pgDump: tools.pgDump, pgRestore: tools.pgRestore, version: tools.version, major: tools.major },
+    notes,
+    budget,
+    rowHash: hash,
+    verification,
+    seconds: { checks: checksSeconds, copy: copySeconds, verify: since(verifyStarted), total: since(started) },
+  };
+  if (copy) result.copy = copy;
+  if (!ok) {
+    result.nextStep =
+      outcome === MigrateOutcome.AlreadyCopied
+        ? `The target holds an earlier copy that differs from the source now (did the source take writes since?). Stop the application's writes, then ${emptyTargetStep(target)}`
+        : `The copy differs from the source (see the differences). Keep using the source; to copy again, ${emptyTargetStep(target)}`;
+  }
+  return result;
+}
