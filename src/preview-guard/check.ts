@@ -181,18 +181,15 @@ function kindVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
         'drops the database and every row in it (`DROP DATABASE … WITH (FORCE)`, after terminating its sessions)',
         `Keep the instance, or ${DUMP_FIRST}, and only then remove it. To change its template, encoding or collation, create a new database beside it and copy the data with \`postgres-strategies migrate\`.`,
       );
-      if (op === 'update') {
-        verdicts.push(
-          ...warnIfChanged(
-            step,
-            ['name'],
-            FindingCode.Renamed,
-            `renamed in place${renameText(step, 'name')} with \`ALTER DATABASE … RENAME\`: the data stays, but the rename fails while sessions are open, and apps still using the old name can no longer connect`,
-            'Stop the apps that use it, deploy, then roll them out with the new URLs — or keep the old name (set the instance\'s `database`, or keep `namePrefix`).',
-          ),
-        );
-      }
-      return verdicts;
+      return [
+        ...verdicts,
+        ...renamedInPlace(
+          j,
+          'DATABASE',
+          'the data stays, but the rename fails while sessions are open, and apps still using the old name can no longer connect',
+          'Stop the apps that use it, deploy, then roll them out with the new URLs — or keep the old name (set the instance\'s `database`, or keep `namePrefix`).',
+        ),
+      ];
     }
     case SubjectKind.OwnerRole:
     case SubjectKind.LoginRole: {
@@ -205,18 +202,15 @@ function kindVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
             'drops the role: the provider runs `REASSIGN OWNED BY` it to the admin and `DROP OWNED BY` it (in the admin\'s database), revokes every privilege granted to it, and its logins stop working',
             'Keep the role (it owns the database\'s objects), or reassign what it owns to another role yourself first and acknowledge the removal.',
           );
-      if (op === 'update') {
-        verdicts.push(
-          ...warnIfChanged(
-            step,
-            ['name'],
-            FindingCode.Renamed,
-            `renamed in place${renameText(step, 'name')} with \`ALTER ROLE … RENAME\`: what it owns and its grants stay, but clients logging in with the old name are refused`,
-            'Deploy the new URLs to the apps together with this change (their user name changes), or keep the old name.',
-          ),
-        );
-      }
-      return verdicts;
+      return [
+        ...verdicts,
+        ...renamedInPlace(
+          j,
+          'ROLE',
+          'what it owns and its grants stay, but clients logging in with the old name are refused',
+          'Deploy the new URLs to the apps together with this change (their user name changes), or keep the old name.',
+        ),
+      ];
     }
     case SubjectKind.RdsInstance: {
       if (op === 'delete' && !retained) {
@@ -384,6 +378,12 @@ function protectionVerdicts(j: Judged): Verdict[] {
     effect: `no longer protected (${turnedOff.map((p) => `\`${p}\``).join(', ')}): nothing is lost by this deploy, but from the next one on, removing it ${subject.kind === SubjectKind.RdsInstance && turnedOff.includes('skipFinalSnapshot') ? 'deletes it without a final snapshot' : 'deletes its data'} (\`allowDeletion\`/\`allowDataDeletion\` turned on does this)`,
     instead: 'Switch protection off only in the change that removes the resource on purpose, after a dump or a final snapshot.',
   }];
+}
+
+/** A database or role whose `name` changes in an update: the provider's `ALTER <what> … RENAME`. */
+function renamedInPlace(j: Judged, what: 'DATABASE' | 'ROLE', consequence: string, instead: string): Verdict[] {
+  if (j.op !== 'update') return [];
+  return warnIfChanged(j.step, ['name'], FindingCode.Renamed, `renamed in place${renameText(j.step, 'name')} with \`ALTER ${what} … RENAME\`: ${consequence}`, instead);
 }
 
 function loginRemoved(op: Judged['op'], props: string[]): Verdict[] {
