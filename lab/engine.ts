@@ -135,7 +135,7 @@ export async function mustPulumi(args: string[], options: PulumiRunOptions): Pro
 }
 
 /** The examples a user can `cd` into and `pulumi up` (examples/<name>). */
-export type ExampleName = 'shared' | 'local' | 'rds' | 'hetzner';
+export type ExampleName = 'shared' | 'local' | 'rds' | 'hetzner' | 'move';
 
 /** A value for `pulumi config set` (secrets go through stdin, never argv). */
 export interface ConfigValue {

@@ -31,6 +31,24 @@ describe('parseEndpoint', () => {
     expect(e.client).toEqual(expect.objectContaining({ host: 'db.example.com', port: 6543, user: 'vw_blog', database: 'vw_blog', application_name: MIGRATE_APPLICATION_NAME, connectionTimeoutMillis: 10_000 }));
   });
 
+  test('takes an instance\'s `url` output as it is (with its connect_timeout and application_name): the command\'s sessions keep their own name', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 20 }), fc.constantFrom('blog', 'vw_api', 'a-b'), fc.integer({ min: 1, max: 600 }), (password, applicationName, timeout) => {
+        const text = libpqUrl({
+          hosts: [{ host: 'db.example.com', port: 5432 }],
+          database: 'vw_blog',
+          user: 'vw_blog',
+          password,
+          tls: { sslmode: SslMode.VerifyFull, sslrootcert: ca },
+          connectTimeoutSeconds: timeout,
+          applicationName,
+        });
+        const e = parseEndpoint(text, '--from');
+        expect([e.password, e.client.application_name, e.client.connectionTimeoutMillis]).toEqual([password, MIGRATE_APPLICATION_NAME, timeout * 1000]);
+      }),
+    );
+  });
+
   test('the tools\' environment carries everything but the password', () => {
     const e = parseEndpoint(url(SslMode.VerifyFull, PASSWORD, ca), '--to');
     expect(e.libpqEnv).toEqual({
@@ -81,8 +99,8 @@ describe('parseEndpoint', () => {
     ['postgres://u:pw@db/app?sslmode=verify-full', 'sslmode=verify-full needs the CA', 'sslrootcert='],
     // pg-connection-string refuses this one itself (libpq would read ~/.postgresql/root.crt)
     ['postgres://u:pw@db/app?sslmode=verify-ca', 'verify-ca requires specifying a CA with sslrootcert', 'sslmode=verify-full'],
-    ['postgres://u:pw@db/app?sslmode=disable&pool_max_conns=5', '"pool_max_conns" are not supported', 'accepted: sslmode, sslrootcert, sslcert, sslkey, connect_timeout'],
-    ['postgres://u:pw@db/app?sslmode=disable&application_name=x', '"application_name" are not supported', 'Remove them'],
+    ['postgres://u:pw@db/app?sslmode=disable&pool_max_conns=5', '"pool_max_conns" are not supported', 'accepted: sslmode, sslrootcert, sslcert, sslkey, connect_timeout, application_name'],
+    ['postgres://u:pw@db/app?sslmode=disable&options=-c%20x%3D1', '"options" are not supported', 'Remove them'],
     ['postgres://u:pw@/app?sslmode=disable', 'names no host', 'no Unix socket'],
     ['postgres://u:pw@a,b/app?sslmode=disable', '"a,b" is not one TCP host', 'no multi-host list'],
     ['postgres://u:pw@db/app?sslmode=disable&host=/var/run/postgresql', 'is not one TCP host', 'no Unix socket'],
