@@ -1,6 +1,6 @@
 /**
  * Builds the Go programs of the e2e suite (test/consumers/<name>/: the real
- * pgx v5 client, the real Ory Kratos) from the Go module proxy, once:
+ * pgx v5 client, the real Ory Kratos, actionlint) from the Go module proxy, once:
  * binaries go to `.cache/go-consumers/<name>-<hash>/<name>`, where the hash
  * covers go.mod, go.sum and the module's .go files, so an unchanged module is
  * not rebuilt. Progress goes to stderr. Only Go modules are downloaded (by
@@ -128,8 +128,22 @@ export async function buildGoConsumer(consumer: GoConsumer): Promise<string> {
   return binary;
 }
 
+/**
+ * rhysd/actionlint v1.7.12, the GitHub Actions workflow linter, through the
+ * wrapper module test/consumers/actionlint (its `tool` line): it lints the
+ * preview guard's example workflow (shellcheck on the `run:` scripts when
+ * shellcheck is on PATH).
+ */
+export const ACTIONLINT_CONSUMER: GoConsumer = {
+  name: 'actionlint',
+  pkg: 'github.com/rhysd/actionlint/cmd/actionlint',
+  env: { CGO_ENABLED: '0' },
+  // what actionlint's release build stamps (`actionlint -version`)
+  ldflags: '-X github.com/rhysd/actionlint.version=v1.7.12',
+};
+
 /** Every consumer of the e2e suite. */
-export const GO_CONSUMERS: readonly GoConsumer[] = [PGX_CONSUMER, KRATOS_CONSUMER];
+export const GO_CONSUMERS: readonly GoConsumer[] = [PGX_CONSUMER, KRATOS_CONSUMER, ACTIONLINT_CONSUMER];
 
 // `node dist/lab/go-consumers.js [name...]`: builds the consumers (all by default) and prints their paths.
 if (require.main === module) {

@@ -118,6 +118,14 @@ export const ENTRIES: Entry[] = [
     forbidden: ['@pulumi/', 'pg'],
     loads: ['pg-connection-string'],
   },
+  {
+    subpath: './preview-guard',
+    folder: 'preview-guard',
+    exportName: 'checkPreview',
+    notExported: ['SharedPostgres', 'ExternalPostgres', 'LocalPostgres', 'RdsPostgres', 'HetznerPostgres'],
+    forbidden: ['@pulumi/'],
+    loads: [],
+  },
 ];
 
 /** dist/src/<folder>/index.{js,d.ts}, relative to the package root. */

@@ -83,12 +83,12 @@ describe('requiring each entry by the package name, in a fresh process', () => {
     expect(r.loaded.map(packageOf)).not.toContain('pg');
   });
 
-  it('the core loads no Pulumi file at all, not even through a path outside node_modules', async () => {
-    const r = await report('./core');
+  it.each(['core', 'preview-guard'])('%s loads no Pulumi file at all, not even through a path outside node_modules', async (folder) => {
+    const r = await report(`./${folder}`);
     expect(r.loaded.filter((f) => f.includes('@pulumi'))).toEqual([]);
-    // Everything of ours that it loads lies below dist/src/core.
+    // Everything of ours that it loads lies below dist/src/<folder>.
     const ours = r.loaded.filter((f) => packageOf(f) === undefined).map(real);
-    expect(ours.filter((f) => !f.startsWith(join(realpathSync(ROOT), 'dist', 'src', 'core') + '/'))).toEqual([]);
+    expect(ours.filter((f) => !f.startsWith(join(realpathSync(ROOT), 'dist', 'src', folder) + '/'))).toEqual([]);
   });
 });
 
