@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import type { PreviewDigest } from '../src/preview-guard/preview';
 import { labPath } from './server';
 
 let built: Promise<string> | undefined;
@@ -239,25 +240,8 @@ export class ExampleStack {
   }
 }
 
-/** One step of `pulumi preview --json` (the fields the suites read). */
-export interface PreviewStep {
-  op: string;
-  urn: string;
-  provider?: string;
-  oldState?: { type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown>; retainOnDelete?: boolean; protect?: boolean };
-  newState?: { type: string; inputs?: Record<string, unknown>; outputs?: Record<string, unknown>; retainOnDelete?: boolean; protect?: boolean };
-  diffReasons?: string[];
-  replaceReasons?: string[];
-  detailedDiff?: Record<string, { kind: string; inputDiff?: boolean }>;
-}
-
-/** `pulumi preview --json` output. */
-export interface PreviewJson {
-  steps: PreviewStep[];
-  changeSummary?: Record<string, number>;
-  diagnostics?: Array<{ urn?: string; message: string; severity: string }>;
-  duration?: number;
-}
+/** `pulumi preview --json` output: the guard's reading of Pulumi's `display.PreviewDigest`. */
+export type PreviewJson = PreviewDigest;
 
 /** The resource name at the end of a URN. */
 export function urnName(urn: string): string {

@@ -60,7 +60,7 @@ describe('cd examples/shared && pulumi preview', () => {
       sslmode: 'require',
     });
     const preview: PreviewJson = await stack.preview();
-    const created = preview.steps.filter((s) => s.op === 'create').map((s) => `${s.newState?.type} ${urnName(s.urn)}`);
+    const created = (preview.steps ?? []).filter((s) => s.op === 'create').map((s) => `${s.newState?.type} ${urnName(s.urn)}`);
     expect(created).toEqual(
       expect.arrayContaining([
         'postgres-strategies:index:ExternalPostgres shared-db',

@@ -12,11 +12,14 @@
  *    the moved data on B;
  * 4. A's resources leave the stack: every one `delete[retain]`, and A still
  *    holds its data afterwards.
+ * `check-preview` (issue 14) judges each step's preview: nothing to report for
+ * steps 1 and 3, warnings and no error for step 4.
  */
 import { ExampleStack } from '../../../lab/engine';
 import { withPg } from '../../../lab/inspect';
 import { psql } from '../../../lab/psql';
 import { run } from '../../../lab/run';
+import { blockingFindings, checkPreview } from '../../../src/preview-guard';
 import { haveDebianPg15, labPath } from '../../../lab/server';
 import { STEP_TIMEOUT, StackAdmin, changes, createDeployer, instancesConfig, newStack, serverObjects, superuserAdmin, useEngine, useTlsServer } from './support';
 
@@ -65,7 +68,10 @@ test('step 1: adding server B creates only B\'s databases and roles; nothing of 
     bAdminPassword: { value: adminB.password, secret: true },
     bSslrootcert: serverB().caFile as string,
   });
-  const preview = changes(await stack.preview());
+  const json = await stack.preview();
+  // the PR check passes: nothing here loses or breaks data
+  expect(checkPreview(json)).toEqual([]);
+  const preview = changes(json);
   const resources = preview.filter((c) => c.type !== 'pulumi:pulumi:Stack');
   expect(resources.length).toBeGreaterThan(10);
   expect(resources.filter((c) => c.op !== 'create' || !c.name.startsWith('new'))).toEqual([]);
@@ -89,7 +95,9 @@ test('step 2: migrate copies and verifies every instance from A to B (the packag
 
 test('step 3: switching the outputs to B changes no resource; the apps\' URLs reach the moved data on B', async () => {
   await stack.config({ activeServer: 'b' });
-  const preview = changes(await stack.preview());
+  const json = await stack.preview();
+  expect(checkPreview(json)).toEqual([]);
+  const preview = changes(json);
   expect(preview.filter((c) => c.type !== 'pulumi:pulumi:Stack')).toEqual([]);
   await stack.up();
   const out = await outputs();
@@ -103,7 +111,12 @@ test('step 3: switching the outputs to B changes no resource; the apps\' URLs re
 
 test('step 4: A\'s resources leave the stack retained: delete[retain] only, and A keeps its data', async () => {
   await stack.config({ keepServerA: 'false' });
-  const preview = changes(await stack.preview());
+  const json = await stack.preview();
+  // the PR check warns about each retained database and role leaving the stack, and blocks nothing
+  const findings = checkPreview(json);
+  expect(findings.length).toBeGreaterThan(0);
+  expect(blockingFindings(findings)).toEqual([]);
+  const preview = changes(json);
   const onServer = preview.filter((c) => c.type.startsWith('postgresql:index/'));
   expect(onServer.length).toBeGreaterThan(5);
   expect(onServer.filter((c) => !(c.op === 'delete' && c.retain && c.name.startsWith('old')))).toEqual([]);

@@ -103,7 +103,7 @@ export interface Change {
 
 /** The steps of a preview that change something (every op but `same`), sorted by name. */
 export function changes(preview: PreviewJson): Change[] {
-  return preview.steps
+  return (preview.steps ?? [])
     .filter((s) => s.op !== 'same')
     .map((s) => ({
       op: s.op,
