@@ -163,8 +163,8 @@ async function oneRun(binDir: string, program: AnyProgramName, instances: number
 
 /** Sizes and repetitions of the engine bench. */
 export interface EnginePlan {
-  sizes: number[];
-  runs: number;
+  /** Instance counts, each with its number of runs per program (the median is reported). */
+  sizes: Array<{ n: number; runs: number }>;
   /** Also run the unchained hand-written program once at 50 instances (it hangs). */
   unchained: boolean;
 }
@@ -180,12 +180,12 @@ export interface EngineSection {
 export async function engineSection(plan: EnginePlan, progress: (s: string) => void): Promise<EngineSection> {
   const binDir = await buildEngine();
   const runs: EngineRun[] = [];
-  for (const n of plan.sizes) {
-    for (let i = 0; i < plan.runs; i++) {
+  for (const { n, runs: count } of plan.sizes) {
+    for (let i = 0; i < count; i++) {
       // alternate the order, so neither program always runs on a warmer machine
       const order: AnyProgramName[] = i % 2 === 0 ? ['component', 'handwritten'] : ['handwritten', 'component'];
       for (const program of order) {
-        progress(`[bench engine] ${program} × ${n} (run ${i + 1}/${plan.runs})`);
+        progress(`[bench engine] ${program} × ${n} (run ${i + 1}/${count})`);
         runs.push(await oneRun(binDir, program, n, { noop: true, timeoutMs: 30 * 60_000 }));
       }
     }
@@ -221,7 +221,7 @@ function engineReport(runs: EngineRun[]): EngineSection {
   const header = ['instances', 'program', 'up (s)', 'peak RSS (MiB)', 'admin sessions', 'no-op preview (s)', 'refresh (s)'];
   lines.push(
     `5. Real engine: pulumi up of ${sizes.join(' / ')} instances on embedded PostgreSQL 17 (TLS verify-full, CREATEDB CREATEROLE admin, admin pool 4), ` +
-      `a fresh server and stack per run, median of ${Math.max(...sizes.map((n) => of('component', n).length))} runs`,
+      `a fresh server and stack per run, median of ${sizes.map((n) => of('component', n).length).join(' / ')} runs`,
     textTable(header, rows, 'llrrrrr'),
   );
   md.push(

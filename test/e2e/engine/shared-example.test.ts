@@ -343,6 +343,17 @@ function stackLife(
       expect(state).toContain('"ciphertext"');
     });
 
+    test('the components keep only names in the state (the checkpoint does not grow with their secret outputs)', async () => {
+      const resources = (JSON.parse(await stack.exportState()) as { deployment: { resources: { type: string; outputs?: Record<string, unknown> }[] } })
+        .deployment.resources;
+      const instances = resources.filter((r) => r.type === 'postgres-strategies:index:InstanceDatabase');
+      expect(instances.length).toBeGreaterThanOrEqual(2);
+      for (const r of instances) expect(Object.keys(r.outputs ?? {}).sort()).toEqual(['database', 'user']);
+      const shared = resources.filter((r) => r.type === 'postgres-strategies:index:SharedPostgres');
+      expect(shared).toHaveLength(1);
+      expect(shared[0]?.outputs ?? {}).toEqual({});
+    });
+
     test('destroy leaves every database with its data, its owner and its logins', async () => {
       const first = names[0] as string;
       await psql(out.urls[first] as string, 'CREATE TABLE survives (v int); INSERT INTO survives VALUES (42);');
