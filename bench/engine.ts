@@ -225,7 +225,7 @@ function engineReport(runs: EngineRun[]): EngineSection {
     textTable(header, rows, 'llrrrrr'),
   );
   md.push(
-    `Real engine (CLI ${'v' + (process.env['npm_package_dependencies__pulumi_pulumi'] ?? '3.248')}, built by \`npm run engine\`): \`pulumi up\` of \`ExternalPostgres\` + \`SharedPostgres\` against the hand-written program declaring the same resources with the same provider settings, on embedded PostgreSQL 17 with TLS verify-full and a CREATEDB CREATEROLE admin (admin pool 4); a fresh server and stack per run; peak RSS is the sum over the CLI, language host, program and plugins; admin sessions is the most the admin held at once (sampled from pg_stat_activity):`,
+    `Real engine (CLI ${'v' + (process.env['npm_package_dependencies__pulumi_pulumi'] ?? '3.248')}, built by \`npm run engine\`): \`pulumi up\` of \`ExternalPostgres\` + \`SharedPostgres\` against the hand-written program declaring the same resources with the same provider settings, on embedded PostgreSQL 17 with TLS verify-full and a CREATEDB CREATEROLE admin (admin pool 4); a fresh server and stack per run, median of ${sizes.map((n) => of('component', n).length).join(' / ')} runs at ${sizes.join(' / ')} instances; peak RSS is the sum over the CLI, language host, program and plugins; admin sessions is the most the admin held at once (sampled from pg_stat_activity):`,
     '',
     markdownTable(header, rows.map((r) => r.map((x) => x.replace(/ (PASS|FAIL)$/, ' $1'))), 'llrrrrr'),
   );

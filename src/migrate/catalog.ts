@@ -231,7 +231,8 @@ export interface TableSum {
   rows: number;
   /**
    * 32 hex digits: the exact sum, over every row, of a 64-bit hash of
-   * `row::text` ({@link RowHash}), hashed together with the count.
+   * the row ({@link RowHashing}: of its columns' values, or of `row::text`),
+   * hashed together with the count.
    * Independent of row order and of any key, sensitive to duplicates (two
    * different multisets of rows give the same sum with a chance of about
    * 2⁻⁶⁴); additive, so a table can be summed in parts.
@@ -302,7 +303,83 @@ export async function dataTables(client: Client): Promise<string[]> {
  * The aggregate of the hashes of the texts `expr`: sum(bigint) is exact
  * (PostgreSQL accumulates it in 128 bits or numeric), so no overflow and no wrap.
  */
-const SUM_OF = (expr: string, hash: RowHash): string => `count(*)::text AS n, COALESCE(pg_catalog.sum(${rowHashSql(expr, hash)}), 0)::text AS s`;
+const SUM_OF = (expr: string, hash: RowHash): string => sumOfHashes(rowHashSql(expr, hash));
+const sumOfHashes = (hashSql: string): string => `count(*)::text AS n, COALESCE(pg_catalog.sum(${hashSql}), 0)::text AS s`;
+
+/**
+ * How the table checksums hash rows: the text hash for every table, and the
+ * tables whose rows are hashed by their column types instead.
+ */
+export interface RowHashing {
+  /** The hash of `row::text`. */
+  text: RowHash;
+  /**
+   * Tables (regclass text) whose rows are hashed with
+   * `hash_record_extended(row, 0)` (PostgreSQL 14+): each column's own
+   * 64-bit hash, combined — a third of the cost of printing the row as text.
+   * Empty unless both servers are 14+, agree on {@link RECORD_PROBE}, and
+   * the text hash was not forced.
+   */
+  recordTables: ReadonlySet<string>;
+}
+
+/**
+ * Built-in types whose 64-bit hash depends only on the value (never on an
+ * oid of the server, unlike enums, `oid` or `reg*`) and is the same on every
+ * major that has `hash_record_extended`: bool, bytea, int8, int2, int4,
+ * text, float4, float8, bpchar, varchar, date, time, timestamp, timestamptz,
+ * interval, timetz, numeric, uuid, jsonb, inet, cidr, macaddr (oids are fixed
+ * across majors). Arrays of them too. The hashes follow the types' equality,
+ * so values a type calls equal hash the same (numeric `1.0` and `1.00`,
+ * float8 `0` and `-0`, interval `1 day` and `24 hours`); pg_dump copies
+ * values as they print, so a copy keeps them the same anyway.
+ */
+export const RECORD_HASH_TYPE_OIDS = [16, 17, 20, 21, 23, 25, 700, 701, 1042, 1043, 1082, 1083, 1114, 1184, 1186, 1266, 1700, 2950, 3802, 869, 650, 829] as const;
+
+/** A row of every type in {@link RECORD_HASH_TYPE_OIDS} (and arrays, NULLs), hashed as a record: equal on both servers or record hashing is off. */
+export const RECORD_PROBE = `SELECT pg_catalog.hash_record_extended(ROW(true, '\\x00ff'::bytea, -9876543210::int8, 7::int2, 123456::int4, 'text é'::text,
+  1.5::float4, -2.25::float8, 'c'::bpchar, 'v'::varchar, '2026-01-02'::date, '03:04:05'::time, '2026-01-02 03:04:05'::timestamp,
+  '2026-01-02 03:04:05+00'::timestamptz, '1 day 2 hours'::interval, '03:04:05+02'::timetz, 12.3400::numeric,
+  'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid, '{"a": [1, 2], "b": null}'::jsonb, '10.1.2.3/32'::inet, '10.0.0.0/8'::cidr,
+  '08:00:2b:01:02:03'::macaddr, ARRAY[1, 2, 3]::int4[], ARRAY['x', NULL]::text[], NULL::text), 0)::text AS h`;
+
+/**
+ * Whether both servers can hash rows as records with the same results:
+ * both PostgreSQL 14+ (`hash_record_extended`) and equal on {@link RECORD_PROBE}.
+ */
+export async function agreeOnRecordHash(a: Client, b: Client, versionNums: [number, number]): Promise<boolean> {
+  if (versionNums.some((v) => v < 140000)) return false;
+  try {
+    const [x, y] = await Promise.all([a.query<{ h: string }>(RECORD_PROBE), b.query<{ h: string }>(RECORD_PROBE)]);
+    return x.rows[0]!.h === y.rows[0]!.h;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The tables among `tables` whose every column (after one level of domain)
+ * is of a type in {@link RECORD_HASH_TYPE_OIDS} or an array of one, with a
+ * deterministic collation (a nondeterministic one hashes equal strings of
+ * other bytes the same); read on the source, applied to both sides.
+ */
+export async function recordHashTables(client: Client, tables: string[]): Promise<Set<string>> {
+  if (tables.length === 0) return new Set();
+  const r = await client.query<{ t: string }>(
+    `SELECT c.oid::regclass::text AS t FROM pg_catalog.pg_class c
+      WHERE c.oid::regclass::text = ANY($1::text[])
+        AND NOT EXISTS (
+          SELECT 1 FROM pg_catalog.pg_attribute a
+            JOIN pg_catalog.pg_type ty ON ty.oid = a.atttypid
+            JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END
+            LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
+           WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+             AND (NOT (bt.oid = ANY($2::oid[]) OR (bt.typcategory = 'A' AND bt.typelem = ANY($2::oid[])))
+                  OR (co.oid IS NOT NULL AND NOT co.collisdeterministic)))`,
+    [tables, [...RECORD_HASH_TYPE_OIDS]],
+  );
+  return new Set(r.rows.map((x) => x.t));
+}
 
 function partial(row: { n: string; s: string }): PartialSum {
   return { rows: BigInt(row.n), sum: BigInt(row.s) };
@@ -346,13 +423,14 @@ export async function sumUnits(client: Client, tables: string[], parts: number, 
 }
 
 /** The partial sum of one unit (`FROM ONLY`: a parent's own rows, as pg_dump copies them). */
-export async function unitSum(client: Client, u: SumUnit, hash: RowHash): Promise<PartialSum> {
+export async function unitSum(client: Client, u: SumUnit, hash: RowHashing): Promise<PartialSum> {
   const where = [
     ...(u.fromBlock !== undefined ? [`t.ctid >= '(${u.fromBlock},0)'::tid`] : []),
     ...(u.toBlock !== undefined ? [`t.ctid < '(${u.toBlock},0)'::tid`] : []),
   ];
+  const sum = hash.recordTables.has(u.table) ? sumOfHashes('pg_catalog.hash_record_extended(t, 0)') : SUM_OF('t::text', hash.text);
   const r = await client.query<{ n: string; s: string }>(
-    `SELECT ${SUM_OF('t::text', hash)} FROM ONLY ${u.table} AS t${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`,
+    `SELECT ${sum} FROM ONLY ${u.table} AS t${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`,
   );
   return partial(r.rows[0]!);
 }
@@ -362,7 +440,7 @@ export async function unitSum(client: Client, u: SumUnit, hash: RowHash): Promis
  * at a time each); `onUnit` is called after each unit.
  * @returns each table's sum.
  */
-export async function tableSums(clients: Client[], units: SumUnit[], hash: RowHash, onUnit: () => void): Promise<Map<string, TableSum>> {
+export async function tableSums(clients: Client[], units: SumUnit[], hash: RowHashing, onUnit: () => void): Promise<Map<string, TableSum>> {
   const totals = new Map<string, PartialSum>();
   for (const u of units) totals.set(u.table, NO_ROWS);
   const queue = [...units];

@@ -26,8 +26,10 @@ options:
   --to-env <VAR>      read the target URL from environment variable VAR
   --role <owner>      the role that owns what is restored (default: the target database's owner)
   --pg-bin <dir>      the directory of pg_dump and pg_restore (default: the newest found)
-  --row-hash <h>      md5 or hashtextextended: the hash of each row's text the checksums sum
-                      (default: hashtextextended when both servers agree on a probe, else md5)
+  --row-hash <h>      md5 or hashtextextended: hash every row's text with it (default: rows of tables
+                      whose column types all have value-only hashes by hash_record_extended when
+                      both servers are 14+ and agree on a probe; the others' text by hashtextextended
+                      when both servers agree on a probe, else md5)
   --json              print the result as JSON (progress still goes to stderr)
   -h, --help          this text
 

@@ -24,8 +24,11 @@ import { BudgetCheck, checkServerBudget } from './budget';
 import {
   DbObject,
   RowHash,
+  RowHashing,
   ServerFacts,
   agreedRowHash,
+  agreeOnRecordHash,
+  recordHashTables,
   dataTables,
   databaseOwner,
   extensions,
@@ -74,9 +77,13 @@ export interface MigrateOptions {
   /** A directory holding pg_dump and pg_restore. @default the newest found (tools.ts) */
   pgBin?: string;
   /**
-   * The 64-bit hash of each row's text that the table checksums sum.
-   * @default {@link RowHash.HashTextExtended} when both servers compute the
-   *   same values for a probe, else {@link RowHash.Md5}
+   * The 64-bit hash of each row's text that the table checksums sum. Given,
+   * it is used for every table (no hashing by column types).
+   * @default by column types (`hash_record_extended`) for the tables whose
+   *   columns all have value-only hashes, when both servers are PostgreSQL
+   *   14+ and agree on a probe; the others {@link RowHash.HashTextExtended}
+   *   when both servers compute the same values for a probe, else
+   *   {@link RowHash.Md5}
    */
   rowHash?: RowHash;
   /** Called with progress while checking, copying and verifying. @default nothing is reported */
@@ -116,8 +123,13 @@ export interface MigrateResult {
   /** Notes that do not fail the run (e.g. pg_dump older than the target's major). */
   notes: string[];
   budget: BudgetCheck;
-  /** The row hash both sides' checksums used (`hashtextextended` when both servers agree on a probe, else `md5`). */
+  /** The row-text hash both sides' checksums used (`hashtextextended` when both servers agree on a probe, else `md5`). */
   rowHash: RowHash;
+  /**
+   * The tables whose checksums hashed rows by their column types
+   * (`hash_record_extended`) instead of their text; see `rowHash`.
+   */
+  recordHashTables: string[];
   /** The copy; absent for {@link MigrateOutcome.AlreadyCopied}. */
   copy?: CopyResult;
   verification: Verification;
@@ -156,7 +168,7 @@ async function read(
   clients: Client[],
   tables: string[],
   versionNum: number,
-  hash: RowHash,
+  hash: RowHashing,
   progress: (p: MigrateProgress) => void,
   role?: string,
 ): Promise<SideReading> {
@@ -169,7 +181,7 @@ async function read(
     inventory: inv,
     tables: sums,
     sequences: await sequenceStates(main),
-    largeObjects: await largeObjectSum(main, hash),
+    largeObjects: await largeObjectSum(main, hash.text),
     extensions: await extensions(main),
   };
 }
@@ -301,7 +313,7 @@ async function run(
   if (options.rowHash === RowHash.HashTextExtended && agreed !== RowHash.HashTextExtended) {
     throw new MigrateError(MigrateErrorCode.BadInput, '--row-hash', 'the two servers compute different hashtextextended values (another CPU byte order?)', 'Use --row-hash md5, or leave the option out');
   }
-  const hash = options.rowHash ?? agreed;
+  const textHash = options.rowHash ?? agreed;
   // One snapshot for pg_dump and for the source side of the verification.
   await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
   const snapshot = (await src.query<{ s: string }>('SELECT pg_catalog.pg_export_snapshot() AS s')).rows[0]!.s;
@@ -339,6 +351,8 @@ async function run(
     progress({ phase: 'check', message: `the target already holds the source's ${srcInv.objects.length} objects (an earlier run's copy): verifying it` });
   }
   const tables = await dataTables(src);
+  const byTypes = options.rowHash === undefined && (await agreeOnRecordHash(src, tgt, [sf.versionNum, tf.versionNum]));
+  const hash: RowHashing = { text: textHash, recordTables: byTypes ? await recordHashTables(src, tables) : new Set() };
   const checksSeconds = since(started);
 
 
@@ -396,7 +410,8 @@ async function run(
     tools: { pgDump: tools.pgDump, pgRestore: tools.pgRestore, version: tools.version, major: tools.major },
     notes,
     budget,
-    rowHash: hash,
+    rowHash: hash.text,
+    recordHashTables: tables.filter((t) => hash.recordTables.has(t)),
     verification,
     seconds: { checks: checksSeconds, copy: copySeconds, verify: since(verifyStarted), total: since(started) },
   };

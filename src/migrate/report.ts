@@ -45,7 +45,7 @@ export function renderReport(r: MigrateResult): string {
     `postgres-strategies migrate: ${head}`,
     `  from   ${r.source.user}@${r.source.host}:${r.source.port}/${r.source.database} (PostgreSQL ${r.source.serverVersion}, sslmode=${r.source.sslmode})`,
     `  to     ${r.target.user}@${r.target.host}:${r.target.port}/${r.target.database} (PostgreSQL ${r.target.serverVersion}, sslmode=${r.target.sslmode}); objects owned by ${r.target.role}`,
-    `  tools  pg_dump/pg_restore ${r.tools.version} (${r.tools.pgDump.replace(/\/pg_dump$/, '')}); row checksums: ${r.rowHash}`,
+    `  tools  pg_dump/pg_restore ${r.tools.version} (${r.tools.pgDump.replace(/\/pg_dump$/, '')}); row checksums: ${r.recordHashTables.length > 0 ? `by column types (hash_record_extended) for ${r.recordHashTables.length} of ${r.verification.tables.length} tables, else ` : ''}${r.rowHash}`,
     `  budget ${r.budget.committed} of ${r.budget.usable} usable connections committed to login roles (max_connections ${r.budget.maxConnections}), ${r.budget.inUse} in use` +
       (r.budget.unlimitedRoles.length > 0 ? `; no limit: ${r.budget.unlimitedRoles.join(', ')}` : ''),
     r.copy

@@ -214,6 +214,10 @@ describe.each([15, 16, 17, 18] as LabVersion[])('PostgreSQL 15 (Debian, pg_dump 
     expect(out.tools.major).toBe(15);
     // both servers run on this CPU: PostgreSQL's own 64-bit hash agrees on the probe
     expect(out.rowHash).toBe('hashtextextended');
+    // both servers are 14+ and agree on the record probe: the tables whose columns all have value-only
+    // hashes are summed by column types; billing.invoices (an enum: its hash is the label's oid, another
+    // on each server) and public.documents (an oid) by their text — and still compare equal
+    expect(out.recordHashTables).toEqual(['"Audit Log"."Entries"', 'public.events', 'public.users']);
     expect(out.notes.length).toBe(version > 15 ? 1 : 0);
     expect(out.verification.tables.map((t) => [t.table, t.target?.rows, t.equal])).toEqual(
       SOURCE_TABLES.map((t) => [t, { '"Audit Log"."Entries"': 5, 'billing.invoices': 500, 'public.documents': 3, 'public.events': BIG_ROWS, 'public.users': 200 }[t], true]),
@@ -279,10 +283,14 @@ describe.each([15, 16, 17, 18] as LabVersion[])('PostgreSQL 15 (Debian, pg_dump 
 
   if (version === 17) {
     test('a run after the copy was changed (the read-back above wrote to it) exits 1 with the differences and the next step', async () => {
+      // and one value in a table summed by column types, the row count unchanged
+      await psqlOk(toUrl(), `UPDATE public.users SET doc = doc || '{"changed": true}' WHERE id = 7`);
       const human = await runMigrate(['--from', sourceUrl(), '--to', toUrl()]);
       expectNoPassword(human);
       expect(human.code).toBe(1);
       expect(human.stdout).toMatch(/^table +billing\.invoices +500 +501 .* DIFFERS$/m);
+      expect(human.stdout).toMatch(/^table +public\.users +200 +200 .* DIFFERS$/m);
+      expect(human.stdout).toMatch(/^table +public\.events +\d+ +\d+ .* ok$/m);
       expect(human.stdout).toMatch(/^sequence +billing\.invoices_id_seq +500 +501 .*DIFFERS$/m);
       expect(human.stdout).toContain('next step: The target holds an earlier copy that differs from the source now');
       expect(human.stdout).toContain(`DROP DATABASE "${plan.database}" WITH (FORCE)`);
@@ -387,6 +395,8 @@ describe('several per-app servers (embedded 14, Debian 15) into one shared Postg
     expect([a.code, json(a).ok, b.code, json(b).ok]).toEqual([0, true, 0, true]);
     expect(json(b).source.serverVersion).toMatch(/^14\./);
     expect([json(a).rowHash, json(b).rowHash]).toEqual(['hashtextextended', 'md5']);
+    // a forced row hash is used for every table
+    expect([json(a).recordHashTables.length > 0, json(b).recordHashTables]).toEqual([true, []]);
     expect(json(b).verification.tables.map((t) => [t.table, t.target?.rows])).toEqual([['public.keys', 1000]]);
     // the budget both runs read: the two instances' CONNECTION LIMITs (20 each)
     expect(json(b).budget).toEqual(expect.objectContaining({ committed: 40, maxConnections: 100, usable: 97, ok: true }));

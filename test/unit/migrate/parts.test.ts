@@ -136,7 +136,7 @@ describe('compare', () => {
 });
 
 describe('report', () => {
-  const result = (differences = 0): MigrateResult => {
+  const result = (differences = 0, recordHashTables: string[] = []): MigrateResult => {
     const v = compare(side(), differences ? side({ tables: new Map([['public.t', { rows: 3, checksum: 'bb' }]]) }) : side(), 'vw_app');
     return {
       ok: v.differences === 0,
@@ -146,6 +146,7 @@ describe('report', () => {
       tools: { pgDump: '/usr/lib/postgresql/15/bin/pg_dump', pgRestore: '/usr/lib/postgresql/15/bin/pg_restore', version: '15.20', major: 15 },
       notes: [],
       rowHash: RowHash.HashTextExtended,
+      recordHashTables,
       budget: checkServerBudget({ maxConnections: 100, reservedConnections: 3, inUse: 1, loginRoles: [{ role: 'vw_app', connectionLimit: 20 }] }),
       copy: { bytes: 1_234_567, tables: 1, seconds: 1.5 },
       verification: v,
@@ -165,6 +166,10 @@ describe('report', () => {
     expect(text).toMatch(/^sequence +public\.t_id_seq +2 +2 +ok$/m);
     expect(text).toMatch(/^ownership +owner vw_app +2 of 2 +ok$/m);
     expect(text).not.toContain('next step');
+  });
+
+  test('the tables hashed by their column types are counted in the tools line', () => {
+    expect(renderReport(result(0, ['public.t']))).toContain('row checksums: by column types (hash_record_extended) for 1 of 1 tables, else hashtextextended');
   });
 
   test('differences: the count in the header, DIFFERS on the line, and the next step', () => {
