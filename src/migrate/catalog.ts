@@ -265,8 +265,13 @@ const HASH_PROBE = "SELECT pg_catalog.array_agg(pg_catalog.hashtextextended(pg_c
  * be the same across CPU byte orders), else {@link RowHash.Md5}.
  */
 export async function agreedRowHash(a: Client, b: Client): Promise<RowHash> {
-  const [x, y] = await Promise.all([a.query<{ h: string }>(HASH_PROBE), b.query<{ h: string }>(HASH_PROBE)]);
-  return x.rows[0]!.h === y.rows[0]!.h ? RowHash.HashTextExtended : RowHash.Md5;
+  return (await sameOnBoth(a, b, HASH_PROBE)) ? RowHash.HashTextExtended : RowHash.Md5;
+}
+
+/** Whether a probe (one row, one text column `h`) gives the same value on both servers. */
+async function sameOnBoth(a: Client, b: Client, probe: string): Promise<boolean> {
+  const [x, y] = await Promise.all([a.query<{ h: string }>(probe), b.query<{ h: string }>(probe)]);
+  return x.rows[0]!.h === y.rows[0]!.h;
 }
 
 /** The additive parts of a {@link TableSum}: the row count and the sum. */
@@ -350,8 +355,7 @@ export const RECORD_PROBE = `SELECT pg_catalog.hash_record_extended(ROW(true, '\
 export async function agreeOnRecordHash(a: Client, b: Client, versionNums: [number, number]): Promise<boolean> {
   if (versionNums.some((v) => v < 140000)) return false;
   try {
-    const [x, y] = await Promise.all([a.query<{ h: string }>(RECORD_PROBE), b.query<{ h: string }>(RECORD_PROBE)]);
-    return x.rows[0]!.h === y.rows[0]!.h;
+    return await sameOnBoth(a, b, RECORD_PROBE);
   } catch {
     return false;
   }

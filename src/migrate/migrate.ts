@@ -314,6 +314,8 @@ async function run(
     throw new MigrateError(MigrateErrorCode.BadInput, '--row-hash', 'the two servers compute different hashtextextended values (another CPU byte order?)', 'Use --row-hash md5, or leave the option out');
   }
   const textHash = options.rowHash ?? agreed;
+  // Probed before the snapshot's transaction: a failed probe there would abort it.
+  const byTypes = options.rowHash === undefined && (await agreeOnRecordHash(src, tgt, [sf.versionNum, tf.versionNum]));
   // One snapshot for pg_dump and for the source side of the verification.
   await src.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
   const snapshot = (await src.query<{ s: string }>('SELECT pg_catalog.pg_export_snapshot() AS s')).rows[0]!.s;
@@ -351,7 +353,6 @@ async function run(
     progress({ phase: 'check', message: `the target already holds the source's ${srcInv.objects.length} objects (an earlier run's copy): verifying it` });
   }
   const tables = await dataTables(src);
-  const byTypes = options.rowHash === undefined && (await agreeOnRecordHash(src, tgt, [sf.versionNum, tf.versionNum]));
   const hash: RowHashing = { text: textHash, recordTables: byTypes ? await recordHashTables(src, tables) : new Set() };
   const checksSeconds = since(started);
 
