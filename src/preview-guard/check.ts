@@ -40,8 +40,6 @@ export interface CheckPreviewOptions {
   allow?: readonly string[];
 }
 
-/** Ops that change nothing the guard judges. */
-const IGNORED_OPS = new Set(['read', 'read-replacement', 'refresh', 'discard', 'discard-replaced', 'remove-pending-replace', 'import', 'import-replacement']);
 const REPLACEMENT_HALVES = new Set(['create-replacement', 'delete-replaced']);
 
 /** Kinds whose `create` next to a `delete` of the same kind and place means "moved onto an empty one". */
@@ -547,8 +545,7 @@ export function checkPreview(preview: string | PreviewDigest, options: CheckPrev
   const seen = new Set<string>();
   const judged: Judged[] = [];
   for (const step of steps) {
-    if (IGNORED_OPS.has(step.op)) continue;
-    const op = opOf(step);
+    const op = opOf(step); // undefined for ops that change nothing the guard judges (read, refresh, import, discard…)
     if (!op) continue;
     if (REPLACEMENT_HALVES.has(step.op) && (replaced.has(step.urn) || seen.has(`replace|${step.urn}`))) continue;
     const subject = subjectOf(step, index);

@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { checkPreview, previewNotes, unusedAllows } from './check';
 import { blockingFindings } from './findings';
-import { PreviewFormatError } from './preview';
+import { PreviewFormatError, parsePreview } from './preview';
 import { ReportFormat, renderFindings } from './render';
 
 const USAGE = `usage: postgres-strategies check-preview <preview.json | -> [--allow <urn or name>]... [--format text|markdown|json]
@@ -83,8 +83,9 @@ export async function main(argv: string[]): Promise<number> {
   let findings;
   let notes: string[];
   try {
-    findings = checkPreview(text, { allow });
-    notes = previewNotes(text);
+    const digest = parsePreview(text);
+    findings = checkPreview(digest, { allow });
+    notes = previewNotes(digest);
   } catch (e) {
     if (e instanceof PreviewFormatError) {
       process.stderr.write(`check-preview: ${e.message}\n`);

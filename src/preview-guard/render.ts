@@ -2,8 +2,7 @@
  * The guard's findings as text (a terminal), Markdown (a pull-request
  * comment) or JSON (machines). Pure: strings in, strings out.
  */
-import { Finding, FindingCode, Severity, blockingFindings } from './findings';
-import { parseUrn } from './preview';
+import { Finding, Severity, blockingFindings } from './findings';
 import { resourceLabel } from './subjects';
 
 /** Output formats of `check-preview --format`. */
@@ -48,12 +47,6 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 
-/** The `--allow` value a finding suggests: the resource's name in the program. */
-export function allowHint(finding: Finding): string | undefined {
-  if (finding.code === FindingCode.PreviewIncomplete) return undefined;
-  return parseUrn(finding.urn)?.name;
-}
-
 function headline(c: Counts): string {
   if (c.errors === 0 && c.warnings === 0) return 'no step of this preview loses data or breaks clients';
   const parts = [plural(c.errors, 'error'), plural(c.warnings, 'warning')];
@@ -73,7 +66,7 @@ export function renderText(findings: readonly Finding[], notes: readonly string[
     if (f.properties.length > 0) lines.push(`  caused by: ${f.properties.join(', ')}`);
     lines.push(`  what happens: ${f.effect}`, `  instead: ${f.instead}`);
     if (f.urn) lines.push(`  urn: ${f.urn}`);
-    const hint = allowHint(f);
+    const hint = f.resourceName; // the `--allow` value it suggests: the resource's name in the program
     if (f.acknowledgedBy !== undefined) lines.push(`  acknowledged by --allow ${f.acknowledgedBy}`);
     else if (f.severity === Severity.Error && hint !== undefined) lines.push(`  to do it on purpose: --allow ${hint}`);
   }
@@ -130,7 +123,7 @@ export function renderMarkdown(findings: readonly Finding[], notes: readonly str
     out.push(`**${i + 1}.** ${markdownResource(f)} — ${codeSpan(f.op)}`, '');
     out.push(`- **What happens:** ${cell(f.effect)}`, `- **Instead:** ${cell(f.instead)}`);
     if (f.urn) out.push(`- **URN:** ${codeSpan(f.urn)}`);
-    const hint = allowHint(f);
+    const hint = f.resourceName; // the `--allow` value it suggests: the resource's name in the program
     if (f.acknowledgedBy !== undefined) out.push(`- Acknowledged by ${codeSpan(`--allow ${f.acknowledgedBy}`)}.`);
     else if (f.severity === Severity.Error && hint !== undefined) out.push(`- To do it on purpose: ${codeSpan(`--allow ${hint}`)}.`);
     out.push('');
