@@ -142,6 +142,11 @@ export interface FirewallOptions {
   publicAccess?: boolean;
 }
 
+/** The sources PostgreSQL admits (firewall and pg_hba alike): the private subnet and the client CIDRs, each once. */
+export function admittedCidrs(subnetIpRange: string, allowedCidrs: readonly string[]): string[] {
+  return [...new Set([subnetIpRange, ...allowedCidrs])];
+}
+
 /**
  * Inbound rules: PostgreSQL (5432) from the private network and the given
  * client CIDRs, SSH (22) only from the given SSH CIDRs. Nothing else is
@@ -165,7 +170,7 @@ export function planFirewallRules(options: FirewallOptions): FirewallRulePlan[] 
     });
   }
   const rules: FirewallRulePlan[] = [
-    { direction: 'in', protocol: 'tcp', port: '5432', sourceIps: [...new Set([options.subnetIpRange, ...options.allowedCidrs])], description: 'PostgreSQL from the private network and allowed clients' },
+    { direction: 'in', protocol: 'tcp', port: '5432', sourceIps: admittedCidrs(options.subnetIpRange, options.allowedCidrs), description: 'PostgreSQL from the private network and allowed clients' },
   ];
   if (options.sshAllowedCidrs.length > 0) {
     rules.push({ direction: 'in', protocol: 'tcp', port: '22', sourceIps: [...new Set(options.sshAllowedCidrs)], description: 'SSH from the given networks only' });

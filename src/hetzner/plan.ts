@@ -15,7 +15,7 @@ import { IdentifierKind, nameFromText, validateIdentifier } from '../core/identi
 import { InstanceSpec, ServerPlan, planServer } from '../core/plan';
 import { ConfValue } from '../core/server-config';
 import { DEFAULT_IMAGE, postgresMajorFor } from './debian';
-import { FirewallRulePlan, NetworkOptions, NetworkPlan, planFirewallRules, planNetwork } from './network';
+import { FirewallRulePlan, NetworkOptions, NetworkPlan, admittedCidrs, planFirewallRules, planNetwork } from './network';
 import { DumpBackupSettings, HetznerServerConfig, renderServerConfig, validateBackupSettings } from './cloud-init';
 
 /** Longest default server name: the longest suffix (`-network`) still fits Hetzner's 63 characters. */
@@ -121,8 +121,9 @@ export function planHetzner(o: HetznerPlanOptions): HetznerPlan {
   const publicAccess = o.publicAccess ?? false;
   check(typeof publicAccess === 'boolean', 'publicAccess', 'is not a boolean', 'Give true or false');
   // The one check of the client CIDRs, with the user's field names.
-  const firewallRules = planFirewallRules({ subnetIpRange: network.subnetIpRange, allowedCidrs: o.allowedCidrs ?? [], sshAllowedCidrs: o.sshAllowedCidrs ?? [], publicAccess });
-  const admittedCidrs = [...new Set([network.subnetIpRange, ...(o.allowedCidrs ?? [])])];
+  const allowedCidrs = o.allowedCidrs ?? [];
+  const firewallRules = planFirewallRules({ subnetIpRange: network.subnetIpRange, allowedCidrs, sshAllowedCidrs: o.sshAllowedCidrs ?? [], publicAccess });
+  const admitted = admittedCidrs(network.subnetIpRange, allowedCidrs);
   const listenAddresses = publicAccess ? ['*'] : [network.privateIp];
   const certificates = planServerCertificates({
     dnsNames: [o.publicHostName ?? o.serverName],
@@ -133,7 +134,7 @@ export function planHetzner(o: HetznerPlanOptions): HetznerPlan {
   const adminUser = validateIdentifier(o.adminUser ?? 'pgadmin', IdentifierKind.Role, 'adminUser');
   const pgConfig = o.pgConfig ?? {};
   // Same checks as every strategy, plus the keys this setup manages; rendered here once.
-  const config = renderServerConfig({ postgresMajor, listenAddresses, admittedCidrs, pgConfig });
+  const config = renderServerConfig({ postgresMajor, listenAddresses, admittedCidrs: admitted, pgConfig });
   const { maxConnections, reservedConnections } = capacityFromPgConfig(pgConfig, { major: postgresMajor });
   const capacity: ServerCapacity = {
     maxConnections,
@@ -161,7 +162,7 @@ export function planHetzner(o: HetznerPlanOptions): HetznerPlan {
     ...(o.postgresMajorUpgradeFrom !== undefined ? { postgresMajorUpgradeFrom: o.postgresMajorUpgradeFrom } : {}),
     network,
     firewallRules,
-    admittedCidrs,
+    admittedCidrs: admitted,
     listenAddresses,
     certificates,
     volumeSize,

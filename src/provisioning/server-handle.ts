@@ -115,8 +115,6 @@ export interface PostgresServerHandle {
 
 /** One lane of {@link ProviderLanes}: a chain of provider operations that run one after another. */
 export interface ProviderLane {
-  /** Its index, 0 ≤ index < count. */
-  readonly index: number;
   /** What the next resource in this lane must depend on (empty for the first). */
   tail(): pulumi.Resource[];
   /** Records `resource` as the lane's last: the next one waits for it. */
@@ -149,7 +147,6 @@ export class ProviderLanes {
   take(): ProviderLane {
     const index = this.taken++ % this.count;
     return {
-      index,
       tail: () => {
         const last = this.tails[index];
         return last ? [last] : [];
@@ -200,6 +197,8 @@ export function validatePoolerEndpoint(pooler: PoolerEndpoint, field = 'pooler')
 /** The validated numbers and pooler of a handle, and its claims registry. */
 interface CheckedHandleArgs {
   adminConnections: number;
+  /** The admin provider's lane count (`adminProviderLanes`). */
+  lanes: number;
   maintenanceConnections: number;
   adminDatabase?: string;
   pooler?: PoolerHandle;
@@ -215,7 +214,7 @@ interface CheckedHandleArgs {
 export function validateServerHandleArgs(args: Omit<ServerHandleArgs, 'provider' | 'dependsOn'>): CheckedHandleArgs {
   const adminConnections = args.adminConnections ?? DEFAULT_ADMIN_MAX_CONNECTIONS;
   const maintenanceConnections = args.maintenanceConnections ?? DEFAULT_MAINTENANCE_CONNECTIONS;
-  adminProviderLanes(adminConnections, 'adminMaxConnections');
+  const lanes = adminProviderLanes(adminConnections, 'adminMaxConnections');
   checkInteger(maintenanceConnections, 'maintenanceConnections', 0, 1000, 'connections');
   check(typeof args.adminUser === 'string' && args.adminUser.length > 0, 'adminUser', 'is empty', 'Give the admin role the stack connects as');
   const pooler = args.pooler === undefined ? undefined : validatePoolerEndpoint(args.pooler);
@@ -223,7 +222,7 @@ export function validateServerHandleArgs(args: Omit<ServerHandleArgs, 'provider'
   const capacity = { maxConnections: args.maxConnections, reservedConnections: args.reservedConnections, adminConnections, maintenanceConnections };
   try {
     const claims = new ServerClaims(capacity, { user: args.adminUser, ...(adminDatabase !== undefined ? { database: adminDatabase } : {}) }, pooler);
-    return { adminConnections, maintenanceConnections, ...(adminDatabase !== undefined ? { adminDatabase } : {}), ...(pooler ? { pooler } : {}), claims };
+    return { adminConnections, lanes, maintenanceConnections, ...(adminDatabase !== undefined ? { adminDatabase } : {}), ...(pooler ? { pooler } : {}), claims };
   } catch (e) {
     // The capacity's field names, as the strategies' args spell them.
     if (e instanceof ValidationError && e.field.startsWith('server.')) {
@@ -268,6 +267,6 @@ export function createServerHandle(args: ServerHandleArgs): PostgresServerHandle
     standbys: args.standbys ?? [],
     dependsOn: args.dependsOn ?? [],
     claims: checked.claims,
-    lanes: new ProviderLanes(adminProviderLanes(checked.adminConnections)),
+    lanes: new ProviderLanes(checked.lanes),
   };
 }

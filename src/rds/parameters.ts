@@ -70,8 +70,8 @@ export const RDS_STATIC_PARAMETERS: ReadonlySet<string> = new Set(['rds.logical_
  * pending-reboot value for both dynamic and static parameters").
  */
 export function applyMethod(name: string, major: number): ApplyMethod {
-  if (RDS_STATIC_PARAMETERS.has(name) || (ENFORCED_PARAMETERS[name] === undefined && pgSetting(name, major) === undefined)) return ApplyMethod.PendingReboot;
-  return pgSettingNeedsRestart(name, major) ? ApplyMethod.PendingReboot : ApplyMethod.Immediate;
+  const unknown = ENFORCED_PARAMETERS[name] === undefined && pgSetting(name, major) === undefined;
+  return unknown || isStaticParameter(name, major) ? ApplyMethod.PendingReboot : ApplyMethod.Immediate;
 }
 
 /**
