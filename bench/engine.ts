@@ -20,8 +20,7 @@
  * instances, stopped after a time limit: it hangs.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { ExampleStack, PulumiResult, buildEngine, engineSandbox, pulumi } from '../lab/engine';
+import { ExampleStack, PulumiResult, buildEngine, engineSandbox } from '../lab/engine';
 import { sampleConnections, withPg } from '../lab/inspect';
 import { LabServer, labPath, startLabServer } from '../lab/server';
 import { AnyProgramName } from './programs';
@@ -155,7 +154,7 @@ async function oneRun(binDir: string, program: AnyProgramName, instances: number
     }
     return run;
   } finally {
-    await pulumi(['stack', 'rm', '--yes', '--force', '--stack', stack.stack], { cwd: stack.dir, env: sandbox.env }).catch(() => undefined);
+    await stack.remove({ destroy: false }).catch(() => undefined);
     sandbox.remove();
     await server.stop();
   }
@@ -227,7 +226,7 @@ function engineReport(runs: EngineRun[]): EngineSection {
   md.push(
     `Real engine (CLI ${'v' + (process.env['npm_package_dependencies__pulumi_pulumi'] ?? '3.248')}, built by \`npm run engine\`): \`pulumi up\` of \`ExternalPostgres\` + \`SharedPostgres\` against the hand-written program declaring the same resources with the same provider settings, on embedded PostgreSQL 17 with TLS verify-full and a CREATEDB CREATEROLE admin (admin pool 4); a fresh server and stack per run, median of ${sizes.map((n) => of('component', n).length).join(' / ')} runs at ${sizes.join(' / ')} instances; peak RSS is the sum over the CLI, language host, program and plugins; admin sessions is the most the admin held at once (sampled from pg_stat_activity):`,
     '',
-    markdownTable(header, rows.map((r) => r.map((x) => x.replace(/ (PASS|FAIL)$/, ' $1'))), 'llrrrrr'),
+    markdownTable(header, rows, 'llrrrrr'),
   );
   const unchained = runs.find((r) => r.program === 'unchained');
   if (unchained) {
@@ -239,6 +238,3 @@ function engineReport(runs: EngineRun[]): EngineSection {
   }
   return { lines, md, failed };
 }
-
-/** Where the bench program lives (for the README). */
-export const ENGINE_PROGRAM_DIR = join('bench', 'engine-program');

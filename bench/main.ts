@@ -45,7 +45,7 @@ import { run } from '../lab/run';
 import { BootstrapRun, bootstrapRun, bootstrapScripts, defaultDataDir } from './bootstrap';
 import { EngineSection, engineSection } from './engine';
 import type { MockRunResult } from './mock-run';
-import { ProgramName } from './programs';
+import { LANES, ProgramName } from './programs';
 import { MIGRATE_TARGET, MigrateBenchReport, migrateSection } from './migrate';
 import { RequireReport, requireLines, requireSection } from './require';
 import { markdownTable, max, median, min, num, textTable, times, verdict } from './stats';
@@ -223,7 +223,7 @@ interface Verdicts {
 
 /** Operations on the server per instance (Role, GrantRole, Database, Grant), and the lanes they run in (ProviderLanes at the default pool of 4). */
 const SERVER_OPERATIONS_PER_INSTANCE = 4;
-const PROVIDER_LANES = 2;
+const PROVIDER_LANES = LANES;
 
 /**
  * The longest chain must grow by one instance's server operations every

@@ -31,6 +31,7 @@ import { ExternalPostgres } from '../src/provisioning/external';
 import { SharedPostgres } from '../src/provisioning/shared';
 import { scramSha256Verifier } from '../src/core/scram';
 import { ServerKind, SslMode } from '../src/core/tls';
+import { DEFAULT_ADMIN_MAX_CONNECTIONS, adminProviderLanes } from '../src/core/budget';
 
 export const PROGRAMS = ['component', 'handwritten', 'plain'] as const;
 export type ProgramName = (typeof PROGRAMS)[number];
@@ -78,8 +79,9 @@ export const MOCK_TARGET: ProgramTarget = {
 /** The server's max_connections in the mock bench. */
 export const MAX_CONNECTIONS = MOCK_TARGET.maxConnections;
 /** The admin provider's pool, as the components set it (DEFAULT_ADMIN_MAX_CONNECTIONS), and its lanes. */
-const ADMIN_POOL = 4;
-const LANES = 2;
+const ADMIN_POOL = DEFAULT_ADMIN_MAX_CONNECTIONS;
+/** The admin provider's lanes at that pool (the components' ProviderLanes). */
+export const LANES = adminProviderLanes(ADMIN_POOL);
 
 /** Instance names: i0, i1, ... */
 export function instanceNames(n: number): string[] {

@@ -61,7 +61,7 @@ export const SANDBOX_PASSPHRASE = 'postgres-strategies-e2e';
  * new temp folder, the engine's binaries first on PATH, update checks and
  * plugin acquisition off.
  */
-export function engineSandbox(binDir: string, extraEnv: NodeJS.ProcessEnv = {}): EngineSandbox {
+export function engineSandbox(binDir: string): EngineSandbox {
   const dir = mkdtempSync(join(tmpdir(), 'ps-engine-'));
   mkdirSync(join(dir, 'backend'));
   const env: NodeJS.ProcessEnv = {
@@ -77,7 +77,6 @@ export function engineSandbox(binDir: string, extraEnv: NodeJS.ProcessEnv = {}):
     // No colours or progress animation in captured output.
     PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: 'true',
     NO_COLOR: '1',
-    ...extraEnv,
   };
   return { binDir, dir, env, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
@@ -124,15 +123,6 @@ function pulumiRaw(args: string[], options: PulumiRunOptions): Promise<PulumiRes
     });
     child.stdin!.end(options.input ?? '');
   });
-}
-
-/** Like {@link pulumi}, but rejects with the command's output when it exits non-zero. */
-export async function mustPulumi(args: string[], options: PulumiRunOptions): Promise<PulumiResult> {
-  const r = await pulumi(args, options);
-  if (r.code !== 0) {
-    throw new Error(`pulumi ${args.join(' ')} exited ${r.code} (in ${options.cwd}):\n${r.stdout.slice(-6000)}\n${r.stderr.slice(-6000)}`);
-  }
-  return r;
 }
 
 /** The examples a user can `cd` into and `pulumi up` (examples/<name>). */
@@ -196,11 +186,6 @@ export class ExampleStack {
       const r = await pulumiRaw(args, { cwd: this.dir, env: this.sandbox.env, input: secret ? value : '' });
       if (r.code !== 0) throw new Error(`pulumi config set ${name} (stack ${this.stack}) exited ${r.code}: ${r.stderr.trim()}`);
     }
-  }
-
-  /** `pulumi config rm <namespace>:<key>`. */
-  async unset(key: string, namespace = 'postgres-strategies'): Promise<void> {
-    await this.must(['config', 'rm', key.includes(':') ? key : `${namespace}:${key}`]);
   }
 
   /** `pulumi up --yes` (rejects on failure). */

@@ -59,6 +59,8 @@ export interface LabServerOptions {
   postgresFlags?: string[];
   /** Extra initdb arguments (e.g. a container's POSTGRES_INITDB_ARGS). */
   initdbFlags?: string[];
+  /** The folder the server's work directory (data directory included) is made in. @default os.tmpdir() */
+  parentDir?: string;
 }
 
 export interface LabServer {
@@ -96,7 +98,7 @@ process.on('exit', () => running.forEach((c) => c.kill('SIGTERM')));
 export async function startLabServer(options: LabServerOptions = {}): Promise<LabServer> {
   const version = options.version ?? 17;
   const tls = options.tls ?? false;
-  const workDir = mkdtempSync(join(tmpdir(), `ps-lab-${version}-`));
+  const workDir = mkdtempSync(join(options.parentDir ?? tmpdir(), `ps-lab-${version}-`));
   chmodSync(workDir, 0o755); // the server runs as the OS user postgres and must reach its data dir
   const dataDir = join(workDir, 'data');
   const port = await freePort();
