@@ -26,15 +26,14 @@ export interface ServerFacts {
   databaseOid: number;
   database: string;
   currentUser: string;
-  superuser: boolean;
 }
 
 /** Reads the facts of the session's server and database. */
 export async function serverFacts(client: Client): Promise<ServerFacts> {
-  const r = await client.query<{ v: string; n: string; db: string; oid: string; u: string; su: boolean }>(
+  const r = await client.query<{ v: string; n: string; db: string; oid: string; u: string }>(
     `SELECT current_setting('server_version') AS v, current_setting('server_version_num') AS n, current_database() AS db,
             (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())::text AS oid,
-            current_user AS u, (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) AS su`,
+            current_user AS u`,
   );
   const row = r.rows[0]!;
   const versionNum = Number(row.n);
@@ -45,7 +44,6 @@ export async function serverFacts(client: Client): Promise<ServerFacts> {
     databaseOid: Number(row.oid),
     database: row.db,
     currentUser: row.u,
-    superuser: row.su === true,
   };
   const id = await client.query<{ id: string }>('SELECT system_identifier::text AS id FROM pg_catalog.pg_control_system()').then(
     (q) => q.rows[0]?.id,

@@ -22,14 +22,14 @@ import { MigrateError, MigrateErrorCode, redact } from './errors';
 /** What `application_name` the command's own sessions and its tools' sessions carry. */
 export const MIGRATE_APPLICATION_NAME = 'postgres-strategies migrate';
 
-/** URL query parameters the command accepts (libpq keywords); any other is refused. */
-export const MIGRATE_URL_PARAMETERS: readonly string[] = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'connect_timeout', 'application_name'];
 /**
- * Accepted and not used: the library's own libpq URLs (`url` outputs) carry
- * `application_name`, and the command's sessions always carry
- * {@link MIGRATE_APPLICATION_NAME} instead (a rerun finds a run still going by it).
+ * URL query parameters the command accepts (libpq keywords); any other is
+ * refused. `application_name` is accepted and not used: the library's own
+ * libpq URLs (`url` outputs) carry it, and the command's sessions always
+ * carry {@link MIGRATE_APPLICATION_NAME} instead (a rerun finds a run still
+ * going by it).
  */
-export const MIGRATE_IGNORED_URL_PARAMETERS: readonly string[] = ['application_name'];
+export const MIGRATE_URL_PARAMETERS: readonly string[] = ['sslmode', 'sslrootcert', 'sslcert', 'sslkey', 'connect_timeout', 'application_name'];
 
 /** One end of the migration. */
 export interface Endpoint {

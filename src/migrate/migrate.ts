@@ -20,9 +20,10 @@
  *    objects, extensions and ownership.
  */
 import type { Client } from 'pg';
-import { BudgetCheck, checkServerBudget } from './budget';
+import { BudgetCheck, VERIFY_SESSIONS, checkServerBudget } from './budget';
 import {
   DbObject,
+  Inventory,
   RowHash,
   RowHashing,
   ServerFacts,
@@ -47,10 +48,9 @@ import {
   unavailableExtensions,
 } from './catalog';
 import { Endpoint, EndpointSummary, MIGRATE_APPLICATION_NAME, connect, parseEndpoint, secretsOf, summarize, writePassFiles } from './connection';
-import { quoteLiteral } from '../core/identifiers';
+import { quoteIdent, quoteLiteral } from '../core/identifiers';
 import { CopyProgress, CopyResult, runCopy } from './copy';
 import { MigrateError, MigrateErrorCode, redact } from './errors';
-import { VERIFY_SESSIONS } from './budget';
 import { findPgTools, pickPgTools } from './tools';
 import { SideReading, Verification, compare, sameObjects } from './verify';
 
@@ -152,7 +152,7 @@ function describeObjects(objects: DbObject[], largeObjects: number): string {
 
 /** The SQL to empty a target (the exact next step of a refusal). */
 function emptyTargetStep(target: Endpoint): string {
-  const db = `"${target.database.replace(/"/g, '""')}"`;
+  const db = quoteIdent(target.database);
   return (
     `empty the target database: as the server's admin run DROP DATABASE ${db} WITH (FORCE); ` +
     'then let the stack create it again (pulumi refresh --yes && pulumi up --yes re-creates it with its owner and grants), and run migrate again'
@@ -161,7 +161,8 @@ function emptyTargetStep(target: Endpoint): string {
 
 /**
  * Reads one side's content with `clients` (the first one for the catalogs;
- * all of them for the table checksums, in parallel).
+ * all of them for the table checksums, in parallel). `objects` is the side's
+ * inventory: the source's was read in the copy's snapshot before the copy.
  */
 async function read(
   side: VerifyProgress['side'],
@@ -170,10 +171,10 @@ async function read(
   versionNum: number,
   hash: RowHashing,
   progress: (p: MigrateProgress) => void,
-  role?: string,
+  objects: Inventory | Promise<Inventory>,
 ): Promise<SideReading> {
   const main = clients[0] as Client;
-  const inv = await inventory(main, role);
+  const inv = await objects;
   const units = await sumUnits(main, tables, clients.length, versionNum);
   let done = 0;
   const sums = await tableSums(clients, units, hash, () => progress({ phase: 'verify', side, done: ++done, total: units.length }));
@@ -237,7 +238,7 @@ export async function migrateDatabase(options: MigrateOptions): Promise<MigrateR
   try {
     if (src.status === 'rejected') throw src.reason;
     if (tgt.status === 'rejected') throw tgt.reason;
-    return await run(src.value, tgt.value, source, target, options, progress, started, clients);
+    return await run(src.value, tgt.value, source, target, secrets, options, progress, started, clients);
   } catch (e) {
     if (e instanceof MigrateError) throw e;
     throw new Error(redact(e instanceof Error ? e.message : String(e), secrets));
@@ -251,13 +252,14 @@ async function run(
   tgt: Client,
   source: Endpoint,
   target: Endpoint,
+  /** The passwords, kept out of every message. */
+  secrets: string[],
   options: MigrateOptions,
   progress: (p: MigrateProgress) => void,
   started: number,
   /** Every session opened, closed by the caller. */
   sessions: Client[],
 ): Promise<MigrateResult> {
-  const secrets = secretsOf(source, target);
   const [sf, tf]: ServerFacts[] = await Promise.all([serverFacts(src), serverFacts(tgt)]);
   if (sf.major < MIN_SOURCE_MAJOR) {
     throw new MigrateError(MigrateErrorCode.BadInput, '--from', `the source runs PostgreSQL ${sf.version}; migrate supports sources from PostgreSQL ${MIN_SOURCE_MAJOR} on`, 'Upgrade the source first, or copy with pg_dump/pg_restore by hand');
@@ -300,7 +302,7 @@ async function run(
       MigrateErrorCode.Busy,
       '--to',
       `another migrate is still connected to database "${tf.database}" (backend pid ${busy.map((b) => `${b.pid} ${b.state}`).join(', ')}); a killed run's pg_restore rolls back when it notices its input ended`,
-      `Wait a moment and run migrate again; if it stays, end it as the admin: SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '${MIGRATE_APPLICATION_NAME}' AND datname = '${tf.database.replace(/'/g, "''")}'`,
+      `Wait a moment and run migrate again; if it stays, end it as the admin: SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '${MIGRATE_APPLICATION_NAME}' AND datname = ${quoteLiteral(tf.database)}`,
     );
   }
   const budget = checkServerBudget(await serverConnections(tgt, tf.versionNum));
@@ -375,14 +377,14 @@ async function run(
     try {
       // pg_dump imports the snapshot at its start; the source side of the verification reads it meanwhile.
       const copying = runCopy({ tools, source, target, role, snapshot, tables: tables.length, passFiles, secrets, onProgress: progress });
-      sourceReading = read('source', sourceSessions, tables, sf.versionNum, hash, progress);
+      sourceReading = read('source', sourceSessions, tables, sf.versionNum, hash, progress, srcInv);
       sourceReading.catch(() => undefined);
       copy = await copying;
     } finally {
       passFiles.remove();
     }
   } else {
-    sourceReading = read('source', sourceSessions, tables, sf.versionNum, hash, progress);
+    sourceReading = read('source', sourceSessions, tables, sf.versionNum, hash, progress, srcInv);
   }
   const copySeconds = since(copyStarted);
 
@@ -399,7 +401,7 @@ async function run(
       await asRole(c);
     })),
   ];
-  const [sr, tr] = await Promise.all([sourceReading, read('target', targetSessions, tables, tf.versionNum, hash, progress, role)]);
+  const [sr, tr] = await Promise.all([sourceReading, read('target', targetSessions, tables, tf.versionNum, hash, progress, inventory(tgt, role))]);
   await Promise.all(sourceSessions.map((c) => c.query('COMMIT')));
   const verification = compare(sr, tr, role);
   const ok = verification.differences === 0;
