@@ -18,10 +18,11 @@
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { postgresOsUser } from './run';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, ClientConfig } from 'pg';
+import { minorReleaseParameter } from '../src/core/pg-settings';
 import { DEBIAN_PG15_BIN, freePort, haveDebianPg15, labPath, LabVersion, startLabServer } from './server';
 
 export { DEBIAN_PG15_BIN, haveDebianPg15 };
@@ -117,8 +118,54 @@ async function waitForSocket(config: ClientConfig, child: ChildProcess, log: () 
   throw new Error(`PostgreSQL 15 did not accept connections: ${log()}`);
 }
 
+/** The version of a Debian package: installed, and the candidate `apt-get install` would take (`apt-cache policy`). */
+function debianVersions(pkg: string): { installed?: string; candidate?: string } {
+  const text = execFileSync('apt-cache', ['policy', pkg], { stdio: 'pipe' }).toString();
+  const field = (name: string): string | undefined => {
+    const v = new RegExp(`^\\s*${name}:\\s*(\\S+)`, 'm').exec(text)?.[1];
+    return v && v !== '(none)' ? v : undefined;
+  };
+  const installed = field('Installed');
+  const candidate = field('Candidate');
+  return { ...(installed ? { installed } : {}), ...(candidate ? { candidate } : {}) };
+}
+
+/**
+ * The builds of Debian's PostgreSQL 15 to read: the installed one
+ * ({@link DEBIAN_PG15_BIN}) and, when apt's candidate is another release
+ * (bookworm has 15.18, bookworm-security 15.20), that one too, unpacked
+ * from its package (`apt-get download`, `dpkg-deb -x`) under
+ * `.cache/debian/` without installing it — so that two minor releases are
+ * compared where the machine offers them. Each entry is a bin folder.
+ * @throws when the candidate cannot be downloaded or unpacked
+ */
+export function debianPg15Builds(): string[] {
+  const { installed, candidate } = debianVersions('postgresql-15');
+  if (!candidate || candidate === installed) return [DEBIAN_PG15_BIN];
+  const root = labPath('.cache', 'debian', `postgresql-15_${candidate.replace(/[^0-9A-Za-z.+~-]/g, '_')}`);
+  const bin = join(root, 'usr', 'lib', 'postgresql', '15', 'bin');
+  if (!existsSync(join(bin, 'postgres'))) {
+    const download = mkdtempSync(join(tmpdir(), 'ps-deb-'));
+    try {
+      execFileSync('apt-get', ['download', `postgresql-15=${candidate}`], { cwd: download, stdio: 'pipe' });
+      const deb = readdirSync(download).find((f) => f.endsWith('.deb'));
+      if (!deb) throw new Error(`apt-get download postgresql-15=${candidate} wrote no package`);
+      const unpacking = `${root}.partial`;
+      rmSync(unpacking, { recursive: true, force: true });
+      mkdirSync(unpacking, { recursive: true });
+      execFileSync('dpkg-deb', ['-x', join(download, deb), unpacking], { stdio: 'pipe' });
+      execFileSync('chmod', ['-R', 'a+rX', unpacking]); // the OS user postgres runs it
+      rmSync(root, { recursive: true, force: true });
+      renameSync(unpacking, root);
+    } finally {
+      rmSync(download, { recursive: true, force: true });
+    }
+  }
+  return [DEBIAN_PG15_BIN, bin];
+}
+
 /** Runs `fn` with a superuser connection to Debian's PostgreSQL 15 (initdb + postgres as the OS user postgres, Unix socket only). */
-async function withDebianPg15<T>(fn: (config: ClientConfig) => Promise<T>): Promise<T> {
+async function withDebianPg15<T>(fn: (config: ClientConfig) => Promise<T>, binDir = DEBIAN_PG15_BIN): Promise<T> {
   const owner = postgresOsUser();
   if (!owner) throw new Error('there is no OS user "postgres" to run PostgreSQL 15 as');
   const { uid, gid } = owner;
@@ -127,7 +174,7 @@ async function withDebianPg15<T>(fn: (config: ClientConfig) => Promise<T>): Prom
   const data = join(dir, 'data');
   let child: ChildProcess | undefined;
   try {
-    execFileSync(join(DEBIAN_PG15_BIN, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C'], {
+    execFileSync(join(binDir, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C'], {
       uid,
       gid,
       cwd: dir,
@@ -136,7 +183,7 @@ async function withDebianPg15<T>(fn: (config: ClientConfig) => Promise<T>): Prom
     const port = await freePort();
     let log = '';
     const preload = `shared_preload_libraries=${PRELOADED_EXTENSIONS.join(',')}`;
-    child = spawn(join(DEBIAN_PG15_BIN, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=', '-c', 'fsync=off', '-c', preload], {
+    child = spawn(join(binDir, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=', '-c', 'fsync=off', '-c', preload], {
       uid,
       gid,
       cwd: dir,
@@ -159,11 +206,12 @@ async function withDebianPg15<T>(fn: (config: ClientConfig) => Promise<T>): Prom
 
 /**
  * Starts a throwaway server of `major` (embedded for 14/16/17/18, Debian's
- * for 15), runs `fn` with a superuser connection config, and stops it.
+ * for 15: `debianBin`, default the installed one), runs `fn` with a
+ * superuser connection config, and stops it.
  * @throws when the server cannot be started
  */
-export async function withPgSettingsServer<T>(major: number, fn: (config: ClientConfig) => Promise<T>): Promise<T> {
-  if (major === 15) return withDebianPg15(fn);
+export async function withPgSettingsServer<T>(major: number, fn: (config: ClientConfig) => Promise<T>, debianBin = DEBIAN_PG15_BIN): Promise<T> {
+  if (major === 15) return withDebianPg15(fn, debianBin);
   const server = await startLabServer({ version: major as LabVersion, conf: { fsync: false, shared_preload_libraries: PRELOADED_EXTENSIONS.join(',') } });
   try {
     return await fn({ host: '127.0.0.1', port: server.port, user: server.superuser, password: server.superuserPassword, database: 'postgres' });
@@ -196,13 +244,17 @@ function majorsText(majors: number[]): string {
 
 /**
  * Renders the data module: one row per distinct (name, description), with
- * the majors it holds for. Deterministic: rows sorted by name, then by first major.
+ * the majors it holds for, leaving out the parameters minor releases added
+ * (kept in src/core/pg-settings/minor-releases.ts), so that every minor
+ * release of a major gives the same module. Deterministic: rows sorted by
+ * name, then by first major.
  */
 export function renderPgSettingsModule(byMajor: ReadonlyMap<number, PgSettingRow[]>): string {
   const majors = [...byMajor.keys()].sort((a, b) => a - b);
   const groups = new Map<string, { row: PgSettingRow; majors: number[] }>();
   for (const major of majors) {
-    for (const row of byMajor.get(major) as PgSettingRow[]) {
+    // Whether a server has these depends on its minor release: src/core/pg-settings/minor-releases.ts records them.
+    for (const row of (byMajor.get(major) as PgSettingRow[]).filter((r) => !minorReleaseParameter(r.name))) {
       const key = JSON.stringify(row);
       const g = groups.get(key);
       if (g) g.majors.push(major);

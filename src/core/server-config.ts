@@ -19,16 +19,19 @@ import { ValidationError, check } from './errors';
 import { PG_MAJORS_SUPPORTED, pgSettingMajors, validatePgSetting } from './pg-settings';
 
 export {
+  MINOR_RELEASE_PARAMETERS,
   PG_MAJORS_SUPPORTED,
   PgSettingContext,
   PgSettingType,
   pgSetting,
   pgSettingContext,
   pgSettingNeedsRestart,
+  pgSettingCaution,
+  pgSettingCautions,
   pgSettingNames,
   validatePgSetting,
 } from './pg-settings';
-export type { PgSetting } from './pg-settings';
+export type { MinorReleaseParameter, PgSetting } from './pg-settings';
 
 /** A postgresql.conf value. */
 export type ConfValue = number | boolean | string;
@@ -115,11 +118,14 @@ export function renderPostgresqlConf(settings: Record<string, ConfValue>, field 
  * @param major the server's PostgreSQL major (14–18; a newer major is
  *   checked with the newest data, its own new names let through).
  * @param field the user's field, e.g. `pgConfig`; errors name `<field>.<key>`.
+ * @param minor the server's minor release, when the program pins one: a
+ *   parameter that came with a later minor release is refused (without it,
+ *   `pgSettingCautions` says what an older server will do).
  * @throws ValidationError naming `<field>.<key>`: a bad or managed key, a
  *   name the major does not have ("did you mean shared_buffers?"), an
  *   internal parameter, or a value of the wrong type, unit or range.
  */
-export function validatePgConfig(settings: Record<string, ConfValue>, major: number, field?: string, managed?: ReadonlySet<string>): void;
+export function validatePgConfig(settings: Record<string, ConfValue>, major: number, field?: string, managed?: ReadonlySet<string>, minor?: number): void;
 /** @deprecated Give the major: `validatePgConfig(settings, major, field, managed)`. */
 export function validatePgConfig(settings: Record<string, ConfValue>, field?: string, managed?: ReadonlySet<string>): void;
 export function validatePgConfig(
@@ -127,6 +133,7 @@ export function validatePgConfig(
   majorOrField?: number | string,
   fieldOrManaged?: string | ReadonlySet<string>,
   managedArg?: ReadonlySet<string>,
+  minor?: number,
 ): void {
   const major = typeof majorOrField === 'number' ? majorOrField : undefined;
   const field = (typeof majorOrField === 'string' ? majorOrField : typeof fieldOrManaged === 'string' ? fieldOrManaged : undefined) ?? 'pgConfig';
@@ -142,7 +149,7 @@ export function validatePgConfig(
     const value = settings[key] as ConfValue;
     renderConfValue(value, `${field}.${key}`);
     if (major !== undefined) {
-      validatePgSetting(key, value, major, `${field}.${key}`);
+      validatePgSetting(key, value, major, `${field}.${key}`, minor);
     } else if (!key.includes('.')) {
       // No major: any supported major's name is accepted, checked by the newest that has it.
       const majors = pgSettingMajors(key);

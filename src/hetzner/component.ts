@@ -13,6 +13,7 @@ import { ConnectionDescription, DEFAULT_PORT, checkLoginOptions } from '../core/
 import { check, checkInteger } from '../core/errors';
 import { InstancePlan, InstanceSpec } from '../core/plan';
 import { ConfValue } from '../core/server-config';
+import { pgSettingCautions } from '../core/pg-settings';
 import { ServerKind, SslMode } from '../core/tls';
 import { GeneratedLogin, InstanceOutputs, bootstrapSqlOutput, connectionOutputs, generateInstanceLogins, generateLogin } from '../provisioning/logins';
 import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, PostgresServerHandle, createServerHandle, validateServerHandleArgs } from '../provisioning/server-handle';
@@ -379,6 +380,8 @@ export class HetznerPostgres extends pulumi.ComponentResource {
 
     super('postgres-strategies:index:HetznerPostgres', name, {}, opts);
     this.plan = plan;
+    // A parameter a minor release added: a server whose packages are older refuses it at its start.
+    for (const caution of pgSettingCautions(args.pgConfig ?? {}, plan.postgresMajor)) pulumi.log.warn(caution, this);
     this.privateIp = plan.network.privateIp;
     const parent = { parent: this };
     const labels = plan.labels;

@@ -33,6 +33,7 @@ import {
   renderLocalBootstrapSql,
 } from './plan';
 import { InstancePlan } from '../core/plan';
+import { pgSettingCautions } from '../core/pg-settings';
 import { ClientTls, ServerKind, SslMode } from '../core/tls';
 import { GeneratedLogin, InstanceOutputs, bootstrapSqlOutput, connectionOutputs, generateInstanceLogins, generateLogin } from '../provisioning/logins';
 import { DEFAULT_ADMIN_MAX_CONNECTIONS, PostgresServerHandle, createServerHandle } from '../provisioning/server-handle';
@@ -226,6 +227,8 @@ export class LocalPostgres extends pulumi.ComponentResource {
 
     super('postgres-strategies:index:LocalPostgres', name, {}, opts);
     this.plan = plan;
+    // A parameter a minor release added: an image of an older release refuses it at its start.
+    for (const caution of pgSettingCautions(args.pgConfig ?? {}, plan.postgres.major, plan.postgres.minor)) pulumi.log.warn(caution, this);
     this.sslmode = plan.tls ? SslMode.VerifyFull : SslMode.Disable;
     const parent = { parent: this };
     const everyInterface = [plan.publish?.address, ...(plan.kratos?.publish ?? []).map((p) => p.address)].find((a) => a === '0.0.0.0' || a === '::');

@@ -18,6 +18,8 @@ export interface PostgresImage {
   image: string;
   /** Its PostgreSQL major version. */
   major: number;
+  /** Its minor release, when the tag pins one (`17.2-alpine` → 2). */
+  minor?: number;
 }
 
 /** The tag of an image reference (`registry:5000/postgres:17-alpine@sha256:…` → `17-alpine`), or undefined. */
@@ -67,7 +69,10 @@ export function parsePostgresImage(image: string, majorVersion?: number, field =
     `PostgreSQL ${major} is older than the supported ${MIN_POSTGRES_MAJOR}`,
     `Use PostgreSQL ${MIN_POSTGRES_MAJOR} or newer (the default image is ${DEFAULT_LOCAL_IMAGE})`,
   );
-  return { image, major };
+  // The minor release, when the tag pins one of the major it names (`17.2`, `17.2-alpine`).
+  const pinned = tag !== undefined ? /^(\d+)\.(\d+)([-_].*)?$/.exec(tag) : null;
+  const minor = pinned && Number(pinned[1]) === major ? Number(pinned[2]) : undefined;
+  return { image, major, ...(minor !== undefined ? { minor } : {}) };
 }
 
 /**

@@ -199,7 +199,7 @@ export function planLocalStack(options: LocalStackOptions, paths: LocalPaths = C
     { field: 'kratos.publishAdminPort', port: options.kratos?.publishAdminPort },
   ]);
 
-  const settings = localServerSettings(options.pgConfig ?? {}, tls, paths, postgres.major);
+  const settings = localServerSettings(options.pgConfig ?? {}, tls, paths, postgres.major, postgres.minor);
   const capacity = localCapacity(settings, postgres.major);
   const postgresqlConf = renderPostgresqlConf(settings, 'pgConfig', 'postgresql.conf rendered by postgres-strategies (local strategy)');
   const hbaRules = localHbaRules(tls);

@@ -67,12 +67,13 @@ export const LOCAL_DEFAULT_SETTINGS: Readonly<Record<string, ConfValue>> = {
  * wrapper copies) or `ssl = off`.
  * @param major the image's PostgreSQL major: `pgConfig` is checked against
  *   its own parameters (see `validatePgConfig`); without it, against every
- *   supported major.
+ *   supported major. @param minor the minor release the image tag pins, if
+ *   any: a parameter a later minor release added is refused.
  * @throws ValidationError for a key that fails ^[a-z][a-z0-9_.]*$, a managed
  *   key, a name the major does not have, or a value of the wrong type, unit
  *   or range (or one postgresql.conf cannot hold).
  */
-export function localServerSettings(pgConfig: Record<string, ConfValue>, tls: boolean, paths: LocalPaths = CONTAINER_PATHS, major?: number): Record<string, ConfValue> {
+export function localServerSettings(pgConfig: Record<string, ConfValue>, tls: boolean, paths: LocalPaths = CONTAINER_PATHS, major?: number, minor?: number): Record<string, ConfValue> {
   check(
     pgConfig !== null && typeof pgConfig === 'object' && !Array.isArray(pgConfig),
     'pgConfig',
@@ -80,7 +81,7 @@ export function localServerSettings(pgConfig: Record<string, ConfValue>, tls: bo
     'Give an object such as { shared_buffers: "256MB", max_connections: 200 }',
   );
   // Against the image's major's own parameters when it is known (names, types, units, ranges).
-  if (major !== undefined) validatePgConfig(pgConfig, major, 'pgConfig', LOCAL_MANAGED_CONF_KEYS);
+  if (major !== undefined) validatePgConfig(pgConfig, major, 'pgConfig', LOCAL_MANAGED_CONF_KEYS, minor);
   else validatePgConfig(pgConfig, 'pgConfig', LOCAL_MANAGED_CONF_KEYS);
   const settings: Record<string, ConfValue> = { ...LOCAL_DEFAULT_SETTINGS, ...pgConfig, unix_socket_directories: paths.socketDir };
   if (tls) Object.assign(settings, tlsServerSettings({ certFile: paths.certFile, keyFile: paths.keyFile }));

@@ -19,10 +19,12 @@ import { SecurityGroup } from '@pulumi/aws/ec2/securityGroup';
 import { SecurityGroupIngressRule, SecurityGroupIngressRuleArgs } from '@pulumi/aws/vpc/securityGroupIngressRule';
 import { getSecretVersionOutput } from '@pulumi/aws/secretsmanager/getSecretVersion';
 import { checkLoginOptions } from '../core/dsn';
+import { pgSettingCautions } from '../core/pg-settings';
 import { ValidationError, check } from '../core/errors';
 import { ServerKind, SslMode } from '../core/tls';
 import { PostgresServerHandle, createServerHandle, validateServerHandleArgs } from '../provisioning/server-handle';
 import { RdsPlan, RdsPlanOptions, finalSnapshotIdentifier, planRds } from './plan';
+import { rdsMinor } from './parameters';
 
 /** Arguments of {@link RdsPostgres}: the plan's options (see {@link RdsPlanOptions}) and the AWS wiring. */
 export interface RdsPostgresArgs extends Omit<RdsPlanOptions, 'allowedSecurityGroupCount'> {
@@ -212,6 +214,7 @@ export class RdsPostgres extends pulumi.ComponentResource {
   constructor(name: string, args: RdsPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     // 0. Everything is validated before any resource exists.
     const plan = planRds(name, pulumi.getStack(), { ...args, allowedSecurityGroupCount: (args.allowedSecurityGroupIds ?? []).length });
+    const cautions = pgSettingCautions(args.pgConfig ?? {}, plan.major, rdsMinor(plan.engineVersion));
     // A list known now is checked now; an Output (e.g. awsx's privateSubnetIds) is checked by RDS itself.
     if (Array.isArray(args.subnetIds)) {
       check(args.subnetIds.length >= 2, 'subnetIds', `${args.subnetIds.length} subnet(s) given`, 'Give subnets in at least two availability zones (RDS requires them for a DB subnet group)');
@@ -235,6 +238,8 @@ export class RdsPostgres extends pulumi.ComponentResource {
 
     super('postgres-strategies:index:RdsPostgres', name, {}, opts);
     this.plan = plan;
+    // A parameter a minor release added: an instance of an older release refuses it.
+    for (const caution of cautions) pulumi.log.warn(caution, this);
     const parent = { parent: this };
     const tags = args.tags ?? {};
 

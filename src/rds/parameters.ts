@@ -102,6 +102,12 @@ export function rdsMajor(engineVersion: string, field = 'engineVersion'): number
   return major;
 }
 
+/** The minor release a major.minor `engineVersion` pins (`"17.4"` → 4), else undefined. */
+export function rdsMinor(engineVersion: string): number | undefined {
+  const m = /^\d+\.(\d+)$/.exec(engineVersion);
+  return m ? Number(m[1]) : undefined;
+}
+
 /** The parameter-group family of a major: `postgres17`. */
 export function parameterGroupFamily(major: number): string {
   return `postgres${major}`;
@@ -134,8 +140,8 @@ export function rdsParameterValue(name: string, value: ConfValue, major: number)
  *   parameter does not accept (type, unit, range), or a value with a unit
  *   for a parameter whose unit the library does not know.
  */
-export function planParameters(major: number, pgConfig: Record<string, ConfValue> = {}, field = 'pgConfig'): RdsParameter[] {
-  validatePgConfig(pgConfig, major, field, RDS_MANAGED_PARAMETERS);
+export function planParameters(major: number, pgConfig: Record<string, ConfValue> = {}, field = 'pgConfig', minor?: number): RdsParameter[] {
+  validatePgConfig(pgConfig, major, field, RDS_MANAGED_PARAMETERS, minor);
   const all: Record<string, string> = { ...ENFORCED_PARAMETERS };
   for (const [key, value] of Object.entries(pgConfig)) {
     // A parameter the library does not know cannot have its unit converted: RDS wants the plain number.

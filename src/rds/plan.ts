@@ -29,7 +29,7 @@ import { check, checkInteger } from '../core/errors';
 import { ConfValue, validateCidr } from '../core/server-config';
 import { ServerKind, SslMode, parseSslMode, sslModeVerifiesCertificate, validateClientTls } from '../core/tls';
 import { defaultMaxConnections, instanceClassMemoryGiB, isKnownInstanceClass, supportsPerformanceInsights } from './instance-classes';
-import { DEFAULT_RDS_ENGINE_VERSION, RdsParameter, parameterGroupFamily, planParameters, rdsMajor } from './parameters';
+import { DEFAULT_RDS_ENGINE_VERSION, RdsParameter, parameterGroupFamily, planParameters, rdsMajor, rdsMinor } from './parameters';
 
 /** RDS's current CA certificates (AWS "Using SSL/TLS to encrypt a connection to a DB instance"). */
 export enum RdsCaCertificate {
@@ -255,7 +255,7 @@ export function planRds(name: string, stack: string, options: RdsPlanOptions = {
     `Give the major alone (engineVersion: "${major}"), and RDS keeps the minor current; or set autoMinorVersionUpgrade: false to keep ${engineVersion} until you change engineVersion yourself`,
   );
   const pgConfig = options.pgConfig ?? {};
-  const parameters = planParameters(major, pgConfig, 'pgConfig');
+  const parameters = planParameters(major, pgConfig, 'pgConfig', rdsMinor(engineVersion));
   const capacity = rdsCapacity(instanceClass, major, pgConfig, 'pgConfig');
 
   const allocatedStorage = options.allocatedStorageGiB ?? 20;

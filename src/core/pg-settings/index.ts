@@ -27,6 +27,9 @@
  */
 import { ValidationError } from '../errors';
 import { PG_SETTINGS_MAJORS, PG_SETTINGS_ROWS, PgSettingTuple } from './data';
+import { MINOR_RELEASE_PARAMETERS, MinorReleaseParameter } from './minor-releases';
+
+export { MINOR_RELEASE_PARAMETERS, type MinorReleaseParameter } from './minor-releases';
 
 /** The PostgreSQL majors whose parameters are known (generated from real servers). */
 export const PG_MAJORS_SUPPORTED: readonly number[] = PG_SETTINGS_MAJORS;
@@ -165,12 +168,66 @@ function dataMajor(major: number): number {
   return major > newest ? newest : major;
 }
 
+/** The parameter a minor release added (./minor-releases.ts), by name (case-insensitive). */
+export function minorReleaseParameter(name: string): MinorReleaseParameter | undefined {
+  const lower = name.toLowerCase();
+  return MINOR_RELEASE_PARAMETERS.find((p) => p.name === lower);
+}
+
+function minorReleaseSetting(p: MinorReleaseParameter): PgSetting {
+  return { name: p.name, vartype: p.vartype as PgSettingType, context: p.context as PgSettingContext, ...(p.enumvals ? { enumvals: p.enumvals } : {}) };
+}
+
 /**
  * A parameter of a major, by name (case-insensitive), or undefined when
- * that major has no such parameter (or the major is unknown).
+ * that major has no such parameter (or the major is unknown). A parameter
+ * that came with minor releases ({@link MINOR_RELEASE_PARAMETERS}) is
+ * described for every major: whether the user's server has it depends on
+ * its minor release ({@link pgSettingCaution}).
  */
 export function pgSetting(name: string, major: number): PgSetting | undefined {
-  return settingsByMajor().get(dataMajor(major))?.get(name.toLowerCase());
+  const known = settingsByMajor().get(dataMajor(major))?.get(name.toLowerCase());
+  if (known) return known;
+  const added = minorReleaseParameter(name);
+  return added ? minorReleaseSetting(added) : undefined;
+}
+
+function releases(p: MinorReleaseParameter): string {
+  return Object.entries(p.since).map(([m, minor]) => `${m}.${minor}`).join(', ');
+}
+
+/**
+ * What the library cannot vouch for about a parameter that came with a
+ * minor release ({@link MINOR_RELEASE_PARAMETERS}): a server of an older
+ * release of the major refuses it (`unrecognized configuration parameter`)
+ * when the setting is applied, at `pulumi up` or at the server's start,
+ * long after the preview passed. Undefined for every other parameter, and
+ * when `minor` is known to have it.
+ * @param major the server's major; @param minor its minor release, when the
+ *   program pins one (an image `postgres:15.20`, an RDS `engineVersion`
+ *   `"15.20"`).
+ * @returns a sentence for a warning (`pulumi.log.warn`), or undefined.
+ */
+export function pgSettingCaution(name: string, major: number, minor?: number): string | undefined {
+  const added = minorReleaseParameter(name);
+  if (!added) return undefined;
+  const since = added.since[major];
+  if (since !== undefined) {
+    if (minor !== undefined && minor >= since) return undefined;
+    return `"${added.name}" came with PostgreSQL ${major}.${since}, a minor release: a PostgreSQL ${major} server older than that refuses it ("unrecognized configuration parameter") when the setting is applied. Update the server to ${major}.${since} or later first (or pin that release), or remove the setting`;
+  }
+  return `"${added.name}" came with minor releases of other majors (${releases(added)}); which PostgreSQL ${major} release has it, if any, is not recorded here: a server without it refuses it ("unrecognized configuration parameter") when the setting is applied. Check SELECT name FROM pg_settings WHERE name = '${added.name}' on the server first`;
+}
+
+/**
+ * {@link pgSettingCaution} of each setting of a map (`pgConfig`), as
+ * `<field>.<name>: <sentence>` lines for `pulumi.log.warn`.
+ */
+export function pgSettingCautions(settings: Readonly<Record<string, unknown>>, major: number, minor?: number, field = 'pgConfig'): string[] {
+  return Object.keys(settings).flatMap((key) => {
+    const caution = pgSettingCaution(key, major, minor);
+    return caution ? [`${field}.${key}: ${caution}`] : [];
+  });
 }
 
 /**
@@ -481,13 +538,29 @@ function majorList(majors: number[]): string {
  * placeholder. For a major newer
  * than the data, names the data does not know are let through and known
  * ones are checked with the newest data.
+ *
+ * A parameter that came with a minor release ({@link MINOR_RELEASE_PARAMETERS})
+ * is refused when `minor` is given and older than the release that brought
+ * it; without `minor` its value is checked and {@link pgSettingCaution} says
+ * what a server of an older release will do (the components warn with it).
  * @param field the user's field of this setting, e.g. `pgConfig.shared_buffers`.
+ * @param minor the server's minor release, when the program pins one.
  * @throws ValidationError naming `field`, for an unknown name (with the
- *   nearest names, or the majors that have it), an internal parameter, or
- *   a value of the wrong type, unit or range.
+ *   nearest names, or the majors that have it), an internal parameter, a
+ *   value of the wrong type, unit or range, or a parameter `minor` is too
+ *   old for.
  */
-export function validatePgSetting(name: string, value: PgSettingValue, major: number, field: string): void {
+export function validatePgSetting(name: string, value: PgSettingValue, major: number, field: string, minor?: number): void {
   checkMajor(major, field);
+  const added = minorReleaseParameter(name);
+  const since = added?.since[major];
+  if (added && since !== undefined && minor !== undefined && minor < since) {
+    throw new ValidationError(
+      field,
+      `PostgreSQL ${major}.${minor} has no parameter "${name}": it came with PostgreSQL ${major}.${since}, and the server refuses it ("unrecognized configuration parameter")`,
+      `Update the server to PostgreSQL ${major}.${since} or later first, or remove it`,
+    );
+  }
   const setting = pgSetting(name, major);
   if (!setting && name.includes('.') && !pgSettingExtensions(major).has(name.slice(0, name.indexOf('.')).toLowerCase())) return;
   if (!setting) {

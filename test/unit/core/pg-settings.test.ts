@@ -14,6 +14,8 @@ import {
   pgSettingMajors,
   pgSettingExtensions,
   pgSettingNames,
+  pgSettingCaution,
+  pgSettingCautions,
   pgSettingNeedsRestart,
   rint,
   suggestPgSettings,
@@ -203,6 +205,30 @@ describe('names', () => {
     expect(() => validatePgSetting('rds.force_admin_logging_level', 'info', 17, 'f')).not.toThrow();
     expect(() => validatePgSetting('a_parameter_of_postgres_19', 1, 19, 'f')).not.toThrow();
     expectFieldError(() => validatePgSetting('work_mem', 'lots', 19, 'pgConfig.work_mem'), 'pgConfig.work_mem', 'is not an integer');
+  });
+
+  test('a parameter a minor release added: refused for an older pinned release, accepted with a caution when the release is not known', () => {
+    // 15.19 brought output_plugin_libraries, 15.20 composite_type_mismatch (PostgreSQL's release notes).
+    expectFieldError(
+      () => validatePgSetting('composite_type_mismatch', 'warn', 15, 'pgConfig.composite_type_mismatch', 18),
+      'pgConfig.composite_type_mismatch',
+      'PostgreSQL 15.18 has no parameter "composite_type_mismatch": it came with PostgreSQL 15.20',
+      'Update the server to PostgreSQL 15.20 or later first',
+    );
+    expect(() => validatePgSetting('composite_type_mismatch', 'warn', 15, 'f', 20)).not.toThrow();
+    expectFieldError(() => validatePgSetting('composite_type_mismatch', 'sometimes', 15, 'f', 20), 'f', 'is not one of composite_type_mismatch\'s values', 'error, warn, disabled');
+    expect(() => validatePgSetting('output_plugin_libraries', 'pgoutput, wal2json', 17, 'f')).not.toThrow();
+    expect(pgSettingCaution('output_plugin_libraries', 17)).toMatch(/^"output_plugin_libraries" came with PostgreSQL 17\.11, a minor release: a PostgreSQL 17 server older than that refuses it \("unrecognized configuration parameter"\)/);
+    expect(pgSettingCaution('output_plugin_libraries', 17, 11)).toBeUndefined();
+    expect(pgSettingCaution('output_plugin_libraries', 17, 10)).toContain('17.11');
+    // A major whose release with it is not recorded: not refused (a later release may have it), and said so.
+    expect(() => validatePgSetting('composite_type_mismatch', 'error', 16, 'f', 14)).not.toThrow();
+    expect(pgSettingCaution('composite_type_mismatch', 16, 14)).toContain('which PostgreSQL 16 release has it, if any, is not recorded here');
+    expect(pgSettingCaution('work_mem', 15)).toBeUndefined();
+    expect(pgSettingCautions({ work_mem: '4MB', output_plugin_libraries: 'pgoutput' }, 15)).toEqual([expect.stringMatching(/^pgConfig\.output_plugin_libraries: "output_plugin_libraries" came with PostgreSQL 15\.19/)]);
+    // Kept out of the per-major data, whose names hold for every release of the major.
+    expect(pgSettingNames(15)).not.toContain('composite_type_mismatch');
+    expect(pgSetting('composite_type_mismatch', 15)?.enumvals).toEqual(['error', 'warn', 'disabled']);
   });
 
   test('an unsupported major is refused', () => {

@@ -210,6 +210,20 @@ describe('the server container', () => {
   });
 });
 
+test('a pgConfig parameter a minor release added: a warning for an image of the major alone, refused for an older pinned release', async () => {
+  const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+  new LocalPostgres('minor', { image: 'postgres:15-alpine', pgConfig: { output_plugin_libraries: 'pgoutput, wal2json' } });
+  new LocalPostgres('pinned', { image: 'postgres:15.20-alpine', pgConfig: { output_plugin_libraries: 'pgoutput, wal2json' } });
+  await settled();
+  const warned = warn.mock.calls.map((c) => String(c[0])).filter((m) => m.includes('output_plugin_libraries'));
+  warn.mockRestore();
+  // One warning (the image of the major alone); the pinned 15.20 has it.
+  expect(warned).toEqual([expect.stringContaining('pgConfig.output_plugin_libraries: "output_plugin_libraries" came with PostgreSQL 15.19, a minor release')]);
+  expect(() => new LocalPostgres('old', { image: 'postgres:15.18-alpine', pgConfig: { output_plugin_libraries: 'pgoutput' } })).toThrow(
+    /^pgConfig\.output_plugin_libraries: PostgreSQL 15\.18 has no parameter "output_plugin_libraries": it came with PostgreSQL 15\.19/,
+  );
+});
+
 describe('ordering: server healthy → bootstrap → migration exits 0 → Kratos', () => {
   test('the bootstrap depends on the server; the migration on the bootstrap; Kratos on the migration', () => {
     expect(depsOf(rt.named('auth-postgres-bootstrap'))).toContain('auth-postgres');
