@@ -65,7 +65,11 @@ interface Judged {
 interface Context {
   /** Resources of the same kind and place that leave the stack in this preview. */
   leaving: (j: Judged) => Subject[];
+  /** Databases or roles with the same name on the same server that leave the stack in this preview. */
+  sameName: (j: Judged) => Judged[];
   index: UrnIndex;
+  /** The current URN of a resource the preview shows under an alias (its old URN), else the URN itself. */
+  current: (urn: string) => string;
 }
 
 function quote(name: string): string {
@@ -95,13 +99,17 @@ function renameText(step: PreviewStep, input: string): string {
   return before !== undefined && after !== undefined ? ` (${quote(before)} → ${quote(after)})` : '';
 }
 
+/** What to do when the program moved a resource (a new name or a new parent): keep its URN with aliases. */
+const KEEP_THE_URN =
+  'keep its URN: give the component (or resource) that moved `aliases` — renamed: `aliases: [{ name: "<old name>" }]`; put under a parent of your own: `aliases: [{ parent: pulumi.rootStackResource }]` (or `{ parent: <its old parent> }`) — then preview again';
+
 /** What to do instead of a rename that would create a new, empty resource. */
 function keepTheData(subject: Subject): string {
   if (subject.owner?.instance !== undefined) {
     const was = subject.owner.component === 'SharedPostgres' ? ' (e.g. `{ name: "journal", previousNames: ["blog"] }`)' : '';
-    return `If the instance was renamed, list its former name in the instance's \`previousNames\`${was}: the same change then renames its database and roles in place, with the data.`;
+    return `If the instance was renamed, list its former name in the instance's \`previousNames\`${was}: the same change then renames its database and roles in place, with the data. If the component was renamed or moved in the program, ${KEEP_THE_URN}.`;
   }
-  return 'If the component was renamed, keep its resources: give it `aliases: [{ name: "<old name>" }]` (or move them with `pulumi state rename`), then preview again.';
+  return `If it was renamed or moved in the program, ${KEEP_THE_URN}.`;
 }
 const DUMP_FIRST = 'take a dump first (`pg_dump -Fc`), or copy it to its new place with `postgres-strategies migrate`';
 
@@ -116,13 +124,40 @@ const PROVIDER_REPLACED_INSTEAD =
 
 /** The verdicts of one step (most steps have none or one). */
 function judge(j: Judged, context: Context): Verdict[] {
-  const lasting = [...movedVerdicts(j, context.index), ...protectionVerdicts(j)];
+  const lasting = [...movedVerdicts(j, context), ...protectionVerdicts(j)];
   if (j.op === 'same') return lasting;
-  return [...stepVerdicts(j, context.leaving), ...lasting];
+  return [...stepVerdicts(j, context), ...lasting];
 }
 
-function stepVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
-  const verdicts = kindVerdicts(j, paired);
+const OBJECT_KINDS: ReadonlySet<SubjectKind> = new Set([SubjectKind.Database, SubjectKind.OwnerRole, SubjectKind.LoginRole]);
+
+/**
+ * A database or role created while one of the same name on the same server
+ * leaves the stack: the program moved it (a new parent chain or logical
+ * name) and the engine sees a new resource. Learnt on the engine: a
+ * SharedPostgres put inside a component of the user's own, without
+ * aliases, gives exactly that, and `pulumi up` fails on `CREATE … already
+ * exists`.
+ */
+function recreatedVerdicts(j: Judged, context: Context): Verdict[] {
+  if (j.op !== 'create' || !OBJECT_KINDS.has(j.subject.kind)) return [];
+  const leaving = context.sameName(j);
+  if (leaving.length === 0) return [];
+  const what = j.subject.kind === SubjectKind.Database ? 'database' : 'role';
+  const retained = leaving.every((l) => l.step.oldState?.retainOnDelete === true);
+  return [{
+    severity: Severity.Error,
+    code: FindingCode.Recreated,
+    effect:
+      `created anew while the same ${what} on the same server leaves the stack under another URN (${leaving.map((l) => resourceLabel(l.subject)).join(', ')}): the program moved it (a new parent, such as a component of your own around it, or a new name) and the engine sees a new ${what}, so \`pulumi up\` fails on \`CREATE ${what === 'database' ? 'DATABASE' : 'ROLE'} … already exists\`` +
+      (retained ? ' (the one leaving is retained: it stays on the server, no longer managed)' : ', and the one leaving is dropped with its data'),
+    instead: `To keep managing the same ${what} with its data, ${KEEP_THE_URN}. If it is really a new ${what}, drop or rename the old one on the server yourself first, and acknowledge it.`,
+  }];
+}
+
+function stepVerdicts(j: Judged, context: Context): Verdict[] {
+  const recreated = recreatedVerdicts(j, context);
+  const verdicts = recreated.length > 0 ? recreated : kindVerdicts(j, context.leaving);
   const { step, op } = j;
   // The engine refuses to replace or delete a protected resource (the preview fails, `up` too).
   if ((op === 'replace' || op === 'delete') && step.oldState?.protect === true && (step.newState?.protect ?? true)) {
@@ -164,7 +199,7 @@ function kindVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
         return [{
           severity: Severity.Error,
           code: FindingCode.NewEmpty,
-          effect: `a new, empty ${what} is created while ${names} leaves the stack: the app moves onto an empty ${what} (a renamed instance or component looks like this)`,
+          effect: `a new, empty ${what} is created while ${names} leaves the stack: the app moves onto an empty ${what} (a renamed ${subject.owner?.instance !== undefined ? 'instance' : 'resource'} or component, or one moved under another parent, looks like this)`,
           instead: `${keepTheData(subject)} If it is really a new ${what} and the other one's removal is intended, acknowledge it.`,
         }];
       }
@@ -177,7 +212,7 @@ function kindVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
       const verdicts = lossVerdicts(
         'database',
         'drops the database and every row in it (`DROP DATABASE … WITH (FORCE)`, after terminating its sessions)',
-        `Keep the instance, or ${DUMP_FIRST}, and only then remove it. To change its template, encoding or collation, create a new database beside it and copy the data with \`postgres-strategies migrate\`.`,
+        `Keep the ${subject.owner?.instance !== undefined ? 'instance' : 'database'}, or ${DUMP_FIRST}, and only then remove it. To change its template, encoding or collation, create a new database beside it and copy the data with \`postgres-strategies migrate\`.`,
       );
       return [
         ...verdicts,
@@ -185,7 +220,7 @@ function kindVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
           j,
           'DATABASE',
           'the data stays, but the rename fails while sessions are open, and apps still using the old name can no longer connect',
-          'Stop the apps that use it, deploy, then roll them out with the new URLs — or keep the old name (set the instance\'s `database`, or keep `namePrefix`).',
+          `Stop the apps that use it, deploy, then roll them out with the new URLs — or keep the old name${subject.owner?.instance !== undefined ? ' (set the instance\'s `database`, or keep `namePrefix`)' : ''}.`,
         ),
       ];
     }
@@ -308,11 +343,26 @@ function kindVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
   }
 }
 
-/** A provider reference is `<provider URN>::<provider ID>`; the ID changes with every provider replacement. */
-function providerUrn(reference: string | undefined): string | undefined {
+/**
+ * A provider reference is `<provider URN>::<provider ID>`; the ID changes
+ * with every provider replacement. The URN is resolved through the
+ * preview's aliases: a step's old state carries its provider's old URN
+ * when the provider's component was renamed with `aliases` (learnt on the
+ * engine), which is the same provider.
+ */
+function providerReference(reference: string | undefined, current: (urn: string) => string): { urn: string; reference: string } | undefined {
   if (!reference) return undefined;
   const i = reference.lastIndexOf('::');
-  return i < 0 ? reference : reference.slice(0, i);
+  const urn = current(i < 0 ? reference : reference.slice(0, i));
+  return { urn, reference: i < 0 ? urn : `${urn}${reference.slice(i)}` };
+}
+
+/** Where a database or role lives: its admin connection's host and port when the preview shows them, else the connection's URN. */
+function serverOf(state: PreviewResourceState | undefined, context: Pick<Context, 'index' | 'current'>): string | undefined {
+  const ref = providerReference(state?.provider, context.current);
+  if (!ref) return undefined;
+  const states = context.index.statesOf(ref.urn);
+  return endpoint(states?.new ?? states?.old) ?? ref.urn;
 }
 
 function endpoint(state: PreviewResourceState | undefined): string | undefined {
@@ -327,13 +377,17 @@ function endpoint(state: PreviewResourceState | undefined): string | undefined {
  * `--show-sames`) and copies nothing. Learnt on the engine: switching a
  * SharedPostgres to another server handle gives exactly that.
  */
-function movedVerdicts(j: Judged, index: UrnIndex): Verdict[] {
+function movedVerdicts(j: Judged, context: Context): Verdict[] {
   const { step, subject } = j;
+  const { index } = context;
   if (j.op !== 'same' && j.op !== 'update') return [];
-  if (subject.kind !== SubjectKind.Database && subject.kind !== SubjectKind.OwnerRole && subject.kind !== SubjectKind.LoginRole) return [];
-  const from = providerUrn(step.oldState?.provider);
-  const to = providerUrn(step.newState?.provider);
-  if (!from || !to || from === to) return [];
+  if (!OBJECT_KINDS.has(subject.kind)) return [];
+  const fromRef = providerReference(step.oldState?.provider, context.current);
+  const toRef = providerReference(step.newState?.provider, context.current);
+  // The same provider under a new URN (an aliased rename of its component) is the same admin connection.
+  if (!fromRef || !toRef || fromRef.reference === toRef.reference) return [];
+  const from = fromRef.urn;
+  const to = toRef.urn;
   const fromName = parseUrn(from)?.name ?? from;
   const toName = parseUrn(to)?.name ?? to;
   const before = endpoint(index.statesOf(from)?.new ?? index.statesOf(from)?.old);
@@ -349,7 +403,9 @@ function movedVerdicts(j: Judged, index: UrnIndex): Verdict[] {
       : `moves from the admin connection ${quote(fromName)} to ${quote(toName)}${before && after ? ` (${before} → ${after})` : ''}: nothing copies it — on another server the stack would manage, and the apps would be given, a ${NOUNS[subject.kind]} that does not exist there`,
     instead: sameServer
       ? 'Nothing to do if both connections reach the same server.'
-      : 'Copy each database to the new server first with `postgres-strategies migrate`, then switch the component to the new server handle; or keep the old handle.',
+      : subject.owner
+        ? 'Copy each database to the new server first with `postgres-strategies migrate`, then switch the component to the new server handle; or keep the old handle.'
+        : 'Copy the database to the new server first with `postgres-strategies migrate`, then point the resource at the new provider; or keep the old provider.',
   }];
 }
 
@@ -488,9 +544,36 @@ function opOf(step: PreviewStep): Judged['op'] | undefined {
   }
 }
 
-/** Where a resource sits: its type chain (components included), so renamed siblings pair up. */
-function place(subject: Subject): string {
-  return `${subject.kind}|${subject.urn.typeChain.join('$')}`;
+/**
+ * Where a resource sits, so that what leaves and what comes pair up: a
+ * database by its server (whatever its parent chain: a component put
+ * around it moves it without moving the data), anything else by its type
+ * chain (components included).
+ */
+function place(j: Judged, context: Pick<Context, 'index' | 'current'>): string {
+  if (j.subject.kind === SubjectKind.Database) {
+    const server = serverOf(j.step.newState ?? j.step.oldState, context);
+    if (server !== undefined) return `${j.subject.kind}|server|${server}`;
+  }
+  return `${j.subject.kind}|${j.subject.urn.typeChain.join('$')}`;
+}
+
+/** A database's or role's name on its server: the same name of the same family (databases, roles) on the same server is the same object. */
+function physicalName(j: Judged, context: Pick<Context, 'index' | 'current'>): string | undefined {
+  if (!OBJECT_KINDS.has(j.subject.kind) || j.subject.objectName === undefined) return undefined;
+  const server = serverOf(j.step.newState ?? j.step.oldState, context);
+  if (server === undefined) return undefined;
+  return `${j.subject.kind === SubjectKind.Database ? 'database' : 'role'}|${server}|${j.subject.objectName}`;
+}
+
+/** Old URN → current URN, for every resource the preview shows under an alias (its old state has the old URN). */
+function aliasMap(steps: readonly PreviewStep[]): (urn: string) => string {
+  const current = new Map<string, string>();
+  for (const step of steps) {
+    const old = step.oldState?.urn;
+    if (old && old !== step.urn && step.op !== 'delete') current.set(old, step.urn);
+  }
+  return (urn) => current.get(urn) ?? urn;
 }
 
 function acknowledgement(finding: Finding, subject: Subject | undefined, allow: readonly string[]): string | undefined {
@@ -514,8 +597,14 @@ function acknowledgement(finding: Finding, subject: Subject | undefined, allow: 
  * Hetzner volume and the `HetznerPostgres` server that mounts it, a Docker
  * volume (ours: the data volume) — and a new, empty database, RDS instance
  * or volume created while one of the same kind and place leaves the stack
- * (a renamed instance or component). A preview with error diagnostics is an
- * error too (its steps may be partial); it cannot be acknowledged.
+ * (a renamed instance or component; a database pairs with one leaving
+ * the same server, whatever its parent chain), and a database or role
+ * created while one of the same name on the same server leaves the stack
+ * (the program moved it without aliases: `up` fails on `already exists`).
+ * A database or role whose admin connection is the same provider under an
+ * alias (its component renamed with `aliases`) has not moved. A preview
+ * with error diagnostics is an error too (its steps may be partial); it
+ * cannot be acknowledged.
  *
  * Warnings (reported, never failing): what breaks clients but keeps the
  * data — a database, role or RDS instance renamed in place, a changed
@@ -553,14 +642,28 @@ export function checkPreview(preview: string | PreviewDigest, options: CheckPrev
     seen.add(`${op}|${step.urn}`);
     judged.push({ step, op, subject });
   }
+  const lookup = { index, current: aliasMap(steps) };
   const deletedAt = new Map<string, Subject[]>();
+  const deletedNamed = new Map<string, Judged[]>();
   for (const j of judged) {
-    if (j.op === 'delete') deletedAt.set(place(j.subject), [...(deletedAt.get(place(j.subject)) ?? []), j.subject]);
+    if (j.op !== 'delete') continue;
+    const at = place(j, lookup);
+    deletedAt.set(at, [...(deletedAt.get(at) ?? []), j.subject]);
+    const name = physicalName(j, lookup);
+    if (name !== undefined) deletedNamed.set(name, [...(deletedNamed.get(name) ?? []), j]);
   }
+  const context: Context = {
+    ...lookup,
+    leaving: (c) => deletedAt.get(place(c, lookup)) ?? [],
+    sameName: (c) => {
+      const name = physicalName(c, lookup);
+      return name === undefined ? [] : (deletedNamed.get(name) ?? []);
+    },
+  };
 
   const findings: Finding[] = [];
   for (const j of judged) {
-    for (const v of judge(j, { leaving: (c) => deletedAt.get(place(c.subject)) ?? [], index })) {
+    for (const v of judge(j, context)) {
       const finding: Finding = {
         severity: v.severity,
         code: v.code,

@@ -21,6 +21,12 @@ export enum FindingCode {
   Replaced = 'replaced',
   /** A new, empty resource appears while one of the same kind leaves the stack (a renamed instance or component). */
   NewEmpty = 'new-empty',
+  /**
+   * A database or role is created while one of the same name on the same
+   * server leaves the stack: the program moved it without aliases (`up`
+   * fails on `already exists`).
+   */
+  Recreated = 'recreated',
   /** The resource leaves the stack but stays where it is (retained on delete). */
   Retained = 'retained',
   /** An RDS instance is deleted with a final snapshot: the data survives only in the snapshot. */

@@ -23,6 +23,7 @@ jest.setTimeout(60_000);
 const external = new ExternalPostgres('db', { host: 'db.example.com', adminUser: 'admin', adminPassword: 'pw' });
 new SharedPostgres('apps', { server: external.handle, namePrefix: 'vw_', instances: [{ name: 'shop', shape: RoleShape.LeastPrivilege }, { name: 'blog' }] });
 new postgresql.Role('reporting', { name: 'reporting', login: true });
+new postgresql.Database('ledger', { name: 'ledger' });
 
 beforeAll(settled);
 
@@ -90,6 +91,84 @@ test('a database and role moved to another admin connection (a `same` step, --sh
   expect(same[0]?.effect).toContain('which reach the same host and port (db.example.com:5432)');
   // Without the providers' own steps the endpoints are unknown: an error.
   expect(check(moved).map((f) => f[0])).toEqual(['error']);
+});
+
+/** The admin provider's own step: `same`, at `urn`, and at `oldUrn` in its old state (an alias). */
+const providerStep = (urn: string, host: string, oldUrn = urn): PreviewStep => {
+  const s = { type: 'pulumi:providers:postgresql', inputs: { host, port: '5432', password: '[secret]' } };
+  return { op: 'same', urn, oldState: { ...s, urn: oldUrn }, newState: { ...s, urn } };
+};
+const PROVIDER_ID = '11111111-1111-1111-1111-111111111111';
+
+test('the server component renamed with aliases (what the guard advises): the same provider under its new URN, no finding', () => {
+  // Learnt on the engine (test/e2e/engine/preview-guard.test.ts): the provider's step is at its new URN with its
+  // old URN in oldState, and each database and role on it keeps the old provider URN in its old state.
+  const oldProvider = named('db-admin').urn;
+  const newProvider = oldProvider.replace('::db-admin', '::server-admin').replace('ExternalPostgres$', 'ExternalPostgres$');
+  const onIt = ['apps-blog-database', 'apps-blog-owner-role'].map((name): PreviewStep => {
+    const r = named(name);
+    const state = { urn: r.urn, type: r.type, parent: r.parent, inputs: r.inputs, retainOnDelete: true };
+    return { op: 'same', urn: r.urn, oldState: { ...state, provider: `${oldProvider}::${PROVIDER_ID}` }, newState: { ...state, provider: `${newProvider}::${PROVIDER_ID}` } };
+  });
+  expect(check(providerStep(newProvider, 'db.example.com', oldProvider), ...onIt)).toEqual([]);
+  // The same references without the alias in the preview: another admin connection (the step the guard cannot vouch for).
+  expect(check(providerStep(newProvider, 'db.example.com'), ...onIt).map((f) => f.slice(0, 2))).toEqual([['error', 'moved'], ['error', 'moved']]);
+});
+
+describe('a SharedPostgres put inside a component of the user\'s own without aliases: new URNs, the same server', () => {
+  const provider = (): string => `${named('db-admin').urn}::${PROVIDER_ID}`;
+  // The engine's URNs carry the whole parent type chain (the mock runtime's only the parent's type).
+  const SHARED = 'postgres-strategies:index:SharedPostgres$postgres-strategies:index:InstanceDatabase';
+  const urnOf = (name: string, chain: string): string => `urn:pulumi:prod::postgres-strategies::${chain}$${named(name).type}::${name}`;
+  /** The step of our resource `name` created again under the user's component `acme:index:Platform` (another parent chain). */
+  const moved = (name: string, inputs: Record<string, unknown> = {}): PreviewStep => {
+    const r = named(name);
+    const urn = urnOf(name, `acme:index:Platform$${SHARED}`);
+    const parent = 'urn:pulumi:prod::postgres-strategies::acme:index:Platform$' + SHARED + '::apps-blog';
+    return { op: 'create', urn, newState: { urn, type: r.type, parent, inputs: { ...r.inputs, ...inputs }, provider: provider(), retainOnDelete: true } };
+  };
+  /** The step of our resource `name` leaving the stack from where it was (retained). */
+  const leaving = (name: string): PreviewStep => {
+    const r = named(name);
+    const urn = urnOf(name, SHARED);
+    return { op: 'delete', urn, oldState: { urn, type: r.type, parent: r.parent, inputs: r.inputs, provider: provider(), retainOnDelete: true } };
+  };
+  const BLOG = (kind: string, name: string): string => `${kind} "${name}" (SharedPostgres instance "apps-blog")`;
+
+  test('the same names: an error per database and role (`up` fails on already exists), the retained ones leaving a warning each', () => {
+    const findings = checkPreview(previewOf(leaving('apps-blog-database'), leaving('apps-blog-owner-role'), moved('apps-blog-database'), moved('apps-blog-owner-role')));
+    expect(summary(findings)).toEqual([
+      ['error', 'recreated', 'create', [], BLOG('database', 'vw_blog')],
+      ['error', 'recreated', 'create', [], BLOG('role', 'vw_blog')],
+      ['warning', 'retained', 'delete', [], BLOG('database', 'vw_blog')],
+      ['warning', 'retained', 'delete', [], BLOG('role', 'vw_blog')],
+    ]);
+    expect(findings[0]?.effect).toContain('`pulumi up` fails on `CREATE DATABASE … already exists` (the one leaving is retained');
+    expect(findings[0]?.instead).toContain('`aliases: [{ parent: pulumi.rootStackResource }]`');
+  });
+
+  test('with a new namePrefix too: a new, empty database on the same server while the old one leaves (an error)', () => {
+    expect(check(leaving('apps-blog-database'), moved('apps-blog-database', { name: 'app_blog' }))).toEqual([
+      ['error', 'new-empty', 'create', [], BLOG('database', 'app_blog')],
+      ['warning', 'retained', 'delete', [], BLOG('database', 'vw_blog')],
+    ]);
+  });
+
+  test('a database created on another server pairs with nothing', () => {
+    const elsewhere = moved('apps-blog-database');
+    elsewhere.newState = { ...elsewhere.newState!, provider: `urn:pulumi:prod::postgres-strategies::pulumi:providers:postgresql::other::${PROVIDER_ID}` };
+    expect(check(leaving('apps-blog-database'), elsewhere, providerStep(named('db-admin').urn, 'db.example.com'))).toEqual([['warning', 'retained', 'delete', [], BLOG('database', 'vw_blog')]]);
+  });
+});
+
+test('a user\'s own database: the advice speaks of the database, not of an instance', () => {
+  const own = named('ledger');
+  const [deleted] = checkPreview(previewOf(stepFor(own, 'delete', false)));
+  expect(deleted?.resource).toBe('database "ledger" (Database "ledger")');
+  expect(deleted?.instead).toMatch(/^Keep the database, or take a dump first/);
+  const [renamed] = checkPreview(previewOf(stepFor(own, { name: 'ledger2' })));
+  expect(renamed?.instead).toBe('Stop the apps that use it, deploy, then roll them out with the new URLs — or keep the old name.');
+  for (const f of [deleted, renamed]) expect(`${f?.effect} ${f?.instead}`).not.toMatch(/instance/);
 });
 
 test('errors come first, then warnings, each in the order of the steps', () => {
