@@ -64,6 +64,24 @@ type Row = [string, string, string, string[], string];
 const rows = (findings: Finding[]): Row[] => findings.map((f) => [f.severity, f.code, f.op, f.properties, f.resource]);
 const instanceLabel = (kind: string, name: string, instance: string): string => `${kind} "${name}" (SharedPostgres "shared", instance "${instance}")`;
 
+/** Runs `check-preview` (in this process) on a preview, capturing its output. */
+async function cli(preview: PreviewDigest, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ps-guard-e2e-'));
+  const file = join(dir, 'preview.json');
+  writeFileSync(file, JSON.stringify(preview));
+  let stdout = '';
+  let stderr = '';
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation((c) => ((stdout += String(c)), true));
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation((c) => ((stderr += String(c)), true));
+  try {
+    return { code: await main([file, ...argv]), stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe('examples/shared', () => {
   const sandbox = useEngine();
   const server = useTlsServer();
@@ -82,24 +100,6 @@ describe('examples/shared', () => {
       return (await stack.preview(extra)) as unknown as PreviewDigest;
     } finally {
       await stack.config({ namePrefix: 'vw_', instances: instancesConfig(SEED), allowDeletion: 'false', adminDatabase: 'postgres' });
-    }
-  }
-
-  /** Runs `check-preview` (in this process) on a preview, capturing its output. */
-  async function cli(preview: PreviewDigest, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    const dir = mkdtempSync(join(tmpdir(), 'ps-guard-e2e-'));
-    const file = join(dir, 'preview.json');
-    writeFileSync(file, JSON.stringify(preview));
-    let stdout = '';
-    let stderr = '';
-    const out = jest.spyOn(process.stdout, 'write').mockImplementation((c) => ((stdout += String(c)), true));
-    const err = jest.spyOn(process.stderr, 'write').mockImplementation((c) => ((stderr += String(c)), true));
-    try {
-      return { code: await main([file, ...argv]), stdout, stderr };
-    } finally {
-      out.mockRestore();
-      err.mockRestore();
-      rmSync(dir, { recursive: true, force: true });
     }
   }
 
@@ -312,5 +312,94 @@ describe('a SharedPostgres moved to another server handle (test/e2e/engine/two-h
     ]);
     const port = server().port;
     expect(findings[1]?.effect).toContain(`moves from the admin connection "db-a-admin" to "db-b-admin" (localhost:${port} → 127.0.0.1:${port})`);
+  });
+});
+
+describe('components moved in the program (test/e2e/engine/guard-moves.ts)', () => {
+  const sandbox = useEngine();
+  const server = useTlsServer();
+  let stack: ExampleStack;
+  const BASE = { serverName: 'db', serverAlias: '', wrapper: '', wrapperAlias: 'false', namePrefix: 'gm_' };
+
+  beforeAll(async () => {
+    stack = new ExampleStack('shared', `moves-${randomBytes(4).toString('hex')}`, sandbox(), labPath('test', 'e2e', 'engine', 'guard-moves'));
+    await stack.init();
+    await stack.config({ ...sharedConfig(server(), superuserAdmin(server())), ...BASE });
+    await stack.up();
+    // Data the moves must keep.
+    await withPg(server().admin('gm_one'), (c) => c.query('CREATE TABLE kept (v text); INSERT INTO kept VALUES ($$row$$)'));
+  }, STEP_TIMEOUT);
+  afterAll(async () => stack?.remove({ destroy: false }), STEP_TIMEOUT);
+
+  const previewWith = async (config: Record<string, string>): Promise<PreviewDigest> => {
+    await stack.config(config);
+    try {
+      return (await stack.preview(['--show-sames'])) as unknown as PreviewDigest;
+    } finally {
+      await stack.config(BASE);
+    }
+  };
+  /** The database OIDs and roles named gm_* / gx_* (what the server really holds). */
+  const catalog = (): Promise<string[]> =>
+    withPg(server().admin(), async (c) => {
+      const dbs = await c.query<{ d: string }>(`SELECT oid::text || ' ' || datname AS d FROM pg_catalog.pg_database WHERE datname ~ '^g[mx]_' ORDER BY datname`);
+      const roles = await c.query<{ r: string }>(`SELECT oid::text || ' ' || rolname AS r FROM pg_catalog.pg_roles WHERE rolname ~ '^g[mx]_' ORDER BY rolname`);
+      return [...dbs.rows.map((r) => `database ${r.d}`), ...roles.rows.map((r) => `role ${r.r}`)];
+    });
+  const label = (kind: string, name: string, instance: string, shared = 'apps'): string => `${kind} "${name}" (SharedPostgres ${shared === '' ? '' : `"${shared}", `}instance "${instance}")`;
+
+  test('the SharedPostgres put inside a component of the user\'s own, without aliases: an error per database and role (`up` would fail on already exists)', async () => {
+    const preview = await previewWith({ wrapper: 'platform' });
+    // What the engine does: new URNs (another parent chain) created, the old ones deleted (retained).
+    const ops = (preview.steps ?? []).filter((s) => /postgresql:index\/(database|role)/.test(s.urn)).map((s) => `${s.op} ${s.urn.includes('acme:index:Platform') ? 'new' : 'old'} ${s.urn.slice(s.urn.lastIndexOf('::') + 2)}`);
+    expect(ops.sort()).toEqual(['one', 'two'].flatMap((i) => [`create new apps-${i}-database`, `create new apps-${i}-owner-role`, `delete old apps-${i}-database`, `delete old apps-${i}-owner-role`]).sort());
+    const findings = checkPreview(preview);
+    expect(rows(findings).sort()).toEqual(
+      ['one', 'two']
+        .flatMap((i): Row[] => [
+          ['error', 'recreated', 'create', [], label('database', `gm_${i}`, i)],
+          ['error', 'recreated', 'create', [], label('role', `gm_${i}`, i)],
+          ['warning', 'retained', 'delete', [], label('database', `gm_${i}`, i)],
+          ['warning', 'retained', 'delete', [], label('role', `gm_${i}`, i)],
+        ])
+        .sort(),
+    );
+    expect((await cli(preview)).code).toBe(1);
+  });
+
+  test('… and with a new namePrefix: the app moves onto new, empty databases on the same server (an error each)', async () => {
+    const preview = await previewWith({ wrapper: 'platform', namePrefix: 'gx_' });
+    expect(rows(checkPreview(preview)).filter(([severity]) => severity === 'error').sort()).toEqual(
+      ['one', 'two'].map((i): Row => ['error', 'new-empty', 'create', [], label('database', `gx_${i}`, i)]).sort(),
+    );
+    expect((await cli(preview)).code).toBe(1);
+  });
+
+  test('what the finding says to do works: with `aliases: [{ parent: pulumi.rootStackResource }]` nothing moves (no finding)', async () => {
+    const preview = await previewWith({ wrapper: 'platform', wrapperAlias: 'true' });
+    expect(rows(checkPreview(preview))).toEqual([]);
+    expect((await cli(preview)).code).toBe(0);
+  });
+
+  test('the server component renamed with aliases (the guard\'s own advice): no finding, and `up` keeps every database and role with its data', async () => {
+    const renamed = { serverName: 'postgres', serverAlias: 'db' };
+    const preview = await previewWith(renamed);
+    // What the engine does: the provider at its new URN (its old one in the old state); the databases keep their URNs, their old state names the old provider URN.
+    const provider = (preview.steps ?? []).find((s) => s.urn.endsWith('::postgres-admin'));
+    expect([provider?.op, provider?.oldState?.urn?.endsWith('::db-admin')]).toEqual(['same', true]);
+    const database = (preview.steps ?? []).find((s) => s.urn.endsWith('::apps-one-database'));
+    expect([database?.op, database?.oldState?.provider?.includes('::db-admin::'), database?.newState?.provider?.includes('::postgres-admin::')]).toEqual(['same', true, true]);
+    expect(rows(checkPreview(preview))).toEqual([]);
+    expect((await cli(preview)).code).toBe(0);
+    const before = await catalog();
+    await stack.config(renamed);
+    try {
+      await stack.up();
+      expect(await catalog()).toEqual(before);
+      const kept = await withPg(server().admin('gm_one'), (c) => c.query<{ v: string }>('SELECT v FROM kept'));
+      expect(kept.rows).toEqual([{ v: 'row' }]);
+    } finally {
+      await stack.config(BASE);
+    }
   });
 });
