@@ -15,25 +15,12 @@
  * `adminPassword`, `adminIsSuperuser`, `sslrootcert`).
  */
 import * as pulumi from '@pulumi/pulumi';
-import { ExternalPostgres, ServerKind, SharedPostgres, SslMode } from '../../../src';
+import { ExternalPostgres, SharedPostgres } from '../../../src';
+import { labServerArgs } from './program-config';
 
 const cfg = new pulumi.Config('postgres-strategies');
 const serverAlias = cfg.get('serverAlias');
-const server = new ExternalPostgres(
-  cfg.get('serverName') ?? 'db',
-  {
-    host: cfg.require('host'),
-    port: cfg.requireNumber('port'),
-    adminUser: cfg.require('adminUser'),
-    adminPassword: cfg.requireSecret('adminPassword'),
-    adminIsSuperuser: cfg.requireBoolean('adminIsSuperuser'),
-    kind: ServerKind.SelfManaged,
-    sslmode: SslMode.VerifyFull,
-    sslrootcert: cfg.require('sslrootcert'),
-    maxConnections: 100,
-  },
-  serverAlias ? { aliases: [{ name: serverAlias }] } : undefined,
-);
+const server = new ExternalPostgres(cfg.get('serverName') ?? 'db', labServerArgs(cfg), serverAlias ? { aliases: [{ name: serverAlias }] } : undefined);
 
 /** A component of the user's own, as a platform team would wrap the library's. */
 class Platform extends pulumi.ComponentResource {

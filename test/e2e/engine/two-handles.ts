@@ -9,21 +9,11 @@
  * `hostB`, db-b's host (default: `host`).
  */
 import * as pulumi from '@pulumi/pulumi';
-import { ExternalPostgres, PostgresServerHandle, ServerKind, SharedPostgres, SslMode } from '../../../src';
+import { ExternalPostgres, PostgresServerHandle, SharedPostgres } from '../../../src';
+import { labServerArgs } from './program-config';
 
 const cfg = new pulumi.Config('postgres-strategies');
-const handle = (name: string, host: string): PostgresServerHandle =>
-  new ExternalPostgres(name, {
-    host,
-    port: cfg.requireNumber('port'),
-    adminUser: cfg.require('adminUser'),
-    adminPassword: cfg.requireSecret('adminPassword'),
-    adminIsSuperuser: cfg.requireBoolean('adminIsSuperuser'),
-    kind: ServerKind.SelfManaged,
-    sslmode: SslMode.VerifyFull,
-    sslrootcert: cfg.require('sslrootcert'),
-    maxConnections: 100,
-  }).handle;
+const handle = (name: string, host: string): PostgresServerHandle => new ExternalPostgres(name, labServerArgs(cfg, host)).handle;
 
 const a = handle('db-a', cfg.require('host'));
 const b = handle('db-b', cfg.get('hostB') ?? cfg.require('host'));
