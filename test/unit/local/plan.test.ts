@@ -52,6 +52,13 @@ describe('image and major version', () => {
     expect(parsePostgresImage(image).major).toBe(major);
   });
 
+  test('the minor release, when the tag pins one', () => {
+    expect(parsePostgresImage('postgres:17.2-alpine').minor).toBe(2);
+    expect(parsePostgresImage('docker.io/library/postgres:14.12').minor).toBe(12);
+    expect(parsePostgresImage('postgres:17-alpine').minor).toBeUndefined();
+    expect(parsePostgresImage('postgres:17.2.1').minor).toBeUndefined();
+  });
+
   test('the tag is read after the last slash (a registry port is not a tag)', () => {
     expect(imageTag('registry.example.com:5000/postgres')).toBeUndefined();
     expect(imageTag('registry.example.com:5000/postgres:16')).toBe('16');

@@ -5,7 +5,7 @@
  * in the base unit), static parameters as pending-reboot; extensions'
  * dotted parameters the same way, and unknown ones as pending-reboot.
  */
-import { ApplyMethod, isStaticParameter, parameterGroupFamily, planParameters, rdsMajor, rdsParameterValue } from '../../../src/rds/parameters';
+import { ApplyMethod, isStaticParameter, parameterGroupFamily, planParameters, rdsMajor, rdsMinor, rdsParameterValue } from '../../../src/rds/parameters';
 
 test('family postgresNN from the engine version\'s major', () => {
   expect(parameterGroupFamily(rdsMajor('17'))).toBe('postgres17');
@@ -13,6 +13,13 @@ test('family postgresNN from the engine version\'s major', () => {
   expect(parameterGroupFamily(rdsMajor('14.12'))).toBe('postgres14');
   expect(() => rdsMajor('17.4.1')).toThrow(/^engineVersion: "17\.4\.1" is not a PostgreSQL engine version/);
   expect(() => rdsMajor('9.6')).toThrow(/^engineVersion: PostgreSQL 9 is not a major RDS offers/);
+});
+
+test('a pinned minor (engineVersion "15.18") refuses a parameter a later minor release added; the major alone accepts it', () => {
+  expect(rdsMinor('15.18')).toBe(18);
+  expect(rdsMinor('15')).toBeUndefined();
+  expect(() => planParameters(15, { composite_type_mismatch: 'warn' }, 'pgConfig', 18)).toThrow(/^pgConfig\.composite_type_mismatch: PostgreSQL 15\.18 has no parameter "composite_type_mismatch": it came with PostgreSQL 15\.20/);
+  expect(planParameters(15, { composite_type_mismatch: 'warn' }).find((p) => p.name === 'composite_type_mismatch')).toMatchObject({ value: 'warn' });
 });
 
 test('without pgConfig: rds.force_ssl=1 and password_encryption=scram-sha-256, applied immediately', () => {
