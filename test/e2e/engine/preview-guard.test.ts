@@ -348,7 +348,7 @@ describe('components moved in the program (test/e2e/engine/guard-moves.ts)', () 
     });
   const label = (kind: string, name: string, instance: string, shared = 'apps'): string => `${kind} "${name}" (SharedPostgres ${shared === '' ? '' : `"${shared}", `}instance "${instance}")`;
 
-  test('the SharedPostgres put inside a component of the user\'s own, without aliases: an error per database and role (`up` would fail on already exists)', async () => {
+  test('the SharedPostgres put inside a component of the user\'s own, without aliases: an error per database and role, and `up` does fail on already exists', async () => {
     const preview = await previewWith({ wrapper: 'platform' });
     // What the engine does: new URNs (another parent chain) created, the old ones deleted (retained).
     const ops = (preview.steps ?? []).filter((s) => /postgresql:index\/(database|role)/.test(s.urn)).map((s) => `${s.op} ${s.urn.includes('acme:index:Platform') ? 'new' : 'old'} ${s.urn.slice(s.urn.lastIndexOf('::') + 2)}`);
@@ -365,6 +365,19 @@ describe('components moved in the program (test/e2e/engine/guard-moves.ts)', () 
         .sort(),
     );
     expect((await cli(preview)).code).toBe(1);
+    // What the finding says would happen does: `up` fails on the names that exist; the next `up` as before changes nothing on the server.
+    const before = await catalog();
+    await stack.config({ wrapper: 'platform' });
+    let failed;
+    try {
+      failed = await stack.run(['up', '--yes', '--skip-preview']);
+    } finally {
+      await stack.config(BASE);
+    }
+    expect(failed.code).not.toBe(0);
+    expect(`${failed.stdout}\n${failed.stderr}`).toMatch(/already exists/);
+    await stack.up();
+    expect(await catalog()).toEqual(before);
   });
 
   test('… and with a new namePrefix: the app moves onto new, empty databases on the same server (an error each)', async () => {
