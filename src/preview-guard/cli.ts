@@ -18,9 +18,10 @@ const USAGE = `usage: postgres-strategies check-preview <preview.json | -> [--al
 
 Reads the output of \`pulumi preview --json\` (a file, or stdin for -) and fails
 when a step would lose data: a delete or replacement of a database, its owner
-role, an RDS instance, a Hetzner or Docker data volume, or a new empty one in
-place of a renamed instance. Warns about steps that break clients but keep the
-data (renames, a new host or port, TLS changes).
+role, an RDS instance, a Hetzner or Docker data volume, a new empty one in
+place of a renamed instance, or a database or role created again under another
+parent in the program. Warns about steps that break clients but keep the data
+(renames, a new host or port, TLS changes).
 
 options:
   --allow <urn or name>  acknowledge a finding on purpose: the resource's URN, its
