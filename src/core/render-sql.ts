@@ -243,24 +243,30 @@ export function renderInstanceSql(plan: InstancePlan, options: BootstrapSqlOptio
     ]),
   ];
   if (plan.schemaGrants.length > 0) {
-    out.push(
-      `\\connect ${quoteIdent(db)}`,
-      doBlock([
-        'DECLARE',
-        '  admin_is_superuser boolean := (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user);',
-        'BEGIN',
-        // Schema privileges as the admin: before PostgreSQL 15 schema public
-        // belongs to the bootstrap superuser, not to the database owner.
-        ...plan.schemaGrants.filter((g) => g.objectType === SchemaObjectType.Schema).flatMap((g) => ensureSchemaGrant(owner, g)),
-        // Object privileges and default privileges as the owner of the objects.
-        `  SET LOCAL ROLE ${quoteIdent(owner)};`,
-        ...plan.schemaGrants.filter((g) => g.objectType !== SchemaObjectType.Schema).flatMap((g) => ensureSchemaGrant(owner, g)),
-        'END',
-      ]),
-      '\\connect :"ps_admin_database"',
-    );
+    out.push(`\\connect ${quoteIdent(db)}`, renderSchemaGrantsSql(owner, plan.schemaGrants), '\\connect :"ps_admin_database"');
   }
   return out.join('\n');
+}
+
+/**
+ * One idempotent `DO` block that makes `grants` hold in the session's
+ * database (each change reported as a NOTICE): the schema privileges as the
+ * session's user (before PostgreSQL 15 schema public belongs to the
+ * bootstrap superuser, not to the database owner), then the object and
+ * default privileges as `owner` (`SET LOCAL ROLE`), who owns the objects.
+ * Used by the bootstrap script, and by `migrate` for the schemas it restores
+ * outside public (`grantsLikePublic` in plan.ts). Runs through psql or any driver.
+ */
+export function renderSchemaGrantsSql(owner: string, grants: readonly SchemaGrantPlan[]): string {
+  return doBlock([
+    'DECLARE',
+    '  admin_is_superuser boolean := (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user);',
+    'BEGIN',
+    ...grants.filter((g) => g.objectType === SchemaObjectType.Schema).flatMap((g) => ensureSchemaGrant(owner, g)),
+    `  SET LOCAL ROLE ${quoteIdent(owner)};`,
+    ...grants.filter((g) => g.objectType !== SchemaObjectType.Schema).flatMap((g) => ensureSchemaGrant(owner, g)),
+    'END',
+  ]);
 }
 
 /**
