@@ -117,9 +117,19 @@ function ensureAdminMembership(owner: RolePlan): string[] {
   ];
 }
 
+/** A role name as a `regrole` constant (its text is read as an identifier: quoted, so any name works). */
+function regrole(role: string): string {
+  return `${quoteLiteral(quoteIdent(role))}::regrole`;
+}
+
+/** A schema name as a `regnamespace` constant (quoted like {@link regrole}: `Audit Log`, `Billing`). */
+function regnamespace(schema: string): string {
+  return `${quoteLiteral(quoteIdent(schema))}::regnamespace`;
+}
+
 /** SQL that is true when `grantee` holds `privilege` explicitly in the ACL `acl` (NULL = defaults of `kind` for `owner`). */
 function holds(aclExpr: string, grantee: string, privilege: string): string {
-  const granteeOid = grantee === 'PUBLIC' ? '0' : `${quoteLiteral(grantee)}::regrole::oid`;
+  const granteeOid = grantee === 'PUBLIC' ? '0' : `${regrole(grantee)}::oid`;
   return `EXISTS (SELECT 1 FROM aclexplode(${aclExpr}) a WHERE a.grantee = ${granteeOid} AND a.privilege_type = ${quoteLiteral(privilege)})`;
 }
 
@@ -194,13 +204,13 @@ function ensureSchemaGrant(owner: string, g: SchemaGrantPlan): string[] {
     .map((p) => `has_${g.objectType === SchemaObjectType.Table ? 'table' : 'sequence'}_privilege(${quoteLiteral(g.role)}, c.oid, ${quoteLiteral(p)})`)
     .join(' AND ');
   const lines = [
-    `  IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = ${quoteLiteral(g.schema)}::regnamespace AND CASE WHEN c.relkind IN ${relkinds} THEN NOT (${held}) ELSE false END) THEN`,
+    `  IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = ${regnamespace(g.schema)} AND CASE WHEN c.relkind IN ${relkinds} THEN NOT (${held}) ELSE false END) THEN`,
     `    GRANT ${privs} ON ALL ${PLURAL[g.objectType]} IN SCHEMA ${schema} TO ${who};`,
     `    ${notice(`granted ${privs} on all ${g.objectType}s in schema ${g.schema} to ${g.role}`)}`,
     '  END IF;',
   ];
   if (g.defaults) {
-    const defacl = `(SELECT d.defaclacl FROM pg_catalog.pg_default_acl d WHERE d.defaclrole = ${quoteLiteral(owner)}::regrole AND d.defaclnamespace = ${quoteLiteral(g.schema)}::regnamespace AND d.defaclobjtype = ${quoteLiteral(DEFAULT_ACL_OBJTYPE[g.objectType] as string)})`;
+    const defacl = `(SELECT d.defaclacl FROM pg_catalog.pg_default_acl d WHERE d.defaclrole = ${regrole(owner)} AND d.defaclnamespace = ${regnamespace(g.schema)} AND d.defaclobjtype = ${quoteLiteral(DEFAULT_ACL_OBJTYPE[g.objectType] as string)})`;
     const all = g.privileges.map((p) => holds(defacl, g.role, p)).join(' AND ');
     lines.push(
       `  IF NOT (${all}) THEN`,
