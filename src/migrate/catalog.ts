@@ -543,12 +543,6 @@ export async function publicDefaultGrants(client: Client, owner: string): Promis
   return r.rows.map((x) => ({ schema: 'public', role: x.role, objectType: ACL_OBJECT_TYPE[x.t] as SchemaObjectType, privileges: x.p, defaults: true }));
 }
 
-/** The user schemas of the session's database (public included), by name. */
-export async function userSchemas(client: Client): Promise<string[]> {
-  const r = await client.query<{ n: string }>(`SELECT n.nspname::text AS n FROM pg_catalog.pg_namespace n WHERE ${USER_SCHEMA('n')} ORDER BY 1`);
-  return r.rows.map((x) => x.n);
-}
-
 const HAS_PRIVILEGE: Record<string, { fn: string; relkinds: string; what: string }> = {
   [SchemaObjectType.Table]: { fn: 'has_table_privilege', relkinds: "('r','p','v','m','f')", what: 'table' },
   [SchemaObjectType.Sequence]: { fn: 'has_sequence_privilege', relkinds: "('S')", what: 'sequence' },

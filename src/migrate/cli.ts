@@ -22,8 +22,10 @@ export const USAGE = `usage: postgres-strategies migrate --from <libpq URL> --to
 
 Copies the --from database into the empty --to database with pg_dump/pg_restore
 (custom format, one restore transaction, objects owned by the target's owner role,
-no grants of the source's roles), then verifies per table row counts and content
-checksums, sequences, large objects, extensions and ownership.
+no grants of the source's roles; in the least-privilege shape the app and read-only
+roles get in every restored schema what they get in public), then verifies per table
+row counts and content checksums, sequences, large objects, extensions, ownership and
+those roles' privileges.
 
 options:
   --from <url>        the source, e.g. postgres://postgres:pw@127.0.0.1:5432/app?sslmode=disable

@@ -16,6 +16,8 @@
  *   commits whole or not at all. If this process dies, pg_restore reads a
  *   truncated archive, fails and rolls back; pg_dump gets SIGPIPE. A run
  *   interrupted at any point leaves the target empty or fully restored.
+ *   An aborted run (`signal`: the command's SIGINT/SIGTERM) sends both
+ *   tools SIGTERM and waits for them to end.
  *   Its limits: no parallel restore (`--jobs`), and every restored table and
  *   large object holds a lock until the commit, so a database with more
  *   objects than `max_locks_per_transaction` × `max_connections` (6 400 by

@@ -56,7 +56,6 @@ import {
   sumUnits,
   tableSums,
   unavailableExtensions,
-  userSchemas,
 } from './catalog';
 import { Endpoint, EndpointSummary, MIGRATE_APPLICATION_NAME, connect, parseEndpoint, secretsOf, summarize, writePassFiles } from './connection';
 import { quoteIdent, quoteLiteral } from '../core/identifiers';
@@ -569,7 +568,8 @@ async function run(
       if (role !== tf.currentUser) await setRole(c, role);
     };
     await asRole(tgt);
-    const granted = await grantOutsidePublic(tgt, role, publicGrants, srcInv.objects.filter((o) => o.kind === 'schema').map((o) => o.name));
+    const schemas = ['public', ...srcInv.objects.filter((o) => o.kind === 'schema').map((o) => o.name)];
+    const granted = await grantOutsidePublic(tgt, role, publicGrants, schemas);
     if (granted.length > 0) notes.push(`granted in the restored schemas outside public what the owner's default privileges give in public: ${some(granted, 6)}`);
     const targetSessions = [
       tgt,
@@ -582,7 +582,7 @@ async function run(
     const [sr, tr] = await Promise.all([
       sourceReading.then(async (r): Promise<SideReading> => ({ ...r, sequences: sequencesAtSnapshot, sequencesAfter: await sequenceStates(src) })),
       read('target', targetSessions, tables, tf.versionNum, hash, progress, inventory(tgt, role)).then(async (r): Promise<SideReading> => {
-        const schemas = await userSchemas(tgt);
+        // In public (the stack's grants) and in each schema restored: what the shape gives the app and read-only roles.
         const expected = schemas.flatMap((schema) => grantsLikePublic(publicGrants, schema, role));
         return {
           ...r,
