@@ -224,6 +224,7 @@ export async function runCopy(o: CopyOptions): Promise<CopyResult> {
   const children: ChildProcess[] = [dump];
   const stop = (): void => children.forEach((c) => c.exitCode === null && c.signalCode === null && c.kill('SIGTERM'));
   o.signal?.addEventListener('abort', stop);
+  if (o.signal?.aborted) stop();
   try {
     return await pipeToRestore(o, dump, dumped, children, started);
   } finally {
