@@ -138,7 +138,8 @@ class Interrupted extends Error {
  * Runs `work` with SIGINT and SIGTERM handled: the first aborts it (pg_dump
  * and pg_restore are stopped, the sessions closed, the password files
  * removed by the run itself) and, once it has settled, rejects with
- * {@link Interrupted}; a second one, or {@link STOP_SECONDS} without the run
+ * {@link Interrupted} if it failed (a run that finished all the same is
+ * returned as it is); a second one, or {@link STOP_SECONDS} without the run
  * settling, removes the password files and exits at once.
  */
 async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -158,11 +159,10 @@ async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Prom
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const out = await work(controller.signal).catch((e: unknown) => {
+    // A run that finished all the same (the signal came at its very end) reports what it did.
+    return await work(controller.signal).catch((e: unknown) => {
       throw signalled !== undefined ? new Interrupted(signalled, e) : e;
     });
-    if (signalled !== undefined) throw new Interrupted(signalled, undefined);
-    return out;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
