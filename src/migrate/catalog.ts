@@ -431,7 +431,8 @@ export async function unitSum(client: Client, u: SumUnit, hash: RowHashing): Pro
     ...(u.fromBlock !== undefined ? [`t.ctid >= '(${u.fromBlock},0)'::tid`] : []),
     ...(u.toBlock !== undefined ? [`t.ctid < '(${u.toBlock},0)'::tid`] : []),
   ];
-  const sum = hash.recordTables.has(u.table) ? sumOfHashes('pg_catalog.hash_record_extended(t, 0)') : SUM_OF('t::text', hash.text);
+  // `t.*`, not `t`: in a table with a column named "t", a bare `t` is that column, not the row.
+  const sum = hash.recordTables.has(u.table) ? sumOfHashes('pg_catalog.hash_record_extended(t.*, 0)') : SUM_OF('(t.*)::text', hash.text);
   const r = await client.query<{ n: string; s: string }>(
     `SELECT ${sum} FROM ONLY ${u.table} AS t${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`,
   );

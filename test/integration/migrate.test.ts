@@ -34,7 +34,8 @@
  *   the target first, as the refusal advises: the restore keeps them and
  *   skips only their comments; a source that takes writes (nextval) during
  *   the run is verified, with how far its sequences moved; a large object of
- *   several 1 MiB parts is summed part by part;
+ *   several 1 MiB parts is summed part by part; tables with a column named
+ *   "t" (the checksums' alias) are summed whole;
  * - the least-privilege target: run as the admin, everything is owned by the
  *   NOLOGIN owner role; the app login can read and write the restored
  *   tables (the owner's default privileges in public, and the same grants
@@ -492,6 +493,12 @@ INSERT INTO public.tickets (body) SELECT md5(i::text) FROM generate_series(1, 50
 CREATE SEQUENCE public.countdown INCREMENT -3 START -1;
 CREATE TABLE public.files (id int PRIMARY KEY, blob oid NOT NULL);
 INSERT INTO public.files VALUES (1, lo_from_bytea(0, decode(repeat('ab', 2500000), 'hex')));
+-- a column named like the checksums' table alias: hashed by column types (pairs) and by text (an enum: notes)
+CREATE TYPE public.mood AS ENUM ('calm', 'busy');
+CREATE TABLE public.pairs (t text, v int);
+INSERT INTO public.pairs VALUES ('a', 1), ('b', 2);
+CREATE TABLE public.notes (t text, n int, m public.mood);
+INSERT INTO public.notes VALUES ('a', 1, 'calm'), ('b', 2, 'busy');
 `;
 
 describe('extensions a superuser created in the target, and a source that takes writes (PostgreSQL 16)', () => {
@@ -560,11 +567,20 @@ describe('extensions a superuser created in the target, and a source that takes 
     // the large object was summed in parts (1 MiB each), on both sides
     expect([out.verification.largeObjects.target.rows, out.verification.largeObjects.equal]).toEqual([1, true]);
 
-    // a byte changed in the last part of the large object on the target, while the source moved on: exit 1,
-    // the source named as the side that moved, no destructive step
-    await psqlOk(toUrl(live), "SELECT lo_put(blob, 2400000, '\\x00') FROM public.files;");
+    // a byte changed in the last part of the large object on the target, and a column other than "t" in the
+    // tables with a column named "t", while the source moved on: exit 1, the source named as the side that
+    // moved, no destructive step
+    await psqlOk(toUrl(live), "SELECT lo_put(blob, 2400000, '\\x00') FROM public.files;\nUPDATE public.pairs SET v = 9 WHERE t = 'a';\nUPDATE public.notes SET n = 9 WHERE t = 'a';");
     const again = json(await runMigrate(['--from', sourceUrl('live'), '--to', toUrl(live), '--json']));
     expect([again.status, again.outcome, again.verification.largeObjects.equal]).toEqual(['differs', 'already-copied', false]);
+    expect(again.verification.tables.map((t) => [t.table, t.equal])).toEqual([
+      ['public.files', true],
+      ['public.notes', false],
+      ['public.pairs', false],
+      ['public.tickets', false],
+    ]);
+    // pairs by column types, notes (an enum) by text: both see the change beside the column "t"
+    expect(again.recordHashTables).toEqual(['public.pairs', 'public.tickets']);
     expect(again.verification.sequences.map((x) => [x.sequence, x.equal, x.ahead])).toEqual([
       ['public.countdown', false, 'source'],
       ['public.tickets_id_seq', false, 'source'],
