@@ -266,6 +266,28 @@ export function planInstance(spec: InstanceSpec, namePrefix = '', field = 'insta
   };
 }
 
+/**
+ * The grants of schema public repeated in another schema, for the roles that
+ * use the owner's objects: every grant in `grants` that also sets the
+ * owner's default privileges (`defaults`) and goes to a role other than
+ * PUBLIC and `owner`, with `schema` in place of its own, and USAGE on
+ * `schema` for each such role. For a least-privilege plan's `schemaGrants`
+ * that is what the shape gives its app and read-only roles in public: USAGE,
+ * the table and sequence privileges and their default privileges (nothing
+ * for PUBLIC, and nothing for the owner, who owns the schema). `migrate`
+ * grants these in each schema it restores outside public (see
+ * src/migrate), where the owner's default privileges in public do not reach.
+ * @returns the grants, schema USAGE first; `[]` when no grant sets defaults (the owner shape).
+ */
+export function grantsLikePublic(grants: readonly SchemaGrantPlan[], schema: string, owner: string): SchemaGrantPlan[] {
+  const objects = grants.filter((g) => g.defaults && g.objectType !== SchemaObjectType.Schema && g.role !== 'PUBLIC' && g.role !== owner);
+  const roles = [...new Set(objects.map((g) => g.role))];
+  return [
+    ...roles.map((role) => ({ schema, role, objectType: SchemaObjectType.Schema, privileges: ['USAGE'], defaults: false })),
+    ...objects.map((g) => ({ ...g, schema, privileges: [...g.privileges] })),
+  ];
+}
+
 /** Options of a server-wide plan. */
 export interface ServerPlanOptions {
   /** Prefix of default database names. @default "" */

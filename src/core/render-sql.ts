@@ -117,9 +117,19 @@ function ensureAdminMembership(owner: RolePlan): string[] {
   ];
 }
 
+/** A role name as a `regrole` constant (its text is read as an identifier: quoted, so any name works). */
+function regrole(role: string): string {
+  return `${quoteLiteral(quoteIdent(role))}::regrole`;
+}
+
+/** A schema name as a `regnamespace` constant (quoted like {@link regrole}: `Audit Log`, `Billing`). */
+function regnamespace(schema: string): string {
+  return `${quoteLiteral(quoteIdent(schema))}::regnamespace`;
+}
+
 /** SQL that is true when `grantee` holds `privilege` explicitly in the ACL `acl` (NULL = defaults of `kind` for `owner`). */
 function holds(aclExpr: string, grantee: string, privilege: string): string {
-  const granteeOid = grantee === 'PUBLIC' ? '0' : `${quoteLiteral(grantee)}::regrole::oid`;
+  const granteeOid = grantee === 'PUBLIC' ? '0' : `${regrole(grantee)}::oid`;
   return `EXISTS (SELECT 1 FROM aclexplode(${aclExpr}) a WHERE a.grantee = ${granteeOid} AND a.privilege_type = ${quoteLiteral(privilege)})`;
 }
 
@@ -194,13 +204,13 @@ function ensureSchemaGrant(owner: string, g: SchemaGrantPlan): string[] {
     .map((p) => `has_${g.objectType === SchemaObjectType.Table ? 'table' : 'sequence'}_privilege(${quoteLiteral(g.role)}, c.oid, ${quoteLiteral(p)})`)
     .join(' AND ');
   const lines = [
-    `  IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = ${quoteLiteral(g.schema)}::regnamespace AND CASE WHEN c.relkind IN ${relkinds} THEN NOT (${held}) ELSE false END) THEN`,
+    `  IF EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = ${regnamespace(g.schema)} AND CASE WHEN c.relkind IN ${relkinds} THEN NOT (${held}) ELSE false END) THEN`,
     `    GRANT ${privs} ON ALL ${PLURAL[g.objectType]} IN SCHEMA ${schema} TO ${who};`,
     `    ${notice(`granted ${privs} on all ${g.objectType}s in schema ${g.schema} to ${g.role}`)}`,
     '  END IF;',
   ];
   if (g.defaults) {
-    const defacl = `(SELECT d.defaclacl FROM pg_catalog.pg_default_acl d WHERE d.defaclrole = ${quoteLiteral(owner)}::regrole AND d.defaclnamespace = ${quoteLiteral(g.schema)}::regnamespace AND d.defaclobjtype = ${quoteLiteral(DEFAULT_ACL_OBJTYPE[g.objectType] as string)})`;
+    const defacl = `(SELECT d.defaclacl FROM pg_catalog.pg_default_acl d WHERE d.defaclrole = ${regrole(owner)} AND d.defaclnamespace = ${regnamespace(g.schema)} AND d.defaclobjtype = ${quoteLiteral(DEFAULT_ACL_OBJTYPE[g.objectType] as string)})`;
     const all = g.privileges.map((p) => holds(defacl, g.role, p)).join(' AND ');
     lines.push(
       `  IF NOT (${all}) THEN`,
@@ -243,24 +253,30 @@ export function renderInstanceSql(plan: InstancePlan, options: BootstrapSqlOptio
     ]),
   ];
   if (plan.schemaGrants.length > 0) {
-    out.push(
-      `\\connect ${quoteIdent(db)}`,
-      doBlock([
-        'DECLARE',
-        '  admin_is_superuser boolean := (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user);',
-        'BEGIN',
-        // Schema privileges as the admin: before PostgreSQL 15 schema public
-        // belongs to the bootstrap superuser, not to the database owner.
-        ...plan.schemaGrants.filter((g) => g.objectType === SchemaObjectType.Schema).flatMap((g) => ensureSchemaGrant(owner, g)),
-        // Object privileges and default privileges as the owner of the objects.
-        `  SET LOCAL ROLE ${quoteIdent(owner)};`,
-        ...plan.schemaGrants.filter((g) => g.objectType !== SchemaObjectType.Schema).flatMap((g) => ensureSchemaGrant(owner, g)),
-        'END',
-      ]),
-      '\\connect :"ps_admin_database"',
-    );
+    out.push(`\\connect ${quoteIdent(db)}`, renderSchemaGrantsSql(owner, plan.schemaGrants), '\\connect :"ps_admin_database"');
   }
   return out.join('\n');
+}
+
+/**
+ * One idempotent `DO` block that makes `grants` hold in the session's
+ * database (each change reported as a NOTICE): the schema privileges as the
+ * session's user (before PostgreSQL 15 schema public belongs to the
+ * bootstrap superuser, not to the database owner), then the object and
+ * default privileges as `owner` (`SET LOCAL ROLE`), who owns the objects.
+ * Used by the bootstrap script, and by `migrate` for the schemas it restores
+ * outside public (`grantsLikePublic` in plan.ts). Runs through psql or any driver.
+ */
+export function renderSchemaGrantsSql(owner: string, grants: readonly SchemaGrantPlan[]): string {
+  return doBlock([
+    'DECLARE',
+    '  admin_is_superuser boolean := (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user);',
+    'BEGIN',
+    ...grants.filter((g) => g.objectType === SchemaObjectType.Schema).flatMap((g) => ensureSchemaGrant(owner, g)),
+    `  SET LOCAL ROLE ${quoteIdent(owner)};`,
+    ...grants.filter((g) => g.objectType !== SchemaObjectType.Schema).flatMap((g) => ensureSchemaGrant(owner, g)),
+    'END',
+  ]);
 }
 
 /**

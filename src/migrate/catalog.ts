@@ -11,6 +11,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Client } from 'pg';
 import { quoteIdent, quoteLiteral } from '../core/identifiers';
+import { SchemaGrantPlan, SchemaObjectType } from '../core/plan';
 import { ServerConnections } from './budget';
 import { serverMajor } from './tools';
 
@@ -430,7 +431,8 @@ export async function unitSum(client: Client, u: SumUnit, hash: RowHashing): Pro
     ...(u.fromBlock !== undefined ? [`t.ctid >= '(${u.fromBlock},0)'::tid`] : []),
     ...(u.toBlock !== undefined ? [`t.ctid < '(${u.toBlock},0)'::tid`] : []),
   ];
-  const sum = hash.recordTables.has(u.table) ? sumOfHashes('pg_catalog.hash_record_extended(t, 0)') : SUM_OF('t::text', hash.text);
+  // `t.*`, not `t`: in a table with a column named "t", a bare `t` is that column, not the row.
+  const sum = hash.recordTables.has(u.table) ? sumOfHashes('pg_catalog.hash_record_extended(t.*, 0)') : SUM_OF('(t.*)::text', hash.text);
   const r = await client.query<{ n: string; s: string }>(
     `SELECT ${sum} FROM ONLY ${u.table} AS t${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''}`,
   );
@@ -458,10 +460,26 @@ export async function tableSums(clients: Client[], units: SumUnit[], hash: RowHa
   return new Map([...totals].map(([t, p]) => [t, finishSum(p)]));
 }
 
-/** The checksum of every large object: its oid and the md5 of its content. */
+/** Large objects are read in parts of this many bytes (`lo_get` of a whole object of 1 GB or more fails). */
+export const LARGE_OBJECT_PART_BYTES = 1024 * 1024;
+
+/**
+ * The checksum of every large object: the sum of a hash of each part
+ * ({@link LARGE_OBJECT_PART_BYTES}) as its oid, offset and md5; `rows` is the
+ * number of large objects. Reads one part of an object at a time, so objects
+ * of any size (up to 4 TB) are summed.
+ */
 export async function largeObjectSum(client: Client, hash: RowHash): Promise<TableSum> {
+  const part = LARGE_OBJECT_PART_BYTES;
   const r = await client.query<{ n: string; s: string }>(
-    `SELECT ${SUM_OF("l.oid::text || ':' || pg_catalog.md5(pg_catalog.lo_get(l.oid))", hash)} FROM pg_catalog.pg_largeobject_metadata l`,
+    `WITH RECURSIVE parts (oid, off, len, h) AS (
+       SELECT l.oid, 0::bigint, pg_catalog.length(b), pg_catalog.md5(b)
+         FROM pg_catalog.pg_largeobject_metadata l, pg_catalog.lo_get(l.oid, 0, ${part}) AS b
+       UNION ALL
+       SELECT p.oid, p.off + ${part}, pg_catalog.length(b), pg_catalog.md5(b)
+         FROM parts p, pg_catalog.lo_get(p.oid, p.off + ${part}, ${part}) AS b WHERE p.len = ${part}
+     )
+     SELECT count(*) FILTER (WHERE off = 0)::text AS n, COALESCE(pg_catalog.sum(${rowHashSql("oid::text || ':' || off::text || ':' || h", hash)}), 0)::text AS s FROM parts`,
   );
   return finishSum(partial(r.rows[0]!));
 }
@@ -470,20 +488,27 @@ export async function largeObjectSum(client: Client, hash: RowHash): Promise<Tab
 export interface SequenceState {
   lastValue: string;
   isCalled: boolean;
+  /** The sequence's increment (negative: a descending sequence). */
+  increment: string;
 }
 
-/** Every sequence (not an extension member) and its last_value / is_called. */
+/**
+ * Every sequence (not an extension member) and its last_value / is_called.
+ * A sequence is not transactional: this is its state when it is read, even
+ * inside a snapshot.
+ */
 export async function sequenceStates(client: Client): Promise<Map<string, SequenceState>> {
-  const names = await client.query<{ s: string }>(
-    `SELECT c.oid::regclass::text AS s FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  const names = await client.query<{ s: string; inc: string }>(
+    `SELECT c.oid::regclass::text AS s, q.seqincrement::text AS inc
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace JOIN pg_catalog.pg_sequence q ON q.seqrelid = c.oid
       WHERE c.relkind = 'S' AND ${USER_SCHEMA('n')}
         AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
       ORDER BY 1`,
   );
   const out = new Map<string, SequenceState>();
-  for (const { s } of names.rows) {
+  for (const { s, inc } of names.rows) {
     const r = await client.query<{ v: string; c: boolean }>(`SELECT last_value::text AS v, is_called AS c FROM ${s}`);
-    out.set(s, { lastValue: r.rows[0]!.v, isCalled: r.rows[0]!.c });
+    out.set(s, { lastValue: r.rows[0]!.v, isCalled: r.rows[0]!.c, increment: inc });
   }
   return out;
 }
@@ -497,4 +522,71 @@ export async function extensions(client: Client): Promise<Map<string, string>> {
 /** `SET ROLE <role>` for the rest of the session. */
 export async function setRole(client: Client, role: string): Promise<void> {
   await client.query(`SET ROLE ${quoteIdent(role)}`);
+}
+
+const ACL_OBJECT_TYPE: Record<string, SchemaObjectType> = { r: SchemaObjectType.Table, S: SchemaObjectType.Sequence };
+
+/**
+ * What `owner`'s default privileges in schema public give other roles (in
+ * the least-privilege shape: the app and read-only roles' table and sequence
+ * privileges), as grants with `defaults` (privileges sorted). `[]` when there
+ * are none (the owner shape) or no schema public.
+ */
+export async function publicDefaultGrants(client: Client, owner: string): Promise<SchemaGrantPlan[]> {
+  const r = await client.query<{ role: string; t: string; p: string[] }>(
+    `SELECT pg_catalog.pg_get_userbyid(a.grantee)::text AS role, d.defaclobjtype::text AS t, pg_catalog.array_agg(a.privilege_type::text ORDER BY a.privilege_type) AS p
+       FROM pg_catalog.pg_default_acl d JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace AND n.nspname = 'public'
+            CROSS JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) a
+      WHERE d.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1) AND d.defaclobjtype IN ('r', 'S') AND a.grantee <> 0
+      GROUP BY 1, 2 ORDER BY 1, 2`,
+    [owner],
+  );
+  return r.rows.map((x) => ({ schema: 'public', role: x.role, objectType: ACL_OBJECT_TYPE[x.t] as SchemaObjectType, privileges: x.p, defaults: true }));
+}
+
+const HAS_PRIVILEGE: Record<string, { fn: string; relkinds: string; what: string }> = {
+  [SchemaObjectType.Table]: { fn: 'has_table_privilege', relkinds: "('r','p','v','m','f')", what: 'table' },
+  [SchemaObjectType.Sequence]: { fn: 'has_sequence_privilege', relkinds: "('S')", what: 'sequence' },
+};
+
+/**
+ * The privileges among `grants` that do not hold in the session's database,
+ * as `"<role>: <privilege> on <kind> <name>"` (kind `schema`, `table` (views
+ * too), `sequence`, or `default privileges for <kind>s in schema`).
+ * Effective privileges (`has_*_privilege`: membership and PUBLIC count);
+ * default privileges as the owner's `pg_default_acl` entries.
+ */
+export async function missingPrivileges(client: Client, owner: string, grants: readonly SchemaGrantPlan[]): Promise<string[]> {
+  const missing: string[] = [];
+  for (const g of grants) {
+    if (g.objectType === SchemaObjectType.Schema) {
+      const r = await client.query<{ p: string }>(
+        `SELECT p FROM unnest($3::text[]) AS p WHERE NOT pg_catalog.has_schema_privilege($1::name, $2::text, p)`,
+        [g.role, g.schema, g.privileges],
+      );
+      missing.push(...r.rows.map((x) => `${g.role}: ${x.p} on schema ${g.schema}`));
+      continue;
+    }
+    const k = HAS_PRIVILEGE[g.objectType]!;
+    const objects = await client.query<{ o: string; p: string }>(
+      `SELECT c.oid::regclass::text AS o, p FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace, unnest($3::text[]) AS p
+        WHERE n.nspname = $2 AND c.relkind IN ${k.relkinds}
+          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+          AND NOT pg_catalog.${k.fn}($1::name, c.oid, p) ORDER BY 1, 2`,
+      [g.role, g.schema, g.privileges],
+    );
+    missing.push(...objects.rows.map((x) => `${g.role}: ${x.p} on ${k.what} ${x.o}`));
+    if (g.defaults) {
+      const d = await client.query<{ p: string }>(
+        `SELECT p FROM unnest($4::text[]) AS p
+          WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_default_acl d JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace
+                                 CROSS JOIN LATERAL pg_catalog.aclexplode(d.defaclacl) a
+                             WHERE d.defaclrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1) AND n.nspname = $3
+                               AND d.defaclobjtype = $5 AND a.grantee = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $2) AND a.privilege_type = p)`,
+        [owner, g.role, g.schema, g.privileges, g.objectType === SchemaObjectType.Table ? 'r' : 'S'],
+      );
+      missing.push(...d.rows.map((x) => `${g.role}: ${x.p} by default privileges for ${k.what}s in schema ${g.schema}`));
+    }
+  }
+  return missing;
 }

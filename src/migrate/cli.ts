@@ -2,22 +2,30 @@
  * `postgres-strategies migrate`: the command line of {@link migrateDatabase}
  * (loaded by src/cli/main.ts).
  *
- * Exit codes: 0 copied (or already copied) and verified; 1 the verification
- * found a difference; 2 refused (bad input, a check failed, the copy failed
- * and was rolled back) — nothing was written to the target then.
+ * Exit codes ({@link MIGRATE_EXIT_CODES}): 0 copied (or already copied) and
+ * verified; 1 the verification found a difference; 2 refused (bad input, a
+ * check failed, the copy failed and was rolled back) — nothing was written
+ * to the target then; 3 the target holds the copy but it was not verified
+ * (a failure after the restore committed); 130/143 interrupted by
+ * SIGINT/SIGTERM (pg_dump and pg_restore stopped, sessions closed, password
+ * files removed; the message says whether the restore had committed).
  */
+import { constants } from 'node:os';
 import { parseArgs } from 'node:util';
 import { RowHash } from './catalog';
-import { MigrateError, MigrateErrorCode } from './errors';
-import { migrateDatabase } from './migrate';
+import { removeAllPassFiles } from './connection';
+import { MigrateError, MigrateErrorCode, MigrateNotVerifiedError } from './errors';
+import { MIGRATE_EXIT_CODES, MigrateStatus, migrateDatabase } from './migrate';
 import { renderProgress, renderReport } from './report';
 
 export const USAGE = `usage: postgres-strategies migrate --from <libpq URL> --to <libpq URL> [options]
 
 Copies the --from database into the empty --to database with pg_dump/pg_restore
 (custom format, one restore transaction, objects owned by the target's owner role,
-no grants of the source's roles), then verifies per table row counts and content
-checksums, sequences, large objects, extensions and ownership.
+no grants of the source's roles; in the least-privilege shape the app and read-only
+roles get in every restored schema what they get in public), then verifies per table
+row counts and content checksums, sequences, large objects, extensions, ownership and
+those roles' privileges.
 
 options:
   --from <url>        the source, e.g. postgres://postgres:pw@127.0.0.1:5432/app?sslmode=disable
@@ -34,8 +42,23 @@ options:
   -h, --help          this text
 
 URLs need sslmode (disable, require, verify-ca or verify-full; verify-* with sslrootcert).
-Exit: 0 verified, 1 differences found, 2 refused (nothing written to the target).
+
+exit codes (the JSON's "status"):
+  0    verified       copied (or already copied) and verified: no difference
+  1    differs        the verification found differences (see "next step")
+  2    refused        a check failed, or the copy failed and rolled back: nothing was written to the target
+  3    not-verified   the target holds the copy, but its verification did not finish (run again to verify it)
+  130  interrupted    SIGINT (143: SIGTERM): pg_dump/pg_restore stopped, password files removed;
+                      before the restore committed nothing stays in the target, after it as for 3
 `;
+
+/** How long an interrupted run may take to stop before the process exits anyway. */
+const STOP_SECONDS = 10;
+
+/** 128 + the signal's number: a shell's exit status for a process ended by it. */
+function signalExitCode(signal: NodeJS.Signals): number {
+  return 128 + (constants.signals[signal] ?? 0);
+}
 
 function url(values: { [k: string]: string | boolean | undefined }, name: 'from' | 'to'): string {
   const direct = values[name] as string | undefined;
@@ -81,27 +104,97 @@ export async function main(argv: string[]): Promise<number> {
     if (rowHash !== undefined && !Object.values(RowHash).includes(rowHash as RowHash)) {
       throw new MigrateError(MigrateErrorCode.BadInput, '--row-hash', `"${rowHash}" is not a row hash`, `Use one of: ${Object.values(RowHash).join(', ')}`);
     }
-    const result = await migrateDatabase({
-      from: url(values, 'from'),
-      to: url(values, 'to'),
-      ...(values.role !== undefined ? { role: values.role } : {}),
-      ...(values['pg-bin'] !== undefined ? { pgBin: values['pg-bin'] } : {}),
-      ...(rowHash !== undefined ? { rowHash: rowHash as RowHash } : {}),
-      onProgress: (p) => process.stderr.write(`${renderProgress(p)}\n`),
-    });
+    const from = url(values, 'from');
+    const to = url(values, 'to');
+    const result = await interruptible((signal) =>
+      migrateDatabase({
+        from,
+        to,
+        ...(values.role !== undefined ? { role: values.role } : {}),
+        ...(values['pg-bin'] !== undefined ? { pgBin: values['pg-bin'] } : {}),
+        ...(rowHash !== undefined ? { rowHash: rowHash as RowHash } : {}),
+        onProgress: (p) => process.stderr.write(`${renderProgress(p)}\n`),
+        signal,
+      }),
+    );
     process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : renderReport(result));
-    return result.ok ? 0 : 1;
+    return MIGRATE_EXIT_CODES[result.status];
   } catch (e) {
-    if (e instanceof MigrateError) {
-      if (json) process.stdout.write(`${JSON.stringify({ ok: false, refused: { code: e.code, field: e.field, problem: e.problem, fix: e.fix } }, null, 2)}\n`);
-      process.stderr.write(`postgres-strategies migrate: refused: ${e.message}\n`);
-      return 2;
-    }
-    const message = e instanceof Error ? e.message : String(e);
-    // parseArgs' errors (unknown option, missing value) are usage errors.
-    const usage = (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
-    if (json) process.stdout.write(`${JSON.stringify({ ok: false, refused: { code: usage ? MigrateErrorCode.BadInput : 'error', field: '', problem: message, fix: '' } }, null, 2)}\n`);
-    process.stderr.write(`postgres-strategies migrate: ${message}${usage ? `\n\n${USAGE}` : '\n'}`);
-    return 2;
+    return failed(e, json);
   }
+}
+
+/** A signal that stopped the run, with what the run threw then. */
+class Interrupted extends Error {
+  constructor(
+    readonly signal: NodeJS.Signals,
+    readonly cause: unknown,
+  ) {
+    super(`interrupted by ${signal}`);
+  }
+}
+
+/**
+ * Runs `work` with SIGINT and SIGTERM handled: the first aborts it (pg_dump
+ * and pg_restore are stopped, the sessions closed, the password files
+ * removed by the run itself) and, once it has settled, rejects with
+ * {@link Interrupted} if it failed (a run that finished all the same is
+ * returned as it is); a second one, or {@link STOP_SECONDS} without the run
+ * settling, removes the password files and exits at once.
+ */
+async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  let signalled: NodeJS.Signals | undefined;
+  const now = (signal: NodeJS.Signals): never => {
+    removeAllPassFiles();
+    process.exit(signalExitCode(signal));
+  };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled !== undefined) now(signal);
+    signalled = signal;
+    process.stderr.write(`postgres-strategies migrate: ${signal}: stopping pg_dump/pg_restore and closing the sessions (send it again to quit at once)\n`);
+    controller.abort();
+    setTimeout(() => now(signal), STOP_SECONDS * 1000).unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    // A run that finished all the same (the signal came at its very end) reports what it did.
+    return await work(controller.signal).catch((e: unknown) => {
+      throw signalled !== undefined ? new Interrupted(signalled, e) : e;
+    });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Prints why the run did not return a result; returns the exit code. */
+function failed(e: unknown, json: boolean): number {
+  const print = (status: MigrateStatus, body: Record<string, unknown>, line: string): void => {
+    if (json) process.stdout.write(`${JSON.stringify({ ok: false, status, ...body }, null, 2)}\n`);
+    process.stderr.write(`postgres-strategies migrate: ${line}\n`);
+  };
+  if (e instanceof Interrupted) {
+    const copied = e.cause instanceof MigrateNotVerifiedError ? e.cause : undefined;
+    const problem = copied
+      ? `interrupted by ${e.signal} after the restore committed: ${copied.problem}`
+      : `interrupted by ${e.signal} before the restore committed: nothing of the copy stays in the target`;
+    const fix = copied ? copied.fix : 'Run migrate again to copy';
+    print(MigrateStatus.Interrupted, { signal: e.signal, ...(copied ? { outcome: copied.outcome } : {}), interrupted: { problem, fix } }, `${problem}. ${fix}`);
+    return signalExitCode(e.signal);
+  }
+  if (e instanceof MigrateNotVerifiedError) {
+    print(MigrateStatus.NotVerified, { outcome: e.outcome, ...(e.copy ? { copy: e.copy } : {}), notVerified: { problem: e.problem, fix: e.fix } }, `not verified: ${e.message}`);
+    return MIGRATE_EXIT_CODES[MigrateStatus.NotVerified];
+  }
+  if (e instanceof MigrateError) {
+    print(MigrateStatus.Refused, { refused: { code: e.code, field: e.field, problem: e.problem, fix: e.fix } }, `refused: ${e.message}`);
+    return MIGRATE_EXIT_CODES[MigrateStatus.Refused];
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  // parseArgs' errors (unknown option, missing value) are usage errors.
+  const usage = (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
+  print(MigrateStatus.Refused, { refused: { code: usage ? MigrateErrorCode.BadInput : 'error', field: '', problem: message, fix: '' } }, `${message}${usage ? `\n\n${USAGE}` : ''}`);
+  return MIGRATE_EXIT_CODES[MigrateStatus.Refused];
 }

@@ -201,10 +201,30 @@ export function connectionError(e: unknown, endpoint: Endpoint, secrets: readonl
     );
   }
   if (UNREACHABLE.has(code) || /timeout|terminated unexpectedly/i.test(message)) {
-    return new MigrateError(MigrateErrorCode.Unreachable, f, `cannot reach ${where} (${code || message})`, 'Check the host and port, that the server runs and that a firewall admits this machine');
+    return new MigrateError(MigrateErrorCode.Unreachable, f, `cannot reach ${where} (${code || message})`, CHECK_HOST_PORT);
   }
-  return new MigrateError(MigrateErrorCode.Auth, f, `cannot connect to ${where} as "${endpoint.user}" (${code ? `${code}: ` : ''}${message})`, 'Check the URL');
+  if (/error establishing an SSL connection/i.test(message)) {
+    // pg's words when the answer to PostgreSQL's TLS request is neither "S" (yes) nor "N" (no).
+    return new MigrateError(
+      MigrateErrorCode.Unreachable,
+      f,
+      `the service at ${where} is not a PostgreSQL server: it did not answer the TLS request (sslmode=${endpoint.sslmode}) as PostgreSQL does`,
+      CHECK_HOST_PORT,
+    );
+  }
+  if (/^ERR_SSL_|^EPROTO$/.test(code) || /SSL routines|wrong version number|handshake/i.test(message)) {
+    return new MigrateError(MigrateErrorCode.Tls, f, `the TLS handshake with ${where} failed (${code ? `${code}: ` : ''}${message})`, `Check that ${where} is a PostgreSQL server with TLS enabled, and the sslmode and certificates in the URL`);
+  }
+  if (!SQLSTATE.test(code)) {
+    // Not an answer of a PostgreSQL server.
+    return new MigrateError(MigrateErrorCode.Unreachable, f, `cannot connect to ${where} (${code ? `${code}: ` : ''}${message})`, CHECK_HOST_PORT);
+  }
+  return new MigrateError(MigrateErrorCode.Auth, f, `cannot connect to ${where} as "${endpoint.user}" (${code}: ${message})`, 'Check the URL');
 }
+
+const CHECK_HOST_PORT = 'Check the host and port, that the server runs and that a firewall admits this machine';
+/** A server error's SQLSTATE (five digits or upper-case letters). */
+const SQLSTATE = /^[0-9A-Z]{5}$/;
 
 /**
  * A connected `pg` client for the endpoint (session settings left as the
@@ -227,6 +247,8 @@ export async function connect(endpoint: Endpoint, secrets: readonly string[]): P
 
 /** A private directory holding one PGPASSFILE per endpoint; `remove()` deletes it. */
 export interface PassFiles {
+  /** The private (0700) directory holding them; the run's other private files go there too. */
+  dir: string;
   /** The environment of a libpq tool for `endpoint`: PATH, a C locale, the endpoint's PG* variables and its PGPASSFILE. */
   envFor(endpoint: Endpoint): NodeJS.ProcessEnv;
   remove(): void;
@@ -237,13 +259,33 @@ function pgpassField(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
 }
 
+/** The directories of the PassFiles not removed yet (see {@link removeAllPassFiles}). */
+const liveDirs = new Set<string>();
+let exitHooked = false;
+
+/**
+ * Removes every password file this process wrote and has not removed yet,
+ * synchronously: for a signal handler or an `exit` listener, when the run's
+ * own cleanup cannot be awaited. Also runs on the process' `exit` once a
+ * password file was written.
+ */
+export function removeAllPassFiles(): void {
+  for (const dir of liveDirs) rmSync(dir, { recursive: true, force: true });
+  liveDirs.clear();
+}
+
 /**
  * Writes each endpoint's password to its own PGPASSFILE (`*:*:*:*:<password>`,
- * mode 0600, in a mode-0700 temporary directory). An endpoint without a
- * password gets an empty file, so ~/.pgpass is never read.
+ * mode 0600, in a mode-0700 temporary directory `$TMPDIR/ps-migrate-*`). An
+ * endpoint without a password gets an empty file, so ~/.pgpass is never read.
  */
 export function writePassFiles(endpoints: Endpoint[]): PassFiles {
   const dir = mkdtempSync(join(tmpdir(), 'ps-migrate-'));
+  if (!exitHooked) {
+    process.on('exit', removeAllPassFiles);
+    exitHooked = true;
+  }
+  liveDirs.add(dir);
   chmodSync(dir, 0o700);
   const files = new Map<Endpoint, string>();
   endpoints.forEach((e, i) => {
@@ -252,6 +294,7 @@ export function writePassFiles(endpoints: Endpoint[]): PassFiles {
     files.set(e, path);
   });
   return {
+    dir,
     envFor: (endpoint) => ({
       PATH: process.env['PATH'] ?? '/usr/bin:/bin',
       LANG: 'C.UTF-8',
@@ -259,6 +302,9 @@ export function writePassFiles(endpoints: Endpoint[]): PassFiles {
       ...endpoint.libpqEnv,
       PGPASSFILE: files.get(endpoint) as string,
     }),
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    remove: () => {
+      rmSync(dir, { recursive: true, force: true });
+      liveDirs.delete(dir);
+    },
   };
 }

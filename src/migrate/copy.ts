@@ -16,6 +16,8 @@
  *   commits whole or not at all. If this process dies, pg_restore reads a
  *   truncated archive, fails and rolls back; pg_dump gets SIGPIPE. A run
  *   interrupted at any point leaves the target empty or fully restored.
+ *   An aborted run (`signal`: the command's SIGINT/SIGTERM) sends both
+ *   tools SIGTERM and waits for them to end.
  *   Its limits: no parallel restore (`--jobs`), and every restored table and
  *   large object holds a lock until the commit, so a database with more
  *   objects than `max_locks_per_transaction` × `max_connections` (6 400 by
@@ -24,9 +26,19 @@
  * - `--snapshot`: pg_dump reads the snapshot that migrate's own source
  *   session exported, so the verification reads exactly what was copied
  *   even while the source takes writes.
+ * - `--use-list`, only when the target already has some of the source's
+ *   extensions, created by another role (a superuser creates an untrusted
+ *   one first): pg_dump writes `COMMENT ON EXTENSION` for each extension,
+ *   which only the extension's owner may run, so the restore would fail and
+ *   roll back. The archive's table of contents (at its start) is read by
+ *   `pg_restore --list` first, and the restore runs every entry but those
+ *   comments (the target's extension keeps its own).
  */
 import { ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { Endpoint, PassFiles } from './connection';
 import { MigrateError, MigrateErrorCode, redact } from './errors';
 import { PgTools } from './tools';
@@ -65,7 +77,14 @@ export interface CopyOptions {
   tables: number;
   passFiles: PassFiles;
   secrets: readonly string[];
+  /**
+   * Extensions already in the target, owned by another role than `role`,
+   * whose `COMMENT ON EXTENSION` the restore skips. @default []
+   */
+  skipExtensionComments?: string[];
   onProgress?: (p: CopyProgress) => void;
+  /** Aborting it stops pg_dump and pg_restore (SIGTERM): the restore rolls back. */
+  signal?: AbortSignal;
 }
 
 /** pg_dump's arguments (no connection details: they come from the environment). */
@@ -86,10 +105,11 @@ export function pgDumpArgs(database: string, snapshot?: string): string[] {
   ];
 }
 
-/** pg_restore's arguments. */
-export function pgRestoreArgs(database: string, role: string, singleTransaction = true): string[] {
+/** pg_restore's arguments; `useList`: the path of a list of the archive's entries to restore. */
+export function pgRestoreArgs(database: string, role: string, singleTransaction = true, useList?: string): string[] {
   return [
     '--format=custom',
+    ...(useList !== undefined ? [`--use-list=${useList}`] : []),
     '--no-owner',
     `--role=${role}`,
     '--no-privileges',
@@ -112,6 +132,59 @@ export function pgRestoreArgs(database: string, role: string, singleTransaction 
  */
 export function conninfoDbname(database: string): string {
   return `dbname='${database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/**
+ * `list` (the output of `pg_restore --list`) with the entries of the
+ * comments on `extensions` commented out (`;` first), so that
+ * `pg_restore --use-list` skips them; `skipped` names those found. An entry
+ * reads `<id>; <tableoid> <oid> COMMENT - EXTENSION <name> <owner>`, the
+ * name as pg_dump quotes it.
+ */
+export function withoutExtensionComments(list: string, extensions: readonly string[]): { list: string; skipped: string[] } {
+  const skipped: string[] = [];
+  const out = list.split('\n').map((line) => {
+    const m = /^\d+; \d+ \d+ COMMENT - EXTENSION (.*)$/.exec(line);
+    if (!m) return line;
+    const tag = m[1] as string;
+    const name = extensions.find((e) => [e, `"${e.replace(/"/g, '""')}"`].some((form) => tag === form || tag.startsWith(`${form} `)));
+    if (name === undefined) return line;
+    skipped.push(name);
+    return `;${line}`;
+  });
+  return { list: out.join('\n'), skipped };
+}
+
+/**
+ * Feeds `input` (pg_dump's archive) to `pg_restore --list` until it has read
+ * the table of contents and exited; keeps every chunk read meanwhile, and
+ * leaves `input` paused after them. `list` is undefined when pg_restore failed.
+ */
+function readToc(pgRestore: string, env: NodeJS.ProcessEnv, input: Readable, signal?: AbortSignal): Promise<{ list?: string; head: Buffer[] }> {
+  return new Promise((resolve) => {
+    const head: Buffer[] = [];
+    const lister = spawn(pgRestore, ['--list'], { env, stdio: ['pipe', 'pipe', 'ignore'] });
+    const stop = (): void => void lister.kill('SIGTERM');
+    signal?.addEventListener('abort', stop);
+    let list = '';
+    lister.stdout!.on('data', (d: Buffer) => (list += d.toString()));
+    // It exits once it has read the table of contents: the rest is not for it.
+    lister.stdin!.on('error', () => undefined);
+    const onData = (chunk: Buffer): void => {
+      head.push(chunk);
+      if (lister.stdin!.writable) lister.stdin!.write(chunk);
+    };
+    const onEnd = (): void => void lister.stdin!.end();
+    input.on('data', onData);
+    input.once('end', onEnd);
+    lister.on('close', (code) => {
+      signal?.removeEventListener('abort', stop);
+      input.off('data', onData);
+      input.off('end', onEnd);
+      input.pause();
+      resolve(code === 0 ? { list, head } : { head });
+    });
+  });
 }
 
 interface Finished {
@@ -147,7 +220,32 @@ const DATA_LINE = /processing data for table "([^"]+)"/;
 export async function runCopy(o: CopyOptions): Promise<CopyResult> {
   const started = Date.now();
   const dump = spawn(o.tools.pgDump, pgDumpArgs(o.source.database, o.snapshot), { env: o.passFiles.envFor(o.source), stdio: ['ignore', 'pipe', 'pipe'] });
-  const restore = spawn(o.tools.pgRestore, pgRestoreArgs(o.target.database, o.role), { env: o.passFiles.envFor(o.target), stdio: ['pipe', 'ignore', 'pipe'] });
+  const dumped = watch(dump, () => undefined);
+  const children: ChildProcess[] = [dump];
+  const stop = (): void => children.forEach((c) => c.exitCode === null && c.signalCode === null && c.kill('SIGTERM'));
+  o.signal?.addEventListener('abort', stop);
+  if (o.signal?.aborted) stop();
+  try {
+    return await pipeToRestore(o, dump, dumped, children, started);
+  } finally {
+    o.signal?.removeEventListener('abort', stop);
+  }
+}
+
+async function pipeToRestore(o: CopyOptions, dump: ChildProcess, dumped: Promise<Finished>, children: ChildProcess[], started: number): Promise<CopyResult> {
+  let head: Buffer[] = [];
+  let useList: string | undefined;
+  if ((o.skipExtensionComments ?? []).length > 0) {
+    const toc = await readToc(o.tools.pgRestore, o.passFiles.envFor(o.target), dump.stdout!, o.signal);
+    head = toc.head;
+    if (toc.list !== undefined) {
+      useList = join(o.passFiles.dir, 'restore.list');
+      writeFileSync(useList, withoutExtensionComments(toc.list, o.skipExtensionComments ?? []).list, { mode: 0o600 });
+    }
+  }
+  const restore = spawn(o.tools.pgRestore, pgRestoreArgs(o.target.database, o.role, true, useList), { env: o.passFiles.envFor(o.target), stdio: ['pipe', 'ignore', 'pipe'] });
+  children.push(restore);
+  if (o.signal?.aborted) restore.kill('SIGTERM');
   let bytes = 0;
   let tablesDone = 0;
   let current: string | undefined;
@@ -160,13 +258,18 @@ export async function runCopy(o: CopyOptions): Promise<CopyResult> {
     if (current !== undefined) p.table = current;
     o.onProgress(p);
   };
+  // pg_restore stopping early (an error) must not crash this process with EPIPE.
+  restore.stdin!.on('error', () => undefined);
+  for (const chunk of head) {
+    bytes += chunk.length;
+    restore.stdin!.write(chunk);
+  }
   dump.stdout!.on('data', (chunk: Buffer) => {
     bytes += chunk.length;
     report();
   });
-  dump.stdout!.pipe(restore.stdin!);
-  // pg_restore stopping early (an error) must not crash this process with EPIPE.
-  restore.stdin!.on('error', () => undefined);
+  if (dump.stdout!.readableEnded) restore.stdin!.end();
+  else dump.stdout!.pipe(restore.stdin!);
   const restored = watch(restore, (line) => {
     const m = DATA_LINE.exec(line);
     if (m) {
@@ -175,7 +278,6 @@ export async function runCopy(o: CopyOptions): Promise<CopyResult> {
       report(true);
     }
   });
-  const dumped = watch(dump, () => undefined);
   const [d, r] = await Promise.all([
     dumped.then((x) => {
       // pg_dump failed: stop feeding pg_restore, which then fails and rolls back.

@@ -2,10 +2,13 @@
  * Why `migrate` refused to copy: one code per kind of refusal, the option
  * the user gave (`--from`, `--to`, `--role`, `--pg-bin`), what is wrong and
  * the exact next step. Nothing has been written to the target when one of
- * these is thrown, except where the message says otherwise.
+ * these is thrown. After the restore committed, a failure is a
+ * {@link MigrateNotVerifiedError} instead.
  */
 import { REDACTED } from '../core/dsn';
 import { ValidationError } from '../core/errors';
+import type { CopyResult } from './copy';
+import type { MigrateOutcome } from './migrate';
 
 /** What kind of refusal a {@link MigrateError} is. */
 export enum MigrateErrorCode {
@@ -31,7 +34,7 @@ export enum MigrateErrorCode {
   Budget = 'budget',
   /** Another migrate (or its pg_restore) is still working on the target. */
   Busy = 'busy',
-  /** pg_dump or pg_restore failed; the restore was rolled back. */
+  /** pg_dump or pg_restore failed (or was stopped); the restore was rolled back and the target is still empty. */
   CopyFailed = 'copy-failed',
 }
 
@@ -43,6 +46,33 @@ export class MigrateError extends ValidationError {
     super(field, problem, fix);
     this.name = 'MigrateError';
     this.code = code;
+  }
+}
+
+/**
+ * The target holds the copy, but it was not verified: the restore committed
+ * (or the target already held an earlier run's copy), then the verification
+ * could not finish — a session error, a dropped connection, the run
+ * interrupted. Not a refusal: the target is no longer as it was. Running
+ * migrate again (once the cause is gone) finds the copy and verifies it
+ * without copying (`already-copied`). The command exits 3.
+ * `message` is `"<problem>. <fix>"`, with no password in it.
+ */
+export class MigrateNotVerifiedError extends Error {
+  /** `copied` (this run restored the copy) or `already-copied` (an earlier run did). */
+  readonly outcome: MigrateOutcome;
+  /** The copy this run made (absent for `already-copied`). */
+  readonly copy?: CopyResult;
+  readonly problem: string;
+  readonly fix: string;
+
+  constructor(outcome: MigrateOutcome, copy: CopyResult | undefined, problem: string, fix: string) {
+    super(`${problem}. ${fix}`);
+    this.name = 'MigrateNotVerifiedError';
+    this.outcome = outcome;
+    if (copy !== undefined) this.copy = copy;
+    this.problem = problem;
+    this.fix = fix;
   }
 }
 

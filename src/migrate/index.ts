@@ -4,9 +4,9 @@
  * the package's CLI). Uses `pg` and the PostgreSQL client tools
  * (pg_dump/pg_restore); loads no `@pulumi/*` package.
  */
-export { MIN_SOURCE_MAJOR, MigrateOutcome, migrateDatabase } from './migrate';
+export { MIGRATE_EXIT_CODES, MIN_SOURCE_MAJOR, MigrateOutcome, MigrateStatus, migrateDatabase } from './migrate';
 export type { MigrateOptions, MigrateProgress, MigrateResult, VerifyProgress } from './migrate';
-export { MigrateError, MigrateErrorCode } from './errors';
+export { MigrateError, MigrateErrorCode, MigrateNotVerifiedError } from './errors';
 export { MIGRATE_APPLICATION_NAME, MIGRATE_URL_PARAMETERS } from './connection';
 export type { EndpointSummary } from './connection';
 export { MIGRATE_SOURCE_CONNECTIONS, MIGRATE_TARGET_CONNECTIONS, VERIFY_SESSIONS, checkServerBudget } from './budget';

@@ -14,10 +14,18 @@
  *    (a previous run's copy, e.g. one interrupted after the restore
  *    committed): then nothing is copied and that copy is verified;
  * 4. the copy (copy.ts: one pg_restore transaction);
- * 5. the verification (verify.ts) against the snapshot pg_dump read: the
+ * 5. in the least-privilege shape, the grants the owner's default
+ *    privileges give the app and read-only roles in schema public, made in
+ *    each restored schema outside public (`grantsLikePublic`);
+ * 6. the verification (verify.ts) against the snapshot pg_dump read: the
  *    table checksums in parts ({@link VERIFY_SESSIONS} sessions per side in
- *    parallel; the source's start with the copy), then sequences, large
- *    objects, extensions and ownership.
+ *    parallel; the source's start with the copy), then sequences (between
+ *    their values at the snapshot and after the copy), large objects,
+ *    extensions, ownership and the app and read-only roles' privileges.
+ *
+ * A failure in 1–4 writes nothing (a {@link MigrateError}: the restore is
+ * one transaction); from the restore's commit on it is a
+ * {@link MigrateNotVerifiedError}: the target holds the copy.
  */
 import type { Client } from 'pg';
 import { BudgetCheck, VERIFY_SESSIONS, checkServerBudget } from './budget';
@@ -35,8 +43,10 @@ import {
   extensions,
   inventory,
   largeObjectSum,
+  missingPrivileges,
   otherMigrateSessions,
   pinOutputSettings,
+  publicDefaultGrants,
   roleRights,
   sameDatabase,
   sequenceStates,
@@ -49,10 +59,12 @@ import {
 } from './catalog';
 import { Endpoint, EndpointSummary, MIGRATE_APPLICATION_NAME, connect, parseEndpoint, secretsOf, summarize, writePassFiles } from './connection';
 import { quoteIdent, quoteLiteral } from '../core/identifiers';
+import { SchemaGrantPlan, grantsLikePublic } from '../core/plan';
+import { CHANGE_NOTICE_PREFIX, renderSchemaGrantsSql } from '../core/render-sql';
 import { CopyProgress, CopyResult, runCopy } from './copy';
-import { MigrateError, MigrateErrorCode, redact } from './errors';
+import { MigrateError, MigrateErrorCode, MigrateNotVerifiedError, redact } from './errors';
 import { findPgTools, pickPgTools } from './tools';
-import { SideReading, Verification, compare, sameObjects } from './verify';
+import { SequenceComparison, SideReading, Verification, compare, sameObjects } from './verify';
 
 /** The oldest source major migrate supports (float output and the catalogs it reads). */
 export const MIN_SOURCE_MAJOR = 12;
@@ -88,6 +100,12 @@ export interface MigrateOptions {
   rowHash?: RowHash;
   /** Called with progress while checking, copying and verifying. @default nothing is reported */
   onProgress?: (p: MigrateProgress) => void;
+  /**
+   * Aborting it stops the run: pg_dump and pg_restore get SIGTERM (the
+   * restore rolls back), the sessions are closed, the password files
+   * removed; the promise then rejects (see {@link migrateDatabase}).
+   */
+  signal?: AbortSignal;
 }
 
 /** Progress of the verification on one side: checksum parts (tables, or block ranges of big tables) done. */
@@ -112,10 +130,37 @@ export enum MigrateOutcome {
   AlreadyCopied = 'already-copied',
 }
 
+/**
+ * How a run ended, and the command's exit code for it: the `status` of the
+ * JSON the command prints.
+ */
+export enum MigrateStatus {
+  /** Exit 0: copied (or already copied) and verified, no difference. */
+  Verified = 'verified',
+  /** Exit 1: the verification found differences (`nextStep` says what to do). */
+  Differs = 'differs',
+  /** Exit 2: refused by a check, or the copy failed and rolled back: nothing was written to the target. */
+  Refused = 'refused',
+  /** Exit 3: the target holds the copy (restored, or an earlier run's), but it was not verified. */
+  NotVerified = 'not-verified',
+  /** Exit 130 (SIGINT) or 143 (SIGTERM): the command was interrupted; it says whether the target holds the copy. */
+  Interrupted = 'interrupted',
+}
+
+/** The command's exit code per {@link MigrateStatus} (interrupted: 128 + the signal's number). */
+export const MIGRATE_EXIT_CODES: Readonly<Record<Exclude<MigrateStatus, MigrateStatus.Interrupted>, number>> = {
+  [MigrateStatus.Verified]: 0,
+  [MigrateStatus.Differs]: 1,
+  [MigrateStatus.Refused]: 2,
+  [MigrateStatus.NotVerified]: 3,
+};
+
 /** The result of {@link migrateDatabase}. */
 export interface MigrateResult {
   /** True when the verification found no difference. */
   ok: boolean;
+  /** `verified` (ok) or `differs`. */
+  status: MigrateStatus.Verified | MigrateStatus.Differs;
   outcome: MigrateOutcome;
   source: EndpointSummary & { serverVersion: string };
   target: EndpointSummary & { serverVersion: string; role: string };
@@ -150,6 +195,43 @@ function describeObjects(objects: DbObject[], largeObjects: number): string {
   return names.length > 8 ? `${shown} and ${names.length - 8} more` : shown;
 }
 
+/** The first `n` names, and how many more. */
+function some(names: string[], n = 4): string {
+  return names.length > n ? `${names.slice(0, n).join(', ')} and ${names.length - n} more` : names.join(', ');
+}
+
+/** What differs, in a sentence: the kinds of items and the first few names. */
+function describeDifferences(v: Verification): string {
+  const seq = (s: SequenceComparison): string => `${s.sequence} (source ${s.source?.lastValue ?? 'missing'}, target ${s.target?.lastValue ?? 'missing'})`;
+  const parts = [
+    [v.tables.filter((t) => !t.equal).map((t) => t.table), 'table(s)'],
+    [v.sequences.filter((x) => !x.equal).map(seq), 'sequence(s)'],
+    [v.largeObjects.equal ? [] : ['large objects'], ''],
+    [v.extensions.filter((e) => !e.equal).map((e) => e.extension), 'extension(s)'],
+    [[...v.objects.onlyInSource.map((o) => `${o} (source only)`), ...v.objects.onlyInTarget.map((o) => `${o} (target only)`)], 'object(s)'],
+    [v.ownership.notOwned.map((o) => `${o.kind} ${o.name}`), `not owned by ${v.ownership.role}:`],
+    [v.privileges.missing, 'missing privilege(s):'],
+  ] as Array<[string[], string]>;
+  return parts
+    .filter(([names]) => names.length > 0)
+    .map(([names, label]) => (label === '' ? some(names) : `${label} ${some(names)}`))
+    .join('; ');
+}
+
+/**
+ * Which side moved on, from the sequences: the target handed out values the
+ * source has not (it took writes since the copy), or the source did.
+ */
+function whichSideMoved(v: Verification): string {
+  const ahead = (side: 'source' | 'target'): string[] => v.sequences.filter((s) => s.ahead === side).map((s) => s.sequence);
+  const [target, source] = [ahead('target'), ahead('source')];
+  if (target.length > 0) {
+    return `The target's sequence(s) ${some(target)} are ahead of the source's: the target has taken writes since the copy${source.length > 0 ? `, and the source too (${some(source)})` : ''}`;
+  }
+  if (source.length > 0) return `The source's sequence(s) ${some(source)} are ahead of the target's: the source has taken writes since the copy`;
+  return 'The sequences do not tell which side changed';
+}
+
 /** The SQL to empty a target (the exact next step of a refusal). */
 function emptyTargetStep(target: Endpoint): string {
   const db = quoteIdent(target.database);
@@ -161,7 +243,8 @@ function emptyTargetStep(target: Endpoint): string {
 
 /**
  * Reads one side's content with `clients` (the first one for the catalogs;
- * all of them for the table checksums, in parallel). `objects` is the side's
+ * all of them for the table checksums, in parallel), sequences aside (the
+ * caller reads them when their moment comes). `objects` is the side's
  * inventory: the source's was read in the copy's snapshot before the copy.
  */
 async function read(
@@ -181,7 +264,7 @@ async function read(
   return {
     inventory: inv,
     tables: sums,
-    sequences: await sequenceStates(main),
+    sequences: new Map(),
     largeObjects: await largeObjectSum(main, hash.text),
     extensions: await extensions(main),
   };
@@ -203,6 +286,47 @@ async function moreSessions(n: number, endpoint: Endpoint, secrets: readonly str
 }
 
 /**
+ * After a failed copy: rethrows its error when the target is still empty
+ * (the restore rolled back, as one transaction does); else, or when that
+ * cannot be read, a {@link MigrateNotVerifiedError} (a failure at the very
+ * commit may leave it committed).
+ */
+async function stillEmpty(e: unknown, tgt: Client, role: string, srcExtensions: string[], signal?: AbortSignal): Promise<never> {
+  if (signal?.aborted || !(e instanceof MigrateError)) throw e;
+  const after = await inventory(tgt, role).catch(() => undefined);
+  const rest = after?.objects.filter((o) => !(o.kind === 'extension' && srcExtensions.includes(o.name)));
+  if (after !== undefined && rest?.length === 0 && after.largeObjects === 0) throw e;
+  throw new MigrateNotVerifiedError(
+    MigrateOutcome.Copied,
+    undefined,
+    `${e.problem.trim()}; yet the target ${after !== undefined ? `holds ${describeObjects(rest ?? [], after.largeObjects)}` : 'could not be read afterwards'}, so the restore may have committed`,
+    'Run migrate again with the same URLs: it verifies the copy if the target holds one, and copies into an empty target',
+  );
+}
+
+/**
+ * Makes, in each of `schemas` but public, the grants the owner's default
+ * privileges give in schema public (`grantsLikePublic`, rendered by the
+ * bootstrap's own renderer), as `owner`; idempotent.
+ * @returns the changes made (the renderer's NOTICEs), e.g. `granted USAGE on schema billing to vw_app`.
+ */
+async function grantOutsidePublic(client: Client, owner: string, publicGrants: SchemaGrantPlan[], schemas: string[]): Promise<string[]> {
+  const grants = schemas.filter((s) => s !== 'public').flatMap((schema) => grantsLikePublic(publicGrants, schema, owner));
+  if (grants.length === 0) return [];
+  const changes: string[] = [];
+  const onNotice = (n: { message?: string }): void => {
+    if (n.message?.startsWith(CHANGE_NOTICE_PREFIX)) changes.push(n.message.slice(CHANGE_NOTICE_PREFIX.length + 1));
+  };
+  client.on('notice', onNotice);
+  try {
+    await client.query(renderSchemaGrantsSql(owner, grants));
+  } finally {
+    client.off('notice', onNotice);
+  }
+  return changes;
+}
+
+/**
  * Copies the `from` database into the `to` database and verifies the copy.
  *
  * Safe to run again at any point: an interrupted copy leaves the target
@@ -217,14 +341,21 @@ async function moreSessions(n: number, endpoint: Endpoint, secrets: readonly str
  * through their arguments; no message holds a password.
  *
  * @returns the result; `ok` is false when the verification found a difference
- *   (the target then holds the copy as restored; `nextStep` says what to do).
+ *   (the target then holds the copy as restored; `nextStep` says what to do,
+ *   and never to drop a target that may hold newer data).
  * @throws MigrateError before anything is written to the target for: a bad
- *   URL, an unreachable server, TLS refused or not verifying, a wrong
- *   password, a missing database, `from` and `to` being the same database,
- *   no pg_dump new enough for the source, a missing target role or one that
- *   cannot own the restored objects, a non-empty target, an exhausted
- *   connection budget, another migrate running; and (`copy-failed`) when
- *   pg_dump or pg_restore fails, in which case the restore was rolled back.
+ *   URL, an unreachable server (or not a PostgreSQL server), TLS refused or
+ *   not verifying, a wrong password, a missing database, `from` and `to`
+ *   being the same database, no pg_dump new enough for the source, a missing
+ *   target role or one that cannot own the restored objects, a non-empty
+ *   target, an exhausted connection budget, another migrate running; and
+ *   (`copy-failed`) when pg_dump or pg_restore fails, in which case the
+ *   restore was rolled back (checked: the target is empty).
+ * @throws MigrateNotVerifiedError when anything fails after the restore
+ *   committed (or in an already-copied target): the target holds the copy,
+ *   not verified; a rerun verifies it.
+ * @throws Error named `AbortError` when `signal` aborted the run before the
+ *   restore committed (nothing of it stays in the target).
  */
 export async function migrateDatabase(options: MigrateOptions): Promise<MigrateResult> {
   const started = Date.now();
@@ -232,17 +363,27 @@ export async function migrateDatabase(options: MigrateOptions): Promise<MigrateR
   const source = parseEndpoint(options.from, '--from');
   const target = parseEndpoint(options.to, '--to');
   const secrets = secretsOf(source, target);
+  const interrupted = (): Error => Object.assign(new Error('migrate was interrupted before the restore committed: nothing of the copy stays in the target'), { name: 'AbortError' });
+  if (options.signal?.aborted) throw interrupted();
   progress({ phase: 'check', message: `connecting to ${source.host}:${source.port}/${source.database} and ${target.host}:${target.port}/${target.database}` });
+  const clients: Client[] = [];
+  // Aborted: every session closes, so whatever query runs fails at once (pg_dump/pg_restore are stopped by runCopy).
+  const closeAll = (): void => clients.forEach((c) => void c.end().catch(() => undefined));
+  options.signal?.addEventListener('abort', closeAll);
   const [src, tgt] = await Promise.allSettled([connect(source, secrets), connect(target, secrets)]);
-  const clients = [src, tgt].flatMap((c) => (c.status === 'fulfilled' ? [c.value] : []));
+  clients.push(...[src, tgt].flatMap((c) => (c.status === 'fulfilled' ? [c.value] : [])));
+  if (options.signal?.aborted) closeAll();
   try {
     if (src.status === 'rejected') throw src.reason;
     if (tgt.status === 'rejected') throw tgt.reason;
     return await run(src.value, tgt.value, source, target, secrets, options, progress, started, clients);
   } catch (e) {
+    if (e instanceof MigrateNotVerifiedError) throw e;
+    if (options.signal?.aborted) throw interrupted();
     if (e instanceof MigrateError) throw e;
     throw new Error(redact(e instanceof Error ? e.message : String(e), secrets));
   } finally {
+    options.signal?.removeEventListener('abort', closeAll);
     await Promise.all(clients.map((c) => c.end().catch(() => undefined)));
   }
 }
@@ -340,6 +481,8 @@ async function run(
 
   // Extensions the source also has may be there already (a superuser creates an untrusted one first).
   const tgtObjects = tgtInv.objects.filter((o) => !(o.kind === 'extension' && srcExtensions.includes(o.name)));
+  // pg_dump comments on every extension it dumps; only the extension's owner may (copy.ts skips those comments).
+  const foreignExtensions = rights.superuser ? [] : tgtInv.objects.filter((o) => o.kind === 'extension' && srcExtensions.includes(o.name) && o.owner !== role).map((o) => o.name);
   const empty = tgtObjects.length === 0 && tgtInv.largeObjects === 0;
   let outcome = MigrateOutcome.Copied;
   if (!empty) {
@@ -356,8 +499,11 @@ async function run(
   }
   const tables = await dataTables(src);
   const hash: RowHashing = { text: textHash, recordTables: byTypes ? await recordHashTables(src, tables) : new Set() };
+  // Least-privilege shape: what the owner's default privileges in public give the app and read-only roles.
+  const publicGrants = await publicDefaultGrants(tgt, role);
+  // Sequences are not covered by the snapshot: pg_dump reads a value between this one and the one read after the copy.
+  const sequencesAtSnapshot = await sequenceStates(src);
   const checksSeconds = since(started);
-
 
   // More sessions for the checksums: on the source they read the copy's snapshot.
   const sourceSessions = [
@@ -376,54 +522,114 @@ async function run(
     const passFiles = writePassFiles([source, target]);
     try {
       // pg_dump imports the snapshot at its start; the source side of the verification reads it meanwhile.
-      const copying = runCopy({ tools, source, target, role, snapshot, tables: tables.length, passFiles, secrets, onProgress: progress });
+      const copying = runCopy({
+        tools,
+        source,
+        target,
+        role,
+        snapshot,
+        tables: tables.length,
+        passFiles,
+        secrets,
+        skipExtensionComments: foreignExtensions,
+        onProgress: progress,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
       sourceReading = read('source', sourceSessions, tables, sf.versionNum, hash, progress, srcInv);
       sourceReading.catch(() => undefined);
-      copy = await copying;
+      copy = await copying.catch((e: unknown) => stillEmpty(e, tgt, role, srcExtensions, options.signal));
     } finally {
       passFiles.remove();
+    }
+    if (foreignExtensions.length > 0) {
+      notes.push(`the comment(s) on extension(s) ${foreignExtensions.join(', ')} were not restored: the target's own stay (only an extension's owner may comment on it, and a superuser created them there)`);
     }
   } else {
     sourceReading = read('source', sourceSessions, tables, sf.versionNum, hash, progress, srcInv);
   }
   const copySeconds = since(copyStarted);
-
-  const verifyStarted = Date.now();
-  const asRole = async (c: Client): Promise<void> => {
-    if (role !== tf.currentUser) await setRole(c, role);
-  };
-  await asRole(tgt);
-  const targetSessions = [
-    tgt,
-    ...(await moreSessions(VERIFY_SESSIONS - 1, target, secrets, async (c) => {
-      sessions.push(c);
-      await pinOutputSettings(c);
-      await asRole(c);
-    })),
-  ];
-  const [sr, tr] = await Promise.all([sourceReading, read('target', targetSessions, tables, tf.versionNum, hash, progress, inventory(tgt, role))]);
-  await Promise.all(sourceSessions.map((c) => c.query('COMMIT')));
-  const verification = compare(sr, tr, role);
-  const ok = verification.differences === 0;
-  const result: MigrateResult = {
-    ok,
-    outcome,
-    source: { ...summarize(source), serverVersion: sf.version },
-    target: { ...summarize(target), serverVersion: tf.version, role },
-    tools: { pgDump: tools.pgDump, pgRestore: tools.pgRestore, version: tools.version, major: tools.major },
-    notes,
-    budget,
-    rowHash: hash.text,
-    recordHashTables: tables.filter((t) => hash.recordTables.has(t)),
-    verification,
-    seconds: { checks: checksSeconds, copy: copySeconds, verify: since(verifyStarted), total: since(started) },
-  };
-  if (copy) result.copy = copy;
-  if (!ok) {
-    result.nextStep =
-      outcome === MigrateOutcome.AlreadyCopied
-        ? `The target holds an earlier copy that differs from the source now (did the source take writes since?). Stop the application's writes, then ${emptyTargetStep(target)}`
-        : `The copy differs from the source (see the differences). Keep using the source; to copy again, ${emptyTargetStep(target)}`;
+  // From here on the target holds the copy: a failure is "not verified", never "nothing written".
+  try {
+    return await verifyCopy();
+  } catch (e) {
+    const message = redact(e instanceof Error ? e.message : String(e), secrets);
+    const what = outcome === MigrateOutcome.Copied ? 'the copy was restored into the target (its transaction committed)' : "the target holds an earlier run's copy";
+    throw new MigrateNotVerifiedError(
+      outcome,
+      copy,
+      `${what}, but ${options.signal?.aborted ? 'the run was interrupted before the verification finished' : `the verification did not finish: ${message}`}`,
+      'Run migrate again with the same URLs once the cause is gone: it finds the copy and verifies it without copying (nothing is dropped)',
+    );
   }
-  return result;
+
+  async function verifyCopy(): Promise<MigrateResult> {
+    const verifyStarted = Date.now();
+    const asRole = async (c: Client): Promise<void> => {
+      if (role !== tf.currentUser) await setRole(c, role);
+    };
+    await asRole(tgt);
+    const schemas = ['public', ...srcInv.objects.filter((o) => o.kind === 'schema').map((o) => o.name)];
+    const granted = await grantOutsidePublic(tgt, role, publicGrants, schemas);
+    if (granted.length > 0) notes.push(`granted in the restored schemas outside public what the owner's default privileges give in public: ${some(granted, 6)}`);
+    const targetSessions = [
+      tgt,
+      ...(await moreSessions(VERIFY_SESSIONS - 1, target, secrets, async (c) => {
+        sessions.push(c);
+        await pinOutputSettings(c);
+        await asRole(c);
+      })),
+    ];
+    const [sr, tr] = await Promise.all([
+      sourceReading.then(async (r): Promise<SideReading> => ({ ...r, sequences: sequencesAtSnapshot, sequencesAfter: await sequenceStates(src) })),
+      read('target', targetSessions, tables, tf.versionNum, hash, progress, inventory(tgt, role)).then(async (r): Promise<SideReading> => {
+        // In public (the stack's grants) and in each schema restored: what the shape gives the app and read-only roles.
+        const expected = schemas.flatMap((schema) => grantsLikePublic(publicGrants, schema, role));
+        return {
+          ...r,
+          sequences: await sequenceStates(tgt),
+          privileges: { roles: [...new Set(publicGrants.map((g) => g.role))], missing: await missingPrivileges(tgt, role, expected) },
+        };
+      }),
+    ]);
+    await Promise.all(sourceSessions.map((c) => c.query('COMMIT')));
+    const verification = compare(sr, tr, role);
+    const ok = verification.differences === 0;
+    const moved = verification.sequences.filter((x) => x.equal && x.moved !== undefined);
+    if (moved.length > 0) {
+      notes.push(
+        `the source took writes during the run: ${moved.length} sequence(s) advanced after the copy's snapshot (${some(moved.map((x) => `${x.sequence} by ${x.moved}`))}); ` +
+          "what was written after the snapshot is not in the copy (the copy is the snapshot's, verified): stop the application's writes to the source before the cutover",
+      );
+    }
+    const result: MigrateResult = {
+      ok,
+      status: ok ? MigrateStatus.Verified : MigrateStatus.Differs,
+      outcome,
+      source: { ...summarize(source), serverVersion: sf.version },
+      target: { ...summarize(target), serverVersion: tf.version, role },
+      tools: { pgDump: tools.pgDump, pgRestore: tools.pgRestore, version: tools.version, major: tools.major },
+      notes,
+      budget,
+      rowHash: hash.text,
+      recordHashTables: tables.filter((t) => hash.recordTables.has(t)),
+      verification,
+      seconds: { checks: checksSeconds, copy: copySeconds, verify: since(verifyStarted), total: since(started) },
+    };
+    if (copy) result.copy = copy;
+    if (!ok) {
+      const what = describeDifferences(verification);
+      const targetMoved = verification.sequences.some((x) => x.ahead === 'target');
+      // Never a destructive step when the target may hold newer data: an earlier copy may have been in use since.
+      const keep =
+        'migrate does not drop or replace a target that may hold newer data: if the application already writes to the target, the target is the one to keep. ' +
+        'Find out which side holds the data to keep before changing either';
+      result.nextStep =
+        outcome === MigrateOutcome.AlreadyCopied
+          ? `Stop here: the target already held a copy (from an earlier run), and it differs from the source: ${what}. ${whichSideMoved(verification)}. This run copied nothing. ${keep}`
+          : targetMoved
+            ? `Stop here: the copy differs from the source: ${what}. ${whichSideMoved(verification)}: something wrote to the target during the run. ${keep}`
+            : `The copy differs from the source: ${what}. Keep using the source; to copy again, ${emptyTargetStep(target)}`;
+    }
+    return result;
+  }
 }

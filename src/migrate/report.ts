@@ -60,7 +60,8 @@ export function renderReport(r: MigrateResult): string {
   }
   for (const s of v.sequences) {
     const show = (x: { lastValue: string; isCalled: boolean } | null): string => (x ? `${x.lastValue}${x.isCalled ? '' : ' (not called)'}` : 'missing');
-    rows.push(['sequence', s.sequence, show(s.source), show(s.target), '', '', mark(s.equal)]);
+    const source = s.sourceAfter ? `${show(s.source)} → ${show(s.sourceAfter)} (moved ${s.moved} during the run)` : show(s.source);
+    rows.push(['sequence', s.sequence, source, show(s.target), '', '', `${mark(s.equal)}${s.ahead ? ` (${s.ahead} ahead)` : ''}`]);
   }
   rows.push(['large objects', '', String(v.largeObjects.source.rows), String(v.largeObjects.target.rows), v.largeObjects.source.checksum.slice(0, 12), v.largeObjects.target.checksum.slice(0, 12), mark(v.largeObjects.equal)]);
   for (const e of v.extensions) rows.push(['extension', e.extension, e.source ?? 'missing', e.target ?? 'missing', '', '', mark(e.equal)]);
@@ -77,6 +78,10 @@ export function renderReport(r: MigrateResult): string {
   ]);
   for (const o of v.ownership.notOwned) rows.push(['  not owned', `${o.kind} ${o.name}`, '', `owner ${o.owner}`, '', '', mark(false)]);
   if (v.ownership.largeObjectsNotOwned > 0) rows.push(['  not owned', 'large objects', '', String(v.ownership.largeObjectsNotOwned), '', '', mark(false)]);
+  if (v.privileges.roles.length > 0) {
+    rows.push(['privileges', v.privileges.roles.join(', '), '', v.privileges.missing.length > 0 ? `${v.privileges.missing.length} missing` : 'all held', '', '', mark(v.privileges.equal)]);
+    for (const m of v.privileges.missing) rows.push(['  missing', m, '', '', '', '', mark(false)]);
+  }
   out.push(renderTable(['what', 'name', 'source', 'target', 'source sum', 'target sum', ''], rows, [false, false, true, true, false, false, false]));
   if (r.nextStep) out.push('', `next step: ${r.nextStep}`);
   return `${out.join('\n')}\n`;

@@ -1,7 +1,7 @@
 import { ConnectionBudgetError } from '../../../src/core/budget';
 import fc from 'fast-check';
 import { PoolerMode } from '../../../src/core/dsn';
-import { InstanceSpec, RolePurpose, RoleShape, SchemaObjectType, ServerClaims, planInstance, planInstances, planServer, serverConsumers, validateInstanceName } from '../../../src/core/plan';
+import { InstanceSpec, RolePurpose, RoleShape, SchemaObjectType, ServerClaims, grantsLikePublic, planInstance, planInstances, planServer, serverConsumers, validateInstanceName } from '../../../src/core/plan';
 import { expectFieldError } from './helpers';
 
 const CAPACITY = { maxConnections: 100, reservedConnections: 3 };
@@ -125,6 +125,20 @@ describe('planInstance: least-privilege shape (seed 004)', () => {
     ]);
     for (const g of p.schemaGrants.filter((x) => x.role !== 'vw_x_owner')) expect(g.privileges).not.toContain('CREATE');
     expect(p.schemaGrants.filter((g) => g.role === 'vw_x_owner')).toHaveLength(1);
+  });
+
+  test('grantsLikePublic: what the shape gives the app and read-only roles in public, for another schema (migrate\'s restored schemas)', () => {
+    const billing = grantsLikePublic(p.schemaGrants, 'billing', 'vw_x_owner');
+    const inPublic = p.schemaGrants.filter((g) => g.role !== 'PUBLIC' && g.role !== 'vw_x_owner');
+    // the same roles, kinds, privileges and defaults as in public, nothing for PUBLIC or the owner
+    expect(billing.map((g) => ({ ...g, schema: 'public' })).sort((a, b) => `${a.role}${a.objectType}`.localeCompare(`${b.role}${b.objectType}`))).toEqual(
+      [...inPublic].sort((a, b) => `${a.role}${a.objectType}`.localeCompare(`${b.role}${b.objectType}`)),
+    );
+    expect(billing.every((g) => g.schema === 'billing')).toBe(true);
+    // USAGE on the schema comes first (the renderer grants it before the objects)
+    expect(billing.slice(0, 2).map((g) => [g.role, g.objectType])).toEqual([['vw_x', 'schema'], ['vw_x_ro', 'schema']]);
+    // the owner shape gives nothing outside the owner
+    expect(grantsLikePublic(planInstance({ name: 'y' }, 'vw_').schemaGrants, 'billing', 'vw_y')).toEqual([]);
   });
 
   test('a database name that leaves no room for the "_owner" suffix is rejected naming the role', () => {

@@ -142,6 +142,10 @@ describe('connectionError', () => {
     [{ code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:6543' }, MigrateErrorCode.Unreachable, 'cannot reach db.example.com:6543 (ECONNREFUSED)'],
     [{ code: 'ENOTFOUND', message: 'getaddrinfo ENOTFOUND db.example.com' }, MigrateErrorCode.Unreachable, 'Check the host and port'],
     [{ message: 'Connection terminated due to connection timeout' }, MigrateErrorCode.Unreachable, 'cannot reach'],
+    // pg's words when the answer to the TLS request is neither yes nor no: another service on the port
+    [{ message: 'There was an error establishing an SSL connection' }, MigrateErrorCode.Unreachable, 'the service at db.example.com:6543 is not a PostgreSQL server'],
+    [{ code: 'EPROTO', message: 'write EPROTO 40B8:error:0A00010B:SSL routines:ssl3_get_record:wrong version number' }, MigrateErrorCode.Tls, 'the TLS handshake with db.example.com:6543 failed'],
+    [{ message: 'Received unexpected message from server' }, MigrateErrorCode.Unreachable, 'cannot connect to db.example.com:6543'],
   ])('%p → %s', (err, code, text) => {
     const m = connectionError(Object.assign(new Error(err['message']), err), e, [PASSWORD]);
     expect([m.code, m.field]).toEqual([code, '--to']);

@@ -5,12 +5,13 @@
  */
 import { MigrateErrorCode } from '../../../src/migrate/errors';
 import { checkServerBudget } from '../../../src/migrate/budget';
-import { conninfoDbname, pgDumpArgs, pgRestoreArgs } from '../../../src/migrate/copy';
+import { conninfoDbname, pgDumpArgs, pgRestoreArgs, withoutExtensionComments } from '../../../src/migrate/copy';
 import { main } from '../../../src/migrate/cli';
-import { MigrateOutcome, MigrateResult } from '../../../src/migrate/migrate';
+import { MigrateOutcome, MigrateResult, MigrateStatus } from '../../../src/migrate/migrate';
 import { formatBytes, renderProgress, renderReport, renderTable } from '../../../src/migrate/report';
 import { PgTools, candidateDirs, parseToolVersion, pickPgTools, serverMajor } from '../../../src/migrate/tools';
-import { SideReading, compare, sameObjects } from '../../../src/migrate/verify';
+import { SideReading, compare, compareSequence, sameObjects } from '../../../src/migrate/verify';
+import { SequenceState } from '../../../src/migrate/catalog';
 import { SslMode } from '../../../src/core/tls';
 import { RowHash } from '../../../src/migrate/catalog';
 import { expectFieldError } from '../core/helpers';
@@ -89,7 +90,7 @@ function side(over: Partial<SideReading> = {}): SideReading {
   return {
     inventory: { objects: [{ kind: 'table', name: 'public.t', owner: 'vw_app' }, { kind: 'extension', name: 'pgcrypto', owner: 'postgres' }], largeObjects: 1, largeObjectsNotOwned: 0 },
     tables: new Map([['public.t', { rows: 2, checksum: 'aa' }]]),
-    sequences: new Map([['public.t_id_seq', { lastValue: '2', isCalled: true }]]),
+    sequences: new Map([['public.t_id_seq', { lastValue: '2', isCalled: true, increment: '1' }]]),
     largeObjects: { rows: 1, checksum: 'lo' },
     extensions: new Map([['pgcrypto', '1.3'], ['plpgsql', '1.0']]),
     ...over,
@@ -107,7 +108,7 @@ describe('compare', () => {
     const target = side({
       inventory: { objects: [{ kind: 'table', name: 'public.t', owner: 'postgres' }, { kind: 'view', name: 'public.v', owner: 'vw_app' }], largeObjects: 1, largeObjectsNotOwned: 1 },
       tables: new Map([['public.t', { rows: 2, checksum: 'bb' }]]),
-      sequences: new Map([['public.t_id_seq', { lastValue: '2', isCalled: false }]]),
+      sequences: new Map([['public.t_id_seq', { lastValue: '2', isCalled: false, increment: '1' }]]),
       largeObjects: { rows: 1, checksum: 'other' },
       extensions: new Map([['plpgsql', '1.0']]),
     });
@@ -120,6 +121,12 @@ describe('compare', () => {
     expect(v.ownership.notOwned).toEqual([{ kind: 'table', name: 'public.t', owner: 'postgres' }]);
     // table, sequence, large objects, extension, 2 objects, 1 not owned, large objects not owned
     expect(v.differences).toBe(8);
+  });
+
+  test('privileges the app and read-only roles lack on the target count one each', () => {
+    const v = compare(side(), side({ privileges: { roles: ['vw_app', 'vw_app_ro'], missing: ['vw_app: USAGE on schema billing', 'vw_app_ro: SELECT on table billing.invoices'] } }), 'vw_app_owner');
+    expect(v.privileges).toEqual({ roles: ['vw_app', 'vw_app_ro'], missing: ['vw_app: USAGE on schema billing', 'vw_app_ro: SELECT on table billing.invoices'], equal: false });
+    expect(compare(side(), side(), 'vw_app').privileges).toEqual({ roles: [], missing: [], equal: true });
   });
 
   test('a table on one side only is a difference', () => {
@@ -135,11 +142,80 @@ describe('compare', () => {
   });
 });
 
+describe('compareSequence: the target must lie between the source at the snapshot and after the copy', () => {
+  const at = (lastValue: string, isCalled = true, increment = '1'): SequenceState => ({ lastValue, isCalled, increment });
+  test('a source that did not move: exactly the same state', () => {
+    expect(compareSequence('s', at('5'), at('5'), at('5'))).toEqual({ sequence: 's', source: at('5'), target: at('5'), equal: true });
+    expect(compareSequence('s', at('1', false), at('1', false), at('1', true))).toMatchObject({ equal: false, ahead: 'target' });
+  });
+
+  test('a source that moved during the run (nextval): any value in between is the copy pg_dump read; how far it moved is reported', () => {
+    for (const t of [at('10'), at('12'), at('16')]) {
+      expect(compareSequence('s', at('10'), at('16'), t)).toEqual({ sequence: 's', source: at('10'), target: t, equal: true, sourceAfter: at('16'), moved: '6' });
+    }
+    // not called yet at the snapshot: its next value is its last_value
+    expect(compareSequence('s', at('1', false), at('3'), at('1'))).toMatchObject({ equal: true, moved: '3' });
+  });
+
+  test('outside the range: the side that is further along', () => {
+    expect(compareSequence('s', at('10'), at('16'), at('17'))).toMatchObject({ equal: false, ahead: 'target' });
+    expect(compareSequence('s', at('10'), at('16'), at('9'))).toMatchObject({ equal: false, ahead: 'source' });
+    expect(compareSequence('s', at('10'), at('10'), at('9'))).toMatchObject({ equal: false, ahead: 'source' });
+  });
+
+  test('descending sequences and large increments: in steps of the increment, in its direction', () => {
+    expect(compareSequence('s', at('-10', true, '-5'), at('-40', true, '-5'), at('-25', true, '-5'))).toMatchObject({ equal: true, moved: '6' });
+    expect(compareSequence('s', at('-10', true, '-5'), at('-40', true, '-5'), at('-45', true, '-5'))).toMatchObject({ equal: false, ahead: 'target' });
+    expect(compareSequence('s', at('9223372036854775000', true, '100'), at('9223372036854775800', true, '100'), at('9223372036854775100', true, '100'))).toMatchObject({ equal: true, moved: '8' });
+  });
+
+  test('missing on one side', () => {
+    expect(compareSequence('s', null, null, at('1'))).toEqual({ sequence: 's', source: null, target: at('1'), equal: false });
+    expect(compareSequence('s', at('1'), at('1'), null)).toEqual({ sequence: 's', source: at('1'), target: null, equal: false });
+  });
+});
+
+describe('withoutExtensionComments: the list pg_restore --use-list reads', () => {
+  // pg_restore --list of pg_dump 15 (a database with citext, hstore and pg_stat_statements)
+  const LIST = [
+    ';',
+    '; Selected TOC Entries:',
+    ';',
+    '4; 3079 16544 EXTENSION - citext ',
+    '3550; 0 0 COMMENT - EXTENSION citext ',
+    '2; 3079 16385 EXTENSION - hstore ',
+    '3551; 0 0 COMMENT - EXTENSION hstore ',
+    '3; 3079 16513 EXTENSION - pg_stat_statements ',
+    '3552; 0 0 COMMENT - EXTENSION pg_stat_statements ',
+    '5; 3079 16600 EXTENSION - "Odd Ext" ',
+    '3554; 0 0 COMMENT - EXTENSION "Odd Ext" ',
+    '219; 1259 16649 TABLE public kv postgres',
+    '3553; 0 0 COMMENT public TABLE kv postgres',
+    '',
+  ].join('\n');
+
+  test('comments out the comments on the named extensions only; the extensions and other comments stay', () => {
+    const { list, skipped } = withoutExtensionComments(LIST, ['pg_stat_statements', 'hstore', 'Odd Ext', 'absent']);
+    expect(skipped).toEqual(['hstore', 'pg_stat_statements', 'Odd Ext']);
+    expect(list.split('\n').filter((l) => l.startsWith(';') && /^;\d/.test(l))).toEqual([
+      ';3551; 0 0 COMMENT - EXTENSION hstore ',
+      ';3552; 0 0 COMMENT - EXTENSION pg_stat_statements ',
+      ';3554; 0 0 COMMENT - EXTENSION "Odd Ext" ',
+    ]);
+    expect(list).toContain('\n3550; 0 0 COMMENT - EXTENSION citext \n');
+    expect(list).toContain('\n2; 3079 16385 EXTENSION - hstore \n');
+    expect(list).toContain('\n3553; 0 0 COMMENT public TABLE kv postgres\n');
+    // an extension whose name is a prefix of another's is not confused with it
+    expect(withoutExtensionComments(LIST, ['pg_stat']).skipped).toEqual([]);
+  });
+});
+
 describe('report', () => {
   const result = (differences = 0, recordHashTables: string[] = []): MigrateResult => {
     const v = compare(side(), differences ? side({ tables: new Map([['public.t', { rows: 3, checksum: 'bb' }]]) }) : side(), 'vw_app');
     return {
       ok: v.differences === 0,
+      status: v.differences === 0 ? MigrateStatus.Verified : MigrateStatus.Differs,
       outcome: MigrateOutcome.Copied,
       source: { host: 'old', port: 5432, database: 'app', user: 'postgres', sslmode: SslMode.Disable, serverVersion: '15.20' },
       target: { host: 'new', port: 5432, database: 'vw_app', user: 'vw_app', sslmode: SslMode.VerifyFull, serverVersion: '17.10', role: 'vw_app' },
@@ -166,6 +242,16 @@ describe('report', () => {
     expect(text).toMatch(/^sequence +public\.t_id_seq +2 +2 +ok$/m);
     expect(text).toMatch(/^ownership +owner vw_app +2 of 2 +ok$/m);
     expect(text).not.toContain('next step');
+  });
+
+  test('a sequence the source moved during the run shows both values and how far; privileges of the app and read-only roles', () => {
+    const r = result();
+    r.verification.sequences = [compareSequence('public.t_id_seq', { lastValue: '2', isCalled: true, increment: '1' }, { lastValue: '9', isCalled: true, increment: '1' }, { lastValue: '4', isCalled: true, increment: '1' })];
+    r.verification.privileges = { roles: ['vw_app', 'vw_app_ro'], missing: ['vw_app_ro: SELECT on table billing.t'], equal: false };
+    const text = renderReport(r);
+    expect(text).toMatch(/^sequence +public\.t_id_seq +2 → 9 \(moved 7 during the run\) +4 +ok$/m);
+    expect(text).toMatch(/^privileges +vw_app, vw_app_ro +1 missing +DIFFERS$/m);
+    expect(text).toMatch(/^  missing +vw_app_ro: SELECT on table billing\.t +DIFFERS$/m);
   });
 
   test('the tables hashed by their column types are counted in the tools line', () => {
@@ -219,6 +305,13 @@ describe('the command line refuses bad options with exit 2, before connecting an
 
   test('--json prints the refusal as JSON', async () => {
     expect(await main(['--json', '--to', 'z'])).toBe(2);
-    expect(JSON.parse(out)).toEqual({ ok: false, refused: { code: 'bad-input', field: '--from', problem: 'is missing', fix: 'Give --from <libpq URL> or --from-env <VAR>' } });
+    expect(JSON.parse(out)).toEqual({ ok: false, status: 'refused', refused: { code: 'bad-input', field: '--from', problem: 'is missing', fix: 'Give --from <libpq URL> or --from-env <VAR>' } });
+  });
+
+  test('--help lists every exit code with its status', async () => {
+    expect(await main(['--help'])).toBe(0);
+    for (const line of [/^ {2}0 +verified /m, /^ {2}1 +differs /m, /^ {2}2 +refused +.*nothing was written/m, /^ {2}3 +not-verified +the target holds the copy/m, /^ {2}130 +interrupted +SIGINT \(143: SIGTERM\)/m]) {
+      expect(out).toMatch(line);
+    }
   });
 });
