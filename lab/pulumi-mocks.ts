@@ -33,7 +33,20 @@ export interface RecordedResource {
   deletedWith: string;
   /** The `additionalSecretOutputs` resource option (outputs the engine stores as secrets). */
   additionalSecretOutputs: string[];
+  /** The `aliases` resource option: old URNs, or the parts of an old URN that differ (a missing part is the resource's own). */
+  aliases: RecordedAlias[];
   inputs: Record<string, unknown>;
+}
+
+/** One alias as the SDK sends it: a URN, or a spec of the parts that differ. */
+export interface RecordedAlias {
+  urn?: string;
+  name?: string;
+  type?: string;
+  /** The old parent's URN. */
+  parentUrn?: string;
+  /** The resource had no parent. */
+  noParent?: boolean;
 }
 
 export interface MockOptions {
@@ -148,6 +161,7 @@ export function installMocks(options: MockOptions = {}): MockRuntime {
       deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
       deletedWith: req.getDeletedwith?.() ?? '',
       additionalSecretOutputs: req.getAdditionalsecretoutputsList?.() ?? [],
+      aliases: [...(req.getAliasurnsList?.() ?? []).map((urn) => ({ urn })), ...(req.getAliasesList?.() ?? []).map(recordAlias)],
       inputs: req.getObject()?.toJavaScript() ?? {},
     };
     resources.push(record);
@@ -184,7 +198,26 @@ interface RegisterRequest {
   getDeletebeforereplace?(): boolean;
   getDeletedwith?(): string;
   getAdditionalsecretoutputsList?(): string[];
+  getAliasurnsList?(): string[];
+  getAliasesList?(): AliasMessage[];
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+}
+
+interface AliasMessage {
+  getUrn(): string;
+  hasSpec(): boolean;
+  getSpec(): { getName(): string; getType(): string; getParenturn(): string; getNoparent(): boolean } | undefined;
+}
+
+function recordAlias(a: AliasMessage): RecordedAlias {
+  const spec = a.hasSpec() ? a.getSpec() : undefined;
+  if (!spec) return { urn: a.getUrn() };
+  return {
+    ...(spec.getName() ? { name: spec.getName() } : {}),
+    ...(spec.getType() ? { type: spec.getType() } : {}),
+    ...(spec.getParenturn() ? { parentUrn: spec.getParenturn() } : {}),
+    ...(spec.getNoparent() ? { noParent: true } : {}),
+  };
 }
 
 /** Resolves an Output's value (undefined when unknown), with its secret-ness. */
