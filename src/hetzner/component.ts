@@ -108,13 +108,15 @@ export interface HetznerPostgresArgs {
   /**
    * The server's name (and the certificate's common name); the network,
    * firewall and volume are `<serverName>-network`, `-firewall`, `-data`.
-   * Hetzner requires names unique per project.
-   * @default `<name>-<stack>` as a DNS label (e.g. `db-dev`), so several
-   *   stacks can share a project. A stack deployed before this default keeps
-   *   working: Hetzner renames the server, network, firewall and volume in
-   *   place (no replacement) and the certificate is re-issued for the new
-   *   name (apply it with `setupScript`); to keep the old names, set
-   *   `serverName` to the component name.
+   * Hetzner requires names unique per project. Changing a given name renames
+   * them in place and re-issues the certificate.
+   * @default `<project>-<stack>-<name>` as a DNS label (e.g. `shop-prod-db`),
+   *   so stacks of one program, and stacks of the same name in two programs,
+   *   can share a Hetzner project. Like a Pulumi auto-name, a default name is
+   *   fixed when each resource is created: a server created by an older
+   *   release keeps its names (`<name>` from the release of 2026-11-27,
+   *   `<name>-<stack>` from 2026-12-04) and its certificate, whatever the
+   *   default becomes.
    */
   serverName?: string;
   /** Range of the network this stack creates. @default "10.0.0.0/16" */
@@ -256,7 +258,7 @@ export interface HetznerInstance extends InstanceOutputs {}
  * until PostgreSQL accepts connections on `adminHost`), and the admin
  * `@pulumi/postgresql` provider (not a superuser: LOGIN CREATEDB CREATEROLE).
  * Hetzner names: `<serverName>`, `-network`, `-firewall`, `-data`, with
- * serverName `<name>-<stack>` by default.
+ * serverName `<project>-<stack>-<name>` by default (fixed at creation).
  *
  * The user data installs Debian's PostgreSQL (15 on debian-12), puts the
  * data directory on the volume, writes postgresql.conf (private IP only,
@@ -348,8 +350,8 @@ export class HetznerPostgres extends pulumi.ComponentResource {
     check(args !== null && typeof args === 'object', 'args', 'is missing', 'Give at least serverType');
     const { backup, sshKeys: _sshKeys, adminHost: _adminHost, ...plain } = args;
     const s3Plain = backup?.s3 ? { ...backup.s3, accessKeyId: plainOr(backup.s3.accessKeyId), secretAccessKey: plainOr(backup.s3.secretAccessKey) } : undefined;
-    const serverName = args.serverName ?? defaultServerName(name, pulumi.getStack());
-    const plan = planHetzner({ ...plain, serverName, ...(backup ? { backup: { ...backup, s3: s3Plain } } : {}) });
+    const serverName = args.serverName ?? defaultServerName(name, pulumi.getStack(), pulumi.getProject());
+    const plan = planHetzner({ ...plain, serverName, serverNameIsDefault: args.serverName === undefined, ...(backup ? { backup: { ...backup, s3: s3Plain } } : {}) });
     const { passwordLength, connectTimeoutSeconds } = checkLoginOptions(args);
     const clientSslRootCert = args.clientSslRootCert ?? 'postgres-ca.pem';
     check(clientSslRootCert.length > 0 && !/[\r\n\0]/.test(clientSslRootCert), 'clientSslRootCert', 'is empty or has a line break', 'Give the path of the CA file on the app clients');
@@ -384,27 +386,29 @@ export class HetznerPostgres extends pulumi.ComponentResource {
     const labels = plan.labels;
 
     // 1. Certificates and logins (the admin's, and each cloud-init instance's).
-    const certs = createServerCertificates(name, plan.certificates, this);
+    const certs = createServerCertificates(name, plan.certificates, this, { namesFixedAtCreation: plan.certificateNamesFixedAtCreation });
     this.caPem = certs.caCertPem;
     const admin = generateLogin(`${name}-admin`, passwordLength, this);
     this.adminPassword = admin.password;
     const { logins, verifiers } = generateInstanceLogins(name, plan.server.instances, passwordLength, this);
     this.bootstrapSql = pulumi.secret(bootstrapSqlOutput(plan.server.instances, verifiers));
 
-    // 2. Network, firewall, volume (Hetzner names from the plan: `<serverName>-…`, renamed in place when they change).
+    // 2. Network, firewall, volume (Hetzner names from the plan: `<serverName>-…`, renamed in place when a given
+    //    serverName changes; default names are fixed when each resource is created, like Pulumi auto-names).
+    const named: pulumi.CustomResourceOptions = plan.namesFixedAtCreation ? { ...parent, ignoreChanges: ['name'] } : parent;
     let networkId: pulumi.Output<number>;
     if (plan.network.existingNetworkId !== undefined) {
       networkId = pulumi.output(plan.network.existingNetworkId);
     } else {
-      this.network = new hcloud.Network(`${name}-network`, { name: plan.names.network, ipRange: plan.network.networkIpRange as string, deleteProtection, labels }, parent);
+      this.network = new hcloud.Network(`${name}-network`, { name: plan.names.network, ipRange: plan.network.networkIpRange as string, deleteProtection, labels }, named);
       networkId = this.network.id.apply(Number);
       this.subnet = new hcloud.NetworkSubnet(`${name}-subnet`, { networkId, type: 'cloud', networkZone: plan.network.networkZone, ipRange: plan.network.subnetIpRange }, parent);
     }
-    this.firewall = new hcloud.Firewall(`${name}-firewall`, { name: plan.names.firewall, rules: plan.firewallRules.map((r) => ({ ...r })), labels }, parent);
+    this.firewall = new hcloud.Firewall(`${name}-firewall`, { name: plan.names.firewall, rules: plan.firewallRules.map((r) => ({ ...r })), labels }, named);
     this.volume = new hcloud.Volume(
       `${name}-data`,
       { name: plan.names.volume, size: plan.volumeSize, location: plan.network.location, format: 'ext4', automount: false, deleteProtection, labels },
-      { ...parent, retainOnDelete: !allowDataDeletion },
+      { ...named, retainOnDelete: !allowDataDeletion },
     );
     this.volumeId = this.volume.id;
 
@@ -473,7 +477,7 @@ export class HetznerPostgres extends pulumi.ComponentResource {
         // sshKeys are injected at creation only, and a change would replace the server
         // (hcloud's docs: ignore it). Hetzner replaces a server whose user data changes:
         // by default such changes go through setupScript instead.
-        ignoreChanges: reprovision ? ['sshKeys'] : ['userData', 'sshKeys'],
+        ignoreChanges: [...(reprovision ? ['sshKeys'] : ['userData', 'sshKeys']), ...(plan.namesFixedAtCreation ? ['name'] : [])],
         // One server per volume and private IP: the old one goes first.
         deleteBeforeReplace: true,
       },

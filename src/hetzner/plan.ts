@@ -22,13 +22,17 @@ import { DumpBackupSettings, HetznerServerConfig, renderServerConfig, validateBa
 export const DEFAULT_SERVER_NAME_MAX = 55;
 
 /**
- * The default server name: `<name>-<stack>` as a DNS label (lower case,
- * letters, digits and `-`; cut with a hash beyond 55 characters), so the dev
- * and prod stacks of one program can live in one Hetzner project, whose
- * names must be unique. The network, firewall and volume are named after it.
+ * The default server name of a new server: `<project>-<stack>-<name>` as a
+ * DNS label (lower case, letters, digits and `-`; cut with a hash beyond 55
+ * characters), so the stacks of one program, and the `prod` stacks of two
+ * programs, can share a Hetzner project, whose names must be unique. The
+ * network, firewall and volume are named after it. Like a Pulumi auto-name
+ * it names new resources only (the component ignores later changes of
+ * defaulted names): servers created by the releases of 2026-11-27
+ * (`<name>`) and 2026-12-04 (`<name>-<stack>`) keep theirs.
  */
-export function defaultServerName(name: string, stack: string): string {
-  return nameFromText(`${name}-${stack}`, DEFAULT_SERVER_NAME_MAX);
+export function defaultServerName(name: string, stack: string, project: string): string {
+  return nameFromText(`${project}-${stack}-${name}`, DEFAULT_SERVER_NAME_MAX);
 }
 
 /** The Hetzner names of the resources, from the server name. */
@@ -56,6 +60,11 @@ export interface HetznerPlanOptions extends NetworkOptions {
   postgresMajorUpgradeFrom?: number;
   /** The server's name (see {@link defaultServerName}). */
   serverName: string;
+  /**
+   * The server name is the default: the Hetzner names (and, without
+   * `publicHostName`, the certificate's) name new resources only. @default false
+   */
+  serverNameIsDefault?: boolean;
   allowedCidrs?: string[];
   sshAllowedCidrs?: string[];
   publicHostName?: string;
@@ -76,6 +85,17 @@ export interface HetznerPlan {
   serverName: string;
   /** Hetzner names of the server, network, firewall and volume. */
   names: HetznerResourceNames;
+  /**
+   * The names are defaults, fixed when each resource is created (a later
+   * default never renames it): the server name was not given.
+   */
+  namesFixedAtCreation: boolean;
+  /**
+   * The certificate's names (common name and DNS SAN) are the default
+   * server name, fixed when it is first issued: neither `serverName` nor
+   * `publicHostName` was given.
+   */
+  certificateNamesFixedAtCreation: boolean;
   serverType: string;
   image: string;
   postgresMajor: number;
@@ -156,6 +176,8 @@ export function planHetzner(o: HetznerPlanOptions): HetznerPlan {
   return {
     serverName: o.serverName,
     names: hetznerResourceNames(o.serverName),
+    namesFixedAtCreation: o.serverNameIsDefault === true,
+    certificateNamesFixedAtCreation: o.serverNameIsDefault === true && o.publicHostName === undefined,
     serverType: o.serverType,
     image,
     postgresMajor,

@@ -21,6 +21,16 @@ export interface ServerCertificates {
   serverCertValidUntil: pulumi.Output<string>;
 }
 
+/** Options of {@link createServerCertificates}. */
+export interface ServerCertificateOptions {
+  /**
+   * The server certificate's DNS names and subject are defaults that name a
+   * new certificate only: later changes of them are ignored (a renewal keeps
+   * them). @default false
+   */
+  namesFixedAtCreation?: boolean;
+}
+
 /** Hours before expiry from which a `pulumi up` renews the server certificate: 30 days. */
 export const SERVER_CERT_EARLY_RENEWAL_HOURS = 30 * 24;
 /** Hours before expiry from which a `pulumi up` renews the CA (and so the server certificate): one year. */
@@ -54,7 +64,7 @@ function subject(spec: CertificateSpec): { commonName: string; organization?: st
  * replacing `<name>-ca-key` makes a new CA, which every client must then get
  * (a renewed CA too: clients that saved `caPem` need the new one).
  */
-export function createServerCertificates(name: string, plan: ServerCertificatePlan, parent: pulumi.Resource): ServerCertificates {
+export function createServerCertificates(name: string, plan: ServerCertificatePlan, parent: pulumi.Resource, options: ServerCertificateOptions = {}): ServerCertificates {
   const opts = { parent };
   const caKey = new tls.PrivateKey(`${name}-ca-key`, keyArgs(plan.ca), opts);
   const ca = new tls.SelfSignedCert(
@@ -79,7 +89,8 @@ export function createServerCertificates(name: string, plan: ServerCertificatePl
       dnsNames: plan.server.dnsNames,
       ipAddresses: plan.server.ipAddresses,
     },
-    opts,
+    // Names that are defaults are fixed when the certificate is first issued (a new default never re-issues it).
+    { ...opts, ...(options.namesFixedAtCreation ? { ignoreChanges: ['dnsNames', 'subject'] } : {}) },
   );
   const cert = new tls.LocallySignedCert(
     `${name}-server-cert`,

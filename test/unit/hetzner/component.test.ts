@@ -1,6 +1,7 @@
 /**
- * HetznerPostgres under Pulumi's mock runtime (stack "test"): the hcloud
- * graph (types, Hetzner names `<name>-<stack>`, protections,
+ * HetznerPostgres under Pulumi's mock runtime (project "shop", stack
+ * "test"): the hcloud graph (types, Hetzner names `<project>-<stack>-<name>`
+ * fixed at creation, protections,
  * retain-on-delete, firewall rules, ignoreChanges on the user data and
  * sshKeys, delete-before-replace, the boot user data), secrets (user data,
  * setup payload, admin password, no plain password or private key in plain
@@ -8,7 +9,7 @@
  * instances, and errors raised before any resource is registered.
  */
 import { installMocks, settle, settled, RecordedResource } from '../../../lab/pulumi-mocks';
-const rt = installMocks();
+const rt = installMocks({ project: 'shop' });
 
 import * as pulumi from '@pulumi/pulumi';
 import { HetznerPostgres } from '../../../src/hetzner/component';
@@ -75,7 +76,7 @@ test('declares network, subnet, firewall, volume, server, attachment, certificat
 test('server: Debian 12, type and location, fixed private IP, firewall, protections on, user data and SSH keys ignored after creation, delete-first', () => {
   const s = rt.named('db-server');
   expect(s.inputs).toMatchObject({
-    name: 'db-test',
+    name: 'shop-test-db',
     serverType: 'cx23',
     image: 'debian-12',
     location: 'nbg1',
@@ -87,17 +88,24 @@ test('server: Debian 12, type and location, fixed private IP, firewall, protecti
   });
   expect((s.inputs['networks'] as Array<Record<string, unknown>>)[0]).toMatchObject({ ip: '10.0.1.10' });
   // sshKeys: hcloud injects them at creation only and would replace the server for a change (its docs: ignore them).
-  expect(s.ignoreChanges).toEqual(['userData', 'sshKeys']);
+  expect(s.ignoreChanges).toEqual(['userData', 'sshKeys', 'name']);
   expect(s.deleteBeforeReplace).toBe(true);
   expect(s.dependencies.some((d) => d.endsWith('::db-subnet'))).toBe(true);
 });
 
-test('Hetzner names default to <name>-<stack> (unique per project across stacks); serverName keeps the old names', () => {
-  expect(['db-server', 'db-network', 'db-firewall', 'db-data'].map((n) => rt.named(n).inputs['name'])).toEqual(['db-test', 'db-test-network', 'db-test-firewall', 'db-test-data']);
-  expect(db.plan.names).toEqual({ server: 'db-test', network: 'db-test-network', firewall: 'db-test-firewall', volume: 'db-test-data' });
-  // The certificate's common name follows the server name (the private IP stays its IP SAN).
-  expect(rt.named('db-server-csr').inputs['subject']).toMatchObject({ commonName: 'db-test' });
+test('Hetzner names default to <project>-<stack>-<name> (unique across stacks and projects), fixed at creation; serverName keeps the old names', () => {
+  const defaulted = ['db-server', 'db-network', 'db-firewall', 'db-data'];
+  expect(defaulted.map((n) => rt.named(n).inputs['name'])).toEqual(['shop-test-db', 'shop-test-db-network', 'shop-test-db-firewall', 'shop-test-db-data']);
+  expect(db.plan.names).toEqual({ server: 'shop-test-db', network: 'shop-test-db-network', firewall: 'shop-test-db-firewall', volume: 'shop-test-db-data' });
+  // Like Pulumi auto-names: a server created with another default (`<name>` or `<name>-<stack>`) keeps its names.
+  for (const n of defaulted) expect(rt.named(n).ignoreChanges).toContain('name');
+  // The certificate's common name follows the server name (the private IP stays its IP SAN), fixed at its first issue too.
+  expect(rt.named('db-server-csr').inputs['subject']).toMatchObject({ commonName: 'shop-test-db' });
+  expect(rt.named('db-server-csr').ignoreChanges).toEqual(['dnsNames', 'subject']);
+  // A given serverName: the names and the certificate follow it (a change renames in place and re-issues).
   expect(['kept-server', 'kept-firewall', 'kept-data'].map((n) => rt.named(n).inputs['name'])).toEqual(['kept', 'kept-firewall', 'kept-data']);
+  for (const n of ['kept-server', 'kept-firewall', 'kept-data', 'kept-server-csr']) expect(rt.named(n).ignoreChanges).not.toContain('name');
+  expect(rt.named('kept-server-csr').ignoreChanges).toEqual([]);
   expect(kept.plan.names.network).toBe('kept-network');
 });
 
@@ -226,7 +234,7 @@ test('an existing network: no network or subnet created; protections off and vol
   expect((s.inputs['networks'] as Array<Record<string, unknown>>)[0]).toMatchObject({ networkId: 1234, ip: '10.9.1.10' });
   expect(s.inputs).toMatchObject({ deleteProtection: false, rebuildProtection: false });
   // Re-provisioning: user-data changes replace the server (through BootUserData); SSH keys never do.
-  expect(s.ignoreChanges).toEqual(['sshKeys']);
+  expect(s.ignoreChanges).toEqual(['sshKeys', 'name']);
   expect(rt.named('boot-data').retainOnDelete).toBe(false);
 });
 
