@@ -71,6 +71,9 @@ export interface MockRuntime {
   named(name: string): RecordedResource;
 }
 
+/** When the mock's tls certificates are issued (their `validityEndTime` counts from it): 2026-01-01T00:00:00Z. */
+export const MOCK_ISSUE_TIME = Date.UTC(2026, 0, 1);
+
 function digest(seed: string, bytes: number): Buffer {
   return createHash('sha256').update(seed).digest().subarray(0, bytes);
 }
@@ -100,7 +103,10 @@ export function computedState(type: string, name: string, inputs: Record<string,
       return generate ? { privateKeyPem: fakePem('EC PRIVATE KEY', name), privateKeyPemPkcs8: fakePem('PRIVATE KEY', name), publicKeyPem: fakePem('PUBLIC KEY', name) } : {};
     case 'tls:index/selfSignedCert:SelfSignedCert':
     case 'tls:index/locallySignedCert:LocallySignedCert':
-      return generate ? { certPem: fakePem('CERTIFICATE', name) } : {};
+      // Issued at MOCK_ISSUE_TIME, valid for validityPeriodHours.
+      return generate
+        ? { certPem: fakePem('CERTIFICATE', name), validityEndTime: new Date(MOCK_ISSUE_TIME + Number(inputs['validityPeriodHours'] ?? 0) * 3_600_000).toISOString() }
+        : {};
     case 'tls:index/certRequest:CertRequest':
       return generate ? { certRequestPem: fakePem('CERTIFICATE REQUEST', name) } : {};
     case 'docker:index/remoteImage:RemoteImage':

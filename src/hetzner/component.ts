@@ -16,11 +16,11 @@ import { ConfValue } from '../core/server-config';
 import { ServerKind, SslMode } from '../core/tls';
 import { GeneratedLogin, InstanceOutputs, bootstrapSqlOutput, connectionOutputs, generateInstanceLogins, generateLogin } from '../provisioning/logins';
 import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, PostgresServerHandle, createServerHandle, validateServerHandleArgs } from '../provisioning/server-handle';
-import { createServerCertificates } from '../provisioning/tls-certificates';
+import { SERVER_CERT_EARLY_RENEWAL_HOURS, createInlineAdminTls, createServerCertificates } from '../provisioning/tls-certificates';
 import { BootUserData } from './boot-user-data';
 import { renderCloudConfig } from './cloud-init';
 import { ServerReady } from './server-ready';
-import { HetznerPlan, defaultServerName, hetznerVolumeDevice, planHetzner } from './plan';
+import { HetznerPlan, adminSslMode, defaultServerName, hetznerVolumeDevice, planHetzner } from './plan';
 
 /** An S3-compatible bucket for the nightly dumps (Hetzner Object Storage, or any S3 API). */
 export interface HetznerS3BackupArgs {
@@ -174,14 +174,34 @@ export interface HetznerPostgresArgs {
    */
   adminHost?: pulumi.Input<string>;
   /**
-   * Path of the CA file (the `caPem` output) on the machine running Pulumi;
-   * the admin provider then uses verify-full. The provider takes the CA only
-   * as a file, which does not exist before the first deployment.
-   * @default unset: the provider uses sslmode=require (encrypted, not verified)
+   * Path of a CA file (the `caPem` output) on the machine running Pulumi,
+   * for the admin provider instead of the CA itself.
+   * @default unset: the admin provider verifies the server against this
+   *   stack's CA, which it holds in its own state (no file, so `pulumi
+   *   refresh` and `destroy` verify too): verify-full on the private IP or
+   *   `publicHostName`, verify-ca on another `adminHost` (see
+   *   {@link adminSslMode}). An expired server certificate fails every
+   *   deployment then, instead of only the apps.
    */
   adminSslRootCert?: string;
   /** Path of the CA file on the app clients (their `sslrootcert`). @default "postgres-ca.pem" */
   clientSslRootCert?: string;
+  /**
+   * The server renews its own certificate: the user data gives it the CA's
+   * private key, and a daily timer (`postgres-strategies-renew-cert`)
+   * signs a new certificate (same key and names, 825 days) from 30 days
+   * before the served one expires, and reloads PostgreSQL — no deployment,
+   * no one at the server. The CA key is then a secret of the user data
+   * beside the server key (the metadata service serves both to processes
+   * on the server); this CA signs only this server's certificates, so it
+   * lets someone who already holds the server impersonate it, nothing
+   * else. Set false to keep the CA key off the server: a certificate is
+   * then renewed only by `pulumi up` (in its last 30 days) and the
+   * `setupScript` run on the server. A server set up by a release before
+   * this option gets the timer (and the key) from one `setupScript` run.
+   * @default true
+   */
+  renewCertificateOnServer?: boolean;
   /**
    * App instances created by cloud-init on first boot (the bootstrap SQL,
    * SCRAM verifiers only) — for stacks that cannot reach the server. When
@@ -268,18 +288,21 @@ export interface HetznerInstance extends InstanceOutputs {}
  * pg_dump. It holds the TLS key and verifiers, never a plain password; it is
  * readable from the metadata service by any process on the server.
  *
- * Changes after the first deployment (a renewed certificate — `pulumi up`
- * re-issues it within 30 days of its expiry, 825 days after issue — a
- * pgConfig, allowedCidrs or backup change, a newer setup program, a larger
- * volume): Hetzner cannot change a server's user data, so they are not in
- * the server's boot user data (see `reprovisionOnUserDataChange`); they
- * reach it through the `setupScript` output, run as root on the server:
+ * The server certificate (825 days) is renewed by the server itself from
+ * 30 days before it expires (see `renewCertificateOnServer`); the admin
+ * provider verifies it, so a server that somehow serves an expired one
+ * fails the next deployment rather than only the apps' connections.
+ *
+ * Other changes after the first deployment (a pgConfig, allowedCidrs or
+ * backup change, a newer setup program, a larger volume): Hetzner cannot
+ * change a server's user data, so they are not in the server's boot user
+ * data (see `reprovisionOnUserDataChange`); they reach it through the
+ * `setupScript` output, run as root on the server:
  * `pulumi stack output --show-secrets setupScript | ssh root@<server> sh`.
  * It writes the current files and runs `postgres-strategies-setup`, which
  * installs what changed, reloads PostgreSQL (a new certificate, pg_hba) or
- * restarts it (a setting that needs it) and grows the filesystem to the
- * volume. Warning: until it runs, the server keeps its old certificate,
- * which clients refuse once it expires.
+ * restarts it (a setting that needs it), grows the filesystem to the
+ * volume and renews the certificate when it is due.
  *
  * Cost: the server type, the volume (per GB), a primary IPv4, and +20 % for
  * `hetznerBackups`.
@@ -314,8 +337,19 @@ export class HetznerPostgres extends pulumi.ComponentResource {
    * `pulumi stack output --show-secrets setupScript | ssh root@<server> sh`.
    */
   public readonly setupScript: pulumi.Output<string>;
-  /** When the server certificate expires (RFC 3339): a `pulumi up` and `setupScript` renew it in the last 30 days. */
+  /**
+   * When the server certificate this stack issued expires (RFC 3339). The
+   * server renews the one it serves from 30 days before (unless
+   * `renewCertificateOnServer: false`), so check what it serves with
+   * `openssl s_client -starttls postgres -connect <host>:5432 </dev/null | openssl x509 -noout -enddate`.
+   */
   public readonly serverCertificateExpiry: pulumi.Output<string>;
+  /**
+   * When the CA certificate expires (RFC 3339; 10 years). `pulumi up`
+   * re-issues it (same key) in its last year; the server cannot: run the
+   * `setupScript` then, and give the clients the new `caPem`.
+   */
+  public readonly caCertificateExpiry: pulumi.Output<string>;
   /** The postgresql.conf fragment the setup installs (no secrets). */
   public readonly postgresqlConf: pulumi.Output<string>;
   /** The pg_hba.conf the user data installs (no secrets). */
@@ -360,6 +394,8 @@ export class HetznerPostgres extends pulumi.ComponentResource {
     check(!(allowDataDeletion && deleteProtection), 'allowDataDeletion', 'is true while deleteProtection is on, so Hetzner would refuse the deletion', 'Set deleteProtection: false as well (and deploy that first)');
     const reprovision = args.reprovisionOnUserDataChange ?? false;
     check(typeof reprovision === 'boolean', 'reprovisionOnUserDataChange', 'is not a boolean', 'Give true or false');
+    const renewOnServer = args.renewCertificateOnServer ?? true;
+    check(typeof renewOnServer === 'boolean', 'renewCertificateOnServer', 'is not a boolean', 'Give true or false');
     const waitForServerSeconds = args.waitForServerSeconds ?? 900;
     checkInteger(waitForServerSeconds, 'waitForServerSeconds', 0, 7200, 'seconds');
     // The same checks and numbers as every handle, before anything is registered.
@@ -415,8 +451,8 @@ export class HetznerPostgres extends pulumi.ComponentResource {
     // 3. The user data: rendered once every input is known; secret (the TLS key, verifiers, S3 key).
     const { s3, ...dumps } = args.backup ?? {};
     const rendered = pulumi
-      .all([this.volume.id, certs.serverCertPem, certs.serverKeyPem, certs.caCertPem, admin.verifier, this.bootstrapSql, s3 ? pulumi.output(s3.accessKeyId) : '', s3 ? pulumi.output(s3.secretAccessKey) : ''])
-      .apply(([volumeId, serverCertPem, serverKeyPem, caCertPem, adminVerifier, bootstrapSql, accessKeyId, secretAccessKey]) =>
+      .all([this.volume.id, certs.serverCertPem, certs.serverKeyPem, certs.caCertPem, renewOnServer ? certs.caKeyPem : '', admin.verifier, this.bootstrapSql, s3 ? pulumi.output(s3.accessKeyId) : '', s3 ? pulumi.output(s3.secretAccessKey) : ''])
+      .apply(([volumeId, serverCertPem, serverKeyPem, caCertPem, caKeyPem, adminVerifier, bootstrapSql, accessKeyId, secretAccessKey]) =>
         renderCloudConfig({
           config: plan.config,
           ...(plan.postgresMajorUpgradeFrom !== undefined ? { upgradeFromMajor: plan.postgresMajorUpgradeFrom } : {}),
@@ -426,6 +462,7 @@ export class HetznerPostgres extends pulumi.ComponentResource {
           serverCertPem,
           serverKeyPem,
           caCertPem,
+          ...(caKeyPem ? { caKeyPem, certificateValidityDays: plan.certificates.server.validityHours / 24, certificateRenewBeforeDays: SERVER_CERT_EARLY_RENEWAL_HOURS / 24 } : {}),
           ...(bootstrapSql ? { bootstrapSql } : {}),
           backup: { ...dumps, ...(s3 ? { s3: { ...s3, accessKeyId, secretAccessKey } } : {}) },
         }),
@@ -433,6 +470,7 @@ export class HetznerPostgres extends pulumi.ComponentResource {
     this.userData = pulumi.secret(rendered.apply((r) => r.userData));
     this.setupScript = pulumi.secret(rendered.apply((r) => r.setupScript));
     this.serverCertificateExpiry = certs.serverCertValidUntil;
+    this.caCertificateExpiry = certs.caCertValidUntil;
     // From the plan alone: known in a first preview, and never secret.
     this.postgresqlConf = pulumi.output(plan.config.postgresqlConf);
     this.pgHba = pulumi.output(plan.config.pgHba);
@@ -502,7 +540,12 @@ export class HetznerPostgres extends pulumi.ComponentResource {
       );
       ready.push(this.ready);
     }
-    const adminTls = args.adminSslRootCert ? { sslmode: SslMode.VerifyFull, sslrootcert: args.adminSslRootCert } : { sslmode: SslMode.Require };
+    // The admin verifies the server: against a CA file when given, else against the CA itself (held in the state);
+    // an adminHost known only at deployment is not a name the certificate holds (verify-ca).
+    const knownAdminHost = args.adminHost === undefined ? undefined : typeof args.adminHost === 'string' ? args.adminHost : '';
+    const adminTls = args.adminSslRootCert
+      ? { sslmode: SslMode.VerifyFull, sslrootcert: args.adminSslRootCert }
+      : { sslmode: adminSslMode(plan.certificates, knownAdminHost), ...createInlineAdminTls(name, this.caPem, this) };
     this.provider = new postgresql.Provider(
       `${name}-admin`,
       {
@@ -531,6 +574,7 @@ export class HetznerPostgres extends pulumi.ComponentResource {
       userData: this.userData,
       setupScript: this.setupScript,
       serverCertificateExpiry: this.serverCertificateExpiry,
+      caCertificateExpiry: this.caCertificateExpiry,
       postgresqlConf: this.postgresqlConf,
       serverId: this.serverId,
       volumeId: this.volumeId,

@@ -14,6 +14,7 @@ import { ValidationError, check, checkInteger } from '../core/errors';
 import { IdentifierKind, nameFromText, validateIdentifier } from '../core/identifiers';
 import { InstanceSpec, ServerPlan, planServer } from '../core/plan';
 import { ConfValue } from '../core/server-config';
+import { SslMode } from '../core/tls';
 import { DEFAULT_IMAGE, postgresMajorFor } from './debian';
 import { FirewallRulePlan, NetworkOptions, NetworkPlan, admittedCidrs, planFirewallRules, planNetwork } from './network';
 import { DumpBackupSettings, HetznerServerConfig, renderServerConfig, validateBackupSettings } from './cloud-init';
@@ -256,6 +257,20 @@ export function checkServerChange(previous: ServerGeneration, next: ServerChange
     );
   }
   return undefined;
+}
+
+/**
+ * The admin provider's sslmode: verify-full when it connects to a name or
+ * address the server certificate holds (the private IP by default, the
+ * `publicHostName`), else verify-ca (a public IP, a tunnel, a value known
+ * only at deployment): the chain is still checked against this server's
+ * own private CA, which signs nothing else, so only a server holding a
+ * certificate of this stack's CA is accepted.
+ */
+export function adminSslMode(certificates: ServerCertificatePlan, adminHost?: string): SslMode {
+  if (adminHost === undefined) return SslMode.VerifyFull;
+  const names = [...certificates.server.dnsNames.map((n) => n.toLowerCase()), ...certificates.server.ipAddresses];
+  return names.includes(adminHost.toLowerCase()) ? SslMode.VerifyFull : SslMode.VerifyCa;
 }
 
 /** The device path of a Hetzner volume (what Hetzner's docs mount: by id, not /dev/sdX). */

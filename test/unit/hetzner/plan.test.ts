@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check';
 import { planFirewallRules, planNetwork } from '../../../src/hetzner/network';
-import { defaultServerName, hetznerResourceNames, hetznerVolumeDevice, planHetzner } from '../../../src/hetzner/plan';
+import { adminSslMode, defaultServerName, hetznerResourceNames, hetznerVolumeDevice, planHetzner } from '../../../src/hetzner/plan';
+import { SslMode } from '../../../src/core/tls';
 import { seedInstances } from '../../../examples/shared/instances';
 
 const base = { serverType: 'cx23', serverName: 'db' };
@@ -139,4 +140,14 @@ test('the server\'s postgresql.conf and pg_hba.conf are rendered once, in the pl
   expect(p.config.postgresqlConf).toContain('max_connections = 80\n');
   expect(p.config.postgresqlConf).toContain("listen_addresses = '10.0.1.10'\n");
   expect(p.config.pgHba).toMatch(/hostssl\s+all\s+all\s+192\.0\.2\.0\/24\s+scram-sha-256/);
+});
+
+test('the admin provider verifies the host name where the certificate holds it, else the chain (verify-ca)', () => {
+  const certs = planHetzner({ ...base, publicHostName: 'db.example.com' }).certificates;
+  expect(adminSslMode(certs)).toBe(SslMode.VerifyFull);
+  expect(adminSslMode(certs, '10.0.1.10')).toBe(SslMode.VerifyFull);
+  expect(adminSslMode(certs, 'DB.Example.com')).toBe(SslMode.VerifyFull);
+  expect(adminSslMode(certs, '127.0.0.1')).toBe(SslMode.VerifyCa);
+  expect(adminSslMode(certs, '203.0.113.9')).toBe(SslMode.VerifyCa);
+  expect(adminSslMode(certs, '')).toBe(SslMode.VerifyCa);
 });
