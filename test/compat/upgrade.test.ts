@@ -20,31 +20,26 @@ import { execFile } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RecordedAlias, RecordedResource } from '../../lab/pulumi-mocks';
+import { tsProgramArgs } from '../../lab/ts-program';
 import { CompatRecord, CurrentChild, Difference, changelogExceptions, compare, covers, fixtureOf, keptChildren } from './compat';
 import { PROGRAMS } from './programs';
 
 const ROOT = join(__dirname, '..', '..');
 const FIXTURES = join(__dirname, 'fixtures');
 
-/** One program's registrations, in a fresh Node process (null: the tree has none of its components). */
-async function record(program: string, root: string): Promise<RecordedResource[] | null> {
-  const entry = join(__dirname, 'record-program.ts');
-  const loader = [
-    "const ts = require('typescript'); const fs = require('fs');",
-    "require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileSync(f, 'utf8'), { fileName: f, compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText, f);",
-    `require(${JSON.stringify(entry)});`,
-  ].join('\n');
+/** Every program's registrations, in a fresh Node process (null: the tree has none of its components). */
+async function recordAll(root: string): Promise<Map<string, RecordedResource[] | null>> {
   const r = await new Promise<{ stdout: string; stderr: string; error: Error | null }>((resolve) =>
     execFile(
       process.execPath,
-      ['-e', loader],
-      { cwd: ROOT, encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20, env: { ...process.env, COMPAT_ROOT: root, COMPAT_PROGRAM: program } },
+      tsProgramArgs(join(__dirname, 'record-program.ts')),
+      { cwd: ROOT, encoding: 'utf8', timeout: 150_000, maxBuffer: 64 << 20, env: { ...process.env, COMPAT_ROOT: root } },
       (error, stdout, stderr) => resolve({ stdout, stderr, error }),
     ),
   );
-  const line = r.stdout.trim().split('\n').pop() ?? '';
-  if (line !== 'null' && !line.startsWith('[')) throw new Error(`compat program ${program} printed no record (${r.error?.message ?? 'no error'}): ${r.stderr}`);
-  return JSON.parse(line) as RecordedResource[] | null;
+  const lines = r.stdout.trim().split('\n').filter((l) => l.startsWith('['));
+  if (lines.length !== PROGRAMS.length) throw new Error(`the compat programs printed ${lines.length} of ${PROGRAMS.length} records (${r.error?.message ?? 'no error'}): ${r.stderr}`);
+  return new Map(lines.map((l) => JSON.parse(l) as [string, RecordedResource[] | null]));
 }
 
 type Current = Record<string, { children: Record<string, CurrentChild>; components: Map<string, { parent: string; aliases: RecordedAlias[] }> } | null>;
@@ -54,7 +49,7 @@ let fixtures: CompatRecord[];
 
 beforeAll(async () => {
   const root = process.env['COMPAT_ROOT'] ?? ROOT;
-  const recorded = await Promise.all(PROGRAMS.map(async (p) => [p.id, await record(p.id, root)] as const));
+  const recorded = [...(await recordAll(root)).entries()];
   current = Object.fromEntries(
     recorded.map(([id, resources]) => [
       id,

@@ -16,6 +16,7 @@ import { previewOf } from './fixtures';
 
 new HetznerPostgres('pg', { serverType: 'cx23' });
 new LocalPostgres('auth', { tls: true });
+jest.setTimeout(60_000);
 beforeAll(settled);
 
 const NOW = new Date('2027-06-01T00:00:00Z');
