@@ -14,6 +14,7 @@ import { ValidationError, check, checkInteger } from '../core/errors';
 import { IdentifierKind, nameFromText, validateIdentifier } from '../core/identifiers';
 import { InstanceSpec, ServerPlan, planServer } from '../core/plan';
 import { ConfValue } from '../core/server-config';
+import { SslMode } from '../core/tls';
 import { DEFAULT_IMAGE, postgresMajorFor } from './debian';
 import { FirewallRulePlan, NetworkOptions, NetworkPlan, admittedCidrs, planFirewallRules, planNetwork } from './network';
 import { DumpBackupSettings, HetznerServerConfig, renderServerConfig, validateBackupSettings } from './cloud-init';
@@ -22,13 +23,17 @@ import { DumpBackupSettings, HetznerServerConfig, renderServerConfig, validateBa
 export const DEFAULT_SERVER_NAME_MAX = 55;
 
 /**
- * The default server name: `<name>-<stack>` as a DNS label (lower case,
- * letters, digits and `-`; cut with a hash beyond 55 characters), so the dev
- * and prod stacks of one program can live in one Hetzner project, whose
- * names must be unique. The network, firewall and volume are named after it.
+ * The default server name of a new server: `<project>-<stack>-<name>` as a
+ * DNS label (lower case, letters, digits and `-`; cut with a hash beyond 55
+ * characters), so the stacks of one program, and the `prod` stacks of two
+ * programs, can share a Hetzner project, whose names must be unique. The
+ * network, firewall and volume are named after it. Like a Pulumi auto-name
+ * it names new resources only (the component ignores later changes of
+ * defaulted names): servers created by the releases of 2026-11-27
+ * (`<name>`) and 2026-12-04 (`<name>-<stack>`) keep theirs.
  */
-export function defaultServerName(name: string, stack: string): string {
-  return nameFromText(`${name}-${stack}`, DEFAULT_SERVER_NAME_MAX);
+export function defaultServerName(name: string, stack: string, project: string): string {
+  return nameFromText(`${project}-${stack}-${name}`, DEFAULT_SERVER_NAME_MAX);
 }
 
 /** The Hetzner names of the resources, from the server name. */
@@ -56,6 +61,11 @@ export interface HetznerPlanOptions extends NetworkOptions {
   postgresMajorUpgradeFrom?: number;
   /** The server's name (see {@link defaultServerName}). */
   serverName: string;
+  /**
+   * The server name is the default: the Hetzner names (and, without
+   * `publicHostName`, the certificate's) name new resources only. @default false
+   */
+  serverNameIsDefault?: boolean;
   allowedCidrs?: string[];
   sshAllowedCidrs?: string[];
   publicHostName?: string;
@@ -76,6 +86,17 @@ export interface HetznerPlan {
   serverName: string;
   /** Hetzner names of the server, network, firewall and volume. */
   names: HetznerResourceNames;
+  /**
+   * The names are defaults, fixed when each resource is created (a later
+   * default never renames it): the server name was not given.
+   */
+  namesFixedAtCreation: boolean;
+  /**
+   * The certificate's names (common name and DNS SAN) are the default
+   * server name, fixed when it is first issued: neither `serverName` nor
+   * `publicHostName` was given.
+   */
+  certificateNamesFixedAtCreation: boolean;
   serverType: string;
   image: string;
   postgresMajor: number;
@@ -156,6 +177,8 @@ export function planHetzner(o: HetznerPlanOptions): HetznerPlan {
   return {
     serverName: o.serverName,
     names: hetznerResourceNames(o.serverName),
+    namesFixedAtCreation: o.serverNameIsDefault === true,
+    certificateNamesFixedAtCreation: o.serverNameIsDefault === true && o.publicHostName === undefined,
     serverType: o.serverType,
     image,
     postgresMajor,
@@ -234,6 +257,20 @@ export function checkServerChange(previous: ServerGeneration, next: ServerChange
     );
   }
   return undefined;
+}
+
+/**
+ * The admin provider's sslmode: verify-full when it connects to a name or
+ * address the server certificate holds (the private IP by default, the
+ * `publicHostName`), else verify-ca (a public IP, a tunnel, a value known
+ * only at deployment): the chain is still checked against this server's
+ * own private CA, which signs nothing else, so only a server holding a
+ * certificate of this stack's CA is accepted.
+ */
+export function adminSslMode(certificates: ServerCertificatePlan, adminHost?: string): SslMode {
+  if (adminHost === undefined) return SslMode.VerifyFull;
+  const names = [...certificates.server.dnsNames.map((n) => n.toLowerCase()), ...certificates.server.ipAddresses];
+  return names.includes(adminHost.toLowerCase()) ? SslMode.VerifyFull : SslMode.VerifyCa;
 }
 
 /** The device path of a Hetzner volume (what Hetzner's docs mount: by id, not /dev/sdX). */

@@ -47,6 +47,8 @@ export enum FindingCode {
   ProtectionRemoved = 'protection-removed',
   /** The admin connection moves to another database of the same server. */
   AdminDatabaseChanged = 'admin-database-changed',
+  /** A certificate nears its expiry, or is re-issued in its renewal window. */
+  CertificateExpiring = 'certificate-expiring',
   /** The preview itself failed or is partial, so its steps cannot be vouched for. */
   PreviewIncomplete = 'preview-incomplete',
 }

@@ -49,6 +49,7 @@ export const TYPES = {
   dockerVolume: 'docker:index/volume:Volume',
   dockerContainer: 'docker:index/container:Container',
   tlsSelfSignedCert: 'tls:index/selfSignedCert:SelfSignedCert',
+  tlsLocallySignedCert: 'tls:index/locallySignedCert:LocallySignedCert',
 } as const;
 
 /** The library's components (their Pulumi type tokens). */
@@ -87,6 +88,8 @@ export enum SubjectKind {
   CertificateAuthority = 'certificate-authority',
   /** An RDS parameter group (it holds `rds.force_ssl`). */
   RdsParameterGroup = 'rds-parameter-group',
+  /** The server certificate of `HetznerPostgres` (its server serves it; a new one reaches it by its own renewal or setupScript). */
+  ServerCertificate = 'server-certificate',
 }
 
 /** A child resource the library's components create, as the guard recognises it. */
@@ -120,6 +123,7 @@ export const LIBRARY_CHILDREN: readonly LibraryChild[] = [
   { component: COMPONENTS.HetznerPostgres, type: TYPES.hcloudVolume, suffix: '-data', kind: SubjectKind.HetznerVolume },
   { component: COMPONENTS.HetznerPostgres, type: TYPES.hcloudServer, suffix: '-server', kind: SubjectKind.HetznerServer },
   { component: COMPONENTS.HetznerPostgres, type: TYPES.tlsSelfSignedCert, suffix: '-ca', kind: SubjectKind.CertificateAuthority },
+  { component: COMPONENTS.HetznerPostgres, type: TYPES.tlsLocallySignedCert, suffix: '-server-cert', kind: SubjectKind.ServerCertificate },
   { component: COMPONENTS.ExternalPostgres, type: TYPES.postgresqlProvider, suffix: '-admin', kind: SubjectKind.AdminProvider },
   { component: COMPONENTS.LocalPostgres, type: TYPES.postgresqlProvider, suffix: '-admin', kind: SubjectKind.AdminProvider },
   { component: COMPONENTS.RdsPostgres, type: TYPES.postgresqlProvider, suffix: '-admin', kind: SubjectKind.AdminProvider },
@@ -316,6 +320,7 @@ export const NOUNS: Record<SubjectKind, string> = {
   [SubjectKind.AdminProvider]: 'admin connection',
   [SubjectKind.CertificateAuthority]: 'CA certificate',
   [SubjectKind.RdsParameterGroup]: 'RDS parameter group',
+  [SubjectKind.ServerCertificate]: 'server certificate',
 };
 
 /** How a label shows a name: quoted in text, a code span in Markdown. */

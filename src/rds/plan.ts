@@ -114,8 +114,14 @@ export interface RdsPlanOptions {
    * instance's `address` changes with it, so every URL and DSN changes and
    * the apps must take the new ones; the rename reboots the instance, in
    * the maintenance window unless `applyImmediately`. The subnet, security
-   * and parameter groups keep their names (`<name>-<stack>-…`).
-   * @default `<name>-<stack>`
+   * and parameter groups keep the names they were created with.
+   * @default `<project>-<stack>-<name>` for a new instance, so stacks of
+   *   two projects (both `prod`, both naming it `db`) never collide in one
+   *   account and region. Like a Pulumi auto-name it is fixed when the
+   *   instance is created: a stack whose instance exists keeps its
+   *   identifier (`<name>-<stack>` from the releases of 2026-11-27 and
+   *   2026-12-04) whatever the default becomes — the component ignores
+   *   changes of a defaulted identifier. Set it to rename on purpose.
    */
   identifier?: string;
   /** Client networks admitted to the port (IPv4 or IPv6 CIDR blocks). @default [] */
@@ -163,11 +169,13 @@ export interface RdsCapacity {
 export interface RdsPlan {
   identifier: string;
   /**
-   * Name prefix of the subnet, security and parameter groups: `<name>-<stack>`
-   * (the default identifier), never the `identifier` option, so renaming the
-   * instance does not replace the groups it runs in.
+   * Whether `identifier` is the default: then it names a new instance only,
+   * and a stack whose instance exists keeps the identifier it was created
+   * with (see {@link RdsPlanOptions.identifier}).
    */
-  groupNamePrefix: string;
+  identifierIsDefault: boolean;
+  /** Names and descriptions of the subnet, security and parameter groups of a new instance. */
+  groups: RdsGroupNames;
   engineVersion: string;
   autoMinorVersionUpgrade: boolean;
   major: number;
@@ -204,9 +212,52 @@ export function rdsIdentifier(text: string, max = 63): string {
   return nameFromText(text, max, 'db');
 }
 
-/** The default instance identifier: `<name>-<stack>`, so two stacks in one account and region never collide. */
-export function defaultInstanceIdentifier(name: string, stack: string): string {
-  return rdsIdentifier(`${name}-${stack}`);
+/**
+ * The default identifier of a new instance: `<project>-<stack>-<name>` (the
+ * project left out when not given), so two stacks, or two projects' stacks
+ * of the same name, never collide in one account and region. Releases up to
+ * 2026-12-04 used `<name>-<stack>`; their instances keep it (see
+ * {@link RdsPlanOptions.identifier}).
+ */
+export function defaultInstanceIdentifier(name: string, stack: string, project?: string): string {
+  return rdsIdentifier([project, stack, name].filter((p) => p !== undefined && p !== '').join('-'));
+}
+
+/** The read replica's identifier: `<identifier>-replica` (hash-cut to 63). */
+export function replicaIdentifier(identifier: string): string {
+  return rdsIdentifier(`${identifier}-replica`);
+}
+
+/** A group's name prefix and description. */
+export interface RdsGroupName {
+  namePrefix: string;
+  description: string;
+}
+
+/** Names and descriptions of an instance's subnet, security and parameter groups. */
+export interface RdsGroupNames {
+  subnetGroup: RdsGroupName;
+  securityGroup: RdsGroupName;
+  parameterGroup: RdsGroupName;
+}
+
+/**
+ * The groups' name prefixes and descriptions, from the instance identifier,
+ * port and parameter-group family, exactly as the release of 2026-11-27
+ * first created them. Warning: never change these strings. `namePrefix` of
+ * all three and `description` of the security and parameter groups replace
+ * the group when they change (ForceNew in terraform-provider-aws), and the
+ * groups are protected, so the preview of every existing stack would fail;
+ * the component ignores later changes of them anyway (so renaming the
+ * instance or changing its port keeps its groups), and the compatibility
+ * test (test/compat) fails on any change of these values.
+ */
+export function rdsGroupNames(identifier: string, port: number, family: string): RdsGroupNames {
+  return {
+    subnetGroup: { namePrefix: `${identifier}-`, description: `postgres-strategies: ${identifier}` },
+    securityGroup: { namePrefix: `${identifier}-`, description: `PostgreSQL ${port} of ${identifier} (postgres-strategies)` },
+    parameterGroup: { namePrefix: `${identifier}-${family}-`, description: `postgres-strategies: ${identifier} (TLS only, SCRAM)` },
+  };
 }
 
 /**
@@ -238,10 +289,11 @@ export function rdsCapacity(instanceClass: string, major: number, pgConfig: Reco
 
 /**
  * Validates the options and applies every default.
- * @param name the component's name; @param stack the stack's name (for the default identifier).
+ * @param name the component's name; @param stack the stack's name and
+ *   @param project the project's (for the default identifier, see {@link defaultInstanceIdentifier}).
  * @throws ValidationError naming the field, before any resource exists.
  */
-export function planRds(name: string, stack: string, options: RdsPlanOptions = {}): RdsPlan {
+export function planRds(name: string, stack: string, options: RdsPlanOptions = {}, project?: string): RdsPlan {
   const instanceClass = options.instanceClass ?? 'db.t4g.micro';
   check(/^db\.[a-z0-9-]+\.[a-z0-9-]+$/.test(instanceClass), 'instanceClass', `"${instanceClass}" is not an RDS instance class`, 'Write it like "db.t4g.micro" or "db.m7g.large"');
   const engineVersion = options.engineVersion ?? DEFAULT_RDS_ENGINE_VERSION;
@@ -289,7 +341,7 @@ export function planRds(name: string, stack: string, options: RdsPlanOptions = {
     'Use 1–63 lower-case letters, digits and "_", starting with a letter, not starting with "rds" or "pg_"',
   );
 
-  const identifier = options.identifier ?? defaultInstanceIdentifier(name, stack);
+  const identifier = options.identifier ?? defaultInstanceIdentifier(name, stack, project);
   check(IDENTIFIER.test(identifier), 'identifier', `"${identifier}" is not an RDS instance identifier`, 'Use 1–63 lower-case letters, digits and single hyphens, starting with a letter and not ending with a hyphen');
 
   const allowedCidrs = (options.allowedCidrs ?? []).map((cidr, i) => {
@@ -335,7 +387,7 @@ export function planRds(name: string, stack: string, options: RdsPlanOptions = {
       );
     }
     replica = {
-      identifier: rdsIdentifier(`${identifier}-replica`),
+      identifier: replicaIdentifier(identifier),
       instanceClass: replicaClass,
       multiAz: options.readReplica.multiAz ?? false,
       performanceInsights: performanceInsights && supportsPerformanceInsights(replicaClass),
@@ -344,7 +396,8 @@ export function planRds(name: string, stack: string, options: RdsPlanOptions = {
 
   return {
     identifier,
-    groupNamePrefix: defaultInstanceIdentifier(name, stack),
+    identifierIsDefault: options.identifier === undefined,
+    groups: rdsGroupNames(identifier, port, parameterGroupFamily(major)),
     engineVersion,
     autoMinorVersionUpgrade,
     major,

@@ -32,6 +32,7 @@ const variants: Array<[string, CloudConfigSettings]> = [
   ],
   ['no volume, public listen', sampleSettings({ volumeDevice: '', listenAddresses: ['*'] })],
   ['an upgrade from PostgreSQL 15 to 17', sampleSettings({ postgresMajor: 17, upgradeFromMajor: 15, pgConfig: { reserved_connections: 2 } })],
+  ['the server renews its own certificate', sampleSettings({ caKeyPem: '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIfake\n-----END EC PRIVATE KEY-----\n', certificateValidityDays: 825, certificateRenewBeforeDays: 30 })],
 ];
 
 /** The files as Debian's cloud-init decodes them (its write_files module's own functions). */
