@@ -114,14 +114,14 @@ export function conninfoDbname(database: string): string {
   return `dbname='${database.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-interface Finished {
+export interface Finished {
   code: number | null;
   signal: NodeJS.Signals | null;
   errors: string[];
 }
 
 /** Collects a tool's stderr: calls `onLine` for each line, keeps the last lines that are not progress. */
-function watch(child: ChildProcess, onLine: (line: string) => void): Promise<Finished> {
+export function watch(child: ChildProcess, onLine: (line: string) => void): Promise<Finished> {
   const errors: string[] = [];
   const rl = createInterface({ input: child.stderr! });
   rl.on('line', (line) => {

@@ -164,7 +164,7 @@ function emptyTargetStep(target: Endpoint): string {
  * all of them for the table checksums, in parallel). `objects` is the side's
  * inventory: the source's was read in the copy's snapshot before the copy.
  */
-async function read(
+export async function read(
   side: VerifyProgress['side'],
   clients: Client[],
   tables: string[],
@@ -188,7 +188,7 @@ async function read(
 }
 
 /** Opens `n` more sessions to `endpoint`, each prepared by `prepare`; closes them all if one fails. */
-async function moreSessions(n: number, endpoint: Endpoint, secrets: readonly string[], prepare: (c: Client) => Promise<void>): Promise<Client[]> {
+export async function moreSessions(n: number, endpoint: Endpoint, secrets: readonly string[], prepare: (c: Client) => Promise<void>): Promise<Client[]> {
   const opened = await Promise.allSettled(Array.from({ length: n }, () => connect(endpoint, secrets)));
   const ok = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
   try {
