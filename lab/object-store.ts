@@ -51,8 +51,12 @@ export interface ObjectStoreLab {
   env(): Record<string, string>;
   /** Creates a bucket. */
   createBucket(name: string): Promise<void>;
-  /** The file that holds an object. */
+  /** The file that holds an object (altering it is bit rot: the store's own checksum no longer matches). */
   objectPath(bucket: string, key: string): string;
+  /** Reads an object through S3. */
+  getObject(bucket: string, key: string): Promise<Buffer>;
+  /** Writes an object through S3, as anyone with write access to the bucket can (new checksums and all). */
+  putObject(bucket: string, key: string, body: Buffer | string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -142,6 +146,10 @@ export async function startObjectStore(options: { buckets?: string[]; parentDir?
       env,
       createBucket,
       objectPath: (bucket, key) => join(dataDir, bucket, key),
+      getObject: async (bucket, key) => Buffer.from(await (await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray()),
+      putObject: async (bucket, key, body) => {
+        await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+      },
       stop: async () => {
         client.destroy();
         await stop();

@@ -112,8 +112,11 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
   const sessions: Client[] = [];
   try {
     progress({ phase: 'check', message: `connecting to ${source.host}:${source.port}/${source.database} and ${formatS3Location(location)}` });
-    const [src] = await Promise.all([connect(source, secrets), store.check(location, '--to')]);
-    sessions.push(src);
+    const [opened, checked] = await Promise.allSettled([connect(source, secrets), store.check(location, '--to')]);
+    if (opened.status === 'fulfilled') sessions.push(opened.value);
+    if (opened.status === 'rejected') throw opened.reason;
+    if (checked.status === 'rejected') throw checked.reason;
+    const src = opened.value;
     const sf = await serverFacts(src);
     if (sf.major < MIN_SOURCE_MAJOR) {
       throw new MigrateError(MigrateErrorCode.BadInput, '--from', `the server runs PostgreSQL ${sf.version}; backups are supported from PostgreSQL ${MIN_SOURCE_MAJOR} on`, 'Upgrade the server first');

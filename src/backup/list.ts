@@ -33,21 +33,23 @@ export function stampTime(stamp: string): Date | undefined {
 }
 
 /**
- * Groups a listing into backups (pure): keys `<prefix>[<more>/]<database>/<stamp>/{dump,manifest.json}`.
+ * Groups a listing into backups (pure): keys under `prefix` of the form
+ * `[<folders>/]<database>/<stamp>/{dump,manifest.json}`.
  * Newest first.
  */
 export function backupsIn(prefix: string, objects: StoredObject[]): BackupEntry[] {
   const byFolder = new Map<string, BackupEntry>();
   for (const o of objects) {
     if (!o.key.startsWith(prefix)) continue;
-    const parts = o.key.slice(prefix.length).split('/');
+    // The key's own folders (the prefix may end inside a backup's folder, or name its database).
+    const parts = o.key.split('/');
     const name = parts.pop() as string;
     if (name !== DUMP_NAME && name !== MANIFEST_NAME) continue;
     const stamp = parts.pop();
     const database = parts.pop();
     const createdAt = stamp === undefined ? undefined : stampTime(stamp);
     if (database === undefined || database === '' || createdAt === undefined) continue;
-    const folder = `${prefix}${[...parts, database, stamp].join('/')}/`;
+    const folder = `${[...parts, database, stamp].join('/')}/`;
     const entry = byFolder.get(folder) ?? { id: `${database}/${stamp}`, database, createdAt, bytes: 0, complete: false, folder };
     if (name === MANIFEST_NAME) entry.complete = true;
     else entry.bytes = o.bytes;

@@ -130,8 +130,11 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreR
   const sessions: Client[] = [];
   try {
     progress({ phase: 'check', message: `connecting to ${formatS3Location(location)} and ${target.host}:${target.port}/${target.database}` });
-    const [tgt] = await Promise.all([connect(target, secrets), store.check(location, '--from')]);
-    sessions.push(tgt);
+    const [opened, checked] = await Promise.allSettled([connect(target, secrets), store.check(location, '--from')]);
+    if (opened.status === 'fulfilled') sessions.push(opened.value);
+    if (checked.status === 'rejected') throw checked.reason;
+    if (opened.status === 'rejected') throw opened.reason;
+    const tgt = opened.value;
     const entry = await resolveBackup(store, location);
     const m = await loadManifest(store, location.bucket, entry, options.key);
     const backupUrl = formatS3Location({ bucket: location.bucket, prefix: entry.folder });
@@ -311,7 +314,10 @@ async function runRestore(o: RunRestore): Promise<void> {
         }
       }
     } catch (e) {
-      problem = problem ?? `reading the dump failed (${e instanceof Error ? e.message : String(e)})`;
+      const message = e instanceof Error ? e.message : String(e);
+      problem = /checksum mismatch/i.test(message)
+        ? `the dump in the bucket is not the one the backup wrote: the store's own checksum of it does not match (${message})`
+        : `reading the dump failed (${message})`;
     }
     if (problem !== undefined) {
       // pg_restore has not seen the last bytes: stopping it rolls its one transaction back.
