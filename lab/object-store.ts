@@ -73,7 +73,7 @@ export async function startObjectStore(options: { buckets?: string[]; parentDir?
   const workDir = mkdtempSync(join(options.parentDir ?? tmpdir(), 'ps-s3-'));
   const dataDir = join(workDir, 'data');
   mkdirSync(dataDir);
-  const certificates = await makeCertificates(planServerCertificates({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'] }));
+  const certificates = await makeCertificates(planServerCertificates({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'] }));
   const caFile = join(workDir, 'ca.pem');
   const certFile = join(workDir, 'server.crt');
   const keyFile = join(workDir, 'server.key');
@@ -84,7 +84,8 @@ export async function startObjectStore(options: { buckets?: string[]; parentDir?
   const region = 'us-east-1';
   const accessKeyId = `PSLAB${randomBytes(6).toString('hex').toUpperCase()}`;
   const secretAccessKey = randomBytes(24).toString('base64url');
-  const child = spawn(binary, ['--port', `127.0.0.1:${port}`, '--cert', certFile, '--key', keyFile, '--region', region, '--quiet', 'posix', dataDir], {
+  // 127.0.0.1 and ::1: `localhost` (the name pgBackRest verifies the certificate by) may resolve to either first.
+  const child = spawn(binary, ['--port', `127.0.0.1:${port}`, '--port', `[::1]:${port}`, '--cert', certFile, '--key', keyFile, '--region', region, '--quiet', 'posix', dataDir], {
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ROOT_ACCESS_KEY_ID: accessKeyId, ROOT_SECRET_ACCESS_KEY: secretAccessKey },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

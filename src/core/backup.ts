@@ -177,9 +177,8 @@ export function backupStoreEnv(d: BackupDestinationPlan): Record<string, string>
 export interface BackupCommandOptions {
   /** The environment variable that holds the database's libpq URL (never the URL itself: it holds a password). */
   urlEnv: string;
+  /** Where: the backups of the database go to `<prefix>/<database>/<stamp>/`. */
   destination: BackupDestinationPlan;
-  /** The database's folder under the prefix, e.g. the instance name. */
-  folder: string;
   retention: RetentionPlan;
   /** Encrypt with the key in {@link BACKUP_KEY_ENV}. */
   encrypt: boolean;
@@ -187,18 +186,17 @@ export interface BackupCommandOptions {
 
 /**
  * The arguments after `postgres-strategies` (no secret among them):
- * `backup --from-env <VAR> --to s3://bucket/prefix/<folder> --keep N --max-age-days D [--key-env VAR]`.
+ * `backup --from-env <VAR> --to s3://bucket/prefix --keep N --max-age-days D [--key-env VAR]`.
+ * @throws ValidationError for a `urlEnv` that is not a variable name.
  */
 export function backupCommandArgs(o: BackupCommandOptions): string[] {
   check(/^[A-Z_][A-Z0-9_]*$/.test(o.urlEnv), 'urlEnv', `"${o.urlEnv}" is not an environment variable name`, 'Use upper-case letters, digits and "_"');
-  check(/^[A-Za-z0-9._=+-]+$/.test(o.folder), 'folder', `"${o.folder}" is not a folder name`, 'Use letters, digits, ".", "_", "-"');
-  const to = formatS3Location({ bucket: o.destination.bucket, prefix: `${o.destination.prefix}${o.folder}/` });
   return [
     'backup',
     '--from-env',
     o.urlEnv,
     '--to',
-    to,
+    formatS3Location(o.destination),
     '--keep',
     String(o.retention.keep),
     '--max-age-days',
@@ -207,7 +205,7 @@ export function backupCommandArgs(o: BackupCommandOptions): string[] {
   ];
 }
 
-/** The environment variable a database's URL is passed in: `PS_BACKUP_URL_<FOLDER>` (upper case, `_` for other characters). */
-export function backupUrlEnv(folder: string): string {
-  return `PS_BACKUP_URL_${folder.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
+/** The environment variable an instance's URL is passed in: `PS_BACKUP_URL_<NAME>` (upper case, `_` for other characters). */
+export function backupUrlEnv(instance: string): string {
+  return `PS_BACKUP_URL_${instance.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`;
 }
