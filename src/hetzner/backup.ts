@@ -228,7 +228,10 @@ chown postgres:postgres "$DATA_DIR"
 chmod 700 "$DATA_DIR"
 log "restoring to $target"
 runuser -u postgres -- pgbackrest --stanza=${PITR_STANZA} --log-level-console=warn "$@" restore
-pg_ctlcluster "$PG_MAJOR" main start
+# Recovery without hot standby: WAL from a time when a setting such as max_connections was higher than
+# now would otherwise pause the replay ("hot standby is not possible because of insufficient parameter
+# settings"); no session is needed before the target is reached and the server promoted.
+pg_ctlcluster "$PG_MAJOR" main start -- -o '-c hot_standby=off'
 waited=0
 while [ "$(runuser -u postgres -- psql -X -A -t -d postgres -c 'SELECT pg_catalog.pg_is_in_recovery()' 2>/dev/null || echo t)" != f ]; do
   if [ "$waited" -ge 3000 ]; then
