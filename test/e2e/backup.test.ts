@@ -18,6 +18,9 @@
  *   the rerun exit 1 with the difference;
  * - `restore --verify-only` (the drill) restores into a scratch database,
  *   verifies and drops it;
+ * - the Local backup container's program (src/local/backup.ts), run on this
+ *   host with sh for one round (`PS_BACKUP_ONCE=1`, the container's
+ *   environment): the backup lands in the store and its drill verifies;
  * - refusals (exit 2, nothing written to the target, no password or key in any
  *   output): one altered byte in the bucket (the target stays empty), a
  *   wrong key, no key, a manifest whose HMAC fails, a pg_restore older than
@@ -31,6 +34,7 @@ import { InstancePlan, planServer } from '../../src/core/plan';
 import type { BackupResult } from '../../src/backup/backup';
 import type { RestoreResult } from '../../src/backup/restore';
 import type { BackupManifest } from '../../src/backup/manifest';
+import { localBackupScript, planLocalBackup } from '../../src/local/backup';
 import { ObjectStoreLab, startObjectStore } from '../../lab/object-store';
 import { psqlOk } from '../../lab/psql';
 import { RunResult, run } from '../../lab/run';
@@ -288,5 +292,24 @@ describe('refusals: exit 2, nothing written to the target', () => {
     expectRefused(await restoreBlog('s3://backups/plain'), 'bad-input', '--from', /holds backups of 2 databases \(app, postgres\).*s3:\/\/backups\/plain\/app/s);
     const listed = await cli(['backups', 'list', 's3://backups/x', '--json']);
     expect(parsed<unknown[]>(listed)).toEqual([]);
+  });
+});
+
+describe("the Local backup container's program, run on this host", () => {
+  test('one round backs every instance up (encrypted); the drill verifies it', async () => {
+    const plan = planLocalBackup({ instances: ['app'], location: 's3://backups/local', endpoint: store.endpoint, encrypt: true, keep: 3, maxAgeDays: 7, postgresMajor: 15 });
+    const script = localBackupScript(plan, `${process.execPath} ${CLI}`);
+    const lint = await run('shellcheck', ['-s', 'sh', '-'], { input: script });
+    expect({ code: lint.code, out: lint.stdout }).toEqual({ code: 0, out: '' });
+    const r = await run('sh', ['-c', script], {
+      env: { PATH: process.env['PATH'], HOME: process.env['HOME'], AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...store.env(), PS_BACKUP_URL_APP: libpqUrl(source.admin('app')), POSTGRES_STRATEGIES_BACKUP_KEY: KEY, PS_BACKUP_ONCE: '1' },
+    });
+    expectNoSecret(r);
+    expect({ code: r.code, err: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, err: '' });
+    expect(r.stdout).toMatch(/postgres-strategies backup: s3:\/\/backups\/local\/app\//);
+    expect(r.stdout).toMatch(/round done at .*, status 0/);
+    const drill = await cli(['restore', '--verify-only', '--from', 's3://backups/local/app', '--to-env', 'ADMIN_URL', '--key-env', 'BACKUP_KEY'], { ADMIN_URL: libpqUrl(target.admin('postgres')) });
+    expect({ code: drill.code, out: drill.stdout }).toMatchObject({ code: 0 });
+    expect(drill.stdout).toMatch(/restored and verified: no difference/);
   });
 });
