@@ -23,11 +23,11 @@ import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import type { Client } from 'pg';
-import { formatS3Location, parseS3Location } from '../core/backup';
+import { formatS3Location } from '../core/backup';
 import { quoteLiteral } from '../core/identifiers';
 import { VERIFY_SESSIONS } from '../migrate/budget';
 import { HASH_PROBE, RECORD_PROBE, RowHash, RowHashing, dataTables, inventory, pinOutputSettings, recordHashTables, serverFacts } from '../migrate/catalog';
-import { EndpointSummary, connect, parseEndpoint, secretsOf, summarize, writePassFiles } from '../migrate/connection';
+import { EndpointSummary, summarize, writePassFiles } from '../migrate/connection';
 import { pgDumpArgs, watch } from '../migrate/copy';
 import { redact } from '../migrate/errors';
 import { MIN_SOURCE_MAJOR, moreSessions, read } from '../migrate/migrate';
@@ -37,7 +37,8 @@ import { encryptor, keyCheck, manifestMac, newNonce, CIPHER } from './crypto';
 import { BackupError, BackupErrorCode } from './errors';
 import { BackupManifest, DUMP_NAME, MANIFEST_FORMAT, MANIFEST_NAME, backupId, canonicalText, readingParts, renderManifest } from './manifest';
 import { PruneResult, pruneBackups } from './list';
-import { ObjectStore, openStore } from './store';
+import { ObjectStore } from './store';
+import { withSessions } from './session';
 
 /** Options of {@link backupDatabase}. */
 export interface BackupOptions {
@@ -105,18 +106,8 @@ export async function probe(client: Client, sql: string): Promise<string | null>
 export async function backupDatabase(options: BackupOptions): Promise<BackupResult> {
   const started = Date.now();
   const progress = options.onProgress ?? ((): void => undefined);
-  const location = parseS3Location(options.to, '--to');
-  const source = parseEndpoint(options.from, '--from');
-  const secrets = secretsOf(source);
-  const store = options.store ?? openStore();
-  const sessions: Client[] = [];
-  try {
-    progress({ phase: 'check', message: `connecting to ${source.host}:${source.port}/${source.database} and ${formatS3Location(location)}` });
-    const [opened, checked] = await Promise.allSettled([connect(source, secrets), store.check(location, '--to')]);
-    if (opened.status === 'fulfilled') sessions.push(opened.value);
-    if (opened.status === 'rejected') throw opened.reason;
-    if (checked.status === 'rejected') throw checked.reason;
-    const src = opened.value;
+  return withSessions({ url: options.to, field: '--to' }, { url: options.from, field: '--from' }, options.store, (message) => progress({ phase: 'check', message }), async (o) => {
+    const { location, endpoint: source, secrets, store, client: src, sessions } = o;
     const sf = await serverFacts(src);
     if (sf.major < MIN_SOURCE_MAJOR) {
       throw new MigrateError(MigrateErrorCode.BadInput, '--from', `the server runs PostgreSQL ${sf.version}; backups are supported from PostgreSQL ${MIN_SOURCE_MAJOR} on`, 'Upgrade the server first');
@@ -235,12 +226,5 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
       pruned,
       seconds: { checks: checksSeconds, dump: dumpSeconds, total: since(started) },
     };
-  } catch (e) {
-    if (e instanceof MigrateError || e instanceof BackupError) throw e;
-    throw new Error(redact(e instanceof Error ? e.message : String(e), secrets));
-  } finally {
-    await Promise.all(sessions.map((c) => c.end().catch(() => undefined)));
-    if (options.store === undefined) store.close();
-  }
+  });
 }
-

@@ -29,7 +29,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import type { Client } from 'pg';
-import { formatS3Location, parseS3Location } from '../core/backup';
+import { formatS3Location } from '../core/backup';
 import { quoteIdent } from '../core/identifiers';
 import { VERIFY_SESSIONS } from '../migrate/budget';
 import { HASH_PROBE, RECORD_PROBE, RowHash, databaseOwner, inventory, pinOutputSettings, roleRights, serverFacts, setRole, unavailableExtensions } from '../migrate/catalog';
@@ -44,7 +44,8 @@ import { TAG_BYTES, decryptor, keyMatches, macMatches } from './crypto';
 import { BackupError, BackupErrorCode } from './errors';
 import { BackupEntry, resolveBackup } from './list';
 import { BackupManifest, DUMP_NAME, MANIFEST_NAME, canonicalText, manifestReading, parseManifest } from './manifest';
-import { ObjectStore, openStore } from './store';
+import { ObjectStore } from './store';
+import { withSessions } from './session';
 
 /** Options of {@link restoreDatabase}. */
 export interface RestoreOptions {
@@ -123,18 +124,8 @@ export async function loadManifest(store: ObjectStore, bucket: string, entry: Ba
 export async function restoreDatabase(options: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
   const progress = options.onProgress ?? ((): void => undefined);
-  const location = parseS3Location(options.from, '--from');
-  const target = parseEndpoint(options.to, '--to');
-  const secrets = secretsOf(target);
-  const store = options.store ?? openStore();
-  const sessions: Client[] = [];
-  try {
-    progress({ phase: 'check', message: `connecting to ${formatS3Location(location)} and ${target.host}:${target.port}/${target.database}` });
-    const [opened, checked] = await Promise.allSettled([connect(target, secrets), store.check(location, '--from')]);
-    if (opened.status === 'fulfilled') sessions.push(opened.value);
-    if (checked.status === 'rejected') throw checked.reason;
-    if (opened.status === 'rejected') throw opened.reason;
-    const tgt = opened.value;
+  return withSessions({ url: options.from, field: '--from' }, { url: options.to, field: '--to' }, options.store, (message) => progress({ phase: 'check', message }), async (o) => {
+    const { location, endpoint: target, secrets, store, client: tgt, sessions } = o;
     const entry = await resolveBackup(store, location);
     const m = await loadManifest(store, location.bucket, entry, options.key);
     const backupUrl = formatS3Location({ bucket: location.bucket, prefix: entry.folder });
@@ -230,13 +221,7 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreR
       result.nextStep = `The restored database differs from the backup's manifest (see the differences): do not use it. Restore an older backup into an empty database, and keep this one (${backupUrl}) for inspection`;
     }
     return result;
-  } catch (e) {
-    if (e instanceof MigrateError || e instanceof BackupError) throw e;
-    throw new Error(redact(e instanceof Error ? e.message : String(e), secrets));
-  } finally {
-    await Promise.all(sessions.map((c) => c.end().catch(() => undefined)));
-    if (options.store === undefined) store.close();
-  }
+  });
 }
 
 interface RunRestore {
