@@ -1,7 +1,7 @@
 /**
  * The guard's backup checks (issue 21): a preview that removes a backup
  * schedule, or shortens how far backups reach back below the seeds' 7 days
- * ({@link MIN_RETENTION_DAYS}), is a warning — the data stays, but the
+ * ({@link GUARD_MIN_RETENTION_DAYS}), is a warning — the data stays, but the
  * next bad day may find no backup of it.
  *
  * What the preview shows of backups:
@@ -16,9 +16,15 @@
  * Pure: names, types and property names in the findings, never values other
  * than the retention numbers.
  */
-import { MIN_RETENTION_DAYS, retentionDays } from '../core/backup';
 import { Finding, FindingCode, Severity } from './findings';
 import { PreviewStep, parseUrn } from './preview';
+
+/**
+ * The seeds' shortest retention, in days: core/backup.ts' MIN_RETENTION_DAYS
+ * (the guard loads nothing outside its folder; a unit test holds the two equal).
+ */
+export const GUARD_MIN_RETENTION_DAYS = 7;
+const MIN_RETENTION_DAYS = GUARD_MIN_RETENTION_DAYS;
 
 /** What a backup command of LocalBackup's container promises. */
 export interface CommandRetention {
@@ -37,7 +43,8 @@ export function commandRetention(command: unknown): CommandRetention | undefined
   const keep = num(/--keep (\d+)/) ?? 0;
   const maxAgeDays = num(/--max-age-days (\d+)/) ?? 0;
   const interval = num(/\bsleep (\d+)/) ?? 86400;
-  return { days: retentionDays({ keep, maxAgeDays }, interval / 86400) };
+  // The smaller of the two limits (as core/backup.ts' retentionDays): by age, and by count × interval.
+  return { days: Math.min(maxAgeDays > 0 ? maxAgeDays : Infinity, keep > 0 ? (keep * interval) / 86400 : Infinity) };
 }
 
 const days = (d: number): string => (Number.isFinite(d) ? `${Math.round(d * 10) / 10} days` : 'no limit');

@@ -13,7 +13,8 @@ import { RdsPostgres } from '../../../src/rds/component';
 import { LocalBackup, localBackupScript, planLocalBackup } from '../../../src/local/backup';
 import { blockingFindings } from '../../../src/preview-guard/findings';
 import { checkPreview } from '../../../src/preview-guard/check';
-import { commandRetention } from '../../../src/preview-guard/backups';
+import { GUARD_MIN_RETENTION_DAYS, commandRetention } from '../../../src/preview-guard/backups';
+import { MIN_RETENTION_DAYS, retentionDays } from '../../../src/core/backup';
 import { previewOf, stepFor } from './fixtures';
 
 new RdsPostgres('app-db', { vpcId: 'vpc-0abc', subnetIds: ['subnet-a', 'subnet-b'], allowedSecurityGroupIds: ['sg-app'], sslrootcert: 'global-bundle.pem', backupRetentionDays: 14 });
@@ -42,4 +43,12 @@ test('LocalBackup: its container removed warns; a retention below 7 days warns; 
   expect(summary([stepFor(container, { command: script({ keep: 3, intervalSeconds: 86400 * 7 }) })])).toEqual([]);
   expect(summary([stepFor(container, { command: script({ keep: 30, maxAgeDays: 60 }) })])).toEqual([]);
   expect(summary([stepFor(container, { command: ['sleep', 'infinity'] })])).toEqual([['warning', 'backup-schedule-removed', 'replace', ['command']]]);
+});
+
+test("the guard's 7 days and its reading of a retention are the core's", () => {
+  expect(GUARD_MIN_RETENTION_DAYS).toBe(MIN_RETENTION_DAYS);
+  for (const [keep, maxAgeDays, interval] of [[14, 30, 86400], [3, 0, 86400 * 7], [0, 5, 3600], [0, 0, 86400], [2, 9, 86400 * 3]] as const) {
+    const script = localBackupScript(planLocalBackup({ instances: ['blog'], location: 's3://backups/dev', keep, maxAgeDays, intervalSeconds: interval }));
+    expect(commandRetention(['sh', '-c', script])).toEqual({ days: retentionDays({ keep, maxAgeDays }, interval / 86400) });
+  }
 });
