@@ -47,6 +47,7 @@ import { EngineSection, engineSection } from './engine';
 import type { MockRunResult } from './mock-run';
 import { LANES, ProgramName } from './programs';
 import { MIGRATE_TARGET, MigrateBenchReport, migrateSection } from './migrate';
+import { backupLines, backupSection } from './backup';
 import { RequireReport, requireLines, requireSection } from './require';
 import { markdownTable, max, median, min, num, textTable, times, verdict } from './stats';
 
@@ -57,7 +58,7 @@ const BOOTSTRAP_INSTANCES = 100;
 const USAGE = `Usage: npm run bench -- [options]
   --quick            3 runs for 10 and 100 instances, no 1000, 1 bootstrap run each, 3 require runs
   --markdown         also print the tables as markdown (for the README)
-  --only <section>   mock, bootstrap, require, engine or migrate
+  --only <section>   mock, bootstrap, require, engine, migrate or backup
   --migrate-mb <n>   size of the migrate bench's source database in MB (default 256; the README's figure: 1024)
   --data-dir <dir>   where the bootstrap servers keep their data (default: /dev/shm when
                      usable, so that disk writeback does not swamp the SQL being measured)
@@ -431,7 +432,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const only = values.only;
-  if (only !== undefined && !['mock', 'bootstrap', 'require', 'engine', 'migrate'].includes(only)) throw new Error('--only: mock, bootstrap, require, engine or migrate');
+  if (only !== undefined && !['mock', 'bootstrap', 'require', 'engine', 'migrate', 'backup'].includes(only)) throw new Error('--only: mock, bootstrap, require, engine, migrate or backup');
   const migrateMb = Number(values['migrate-mb'] ?? 256);
   if (!Number.isInteger(migrateMb) || migrateMb < 1) throw new Error('--migrate-mb: a whole number of megabytes ≥ 1');
   const quick = values.quick ?? false;
@@ -455,8 +456,15 @@ async function main(): Promise<number> {
       : undefined;
   let mig: MigrateBenchReport | undefined;
   if (only === undefined || only === 'migrate') mig = await migrateSection(plan.migrateMb, plan.migrateRuns, plan.dataDir, progress);
-  const { lines, failed } = report(mock, boot, values.markdown ?? false, quick, req, engine, mig);
+  const { lines, failed: reportFailed } = report(mock, boot, values.markdown ?? false, quick, req, engine, mig);
   console.log(lines.join('\n'));
+  let failed = reportFailed;
+  // 7. backup and restore against the bare commands (bench/backup.ts), on the migrate bench's data set.
+  if (only === undefined || only === 'backup') {
+    const bk = backupLines(await backupSection(plan.migrateMb, plan.migrateRuns, plan.dataDir, progress));
+    failed += bk.failed;
+    console.log(['', ...bk.lines, ...(values.markdown ? ['', '---- markdown (backup) ----', ...bk.md] : [])].join('\n'));
+  }
   console.log(`(bench took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   return failed === 0 ? 0 : 1;
 }

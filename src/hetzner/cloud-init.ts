@@ -58,6 +58,17 @@ import {
 } from '../core/server-config';
 import { CREATECLUSTER_CONF, CREATECLUSTER_CONF_PATH, postgresPackage } from './debian';
 import {
+  PGBACKREST_CA_PATH,
+  PITR_POSTGRESQL_CONF,
+  PITR_RESTORE_SCRIPT,
+  PITR_RESTORE_SCRIPT_PATH,
+  PitrOptions,
+  pitrUnitPath,
+  pitrUnits,
+  planPitr,
+  renderPgbackrestConf,
+} from './backup';
+import {
   BACKUP_SCRIPT,
   BACKUP_SCRIPT_PATH,
   BACKUP_SERVICE,
@@ -214,6 +225,8 @@ export interface CloudConfigSettings {
   bootstrapSql?: string;
   /** The nightly dumps. @default keep 7, no age limit, on the volume, 20 % kept free */
   backup?: DumpBackupSettings;
+  /** Continuous WAL archiving and PITR with pgBackRest (backup.ts). @default off */
+  pitr?: PitrOptions;
 }
 
 /** One file of `write_files`. */
@@ -416,7 +429,24 @@ export function renderCloudConfig(s: CloudConfigSettings): RenderedCloudConfig {
     CERT_RENEW: s.caKeyPem !== undefined ? 1 : 0,
     CERT_VALIDITY_DAYS: certificateValidityDays,
     CERT_RENEW_BEFORE_DAYS: certificateRenewBeforeDays,
+    PITR: s.pitr ? 1 : 0,
   });
+  const pitrFiles: WrittenFile[] = [];
+  if (s.pitr) {
+    const pitr = planPitr(s.pitr);
+    const full = pitrUnits('full', pitr.fullSchedule);
+    const diff = pitrUnits('diff', pitr.diffSchedule);
+    pitrFiles.push(
+      { path: `${SETUP_DIR}/pgbackrest.conf`, content: renderPgbackrestConf(s.pitr, pitr, `${mountPoint}/${major}/main`, PGBACKREST_CA_PATH), permissions: '0600' },
+      { path: `${SETUP_DIR}/pitr.conf`, content: PITR_POSTGRESQL_CONF, permissions: '0600' },
+      ...(s.pitr.caPem !== undefined ? [{ path: `${SETUP_DIR}/pitr-ca.pem`, content: s.pitr.caPem, permissions: '0644' }] : []),
+      { path: PITR_RESTORE_SCRIPT_PATH, content: PITR_RESTORE_SCRIPT, permissions: '0755' },
+      { path: pitrUnitPath('full', 'service'), content: full.service, permissions: '0644' },
+      { path: pitrUnitPath('full', 'timer'), content: full.timer, permissions: '0644' },
+      { path: pitrUnitPath('diff', 'service'), content: diff.service, permissions: '0644' },
+      { path: pitrUnitPath('diff', 'timer'), content: diff.timer, permissions: '0644' },
+    );
+  }
   const files: WrittenFile[] = [
     { path: CREATECLUSTER_CONF_PATH, content: CREATECLUSTER_CONF, permissions: '0644' },
     { path: `${SETUP_DIR}/setup.conf`, content: setupConf, permissions: '0600' },
@@ -439,6 +469,7 @@ export function renderCloudConfig(s: CloudConfigSettings): RenderedCloudConfig {
           { path: RENEW_TIMER_PATH, content: RENEW_TIMER, permissions: '0644' },
         ]
       : []),
+    ...pitrFiles,
   ];
   const runcmd = [[SETUP_SCRIPT_PATH]];
   const doc = { write_files: files.map(writeFilesEntry), runcmd };

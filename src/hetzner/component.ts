@@ -20,6 +20,7 @@ import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, Postgre
 import { SERVER_CERT_EARLY_RENEWAL_HOURS, createInlineAdminTls, createServerCertificates } from '../provisioning/tls-certificates';
 import { BootUserData } from './boot-user-data';
 import { renderCloudConfig } from './cloud-init';
+import { PitrOptions } from './backup';
 import { ServerReady } from './server-ready';
 import { HetznerPlan, adminSslMode, defaultServerName, hetznerVolumeDevice, planHetzner } from './plan';
 
@@ -65,6 +66,48 @@ export interface HetznerDumpBackupArgs {
   maxAgeDays?: number;
   /** Upload to this bucket instead of keeping the dumps in `<volume>/backups`. */
   s3?: HetznerS3BackupArgs;
+}
+
+/**
+ * Continuous WAL archiving and point-in-time recovery with pgBackRest
+ * (Debian's package, installed by the setup): a repository in an
+ * S3-compatible bucket, encrypted with your key; a full backup weekly and a
+ * differential daily (systemd timers), the first full backup at setup;
+ * full backups expire after `retentionDays`. Restore on the server:
+ * `postgres-strategies-pitr-restore '<time>'` (README, Backups and restores).
+ */
+export interface HetznerPitrArgs {
+  /** The store's HTTPS endpoint, e.g. `https://fsn1.your-objectstorage.com` (pgBackRest 2.45 speaks only HTTPS to S3). */
+  endpoint: string;
+  /** `s3://bucket/prefix` of the repository (one per server). */
+  location: string;
+  /** @default "us-east-1" */
+  region?: string;
+  /** Access key id; pass a secret. */
+  accessKeyId: pulumi.Input<string>;
+  /** Secret key; pass a secret (it is in the user data, like the dump bucket's). */
+  secretAccessKey: pulumi.Input<string>;
+  /**
+   * The repository's encryption key (`openssl rand -base64 32`); pass a
+   * secret and keep a copy outside the bucket: without it nothing restores.
+   * Warning: changing it makes the repository unreadable to the new setting
+   * (start a new `location` instead).
+   */
+  encryptionKey: pulumi.Input<string>;
+  /** The store's CA (PEM), for a store with a private CA. @default the system CAs */
+  caPem?: string;
+  /** Days of recovery kept (at least 7, the seeds' minimum). @default 14 */
+  retentionDays?: number;
+  /** systemd OnCalendar of the full backup. @default "Sun *-*-* 02:30:00 UTC" */
+  fullSchedule?: string;
+  /** systemd OnCalendar of the differential backup. @default "Mon..Sat *-*-* 02:30:00 UTC" */
+  diffSchedule?: string;
+}
+
+/** The plain pitr settings, with its three secrets resolved. */
+function pitrWith(pitr: HetznerPitrArgs, [accessKeyId, secretAccessKey, encryptionKey]: [string, string, string]): PitrOptions {
+  const { accessKeyId: _a, secretAccessKey: _s, encryptionKey: _e, ...plain } = pitr;
+  return { ...plain, accessKeyId, secretAccessKey, encryptionKey };
 }
 
 /** A plain string input as it is, or a stand-in for a value known only at deployment (checked then). */
@@ -217,6 +260,8 @@ export interface HetznerPostgresArgs {
   namePrefix?: string;
   /** The nightly pg_dump. @default keep 7, no age limit, on the volume, at least 20 % of it kept free */
   backup?: HetznerDumpBackupArgs;
+  /** Continuous WAL archiving and PITR with pgBackRest. @default off */
+  pitr?: HetznerPitrArgs;
   /** Hetzner's own daily server backups (+20 % of the server price; the volume is not included). @default false */
   hetznerBackups?: boolean;
   /** Labels on every Hetzner resource (plus `managed-by: postgres-strategies`). @default {} */
@@ -355,6 +400,8 @@ export class HetznerPostgres extends pulumi.ComponentResource {
   public readonly postgresqlConf: pulumi.Output<string>;
   /** The pg_hba.conf the user data installs (no secrets). */
   public readonly pgHba: pulumi.Output<string>;
+  /** Where pgBackRest's repository is (`s3://bucket/prefix`, on `pitr.endpoint`), when `pitr` is given. */
+  public readonly pitrRepository?: string;
   /** The server's numeric id, as a string. */
   public readonly serverId: pulumi.Output<string>;
   /** The volume's numeric id, as a string. */
@@ -383,10 +430,19 @@ export class HetznerPostgres extends pulumi.ComponentResource {
   constructor(name: string, args: HetznerPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     // 0. Everything is validated before any resource exists.
     check(args !== null && typeof args === 'object', 'args', 'is missing', 'Give at least serverType');
-    const { backup, sshKeys: _sshKeys, adminHost: _adminHost, ...plain } = args;
+    const { backup, pitr, sshKeys: _sshKeys, adminHost: _adminHost, ...plain } = args;
     const s3Plain = backup?.s3 ? { ...backup.s3, accessKeyId: plainOr(backup.s3.accessKeyId), secretAccessKey: plainOr(backup.s3.secretAccessKey) } : undefined;
     const serverName = args.serverName ?? defaultServerName(name, pulumi.getStack(), pulumi.getProject());
-    const plan = planHetzner({ ...plain, serverName, serverNameIsDefault: args.serverName === undefined, ...(backup ? { backup: { ...backup, s3: s3Plain } } : {}) });
+    const pitrPlain = pitr
+      ? { ...pitr, accessKeyId: plainOr(pitr.accessKeyId), secretAccessKey: plainOr(pitr.secretAccessKey), encryptionKey: typeof pitr.encryptionKey === 'string' ? pitr.encryptionKey : 'known-at-deployment-known-at-deployment' }
+      : undefined;
+    const plan = planHetzner({
+      ...plain,
+      serverName,
+      serverNameIsDefault: args.serverName === undefined,
+      ...(backup ? { backup: { ...backup, s3: s3Plain } } : {}),
+      ...(pitrPlain ? { pitr: pitrPlain } : {}),
+    });
     const { passwordLength, connectTimeoutSeconds } = checkLoginOptions(args);
     const clientSslRootCert = args.clientSslRootCert ?? 'postgres-ca.pem';
     check(clientSslRootCert.length > 0 && !/[\r\n\0]/.test(clientSslRootCert), 'clientSslRootCert', 'is empty or has a line break', 'Give the path of the CA file on the app clients');
@@ -421,6 +477,7 @@ export class HetznerPostgres extends pulumi.ComponentResource {
     // A parameter a minor release added: a server whose packages are older refuses it at its start.
     for (const caution of pgSettingCautions(args.pgConfig ?? {}, plan.postgresMajor)) pulumi.log.warn(caution, this);
     this.privateIp = plan.network.privateIp;
+    if (pitr) this.pitrRepository = pitr.location;
     const parent = { parent: this };
     const labels = plan.labels;
 
@@ -454,8 +511,19 @@ export class HetznerPostgres extends pulumi.ComponentResource {
     // 3. The user data: rendered once every input is known; secret (the TLS key, verifiers, S3 key).
     const { s3, ...dumps } = args.backup ?? {};
     const rendered = pulumi
-      .all([this.volume.id, certs.serverCertPem, certs.serverKeyPem, certs.caCertPem, renewOnServer ? certs.caKeyPem : '', admin.verifier, this.bootstrapSql, s3 ? pulumi.output(s3.accessKeyId) : '', s3 ? pulumi.output(s3.secretAccessKey) : ''])
-      .apply(([volumeId, serverCertPem, serverKeyPem, caCertPem, caKeyPem, adminVerifier, bootstrapSql, accessKeyId, secretAccessKey]) =>
+      .all([
+        this.volume.id,
+        certs.serverCertPem,
+        certs.serverKeyPem,
+        certs.caCertPem,
+        renewOnServer ? certs.caKeyPem : '',
+        admin.verifier,
+        this.bootstrapSql,
+        s3 ? pulumi.output(s3.accessKeyId) : '',
+        s3 ? pulumi.output(s3.secretAccessKey) : '',
+        pitr ? pulumi.all([pitr.accessKeyId, pitr.secretAccessKey, pitr.encryptionKey]).apply((x) => JSON.stringify(x)) : '',
+      ])
+      .apply(([volumeId, serverCertPem, serverKeyPem, caCertPem, caKeyPem, adminVerifier, bootstrapSql, accessKeyId, secretAccessKey, pitrSecrets]) =>
         renderCloudConfig({
           config: plan.config,
           ...(plan.postgresMajorUpgradeFrom !== undefined ? { upgradeFromMajor: plan.postgresMajorUpgradeFrom } : {}),
@@ -468,6 +536,7 @@ export class HetznerPostgres extends pulumi.ComponentResource {
           ...(caKeyPem ? { caKeyPem, certificateValidityDays: plan.certificates.server.validityHours / 24, certificateRenewBeforeDays: SERVER_CERT_EARLY_RENEWAL_HOURS / 24 } : {}),
           ...(bootstrapSql ? { bootstrapSql } : {}),
           backup: { ...dumps, ...(s3 ? { s3: { ...s3, accessKeyId, secretAccessKey } } : {}) },
+          ...(pitr && pitrSecrets ? { pitr: pitrWith(pitr, JSON.parse(pitrSecrets) as [string, string, string]) } : {}),
         }),
       );
     this.userData = pulumi.secret(rendered.apply((r) => r.userData));

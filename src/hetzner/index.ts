@@ -10,3 +10,4 @@ export * from './plan';
 export * from './scripts';
 export * from './server-ready';
 export * from './boot-user-data';
+export * from './backup';

@@ -18,6 +18,7 @@ import { SslMode } from '../core/tls';
 import { DEFAULT_IMAGE, postgresMajorFor } from './debian';
 import { FirewallRulePlan, NetworkOptions, NetworkPlan, admittedCidrs, planFirewallRules, planNetwork } from './network';
 import { DumpBackupSettings, HetznerServerConfig, renderServerConfig, validateBackupSettings } from './cloud-init';
+import { PitrOptions, PitrPlan, planPitr } from './backup';
 
 /** Longest default server name: the longest suffix (`-network`) still fits Hetzner's 63 characters. */
 export const DEFAULT_SERVER_NAME_MAX = 55;
@@ -78,6 +79,8 @@ export interface HetznerPlanOptions extends NetworkOptions {
   instances?: InstanceSpec[];
   namePrefix?: string;
   backup?: DumpBackupSettings;
+  /** Continuous WAL archiving and PITR (backup.ts). */
+  pitr?: PitrOptions;
   labels?: Record<string, string>;
 }
 
@@ -116,6 +119,8 @@ export interface HetznerPlan {
   capacity: ServerCapacity;
   /** The instances the cloud-init bootstrap creates (empty when none are declared) and their budget. */
   server: ServerPlan;
+  /** pgBackRest's repository and schedules, when `pitr` is given. */
+  pitr?: PitrPlan;
   labels: Record<string, string>;
 }
 
@@ -169,6 +174,7 @@ export function planHetzner(o: HetznerPlanOptions): HetznerPlan {
       ? planServer(o.instances, capacity, { namePrefix: o.namePrefix ?? '', adminUser, adminDatabase: 'postgres' })
       : { instances: [], budget: connectionBudget(capacity, []) };
   if (o.backup !== undefined) validateBackupSettings(o.backup);
+  const pitr = o.pitr !== undefined ? planPitr(o.pitr) : undefined;
   const labels = o.labels ?? {};
   for (const [k, v] of Object.entries(labels)) {
     check(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/.test(k), `labels.${k}`, `"${k}" is not a Hetzner label key`, 'Use letters, digits, ".", "_" and "-", at most 63 characters, with an optional "prefix/"');
@@ -194,6 +200,7 @@ export function planHetzner(o: HetznerPlanOptions): HetznerPlan {
     config,
     capacity,
     server,
+    ...(pitr !== undefined ? { pitr } : {}),
     labels: { 'managed-by': 'postgres-strategies', ...labels },
   };
 }

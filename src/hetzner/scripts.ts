@@ -83,6 +83,7 @@ BACKUP_S3=\${BACKUP_S3:-0}
 CERT_RENEW=\${CERT_RENEW:-0}
 CERT_VALIDITY_DAYS=\${CERT_VALIDITY_DAYS:-825}
 CERT_RENEW_BEFORE_DAYS=\${CERT_RENEW_BEFORE_DAYS:-30}
+PITR=\${PITR:-0}
 DATA_DIR="$MOUNT_POINT/$PG_MAJOR/main"
 CONF_DIR="/etc/postgresql/$PG_MAJOR/main"
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -245,6 +246,11 @@ if [ "$BACKUP_S3" = 1 ] && ! installed rclone; then
   apt-get install -y -q rclone
   changed "installed rclone"
 fi
+if [ "$PITR" = 1 ] && ! installed pgbackrest; then
+  apt-get update -q
+  apt-get install -y -q -o Dpkg::Options::=--force-confold pgbackrest
+  changed "installed pgbackrest"
+fi
 
 # 4. The cluster on the volume: created once, adopted when the volume already holds one.
 chown postgres:postgres "$MOUNT_POINT"
@@ -291,6 +297,17 @@ if put postgresql.conf "$CONF_DIR/conf.d/90-postgres-strategies.conf" 644; then 
 if put pg_hba.conf "$CONF_DIR/pg_hba.conf" 640; then reload=1; fi
 if put server.crt "$CONF_DIR/server.crt" 644; then reload=1; fi
 if put server.key "$CONF_DIR/server.key" 600; then reload=1; fi
+# Continuous archiving (pgBackRest): its settings, and archive_mode (a restart, as pg_file_settings says).
+PITR_CONF="$CONF_DIR/conf.d/91-postgres-strategies-pitr.conf"
+if [ "$PITR" = 1 ]; then
+  if put pitr.conf "$PITR_CONF" 644; then settings_changed=1; fi
+  put pgbackrest.conf /etc/pgbackrest.conf 640 || true
+  if [ -f "$SETUP_DIR/pitr-ca.pem" ]; then put pitr-ca.pem /etc/pgbackrest-ca.pem 644 || true; fi
+elif [ -f "$PITR_CONF" ]; then
+  rm -f "$PITR_CONF"
+  changed "removed $PITR_CONF (pitr is off: WAL is no longer archived)"
+  settings_changed=1
+fi
 
 # 6. The server: started, or reloaded (pg_hba.conf and the TLS files are read on reload,
 #    so a renewed certificate costs no downtime), or restarted when a changed setting
@@ -332,10 +349,35 @@ fi
 # 8. The certificate, renewed when it is due (a setupScript may bring an older one than the server's own).
 renew_certificate
 
-# 9. The timers: the nightly backup and the daily certificate check (systemd only; absent in a chroot).
+# 8b. pgBackRest's stanza (created once) and its first full backup: recovery works from the start.
+if [ "$PITR" = 1 ]; then
+  pgbr() { as_postgres pgbackrest --stanza=main "$@"; }
+  info=$(pgbr info 2>&1 || true)
+  if printf '%s\n' "$info" | grep -q 'missing stanza'; then
+    pgbr --log-level-console=warn stanza-create
+    changed "created pgBackRest stanza main"
+    info=$(pgbr info 2>&1 || true)
+  fi
+  if ! printf '%s\n' "$info" | grep -q 'full backup:'; then
+    pgbr --log-level-console=warn --type=full backup
+    changed "took the first full backup (pgBackRest)"
+  fi
+fi
+
+# 9. The timers: the nightly backup, the daily certificate check, pgBackRest's full and
+# differential backups (systemd only; absent in a chroot).
 timers=postgres-strategies-backup.timer
 [ "$CERT_RENEW" != 1 ] || timers="$timers postgres-strategies-renew-cert.timer"
+[ "$PITR" != 1 ] || timers="$timers postgres-strategies-pitr-full.timer postgres-strategies-pitr-diff.timer"
 if [ -d /run/systemd/system ]; then
+  if [ "$PITR" = 0 ]; then
+    for t in postgres-strategies-pitr-full.timer postgres-strategies-pitr-diff.timer; do
+      if systemctl is-enabled --quiet "$t" 2>/dev/null; then
+        systemctl disable --now "$t"
+        changed "disabled $t"
+      fi
+    done
+  fi
   for timer in $timers; do
     if ! systemctl is-enabled --quiet "$timer"; then
       systemctl daemon-reload

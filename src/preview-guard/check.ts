@@ -23,6 +23,7 @@
  *   `docker.Container`: `ports` among others (kreuzwerker/docker v4.5.0,
  *   which @pulumi/docker 5 bridges).
  */
+import { backupFindings } from './backups';
 import { Finding, FindingCode, Severity } from './findings';
 import { PreviewDigest, PreviewResourceState, PreviewStep, parsePreview, parseUrn } from './preview';
 import { NOUNS, Subject, SubjectKind, UrnIndex, nameInput, resourceLabel, subjectOf } from './subjects';
@@ -744,6 +745,8 @@ export function checkPreview(preview: string | PreviewDigest, options: CheckPrev
       findings.push(ack !== undefined ? { ...finding, acknowledgedBy: ack } : finding);
     }
   }
+
+  findings.push(...backupFindings(steps));
 
   const errors = (digest.diagnostics ?? []).filter((d) => d.severity === 'error');
   if (errors.length > 0) {

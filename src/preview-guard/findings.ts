@@ -51,6 +51,10 @@ export enum FindingCode {
   CertificateExpiring = 'certificate-expiring',
   /** The preview itself failed or is partial, so its steps cannot be vouched for. */
   PreviewIncomplete = 'preview-incomplete',
+  /** A backup schedule is removed (backups.ts). */
+  BackupScheduleRemoved = 'backup-schedule-removed',
+  /** Backups would reach back less than 7 days (backups.ts). */
+  BackupRetentionShortened = 'backup-retention-shortened',
 }
 
 /** One finding. */

@@ -351,6 +351,9 @@ export class RdsPostgres extends pulumi.ComponentResource {
         skipFinalSnapshot: false,
         finalSnapshotIdentifier: this.finalSnapshotIdentifier,
         ...insights(plan.performanceInsights),
+        // Create-time inputs, ForceNew in the provider (plan.ts: RdsRestoreOptions).
+        ...(plan.restore?.snapshotIdentifier !== undefined ? { snapshotIdentifier: plan.restore.snapshotIdentifier } : {}),
+        ...(plan.restore?.pointInTime !== undefined ? { restoreToPointInTime: plan.restore.pointInTime } : {}),
       },
       // A fixed identifier cannot exist twice: a replacement deletes (with a final snapshot) first. Protected,
       // so no such replacement (nor a destroy) passes the preview unless allowDeletion; it depends on its

@@ -46,6 +46,61 @@ export const DEFAULT_SUPERUSER_RESERVED_CONNECTIONS = 3;
 /** Slots RDS keeps for members of rds_superuser (`rds.rds_superuser_reserved_connections`). @default 2 */
 export const DEFAULT_RDS_SUPERUSER_RESERVED_CONNECTIONS = 2;
 
+/**
+ * Where a new instance's data comes from: a snapshot, or a point in time of
+ * another instance's automated backups (what RDS keeps for
+ * `backupRetentionDays`). Both are create-time inputs of `aws.rds.Instance`
+ * that the AWS provider marks ForceNew (terraform-provider-aws,
+ * internal/service/rds/instance.go: `snapshot_identifier`,
+ * `restore_to_point_in_time`, which conflict with each other): on an
+ * instance that exists, setting or changing them replaces it — which the
+ * component's protection refuses at preview, and the guard reports as data
+ * loss. Restore into a new `RdsPostgres` (another name), move the apps, then
+ * retire the old one.
+ */
+export interface RdsRestoreOptions {
+  /** A DB snapshot identifier or ARN (manual, or the final snapshot of a deleted instance). */
+  snapshotIdentifier?: string;
+  /** The instance whose automated backups to restore from (point-in-time recovery). */
+  sourceDbInstanceIdentifier?: string;
+  /** The time to recover to, RFC 3339 UTC (e.g. "2026-05-01T14:03:00Z"), within the source's backup retention. */
+  restoreTime?: string;
+  /** Recover to the latest restorable time (about 5 minutes ago) instead of `restoreTime`. @default false */
+  useLatestRestorableTime?: boolean;
+}
+
+/** The checked restore input. */
+export interface RdsRestorePlan {
+  snapshotIdentifier?: string;
+  pointInTime?: { sourceDbInstanceIdentifier: string; restoreTime?: string; useLatestRestorableTime?: boolean };
+}
+
+/**
+ * Checks a restore input.
+ * @throws ValidationError naming `restoreFrom.<field>`: both a snapshot and a
+ *   point in time, neither, a point in time without its source or with both
+ *   a time and "latest", a time that is not RFC 3339 UTC or is in the future.
+ */
+export function planRdsRestore(o: RdsRestoreOptions, now = new Date()): RdsRestorePlan {
+  const pit = o.sourceDbInstanceIdentifier !== undefined || o.restoreTime !== undefined || o.useLatestRestorableTime !== undefined;
+  check(!(o.snapshotIdentifier !== undefined && pit), 'restoreFrom', 'names both a snapshot and a point in time', 'Give snapshotIdentifier, or sourceDbInstanceIdentifier with restoreTime (or useLatestRestorableTime)');
+  if (o.snapshotIdentifier !== undefined) {
+    check(/^(arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:snapshot:)?[A-Za-z][A-Za-z0-9-]{0,254}$/.test(o.snapshotIdentifier), 'restoreFrom.snapshotIdentifier', `"${o.snapshotIdentifier}" is not a DB snapshot identifier or ARN`, 'Give the identifier shown by aws rds describe-db-snapshots');
+    return { snapshotIdentifier: o.snapshotIdentifier };
+  }
+  check(pit, 'restoreFrom', 'names neither a snapshot nor a point in time', 'Give snapshotIdentifier, or sourceDbInstanceIdentifier with restoreTime (or useLatestRestorableTime)');
+  const source = o.sourceDbInstanceIdentifier ?? '';
+  check(/^[a-z][a-z0-9-]{0,62}$/.test(source), 'restoreFrom.sourceDbInstanceIdentifier', `"${source}" is not a DB instance identifier`, 'Give the identifier of the instance whose automated backups to use (its `identifier` output)');
+  const latest = o.useLatestRestorableTime ?? false;
+  check(latest !== (o.restoreTime !== undefined), 'restoreFrom.restoreTime', latest ? 'is given together with useLatestRestorableTime' : 'is missing', 'Give restoreTime (RFC 3339 UTC) or useLatestRestorableTime: true, one of them');
+  if (o.restoreTime !== undefined) {
+    const t = Date.parse(o.restoreTime);
+    check(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(o.restoreTime) && !Number.isNaN(t), 'restoreFrom.restoreTime', `"${o.restoreTime}" is not an RFC 3339 UTC time`, 'Write it like "2026-05-01T14:03:00Z"');
+    check(t <= now.getTime(), 'restoreFrom.restoreTime', `${o.restoreTime} is in the future`, 'Give a time within the source\'s backup retention, before now');
+  }
+  return { pointInTime: { sourceDbInstanceIdentifier: source, ...(o.restoreTime !== undefined ? { restoreTime: o.restoreTime } : { useLatestRestorableTime: true }) } };
+}
+
 /** A read replica (see {@link RdsPlanOptions.readReplica}). */
 export interface RdsReadReplicaOptions {
   /**
@@ -137,6 +192,13 @@ export interface RdsPlanOptions {
   /** A read replica. @default none */
   readReplica?: RdsReadReplicaOptions;
   /**
+   * Create the instance from a snapshot or a point in time (see
+   * {@link RdsRestoreOptions}). Warning: a create-time input — set on an
+   * existing instance it replaces it (refused by its protection at preview).
+   * @default none: an empty instance
+   */
+  restoreFrom?: RdsRestoreOptions;
+  /**
    * libpq sslmode of the clients and the admin. The default verifies the
    * server's certificate and host name against AWS's CA bundle, which must
    * then be given (`sslrootcert`); `SslMode.Require` encrypts without
@@ -203,6 +265,8 @@ export interface RdsPlan {
   sslrootcert?: string;
   clientSslRootCert?: string;
   replica?: { identifier: string; instanceClass: string; multiAz: boolean; performanceInsights: boolean };
+  /** The restore input, when the instance is created from a snapshot or a point in time. */
+  restore?: RdsRestorePlan;
 }
 
 const IDENTIFIER = /^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)$/;
@@ -423,6 +487,7 @@ export function planRds(name: string, stack: string, options: RdsPlanOptions = {
     ...(options.sslrootcert ? { sslrootcert: options.sslrootcert } : {}),
     ...(options.clientSslRootCert ?? options.sslrootcert ? { clientSslRootCert: options.clientSslRootCert ?? options.sslrootcert } : {}),
     ...(replica ? { replica } : {}),
+    ...(options.restoreFrom !== undefined ? { restore: planRdsRestore(options.restoreFrom) } : {}),
   };
 }
 

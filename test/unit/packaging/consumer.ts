@@ -119,6 +119,15 @@ export const ENTRIES: Entry[] = [
     loads: ['pg-connection-string'],
   },
   {
+    // `pg` when a backup connects, the AWS SDK when it opens the store: neither when the entry is required.
+    subpath: './backup',
+    folder: 'backup',
+    exportName: 'backupDatabase',
+    notExported: ['SharedPostgres', 'LocalPostgres', 'migrateDatabase'],
+    forbidden: ['@pulumi/', 'pg', '@aws-sdk/client-s3', '@aws-sdk/lib-storage'],
+    loads: ['pg-connection-string'],
+  },
+  {
     subpath: './preview-guard',
     folder: 'preview-guard',
     exportName: 'checkPreview',
