@@ -11,6 +11,7 @@ import { check } from '../core/errors';
 import { ServerKind, SslMode, parseSslMode, sslModeVerifiesCertificate, validateClientTls } from '../core/tls';
 import { validateHost, validatePort, validateRootCertPem } from '../core/validate';
 import { checkedInput } from './checked-input';
+import { serverCatalog } from './retained';
 import { checkRootCertFile } from './root-cert-file';
 import { PoolerEndpoint, PostgresServerHandle, createServerHandle, validateServerHandleArgs } from './server-handle';
 
@@ -198,7 +199,9 @@ export class ExternalPostgres extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.handle = createServerHandle({ ...handleArgs, provider: this.provider });
+    // At preview, roles and databases a new stack would create but that exist already are named (retained.ts).
+    const catalog = serverCatalog({ host, port, user: args.adminUser, password: args.adminPassword, database: args.adminDatabase ?? 'postgres', sslmode, sslrootcert, connectTimeoutSeconds: connectTimeout });
+    this.handle = createServerHandle({ ...handleArgs, provider: this.provider, catalog });
     this.registerOutputs({ host, port: this.handle.port, sslmode });
   }
 }
