@@ -22,6 +22,8 @@
  *   pulumi config set postgres-strategies:maintenanceConnections 3     # kept free for psql / pg_dump
  *   pulumi config set postgres-strategies:namePrefix vw_               # default vw_: databases vw_blog, vw_admin, vw_api
  *   pulumi config set postgres-strategies:allowDeletion true           # let destroy drop the databases (default: retained)
+ *   pulumi config set postgres-strategies:adopt true                   # take over the databases and roles an earlier stack
+ *                                                                       #   left (`up`, then adopt false and `up` again)
  * Optional pooler (Neon -pooler host, Supavisor, PgBouncer): apps connect through it,
  * the admin provider and Kratos migrations stay on the direct endpoint:
  *   pulumi config set postgres-strategies:poolerHost pgbouncer.internal
@@ -74,6 +76,7 @@ const shared = new SharedPostgres('shared', {
   namePrefix: cfg.get('namePrefix') ?? 'vw_',
   instances: cfg.getObject<InstanceSpec[]>('instances') ?? seedInstances,
   allowDeletion: cfg.getBoolean('allowDeletion') ?? false,
+  adopt: cfg.getBoolean('adopt') ?? false,
 });
 
 /** libpq URL per instance, direct endpoint (secret). */

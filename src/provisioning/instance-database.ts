@@ -10,7 +10,7 @@ import { InstancePlan, InstanceSpec, RolePlan, SchemaObjectType, planInstance } 
 import { sslModeVerifiesCertificate, validateClientTls } from '../core/tls';
 import { validateHost, validatePort, validateRootCertPem } from '../core/validate';
 import { checkedInput } from './checked-input';
-import { checkNotRetained } from './retained';
+import { checkNotRetained, remindAdopted } from './retained';
 import { InstanceEnv, bootstrapSqlOutput, connectionOutputs, generateLogin } from './logins';
 import { PostgresServerHandle } from './server-handle';
 
@@ -262,7 +262,8 @@ export class InstanceDatabase extends pulumi.ComponentResource {
 
     // 4. The database, owned by the owner role (after it: so it is dropped before the role).
     //    At preview its name waits for the check that nothing this instance creates exists already (retained.ts).
-    const notRetained = adopt ? Promise.resolve() : checkNotRetained(server.catalog, { component: `InstanceDatabase "${name}"`, roles: plan.roles.map((r) => ({ name: r.name, resource: roles.get(r.name) as postgresql.Role })), database: plan.database }, this);
+    const planned = { component: `InstanceDatabase "${name}"`, roles: plan.roles.map((r) => ({ name: r.name, resource: roles.get(r.name) as postgresql.Role })), database: plan.database };
+    const notRetained = adopt ? remindAdopted(planned, this) : checkNotRetained(server.catalog, planned, this);
     const databaseName = pulumi.output(notRetained.then(() => plan.database));
     const database = onServer((o) => new postgresql.Database(`${name}-database`, { name: databaseName, owner: owner.name }, o), adopt ? { import: plan.database } : {});
 

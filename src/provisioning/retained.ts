@@ -109,9 +109,11 @@ export interface PlannedObjects {
 }
 
 /**
- * Resolves when nothing this stack is about to create exists already;
- * rejects with a ValidationError naming what exists and what to do
- * otherwise. Runs only at preview (`pulumi preview`, and the preview of
+ * Looks for what this stack is about to create among the server's roles and
+ * databases, and fails the program (the preview) with a ValidationError
+ * naming what exists and what to do: adopt or drop. The returned promise
+ * always resolves, so that the input waiting for it is not what fails. Runs
+ * only at preview (`pulumi preview`, and the preview of
  * `pulumi up`), only when a role of the instance is about to be created,
  * and only with a catalog (servers the stack does not create).
  * @param parent the component, for a warning when the catalog cannot be read.
@@ -128,13 +130,34 @@ export async function checkNotRetained(catalog: ServerCatalog | undefined, plann
     return;
   }
   if (found.roles.length === 0 && found.databases.length === 0) return;
-  throw new ValidationError(
+  const error = new ValidationError(
     planned.component,
     `${describe(found)} already exist${found.roles.length + found.databases.length === 1 ? 's' : ''} on ${found.where}, and this stack has not created ${found.roles.length + found.databases.length === 1 ? 'it' : 'them'} ` +
       '(left by an earlier stack\'s `pulumi destroy`, which retains them with their data, or made by hand): `pulumi up` would fail with "already exists"',
     'To keep the data, adopt them into this stack: set adopt: true on the SharedPostgres or InstanceDatabase (examples/shared: ' +
       '`pulumi config set postgres-strategies:adopt true`) and run `pulumi up`; then set adopt back to false and run `pulumi up` again, which gives the roles this stack\'s passwords. ' +
       `To start empty instead, drop them as the admin first: ${dropSql(found)}`,
+  );
+  // The program fails with it as with any error it throws, but not from here: a rejection of this
+  // promise would surface wrapped in the SDK's "error serializing property" of the input that waits for
+  // the check. A rejection nobody awaits is the program's own failure: the SDK logs the message of this
+  // ValidationError (a RunError to it: no stack trace) and the preview fails. A logged error diagnostic
+  // alone would not fail it.
+  void Promise.reject(error);
+}
+
+/**
+ * With `adopt` still on once the roles are in the stack (their IDs known at
+ * preview): a warning that they keep their old passwords, so the URL
+ * outputs (this stack's passwords) do not work until adopt is turned off.
+ */
+export async function remindAdopted(planned: PlannedObjects, parent: pulumi.Resource): Promise<void> {
+  if (!pulumi.runtime.isDryRun()) return;
+  const ids = await Promise.all(planned.roles.map((r) => valueOf(r.resource.id)));
+  if (!ids.every((id) => id.known)) return;
+  await pulumi.log.warn(
+    `${planned.component}: adopt is still on, so its roles keep the passwords they had before this stack and the URL outputs do not work yet: set adopt to false and run \`pulumi up\` to give them this stack's passwords`,
+    parent,
   );
 }
 
