@@ -33,6 +33,8 @@ export interface RecordedResource {
   deletedWith: string;
   /** The `additionalSecretOutputs` resource option (outputs the engine stores as secrets). */
   additionalSecretOutputs: string[];
+  /** The `import` resource option: the ID of an existing resource to adopt ("" when none). */
+  importId: string;
   inputs: Record<string, unknown>;
 }
 
@@ -148,6 +150,7 @@ export function installMocks(options: MockOptions = {}): MockRuntime {
       deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
       deletedWith: req.getDeletedwith?.() ?? '',
       additionalSecretOutputs: req.getAdditionalsecretoutputsList?.() ?? [],
+      importId: req.getImportid?.() ?? '',
       inputs: req.getObject()?.toJavaScript() ?? {},
     };
     resources.push(record);
@@ -184,6 +187,7 @@ interface RegisterRequest {
   getDeletebeforereplace?(): boolean;
   getDeletedwith?(): string;
   getAdditionalsecretoutputsList?(): string[];
+  getImportid?(): string;
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
 }
 

@@ -129,15 +129,8 @@ export async function checkNotRetained(catalog: ServerCatalog | undefined, plann
     await pulumi.log.warn(`could not read the server's catalog to look for roles and databases left by an earlier stack (${e instanceof Error ? e.message : String(e)})`, parent);
     return;
   }
-  if (found.roles.length === 0 && found.databases.length === 0) return;
-  const error = new ValidationError(
-    planned.component,
-    `${describe(found)} already exist${found.roles.length + found.databases.length === 1 ? 's' : ''} on ${found.where}, and this stack has not created ${found.roles.length + found.databases.length === 1 ? 'it' : 'them'} ` +
-      '(left by an earlier stack\'s `pulumi destroy`, which retains them with their data, or made by hand): `pulumi up` would fail with "already exists"',
-    'To keep the data, adopt them into this stack: set adopt: true on the SharedPostgres or InstanceDatabase (examples/shared: ' +
-      '`pulumi config set postgres-strategies:adopt true`) and run `pulumi up`; then set adopt back to false and run `pulumi up` again, which gives the roles this stack\'s passwords. ' +
-      `To start empty instead, drop them as the admin first: ${dropSql(found)}`,
-  );
+  const error = retainedError(planned.component, found);
+  if (!error) return;
   // The program fails with it as with any error it throws, but not from here: a rejection of this
   // promise would surface wrapped in the SDK's "error serializing property" of the input that waits for
   // the check. A rejection nobody awaits is the program's own failure: the SDK logs the message of this
@@ -158,6 +151,23 @@ export async function remindAdopted(planned: PlannedObjects, parent: pulumi.Reso
   await pulumi.log.warn(
     `${planned.component}: adopt is still on, so its roles keep the passwords they had before this stack and the URL outputs do not work yet: set adopt to false and run \`pulumi up\` to give them this stack's passwords`,
     parent,
+  );
+}
+
+/**
+ * The error for objects found that the stack was about to create, or
+ * undefined when none was found: what exists, where, and the two ways on
+ * (adopt, or drop with the SQL given).
+ */
+export function retainedError(component: string, found: ExistingObjects): ValidationError | undefined {
+  if (found.roles.length === 0 && found.databases.length === 0) return undefined;
+  return new ValidationError(
+    component,
+    `${describe(found)} already exist${found.roles.length + found.databases.length === 1 ? 's' : ''} on ${found.where}, and this stack has not created ${found.roles.length + found.databases.length === 1 ? 'it' : 'them'} ` +
+      '(left by an earlier stack\'s `pulumi destroy`, which retains them with their data, or made by hand): `pulumi up` would fail with "already exists"',
+    'To keep the data, adopt them into this stack: set adopt: true on the SharedPostgres or InstanceDatabase (examples/shared: ' +
+      '`pulumi config set postgres-strategies:adopt true`) and run `pulumi up`; then set adopt back to false and run `pulumi up` again, which gives the roles this stack\'s passwords. ' +
+      `To start empty instead, drop them as the admin first: ${dropSql(found)}`,
   );
 }
 
