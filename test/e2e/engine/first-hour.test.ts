@@ -111,7 +111,13 @@ describe('the README\'s "Try it" path, as written (issue 22)', () => {
     shell?.close();
     // `npm pack` in the README writes the tarball into the clone.
     for (const f of readdirSync(labPath()).filter((n) => /^postgres-strategies-.*\.tgz$/.test(n))) rmSync(labPath(f), { force: true });
-    if (server && server.exitCode === null) process.kill(-server.pid!, 'SIGTERM');
+    if (server && server.exitCode === null && server.pid !== undefined) {
+      try {
+        process.kill(-server.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
     rmSync(root, { recursive: true, force: true });
   });
 
@@ -140,6 +146,11 @@ describe('the README\'s "Try it" path, as written (issue 22)', () => {
       // Go's caches likewise, should `npm run engine:install` have to build.
       GOCACHE: process.env['GOCACHE'] ?? join(homedir(), '.cache', 'go-build'),
       GOMODCACHE: process.env['GOMODCACHE'] ?? join(homedir(), 'go', 'pkg', 'mod'),
+      // Pulumi finds its home through the OS user, not $HOME: PULUMI_HOME is where a user's ~/.pulumi
+      // would be, and the backend `pulumi login --local` names (file://~) is this HOME's too. (The
+      // login line still writes Pulumi's backend marker, meta.yaml, into the real ~/.pulumi.)
+      PULUMI_HOME: join(home, '.pulumi'),
+      PULUMI_BACKEND_URL: `file://${home}`,
       // Nothing may be downloaded: every plugin must come from `npm run engine:install`.
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: 'true',
       PULUMI_SKIP_UPDATE_CHECK: 'true',
