@@ -115,11 +115,13 @@ export interface PlannedObjects {
  * always resolves, so that the input waiting for it is not what fails. Runs
  * only at preview (`pulumi preview`, and the preview of
  * `pulumi up`), only when a role of the instance is about to be created,
- * and only with a catalog (servers the stack does not create).
+ * and only with a catalog (servers the stack does not create) and a real
+ * engine (never under the mock runtime).
  * @param parent the component, for a warning when the catalog cannot be read.
  */
 export async function checkNotRetained(catalog: ServerCatalog | undefined, planned: PlannedObjects, parent: pulumi.Resource): Promise<void> {
-  if (!catalog || !pulumi.runtime.isDryRun()) return;
+  // Under the mock runtime (unit tests, the demo's offline preview) there is no engine and no server to read.
+  if (!catalog || !pulumi.runtime.isDryRun() || !pulumi.runtime.hasEngine()) return;
   const ids = await Promise.all(planned.roles.map((r) => valueOf(r.resource.id)));
   if (ids.every((id) => id.known)) return;
   let found: ExistingObjects;
@@ -145,7 +147,7 @@ export async function checkNotRetained(catalog: ServerCatalog | undefined, plann
  * outputs (this stack's passwords) do not work until adopt is turned off.
  */
 export async function remindAdopted(planned: PlannedObjects, parent: pulumi.Resource): Promise<void> {
-  if (!pulumi.runtime.isDryRun()) return;
+  if (!pulumi.runtime.isDryRun() || !pulumi.runtime.hasEngine()) return;
   const ids = await Promise.all(planned.roles.map((r) => valueOf(r.resource.id)));
   if (!ids.every((id) => id.known)) return;
   await pulumi.log.warn(
