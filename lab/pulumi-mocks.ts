@@ -35,6 +35,8 @@ export interface RecordedResource {
   additionalSecretOutputs: string[];
   /** The `aliases` resource option: old URNs, or the parts of an old URN that differ (a missing part is the resource's own). */
   aliases: RecordedAlias[];
+  /** The `import` resource option: the ID of an existing resource to adopt ("" when none). */
+  importId: string;
   inputs: Record<string, unknown>;
 }
 
@@ -168,6 +170,7 @@ export function installMocks(options: MockOptions = {}): MockRuntime {
       deletedWith: req.getDeletedwith?.() ?? '',
       additionalSecretOutputs: req.getAdditionalsecretoutputsList?.() ?? [],
       aliases: [...(req.getAliasurnsList?.() ?? []).map((urn) => ({ urn })), ...(req.getAliasesList?.() ?? []).map(recordAlias)],
+      importId: req.getImportid?.() ?? '',
       inputs: req.getObject()?.toJavaScript() ?? {},
     };
     resources.push(record);
@@ -206,6 +209,7 @@ interface RegisterRequest {
   getAdditionalsecretoutputsList?(): string[];
   getAliasurnsList?(): string[];
   getAliasesList?(): AliasMessage[];
+  getImportid?(): string;
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
 }
 

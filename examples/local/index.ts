@@ -9,6 +9,7 @@
  *   pulumi config set postgres-strategies:publishPort 5432          # publish on 127.0.0.1 (default: not published)
  *   pulumi config set postgres-strategies:publishAddress 0.0.0.0    # every interface, on purpose only
  *   pulumi config set postgres-strategies:image postgres:17.2-alpine
+ *   pulumi config set postgres-strategies:majorVersion 17           # the image's major, when its tag does not say
  *   pulumi config set postgres-strategies:kratosImage oryd/kratos:v1.3.1
  *   pulumi config set postgres-strategies:kratosPublicPort 4433     # publish Kratos' public API on 127.0.0.1
  *   pulumi config set postgres-strategies:instances '[{"name":"blog"}]'   # app databases next to Kratos'
@@ -17,6 +18,9 @@
  *   pulumi config set postgres-strategies:dockerNamePrefix dev-    # Docker names (default: <project>-<stack>-)
  * then `pulumi up` (needs a Docker engine). Secrets: `pulumi stack output --show-secrets`.
  * With TLS, save the CA where hostUrl expects it: `pulumi stack output caPem > postgres-ca.pem`.
+ * In a shell without a terminal (CI, a script) every command needs what a prompt would ask:
+ *   export PULUMI_CONFIG_PASSPHRASE='…'   # the passphrase of the stack's secrets (`pulumi login --local` stacks)
+ *   pulumi up --yes                        # (and `pulumi destroy --yes`): no confirmation prompt
  */
 import * as pulumi from '@pulumi/pulumi';
 import { InstanceSpec } from 'postgres-strategies';

@@ -2,6 +2,7 @@
  * The local Docker strategy (seed Strategy 1): the pure stack plan and
  * docker-compose rendering, and the `LocalPostgres` component (@pulumi/docker).
  */
+import './peers'; // first: names a missing optional peer dependency (@pulumi/…) before anything loads it
 export * from './plan';
 export * from './compose';
 export { LocalPostgres, type LocalPostgresArgs, type LocalKratosArgs, type LocalInstance } from './component';

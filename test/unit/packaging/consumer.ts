@@ -34,6 +34,7 @@ export interface PackageJson {
   keywords?: string[];
   dependencies: Record<string, string>;
   peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   devDependencies: Record<string, string>;
 }
 
