@@ -33,7 +33,8 @@ async function recordAll(root: string): Promise<Map<string, RecordedResource[] |
     execFile(
       process.execPath,
       tsProgramArgs(join(__dirname, 'record-program.ts')),
-      { cwd: ROOT, encoding: 'utf8', timeout: 150_000, maxBuffer: 64 << 20, env: { ...process.env, COMPAT_ROOT: root } },
+      // The programs' relative `sslrootcert: 'ca.pem'` must name a CA file that exists (it is read at preview).
+      { cwd: join(ROOT, 'test', 'support', 'fixtures'), encoding: 'utf8', timeout: 150_000, maxBuffer: 64 << 20, env: { ...process.env, COMPAT_ROOT: root } },
       (error, stdout, stderr) => resolve({ stdout, stderr, error }),
     ),
   );
