@@ -52,11 +52,9 @@ export const hostUrl = local.hostUrl;
 export const caPem = local.caPem;
 /** The sslmode clients on the stack's network use. */
 export const sslmode = local.sslmode;
-/** The same stack as docker-compose.yml (no secrets in it). */
+/** The same stack as docker-compose.yml (no password in it). */
 export const composeYaml = local.composeYaml;
-/** The .env file for it (secret). */
-export const composeEnv = local.composeEnv;
-/** The files it mounts, by path (secret: TLS key, SCRAM verifiers). */
+/** The files it mounts, by path (secret: the superuser's password file, Kratos' config with its DSN, TLS key, SCRAM verifiers). */
 export const composeFiles = local.composeFiles;
 /** The app databases' libpq URLs from the stack's network (secret). */
 export const urls = pulumi.secret(

@@ -12,14 +12,13 @@
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import * as postgresql from '@pulumi/postgresql';
-import { composeFileSources, renderComposeFile, renderDotEnv } from './compose';
+import { composeFileSources, renderComposeFile } from './compose';
 import { ConnectionDescription, PoolerMode, checkLoginOptions, libpqUrl } from '../core/dsn';
 import { ValidationError, check } from '../core/errors';
-import { KRATOS_ADMIN_PORT, checkOneShotExit, validateKratosConfig } from '../core/kratos';
+import { KRATOS_ADMIN_PORT, checkOneShotExit, kratosConfigWithDsn } from '../core/kratos';
 import {
   CONTAINER_PATHS,
   ContainerPlan,
-  EnvSecret,
   FileContent,
   ImageRef,
   LOCAL_SERVER_HOST,
@@ -27,6 +26,7 @@ import {
   LocalKratosOptions,
   LocalStackOptions,
   LocalStackPlan,
+  SECRET_FILES,
   ServiceCondition,
   dockerNames,
   planLocalStack,
@@ -37,13 +37,6 @@ import { ClientTls, ServerKind, SslMode } from '../core/tls';
 import { GeneratedLogin, InstanceOutputs, bootstrapSqlOutput, connectionOutputs, generateInstanceLogins, generateLogin } from '../provisioning/logins';
 import { DEFAULT_ADMIN_MAX_CONNECTIONS, PostgresServerHandle, createServerHandle } from '../provisioning/server-handle';
 import { createServerCertificates } from '../provisioning/tls-certificates';
-
-/**
- * Files uploaded as secrets: the TLS key and the bootstrap script
- * (verifiers). A user's Kratos config (cookie and cipher secrets) is a
- * secret Output already; the minimal one holds no secret.
- */
-const SECRET_FILES: ReadonlySet<FileContent> = new Set([FileContent.ServerKey, FileContent.BootstrapSql]);
 
 /** Kratos next to the server (see {@link LocalKratosOptions} for the other fields). */
 export interface LocalKratosArgs extends Omit<LocalKratosOptions, 'config'> {
@@ -97,7 +90,7 @@ export interface LocalPostgresArgs extends Omit<LocalStackOptions, 'kratos'> {
    * Length of generated passwords, in characters (letters and digits).
    * @default 32
    * Warning: a change makes new passwords; the server container (its
-   * `POSTGRES_PASSWORD`) and every client container are replaced.
+   * password file) and every client container are replaced.
    */
   passwordLength?: number;
   /** libpq `connect_timeout` of the clients, in seconds. @default 10 */
@@ -191,11 +184,13 @@ export class LocalPostgres extends pulumi.ComponentResource {
   public readonly kratosDsn?: pulumi.Output<string>;
   /** Kratos' environment, `{ DSN }` (secret), when Kratos runs. */
   public readonly kratosEnv?: pulumi.Output<{ DSN: string }>;
-  /** The equivalent docker-compose.yml (no secrets: `${VAR}` references). */
+  /** The equivalent docker-compose.yml (no password in it: see {@link composeFiles}). */
   public readonly composeYaml: pulumi.Output<string>;
-  /** The compose `.env` file with the secrets it references (secret). */
-  public readonly composeEnv: pulumi.Output<string>;
-  /** Files the compose file mounts, by path relative to it (secret: the TLS key and verifiers). */
+  /**
+   * Files the compose file mounts, by path relative to it (secret: the
+   * superuser's password as `secrets/postgres-password`, Kratos' config with
+   * its DSN, the TLS key, the bootstrap's verifiers).
+   */
   public readonly composeFiles: pulumi.Output<Record<string, string>>;
   /** The admin provider, when published. */
   public readonly provider?: postgresql.Provider;
@@ -267,24 +262,27 @@ export class LocalPostgres extends pulumi.ComponentResource {
     }
 
     // 5. File contents and secrets of the containers, then the containers in dependency order.
-    const contents: Partial<Record<FileContent, pulumi.Input<string>>> = { ...plan.staticFiles, [FileContent.BootstrapSql]: this.bootstrapSql };
-    if (kratosConfig !== undefined) {
-      // The user's config: secret; plain text was checked by the plan already, an Output is checked once known.
-      contents[FileContent.KratosConfig] = pulumi.secret(
-        typeof kratosConfig === 'string' ? kratosConfig : pulumi.output(kratosConfig).apply((text) => validateKratosConfig(text, 'kratos.config')),
-      );
+    // Passwords reach the containers as files (never in their environment, which `docker inspect` shows).
+    const contents: Partial<Record<FileContent, pulumi.Input<string>>> = {
+      ...plan.staticFiles,
+      [FileContent.BootstrapSql]: this.bootstrapSql,
+      [FileContent.SuperuserPassword]: this.superuserPassword,
+    };
+    if (plan.kratos && this.kratosDsn) {
+      // The user's config (checked by the plan when plain text, here once an Output is known) or the
+      // minimal one, with the DSN added: a secret.
+      const config = kratosConfig ?? (plan.kratos.config as string);
+      contents[FileContent.KratosConfig] = pulumi.secret(pulumi.all([config, this.kratosDsn]).apply(([text, dsn]) => kratosConfigWithDsn(text, dsn, 'kratos.config')));
     }
     if (certs) {
       contents[FileContent.ServerCert] = certs.serverCertPem;
       contents[FileContent.ServerKey] = certs.serverKeyPem;
       contents[FileContent.CaCert] = certs.caCertPem;
     }
-    const secrets: Partial<Record<EnvSecret, pulumi.Output<string>>> = { [EnvSecret.SuperuserPassword]: this.superuserPassword };
-    if (this.kratosDsn) secrets[EnvSecret.KratosDsn] = this.kratosDsn;
     const images: Record<ImageRef, pulumi.Output<string> | undefined> = { [ImageRef.Postgres]: postgresImage.imageId, [ImageRef.Kratos]: kratosImage?.imageId };
     const containers = new Map<string, docker.Container>();
     for (const c of plan.containers) {
-      containers.set(c.service, this.createContainer(name, c, names.container, containers, images, contents, secrets));
+      containers.set(c.service, this.createContainer(name, c, names.container, containers, images, contents));
     }
     this.serverContainer = containers.get('postgres') as docker.Container;
     this.bootstrapContainer = containers.get('postgres-bootstrap');
@@ -354,12 +352,8 @@ export class LocalPostgres extends pulumi.ComponentResource {
       if (plan.server.instances.length > 0) this.serverHandle.claims.claim(name, plan.server.instances);
     }
 
-    // 7. The same stack as docker-compose.yml, .env and files.
+    // 7. The same stack as docker-compose.yml and its files.
     this.composeYaml = pulumi.output(renderComposeFile(plan));
-    const envNames = Object.keys(secrets) as EnvSecret[];
-    this.composeEnv = pulumi.secret(
-      pulumi.all(envNames.map((n) => secrets[n] as pulumi.Output<string>)).apply((values) => renderDotEnv(Object.fromEntries(envNames.map((n, i) => [n, values[i] as string])))),
-    );
     const sources = composeFileSources(plan);
     this.composeFiles = pulumi.secret(
       pulumi.all(sources.map((s) => contents[s.content] as pulumi.Input<string>)).apply((texts) => Object.fromEntries(sources.map((s, i) => [s.source, texts[i] as string]))),
@@ -372,7 +366,6 @@ export class LocalPostgres extends pulumi.ComponentResource {
       kratosDsn: this.kratosDsn,
       bootstrapSql: this.bootstrapSql,
       composeYaml: this.composeYaml,
-      composeEnv: this.composeEnv,
       composeFiles: this.composeFiles,
     });
   }
@@ -452,7 +445,6 @@ export class LocalPostgres extends pulumi.ComponentResource {
     created: Map<string, docker.Container>,
     images: Record<ImageRef, pulumi.Output<string> | undefined>,
     contents: Partial<Record<FileContent, pulumi.Input<string>>>,
-    secrets: Partial<Record<EnvSecret, pulumi.Output<string>>>,
   ): docker.Container {
     const baseImage = images[c.image] as pulumi.Output<string>;
     // The exit-code gate: Docker's attach does not fail on a non-zero exit, so the
@@ -461,9 +453,6 @@ export class LocalPostgres extends pulumi.ComponentResource {
       .filter((d) => d.condition === ServiceCondition.CompletedSuccessfully)
       .map((d): [string, docker.Container] => [d.service, created.get(d.service) as docker.Container]);
     const image = gates.length === 0 ? baseImage : pulumi.all([baseImage, this.exitGate(gates, containerName, containerName(c.service))]).apply(([id]) => id);
-    const hasSecret = c.env.some((e) => e.secret !== undefined);
-    const envValues = pulumi.all(c.env.map((e) => (e.secret !== undefined ? (secrets[e.secret] as pulumi.Output<string>) : pulumi.output(e.value ?? ''))));
-    const envs = envValues.apply((values) => c.env.map((e, i) => `${e.name}=${values[i]}`));
     const volumes: docker.types.input.ContainerVolume[] = [];
     if (c.dataVolumePath) volumes.push({ volumeName: this.volume.name, containerPath: c.dataVolumePath });
     if (c.socketVolumePath && this.socketVolume) volumes.push({ volumeName: this.socketVolume.name, containerPath: c.socketVolumePath });
@@ -474,7 +463,7 @@ export class LocalPostgres extends pulumi.ComponentResource {
         image,
         ...(c.entrypoint ? { entrypoints: c.entrypoint } : {}),
         command: c.command,
-        envs: hasSecret ? pulumi.secret(envs) : envs,
+        envs: c.env.map((e) => `${e.name}=${e.value}`),
         ...(c.user !== undefined ? { user: c.user } : {}),
         uploads: c.files.map((f) => ({
           file: f.path,

@@ -33,7 +33,7 @@ import { check } from '../core/errors';
 import { IdentifierKind, validateIdentifier } from '../core/identifiers';
 import { InstanceSpec, ServerPlan, planServer } from '../core/plan';
 import { ConfValue, HbaRule, renderPgHba, renderPostgresqlConf } from '../core/server-config';
-import { BootstrapMode, ContainerPlan, EnvSecret, FileContent, FileMount, ImageRef, ServiceCondition, healthcheckTest, serverCommand } from './containers';
+import { BootstrapMode, ContainerPlan, FileContent, FileMount, ImageRef, ServiceCondition, healthcheckTest, serverCommand } from './containers';
 import { DEFAULT_LOCAL_IMAGE, PostgresImage, dataMountPath, parsePostgresImage } from './image';
 import { LocalKratosOptions, LocalKratosPlan, pickKratosInstance, planKratos } from './kratos';
 import { CONTAINER_PATHS, LOCAL_HEALTHCHECK_TIMING, LOCAL_INITDB_ARGS, LOCAL_SERVER_HOST, LOCAL_SERVER_PORT, LOCAL_SUPERUSER, LocalPaths } from './paths';
@@ -233,6 +233,7 @@ export function planLocalStack(options: LocalStackOptions, paths: LocalPaths = C
 
   // The server. Nothing in it depends on the instances (unless the init script is asked for).
   const serverFiles: FileMount[] = [
+    { path: paths.superuserPasswordFile, content: FileContent.SuperuserPassword, mode: '0600' },
     { path: paths.configFile, content: FileContent.PostgresqlConf, mode: '0644' },
     { path: paths.hbaFile, content: FileContent.PgHba, mode: '0644' },
   ];
@@ -255,7 +256,7 @@ export function planLocalStack(options: LocalStackOptions, paths: LocalPaths = C
       command: serverCommand(paths),
       env: [
         { name: 'POSTGRES_USER', value: LOCAL_SUPERUSER },
-        { name: 'POSTGRES_PASSWORD', secret: EnvSecret.SuperuserPassword },
+        { name: 'POSTGRES_PASSWORD_FILE', value: paths.superuserPasswordFile },
         { name: 'POSTGRES_DB', value: database },
         { name: 'POSTGRES_INITDB_ARGS', value: LOCAL_INITDB_ARGS },
       ],
