@@ -71,6 +71,12 @@ export interface DockerLab {
   docker(args: string[], options?: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
   /** {@link docker}, throwing with the output on a non-zero exit. */
   dockerOk(args: string[], options?: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<RunResult>;
+  /**
+   * Stops and starts the engine (as a machine's reboot or a Docker upgrade
+   * does): containers come back by their restart policies. Every holder
+   * sees it. @throws for an engine the lab does not own.
+   */
+  restartEngine(): Promise<void>;
   /** Lets go of the engine: it stops when no other holder is left. */
   release(): Promise<void>;
 }
@@ -260,7 +266,15 @@ function labFromHost(host: string, owned: boolean, release: () => Promise<void>)
     run(dockerCli(), args, { cwd: options.cwd, env: { ...env, ...options.env }, input: options.input });
   const dockerOk = (args: string[], options: { input?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> =>
     runOk(dockerCli(), args, { cwd: options.cwd, env: { ...env, ...options.env }, input: options.input });
-  return { host, configDir: paths.config, owned, env, docker, dockerOk, release };
+  const restartEngine = async (): Promise<void> => {
+    if (!owned) throw new Error(`the engine at ${host} is not the lab's own: not restarting it`);
+    const log = (l: string): void => void process.stderr.write(`${l}\n`);
+    await withLabLock('daemon', async () => {
+      await stopDaemon(log);
+      await startDaemon(log);
+    });
+  };
+  return { host, configDir: paths.config, owned, env, docker, dockerOk, restartEngine, release };
 }
 
 /**

@@ -37,6 +37,7 @@ import { ClientTls, ServerKind, SslMode } from '../core/tls';
 import { GeneratedLogin, InstanceOutputs, bootstrapSqlOutput, connectionOutputs, generateInstanceLogins, generateLogin } from '../provisioning/logins';
 import { DEFAULT_ADMIN_MAX_CONNECTIONS, PostgresServerHandle, createServerHandle } from '../provisioning/server-handle';
 import { createServerCertificates } from '../provisioning/tls-certificates';
+import { LocalDataMajor } from './data-major';
 
 /** Kratos next to the server (see {@link LocalKratosOptions} for the other fields). */
 export interface LocalKratosArgs extends Omit<LocalKratosOptions, 'config'> {
@@ -229,18 +230,22 @@ export class LocalPostgres extends pulumi.ComponentResource {
       pulumi.log.warn(`publishAddress ${everyInterface}: the published ports are reachable on every interface of this machine, not only from it${adminApi}`, this);
     }
 
-    // 1. Passwords with a stable SCRAM salt each: the superuser's, and each login role's.
+    // 1. The guard of the volume's major, registered first: another major over the same volume is
+    //    refused at preview, before any step (the server would crash-loop on the old data directory).
+    const dataMajor = new LocalDataMajor(`${name}-data-major`, { volume: names.volume, image: plan.postgres.image, major: plan.postgres.major }, parent);
+
+    // 2. Passwords with a stable SCRAM salt each: the superuser's, and each login role's.
     const superuser = generateLogin(`${name}-superuser`, passwordLength, this);
     this.superuserPassword = superuser.password;
     const { logins, verifiers } = generateInstanceLogins(name, plan.server.instances, passwordLength, this);
     const instancesSql = bootstrapSqlOutput(plan.server.instances, verifiers);
     this.bootstrapSql = pulumi.secret(pulumi.all([superuser.verifier, instancesSql]).apply(([verifier, sql]) => renderLocalBootstrapSql(verifier, sql, plan.superuser)));
 
-    // 2. Certificates.
+    // 3. Certificates.
     const certs = plan.certificates ? createServerCertificates(name, plan.certificates, this) : undefined;
     this.caPem = certs?.caCertPem;
 
-    // 3. Images, network, volume.
+    // 4. Images, network, volume.
     const postgresImage = new docker.RemoteImage(`${name}-postgres-image`, { name: plan.postgres.image, keepLocally: true }, parent);
     const kratosImage = plan.kratos ? new docker.RemoteImage(`${name}-kratos-image`, { name: plan.kratos.image, keepLocally: true }, parent) : undefined;
     this.network = new docker.Network(`${name}-network`, { name: names.network, driver: 'bridge' }, parent);
@@ -248,7 +253,7 @@ export class LocalPostgres extends pulumi.ComponentResource {
     // The socket directory holds nothing worth keeping (the server recreates its socket on start).
     this.socketVolume = plan.oneShotBootstrap ? new docker.Volume(`${name}-socket`, { name: names.socketVolume }, parent) : undefined;
 
-    // 4. Connections of the instances (from the network and from this machine).
+    // 5. Connections of the instances (from the network and from this machine).
     const networkTls: ClientTls = plan.tls ? { sslmode: SslMode.VerifyFull, sslrootcert: plan.paths.clientCaFile } : { sslmode: SslMode.Disable };
     const hostTls: ClientTls = plan.tls ? { sslmode: SslMode.VerifyFull, sslrootcert: hostCaFile } : { sslmode: SslMode.Disable };
     this.instances = {};
@@ -261,7 +266,7 @@ export class LocalPostgres extends pulumi.ComponentResource {
       this.kratosEnv = kratosInstance.env.kratos;
     }
 
-    // 5. File contents and secrets of the containers, then the containers in dependency order.
+    // 6. File contents and secrets of the containers, then the containers in dependency order.
     // Passwords reach the containers as files (never in their environment, which `docker inspect` shows).
     const contents: Partial<Record<FileContent, pulumi.Input<string>>> = {
       ...plan.staticFiles,
@@ -282,14 +287,14 @@ export class LocalPostgres extends pulumi.ComponentResource {
     const images: Record<ImageRef, pulumi.Output<string> | undefined> = { [ImageRef.Postgres]: postgresImage.imageId, [ImageRef.Kratos]: kratosImage?.imageId };
     const containers = new Map<string, docker.Container>();
     for (const c of plan.containers) {
-      containers.set(c.service, this.createContainer(name, c, names.container, containers, images, contents));
+      containers.set(c.service, this.createContainer(name, c, names.container, containers, images, contents, c.dataVolumePath ? [dataMajor] : []));
     }
     this.serverContainer = containers.get('postgres') as docker.Container;
     this.bootstrapContainer = containers.get('postgres-bootstrap');
     this.migrationContainer = containers.get('kratos-migrate');
     this.kratosContainer = containers.get('kratos');
 
-    // 6. Admin access through the published port: the provider and the handle.
+    // 7. Admin access through the published port: the provider and the handle.
     if (plan.publish) {
       const publish = plan.publish;
       // The superuser's password is this stack's once the bootstrap exited 0 (it repairs a kept volume's).
@@ -352,7 +357,7 @@ export class LocalPostgres extends pulumi.ComponentResource {
       if (plan.server.instances.length > 0) this.serverHandle.claims.claim(name, plan.server.instances);
     }
 
-    // 7. The same stack as docker-compose.yml and its files.
+    // 8. The same stack as docker-compose.yml and its files.
     this.composeYaml = pulumi.output(renderComposeFile(plan));
     const sources = composeFileSources(plan);
     this.composeFiles = pulumi.secret(
@@ -445,6 +450,7 @@ export class LocalPostgres extends pulumi.ComponentResource {
     created: Map<string, docker.Container>,
     images: Record<ImageRef, pulumi.Output<string> | undefined>,
     contents: Partial<Record<FileContent, pulumi.Input<string>>>,
+    guards: pulumi.Resource[],
   ): docker.Container {
     const baseImage = images[c.image] as pulumi.Output<string>;
     // The exit-code gate: Docker's attach does not fail on a non-zero exit, so the
@@ -493,7 +499,7 @@ export class LocalPostgres extends pulumi.ComponentResource {
       },
       {
         parent: this,
-        dependsOn: c.dependsOn.map((d) => created.get(d.service) as docker.Container),
+        dependsOn: [...guards, ...c.dependsOn.map((d) => created.get(d.service) as docker.Container)],
         // Never two servers on one data directory, and container names are unique.
         deleteBeforeReplace: true,
         // A one-shot's output may echo SQL (verifiers) or a DSN: keep it encrypted in the state.

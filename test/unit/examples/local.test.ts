@@ -22,7 +22,7 @@ import { unwrapSecret } from '../../support/graph';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const program = require('../../../examples/local/index') as typeof import('../../../examples/local/index');
 
-beforeAll(settled);
+beforeAll(settled, 60_000);
 
 test('declares Postgres, kratos-migrate and Kratos, with TLS from config and the port on 127.0.0.1', () => {
   expect(rt.ofType('docker:index/container:Container').map((c) => c.name)).toEqual(['auth-postgres', 'auth-postgres-bootstrap', 'auth-kratos-migrate', 'auth-kratos']);

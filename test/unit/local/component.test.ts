@@ -30,7 +30,7 @@ const local = new LocalPostgres('auth', {
 });
 const plain = new LocalPostgres('dev', { kratos: {} });
 
-beforeAll(settled);
+beforeAll(settled, 60_000);
 
 const mine = (prefix: string): RecordedResource[] => rt.resources.filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`));
 const envOf = (r: RecordedResource): Record<string, string> => {
@@ -54,6 +54,7 @@ describe('the graph', () => {
         'docker:index/network:Network|auth-network',
         'docker:index/volume:Volume|auth-data',
         'docker:index/volume:Volume|auth-socket',
+        'pulumi-nodejs:dynamic/postgres-strategies:LocalDataMajor|auth-data-major',
         'docker:index/container:Container|auth-postgres',
         'docker:index/container:Container|auth-postgres-bootstrap',
         'docker:index/container:Container|auth-kratos-migrate',

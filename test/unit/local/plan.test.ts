@@ -20,6 +20,7 @@ import {
 import {
   BootstrapMode,
   CONTAINER_PATHS,
+  checkLocalMajorChange,
   FileContent,
   SECRET_FILES,
   ServiceCondition,
@@ -37,6 +38,8 @@ import {
 } from '../../../src/local/plan';
 import { scramSha256Verifier } from '../../../src/core/scram';
 import { COMPOSE_CASES } from './compose-cases';
+import { ValidationError } from '../../../src/core/errors';
+import { localDataMajorProvider } from '../../../src/local/data-major';
 import { InstanceSpec, RoleShape } from '../../../src/core/plan';
 
 describe('image and major version', () => {
@@ -469,5 +472,29 @@ describe('pgConfig against the image\'s major', () => {
     // io_method arrived in PostgreSQL 18.
     expect(() => planLocalStack({ image: 'postgres:17-alpine', pgConfig: { io_method: 'worker' } })).toThrow(/^pgConfig\.io_method: /);
     expect(planLocalStack({ image: 'postgres:18-alpine', pgConfig: { io_method: 'worker' } }).settings['io_method']).toBe('worker');
+  });
+});
+
+describe('another PostgreSQL major over a kept volume (LocalDataMajor)', () => {
+  const old = { volume: 'app-auth-postgres-data', image: 'postgres:15', major: 15 };
+
+  test('the same major (a new minor or variant) or a new volume is fine', () => {
+    expect(checkLocalMajorChange(old, { ...old, image: 'postgres:15.8-alpine' })).toBeUndefined();
+    expect(checkLocalMajorChange(old, { volume: 'app-auth17-postgres-data', image: 'postgres:17-alpine', major: 17 })).toBeUndefined();
+  });
+
+  test('another major over the same volume is refused, naming image, both majors and the migrate procedure', () => {
+    const e = checkLocalMajorChange(old, { ...old, image: 'postgres:17-alpine', major: 17 });
+    expect(e).toBeInstanceOf(ValidationError);
+    expect(e!.message).toMatch(/^image: postgres:15 → postgres:17-alpine changes PostgreSQL 15 → 17, but the data volume "app-auth-postgres-data" holds a PostgreSQL 15 data directory/);
+    expect(e!.fix).toContain('npx postgres-strategies migrate --from-env FROM --to-env TO');
+    expect(e!.fix).toContain('Keep image "postgres:15"');
+  });
+
+  test('the guard\'s check refuses it as the engine calls it (at preview), and accepts a first deployment', async () => {
+    expect(await localDataMajorProvider.check({}, old)).toEqual({ inputs: old });
+    const refused = await localDataMajorProvider.check(old, { ...old, image: 'postgres:17-alpine', major: 17 });
+    expect(refused.failures).toEqual([{ property: 'image', reason: expect.stringContaining('postgres-strategies migrate') }]);
+    expect((await localDataMajorProvider.diff('x', old, { ...old, image: 'postgres:15.8' })).changes).toBe(true);
   });
 });
