@@ -28,6 +28,7 @@ import {
   LocalStackPlan,
   SECRET_FILES,
   ServiceCondition,
+  VOLUME_OWNER_LABEL,
   dockerNames,
   planLocalStack,
   renderLocalBootstrapSql,
@@ -37,7 +38,7 @@ import { ClientTls, ServerKind, SslMode } from '../core/tls';
 import { GeneratedLogin, InstanceOutputs, bootstrapSqlOutput, connectionOutputs, generateInstanceLogins, generateLogin } from '../provisioning/logins';
 import { DEFAULT_ADMIN_MAX_CONNECTIONS, PostgresServerHandle, createServerHandle } from '../provisioning/server-handle';
 import { createServerCertificates } from '../provisioning/tls-certificates';
-import { LocalDataMajor } from './data-major';
+import { LocalDataGuard } from './data-guard';
 
 /** Kratos next to the server (see {@link LocalKratosOptions} for the other fields). */
 export interface LocalKratosArgs extends Omit<LocalKratosOptions, 'config'> {
@@ -80,6 +81,14 @@ export interface LocalPostgresArgs extends Omit<LocalStackOptions, 'kratos'> {
    * @default false
    */
   allowDataDeletion?: boolean;
+  /**
+   * Attach a data volume another stack made (its owner label names that
+   * stack) and take its data. Only when that stack is gone or no longer
+   * runs a server on it: two servers on one data directory corrupt it.
+   * Without it, such a volume is refused before any container starts.
+   * @default false
+   */
+  adoptVolume?: boolean;
   /**
    * The data volume's Docker name. @default "<dockerNamePrefix><name>-postgres-data"
    * Warning: a new name means a new, empty volume (the old one is retained).
@@ -230,9 +239,15 @@ export class LocalPostgres extends pulumi.ComponentResource {
       pulumi.log.warn(`publishAddress ${everyInterface}: the published ports are reachable on every interface of this machine, not only from it${adminApi}`, this);
     }
 
-    // 1. The guard of the volume's major, registered first: another major over the same volume is
-    //    refused at preview, before any step (the server would crash-loop on the old data directory).
-    const dataMajor = new LocalDataMajor(`${name}-data-major`, { volume: names.volume, image: plan.postgres.image, major: plan.postgres.major }, parent);
+    // 1. The data volume's guard, registered first: another major over the same volume (the server
+    //    would crash-loop on the old data directory), or another stack's volume (two servers on one
+    //    data directory), is refused at preview, before any step.
+    const owner = `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
+    const dataGuard = new LocalDataGuard(
+      `${name}-data-guard`,
+      { volume: names.volume, image: plan.postgres.image, major: plan.postgres.major, owner, adopt: args.adoptVolume ?? false },
+      parent,
+    );
 
     // 2. Passwords with a stable SCRAM salt each: the superuser's, and each login role's.
     const superuser = generateLogin(`${name}-superuser`, passwordLength, this);
@@ -248,8 +263,17 @@ export class LocalPostgres extends pulumi.ComponentResource {
     // 4. Images, network, volume.
     const postgresImage = new docker.RemoteImage(`${name}-postgres-image`, { name: plan.postgres.image, keepLocally: true }, parent);
     const kratosImage = plan.kratos ? new docker.RemoteImage(`${name}-kratos-image`, { name: plan.kratos.image, keepLocally: true }, parent) : undefined;
-    this.network = new docker.Network(`${name}-network`, { name: names.network, driver: 'bridge' }, parent);
-    this.volume = new docker.Volume(`${name}-data`, { name: names.volume }, { ...parent, retainOnDelete: !(args.allowDataDeletion ?? false) });
+    // Nothing is made before the images are here (a missing image then changes nothing).
+    const imagesFirst = { ...parent, dependsOn: kratosImage ? [postgresImage, kratosImage] : [postgresImage] };
+    this.network = new docker.Network(`${name}-network`, { name: names.network, driver: 'bridge' }, imagesFirst);
+    // The owner label, set when the volume is made (labels replace a volume, so a later change is
+    // ignored): Docker hands an existing volume of the same name back; the guard reads whose it is.
+    this.volume = new docker.Volume(
+      `${name}-data`,
+      { name: names.volume, labels: [{ label: VOLUME_OWNER_LABEL, value: owner }] },
+      { ...imagesFirst, retainOnDelete: !(args.allowDataDeletion ?? false), ignoreChanges: ['labels'] },
+    );
+
     // The socket directory holds nothing worth keeping (the server recreates its socket on start).
     this.socketVolume = plan.oneShotBootstrap ? new docker.Volume(`${name}-socket`, { name: names.socketVolume }, parent) : undefined;
 
@@ -287,7 +311,7 @@ export class LocalPostgres extends pulumi.ComponentResource {
     const images: Record<ImageRef, pulumi.Output<string> | undefined> = { [ImageRef.Postgres]: postgresImage.imageId, [ImageRef.Kratos]: kratosImage?.imageId };
     const containers = new Map<string, docker.Container>();
     for (const c of plan.containers) {
-      containers.set(c.service, this.createContainer(name, c, names.container, containers, images, contents, c.dataVolumePath ? [dataMajor] : []));
+      containers.set(c.service, this.createContainer(name, c, names.container, containers, images, contents, c.dataVolumePath ? [dataGuard] : []));
     }
     this.serverContainer = containers.get('postgres') as docker.Container;
     this.bootstrapContainer = containers.get('postgres-bootstrap');

@@ -41,8 +41,8 @@ function portSpec(address: string, external: number, internal: number): string {
   return `${address.includes(':') ? `[${address}]` : address}:${external}:${internal}`;
 }
 
-function service(c: ContainerPlan, plan: LocalStackPlan): Record<string, unknown> {
-  const image = c.image === ImageRef.Postgres ? plan.postgres.image : (plan.kratos?.image as string);
+/** One compose service from a container's plan, running `image`. */
+export function composeService(c: ContainerPlan, image: string): Record<string, unknown> {
   const s: Record<string, unknown> = { image: escapeComposeValue(image) };
   if (c.entrypoint) s['entrypoint'] = c.entrypoint.map(escapeComposeValue);
   s['command'] = c.command.map(escapeComposeValue);
@@ -87,7 +87,7 @@ export function renderComposeFile(plan: LocalStackPlan): string {
     }
   }
   const doc = {
-    services: Object.fromEntries(plan.containers.map((c) => [c.service, service(c, plan)])),
+    services: Object.fromEntries(plan.containers.map((c) => [c.service, composeService(c, c.image === ImageRef.Postgres ? plan.postgres.image : (plan.kratos?.image as string))])),
     volumes: { [COMPOSE_DATA_VOLUME]: {}, ...(plan.oneShotBootstrap ? { [COMPOSE_SOCKET_VOLUME]: {} } : {}) },
     ...(secrets.size > 0 ? { secrets: Object.fromEntries([...secrets].map(([name, file]) => [name, { file }])) } : {}),
   };
@@ -102,11 +102,16 @@ export function renderComposeFile(plan: LocalStackPlan): string {
       ? '# postgres-bootstrap logs in on the server\'s Unix socket (postgres_socket) as the OS user postgres and sets the superuser\'s password (its verifier is in bootstrap.sql), also on a kept volume.'
       : undefined,
   ].filter((l): l is string => l !== undefined);
+  return composeYamlText(header, doc);
+}
+
+/** Compose's YAML text of a document (double-quoted strings, no line wrapping). */
+export function composeYamlText(header: string[], doc: Record<string, unknown>): string {
   return `${header.join('\n')}\n${stringify(doc, { defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN', lineWidth: 0 })}`;
 }
 
 /** The files the compose file mounts, by path next to it. */
-export function composeFileSources(plan: LocalStackPlan): Array<{ source: string; content: FileContent; mode: string }> {
+export function composeFileSources(plan: Pick<LocalStackPlan, 'containers'>): Array<{ source: string; content: FileContent; mode: string }> {
   const seen = new Map<string, { source: string; content: FileContent; mode: string }>();
   for (const c of plan.containers) {
     for (const f of c.files) {

@@ -4,4 +4,5 @@
  */
 export * from './plan';
 export * from './compose';
+export * from './kratos-compose';
 export { LocalPostgres, type LocalPostgresArgs, type LocalKratosArgs, type LocalInstance } from './component';

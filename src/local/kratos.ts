@@ -102,8 +102,8 @@ export interface KratosContext {
   publishAddress?: string;
   /** The config is given later (a Pulumi Input the component validates); render none. */
   configSupplied: boolean;
-  /** What kratos-migrate waits for: the bootstrap's success, or the healthy server. */
-  migrateAfter: ServiceDependency;
+  /** What kratos-migrate waits for: the bootstrap's success, or the healthy server; nothing for a server outside the stack. */
+  migrateAfter?: ServiceDependency;
   paths: LocalPaths;
 }
 
@@ -151,7 +151,7 @@ export function planKratos(k: LocalKratosOptions, ctx: KratosContext): { kratos:
       aliases: [],
       oneShot: true,
       restart: 'no',
-      dependsOn: [ctx.migrateAfter],
+      dependsOn: ctx.migrateAfter ? [ctx.migrateAfter] : [],
     },
     {
       service: 'kratos',

@@ -38,9 +38,14 @@ describe('npm run engine', () => {
     expect(execFileSync(join(sandbox().binDir, 'pulumi'), ['version'], { encoding: 'utf8' }).trim()).toBe(`v${sdkVersion('pulumi')}`);
   });
 
-  test.each(['postgresql', 'random', 'tls', 'docker'])('pulumi-resource-%s has exactly the npm SDK\'s version', (name) => {
+  test.each(['postgresql', 'random', 'tls'])('pulumi-resource-%s has exactly the npm SDK\'s version', (name) => {
     const reported = execFileSync(join(sandbox().binDir, `pulumi-resource-${name}`), ['-version'], { encoding: 'utf8' }).trim();
     expect(reported).toBe(sdkVersion(name));
+  });
+
+  test('pulumi-resource-docker (which has no -version flag) reports exactly the npm SDK\'s version in its schema', () => {
+    const schema = execFileSync(join(sandbox().binDir, 'pulumi'), ['package', 'get-schema', join(sandbox().binDir, 'pulumi-resource-docker')], { encoding: 'utf8', env: sandbox().env, maxBuffer: 64 * 1024 * 1024 });
+    expect((JSON.parse(schema) as { name: string; version: string })).toMatchObject({ name: 'docker', version: sdkVersion('docker') });
   });
 
   test('the dynamic-provider launcher of @pulumi/pulumi sits beside them', () => {

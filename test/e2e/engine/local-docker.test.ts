@@ -25,6 +25,7 @@
  *    `allowDataDeletion` the volume goes with `destroy`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExampleStack } from '../../../lab/engine';
@@ -106,18 +107,20 @@ describe('examples/local with TLS', () => {
 
     // psql with the stack's own URLs, verify-full against the CA output.
     expect(await query(hostUrl(), "SELECT current_user, ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")).toBe('postgres|t');
-    expect(await query(urlOf('blog'), 'SELECT current_user, current_database()')).toBe('vw_blog|vw_blog');
+    expect(await query(urlOf('blog'), 'SELECT current_user, current_database()')).toBe('blog|blog');
     expect(await query(urlOf('kratos'), "SELECT count(*) FROM identities WHERE traits->>'email' = 'first@example.com'")).toBe('1');
     const kratosDsn = throughPublishedPort(outputs['kratosDsn'] as string, port, caFile);
     expect(new URL(kratosDsn).searchParams.get('sslmode')).toBe('verify-full');
     // pgx, as the auth gateway reads a URL.
     const viaPgx = await pgx(urlOf('shop'));
     expect([viaPgx.code, viaPgx.stderr]).toEqual([0, '']);
-    expect(viaPgx.result?.query).toMatchObject({ current_user: 'vw_shop', current_database: 'vw_shop', ssl: true });
+    expect(viaPgx.result?.query).toMatchObject({ current_user: 'shop', current_database: 'shop', ssl: true });
     // Isolation: blog's login cannot open shop's database, nor read Kratos' tables.
     const crossed = new URL(urlOf('blog'));
-    crossed.pathname = '/vw_shop';
-    await expect(query(crossed.toString(), 'SELECT 1')).rejects.toThrow(/permission denied for database "vw_shop"/);
+    crossed.pathname = '/shop';
+    await expect(query(crossed.toString(), 'SELECT 1')).rejects.toThrow(/permission denied for database "shop"/);
+    crossed.pathname = '/kratos';
+    await expect(query(crossed.toString(), 'SELECT 1')).rejects.toThrow(/permission denied for database "kratos"/);
     // verify-full: a host name the certificate does not name is refused.
     const wrongName = new URL(hostUrl());
     wrongName.hostname = '127.0.0.2';
@@ -131,6 +134,7 @@ describe('examples/local with TLS', () => {
 
   test('2. a second up, preview --expect-no-changes and refresh --expect-no-changes change nothing; no container is recreated', async () => {
     const up = await stack.up();
+    expect(up.stdout + up.stderr).not.toMatch(/is expected to have version/);
     expect(up.stdout).not.toMatch(/[+~-]\s+\d+ to (create|update|replace|delete)|replaced|updated|created/);
     await stack.must(['preview', '--expect-no-changes']);
     await stack.must(['refresh', '--yes', '--skip-preview', '--expect-no-changes']);
@@ -225,5 +229,63 @@ describe('examples/local without TLS (the seed\'s sslmode=disable on the private
     expect(await query(kratosUrl, "SELECT count(*) > 0 FROM information_schema.tables WHERE table_name = 'identities'")).toBe('t');
     expect(await query(outputs['hostUrl'] as string, 'SHOW ssl')).toBe('off');
     await stack.must(['preview', '--expect-no-changes']);
+  });
+});
+
+describe('7. bad input: a clear error, nothing of another stack touched', () => {
+  const stacks: ExampleStack[] = [];
+  afterAll(async () => {
+    for (const s of stacks) {
+      await s.remove();
+      await lab().docker(['volume', 'rm', '-f', `${prefixOf(s)}auth-postgres-data`]);
+    }
+  }, 3 * STEP_TIMEOUT);
+
+  test('a published port already in use: the error names the port', async () => {
+    const busy = createServer();
+    const port = await freePort();
+    await new Promise<void>((r) => busy.listen(port, '127.0.0.1', r));
+    try {
+      const stack = await localStack(sandbox(), { publishPort: String(port) });
+      stacks.push(stack);
+      const r = await stack.run(['up', '--yes', '--skip-preview']);
+      const text = r.stdout + r.stderr;
+      expect(r.code).not.toBe(0);
+      expect(text).toContain(`127.0.0.1:${port}`);
+      expect(text).toMatch(/address already in use|port is already allocated/);
+      console.log(text.slice(-3000));
+    } finally {
+      busy.close();
+    }
+  });
+
+  test('an image that is neither here nor pullable: the error names the image and says the registry could not be reached', async () => {
+    const stack = await localStack(sandbox(), { image: 'postgres:16-alpine' });
+    stacks.push(stack);
+    const r = await stack.run(['up', '--yes', '--skip-preview']);
+    const text = r.stdout + r.stderr;
+    expect(r.code).not.toBe(0);
+    expect(text).toContain('postgres:16-alpine');
+    console.log(text.slice(-3000));
+    expect(await containers(lab(), prefixOf(stack))).toEqual({});
+  });
+
+  test('a data volume name another stack uses: refused, that stack\'s server untouched', async () => {
+    const owner = await localStack(sandbox(), { volumeName: `taken-${process.pid}` });
+    stacks.push(owner);
+    await owner.up();
+    const ownerContainers = await containers(lab(), prefixOf(owner));
+    const intruder = await localStack(sandbox(), { volumeName: `taken-${process.pid}` });
+    stacks.push(intruder);
+    const r = await intruder.run(['up', '--yes', '--skip-preview']);
+    const text = r.stdout + r.stderr;
+    console.log(text.slice(-3000));
+    expect(r.code).not.toBe(0);
+    expect(text).toContain(`taken-${process.pid}`);
+    expect(await containers(lab(), prefixOf(intruder))).toEqual({});
+    const after = await containers(lab(), prefixOf(owner));
+    expect(Object.fromEntries(Object.values(after).map((c) => [c.name, [c.id, c.status]]))).toEqual(Object.fromEntries(Object.values(ownerContainers).map((c) => [c.name, [c.id, c.status]])));
+    await owner.must(['preview', '--expect-no-changes']);
+    await lab().docker(['volume', 'rm', '-f', `taken-${process.pid}`]);
   });
 });

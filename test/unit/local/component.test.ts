@@ -54,7 +54,7 @@ describe('the graph', () => {
         'docker:index/network:Network|auth-network',
         'docker:index/volume:Volume|auth-data',
         'docker:index/volume:Volume|auth-socket',
-        'pulumi-nodejs:dynamic/postgres-strategies:LocalDataMajor|auth-data-major',
+        'pulumi-nodejs:dynamic/postgres-strategies:LocalDataGuard|auth-data-guard',
         'docker:index/container:Container|auth-postgres',
         'docker:index/container:Container|auth-postgres-bootstrap',
         'docker:index/container:Container|auth-kratos-migrate',

@@ -20,7 +20,9 @@ import {
 import {
   BootstrapMode,
   CONTAINER_PATHS,
+  VOLUME_OWNER_LABEL,
   checkLocalMajorChange,
+  checkVolumeOwner,
   FileContent,
   SECRET_FILES,
   ServiceCondition,
@@ -39,7 +41,7 @@ import {
 import { scramSha256Verifier } from '../../../src/core/scram';
 import { COMPOSE_CASES } from './compose-cases';
 import { ValidationError } from '../../../src/core/errors';
-import { localDataMajorProvider } from '../../../src/local/data-major';
+import { localDataGuardProvider } from '../../../src/local/data-guard';
 import { InstanceSpec, RoleShape } from '../../../src/core/plan';
 
 describe('image and major version', () => {
@@ -475,7 +477,7 @@ describe('pgConfig against the image\'s major', () => {
   });
 });
 
-describe('another PostgreSQL major over a kept volume (LocalDataMajor)', () => {
+describe('another PostgreSQL major over a kept volume (LocalDataGuard)', () => {
   const old = { volume: 'app-auth-postgres-data', image: 'postgres:15', major: 15 };
 
   test('the same major (a new minor or variant) or a new volume is fine', () => {
@@ -492,9 +494,31 @@ describe('another PostgreSQL major over a kept volume (LocalDataMajor)', () => {
   });
 
   test('the guard\'s check refuses it as the engine calls it (at preview), and accepts a first deployment', async () => {
-    expect(await localDataMajorProvider.check({}, old)).toEqual({ inputs: old });
-    const refused = await localDataMajorProvider.check(old, { ...old, image: 'postgres:17-alpine', major: 17 });
+    const guarded = { ...old, owner: 'p/s/auth', adopt: false };
+    const noEngine = process.env['DOCKER_HOST'];
+    process.env['DOCKER_HOST'] = 'unix:///nonexistent/docker.sock'; // no engine to ask: the owner check is skipped
+    try {
+      expect(await localDataGuardProvider.check({}, guarded)).toEqual({ inputs: guarded });
+    } finally {
+      if (noEngine === undefined) delete process.env['DOCKER_HOST'];
+      else process.env['DOCKER_HOST'] = noEngine;
+    }
+    const refused = await localDataGuardProvider.check(guarded, { ...guarded, image: 'postgres:17-alpine', major: 17 });
     expect(refused.failures).toEqual([{ property: 'image', reason: expect.stringContaining('postgres-strategies migrate') }]);
-    expect((await localDataMajorProvider.diff('x', old, { ...old, image: 'postgres:15.8' })).changes).toBe(true);
+    expect((await localDataGuardProvider.diff('x', guarded, { ...guarded, image: 'postgres:15.8' })).changes).toBe(true);
+  });
+});
+
+describe('a data volume another stack owns', () => {
+  const owner = 'proj/dev/auth';
+  test('a volume of this stack, or without an owner label (by hand, or an older release), is accepted', () => {
+    expect(() => checkVolumeOwner('v', [{ label: VOLUME_OWNER_LABEL, value: owner }], owner, false)).not.toThrow();
+    expect(() => checkVolumeOwner('v', [], owner, false)).not.toThrow();
+    expect(() => checkVolumeOwner('v', undefined, owner, false)).not.toThrow();
+  });
+  test('another stack\'s volume is refused, naming volumeName, the volume and its owner; adoptVolume takes it over', () => {
+    const theirs = [{ label: VOLUME_OWNER_LABEL, value: 'proj/prod/auth' }];
+    expect(() => checkVolumeOwner('auth-data', theirs, owner, false)).toThrow(/^volumeName: the Docker volume "auth-data" belongs to proj\/prod\/auth/);
+    expect(() => checkVolumeOwner('auth-data', theirs, owner, true)).not.toThrow();
   });
 });
