@@ -25,7 +25,9 @@
  * the missing images (lab/docker-images.ts) with progress, and prints
  * `DOCKER_HOST=unix://…` last; `npm run docker-lab -- stop` lets go of it
  * (and stops it unless a running suite still holds it: `stop --force`
- * stops it anyway).
+ * stops it anyway); `npm run docker-lab -- prepare` builds what is missing
+ * (Compose, the images) and lets go again (`.ci/run` runs it beside the
+ * unit tests and the engine build).
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -379,6 +381,17 @@ async function main(argv: string[]): Promise<void> {
     const leftover = leftoverProcesses();
     if (leftover.length > 0) throw new Error(`processes of the lab engine are still running: ${leftover.join(', ')}`);
     log('[docker-lab] stopped; nothing of it is running');
+    return;
+  }
+  if (argv[0] === 'prepare') {
+    const started = Date.now();
+    const lab = await startDockerLab({ log });
+    try {
+      await ensureLabImages(lab, { log });
+    } finally {
+      await lab.release();
+    }
+    log(`[docker-lab] prepared (Compose and the images) in ${Math.round((Date.now() - started) / 1000)} s`);
     return;
   }
   const lab = await startDockerLab({ holder: MANUAL_HOLDER, log });

@@ -76,7 +76,7 @@ export const localDataGuardProvider = {
       checkVolumeOwner(news.volume, await dockerVolumeLabels(news.volume), news.owner, news.adopt);
     } catch (e) {
       const problem = e as { field?: string; problem?: string; fix?: string; message: string };
-      return { inputs: news, failures: [{ property: problem.field ?? 'volumeName', reason: problem.problem ? `${problem.problem}. ${problem.fix}` : problem.message }] };
+      return { inputs: news, failures: [{ property: 'volume', reason: problem.problem ? `${problem.problem}. ${problem.fix}` : problem.message }] };
     }
     return { inputs: news };
   },
