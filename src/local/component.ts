@@ -123,11 +123,14 @@ export interface LocalInstance extends InstanceOutputs {
  * PostgreSQL in Docker on this machine, with optional TLS, app instances
  * and Ory Kratos — the primary seed's Strategy 1.
  *
- * Resources: a `docker.RemoteImage` (kept locally on destroy), a private
+ * Resources: `LocalDataGuard` (state only: refuses at preview another
+ * PostgreSQL major over the same data volume, and another stack's volume),
+ * a `docker.RemoteImage` (kept locally on destroy), a private
  * `docker.Network` on which the server answers as `postgres`, a named data
- * `docker.Volume` (retained on delete), a volume for the server's Unix
+ * `docker.Volume` (retained on delete; labelled with its owner stack), a volume for the server's Unix
  * socket, a generated superuser password and SCRAM salt (`random`), the
- * server container (healthcheck `pg_isready -h 127.0.0.1 -p 5432 -U
+ * server container (the password as a root-only file,
+ * `POSTGRES_PASSWORD_FILE`, never in its environment; healthcheck `pg_isready -h 127.0.0.1 -p 5432 -U
  * postgres -d <database>` every 5 s, 10 retries, 30 s start period; `wait:
  * true`, so dependants start only once it is healthy; 60 s to shut down
  * cleanly on replace or destroy); with TLS the CA and server certificate

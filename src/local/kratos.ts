@@ -30,7 +30,7 @@ export interface LocalKratosOptions {
   image?: string;
   /**
    * Kratos' config file (YAML) instead of the minimal one rendered here. It
-   * must not set `dsn` (Kratos gets it through the DSN variable). The minimal
+   * must not set `dsn` (the component adds the instance's DSN to it). The minimal
    * identity schema is still mounted at /etc/config/kratos/identity.schema.json.
    * It carries cookie and cipher secrets: it is uploaded as a secret and
    * kept out of the plan.

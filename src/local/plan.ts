@@ -115,7 +115,8 @@ export interface LocalStackOptions {
    * Run Ory Kratos: a one-shot `kratos-migrate` (`migrate sql -e --yes`) once
    * the server (and the bootstrap) is ready, and `kratos serve` only if the
    * migration exited 0. Kratos logs in as its instance's role (not the
-   * superuser, unlike the seed), with `DSN` in its environment.
+   * superuser, unlike the seed), its DSN in the mounted config file (a
+   * secret), never in its environment.
    * @default no Kratos
    */
   kratos?: LocalKratosOptions;

@@ -94,7 +94,7 @@ describe('Strategy 1: the component\'s docker-compose.yml and files', () => {
     const up = await compose(lab(), project, dir, ['up', '-d', '--wait']);
     expect([up.code, up.code === 0 ? '' : up.stderr]).toEqual([0, '']);
     const c = await containers(lab(), `${project}-`);
-    const by = (service: string): (typeof c)[string] => Object.values(c).find((x) => x.name.startsWith(`${project}-${service}-`)) as (typeof c)[string];
+    const by = (service: string): (typeof c)[string] => c[`${project}-${service}-1`] as (typeof c)[string]; // compose v2: <project>-<service>-<n>
     expect(by('postgres')).toMatchObject({ status: 'running', health: 'healthy' });
     expect(by('postgres-bootstrap')).toMatchObject({ status: 'exited', exitCode: 0 });
     expect(by('kratos-migrate')).toMatchObject({ status: 'exited', exitCode: 0 });
