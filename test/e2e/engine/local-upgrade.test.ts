@@ -75,7 +75,7 @@ describe('a new PostgreSQL major under LocalPostgres (test/e2e/engine/local-upgr
     const migrate = await run(process.execPath, [labPath('dist', 'src', 'cli', 'main.js'), 'migrate', '--from-env', 'FROM', '--to-env', 'TO'], {
       env: { ...process.env, FROM: outputs['oldUrl'] as string, TO: outputs['newUrl'] as string },
     });
-    expect([migrate.code, migrate.stderr.split('\n').filter((l) => /error|refused/i.test(l)).join('\n')]).toEqual([0, '']);
+    expect([migrate.code, migrate.code === 0 ? '' : migrate.stderr.slice(-3000)]).toEqual([0, '']);
 
     await stack.config({ kratosOn: 'new', newKratosAdminPort: String(ports.newKratosAdminPort) });
     await stack.up();
