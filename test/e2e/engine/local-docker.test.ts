@@ -240,6 +240,7 @@ describe('7. bad input: a clear error, nothing of another stack touched', () => 
       await s.remove();
       await lab().docker(['volume', 'rm', '-f', `${prefixOf(s)}auth-postgres-data`]);
     }
+    await lab().docker(['volume', 'rm', '-f', `taken-${process.pid}`]);
   }, 3 * STEP_TIMEOUT);
 
   test('a published port already in use: the error names the port', async () => {
@@ -287,6 +288,5 @@ describe('7. bad input: a clear error, nothing of another stack touched', () => 
     const after = await containers(lab(), prefixOf(owner));
     expect(Object.fromEntries(Object.values(after).map((c) => [c.name, [c.id, c.status]]))).toEqual(Object.fromEntries(Object.values(ownerContainers).map((c) => [c.name, [c.id, c.status]])));
     await owner.must(['preview', '--expect-no-changes']);
-    await lab().docker(['volume', 'rm', '-f', `taken-${process.pid}`]);
   });
 });
