@@ -16,6 +16,9 @@
  * With `--engine`, steps 2–5 are the real Pulumi engine instead
  * (demo/engine.ts): `pulumi up` of examples/shared, the same checks on what
  * it created, a no-op preview and refresh, and `pulumi destroy`.
+ * With `--docker`, the local strategy instead (demo/docker.ts): `pulumi up`
+ * of examples/local with TLS on the lab's Docker engine, what a user sees
+ * (the Kratos URL, the connection checks), then `pulumi destroy`.
  * Everything it starts, it stops. Exit code 1 if any check fails.
  */
 import { randomBytes } from 'node:crypto';
@@ -32,6 +35,7 @@ import { catalogSnapshot, withPg } from '../lab/inspect';
 import { havePsql, psql } from '../lab/psql';
 import { LabServer, startLabServer } from '../lab/server';
 import { Check, connectionChecks } from './checks';
+import { dockerDemo } from './docker';
 import { engineDemo } from './engine';
 import { offlinePreview, PreviewResource } from './preview';
 
@@ -57,6 +61,9 @@ const USAGE = `Usage: npm run demo -- [options]
                        examples/shared on the embedded server (builds the engine first if needed,
                        see \`npm run engine\`), the same checks, a no-op preview and refresh, then
                        \`pulumi destroy\` (the databases stay: retained on delete)
+  --docker             the local strategy instead: \`pulumi up\` of examples/local with TLS and Kratos on
+                       the lab's own Docker engine (npm run docker-lab; images built offline if missing),
+                       the Kratos URL and the connection checks, then \`pulumi destroy\`
   --help`;
 
 function adminFromUrl(url: string, sslrootcert: string | undefined): ConnectionDescription {
@@ -129,6 +136,7 @@ async function main(): Promise<number> {
       version: { type: 'string', default: '17' },
       strategy: { type: 'string', default: 'shared' },
       engine: { type: 'boolean', default: false },
+      docker: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -143,6 +151,26 @@ async function main(): Promise<number> {
     if (!json) console.log(line);
   };
   const started = Date.now();
+
+  if (values.docker) {
+    const report = await dockerDemo((line) => out(line));
+    const hide = (text: string): string => (show ? text : text.replace(/\/\/([^:/@]+):[^@]*@/, `//$1:${REDACTED}@`));
+    out();
+    out(`postgres-strategies demo — local strategy (seed Strategy 1) on Docker, stack ${report.stack}`);
+    for (const l of report.upSummary) out(`  ${l}`);
+    out('containers');
+    for (const c of report.containers) out(`  ${c}`);
+    out(`kratos     ${report.kratosPublicUrl} (public API)`);
+    for (const [name, url] of Object.entries(report.urls)) out(`${name.padEnd(10)} ${hide(url)}`);
+    out();
+    out('checks');
+    for (const c of report.checks) out(`  ${c.ok ? '✓' : '✗'} ${c.name} — ${c.detail}`);
+    const failed = report.checks.filter((c) => !c.ok).length;
+    out();
+    out(`${report.checks.length - failed} checks passed, ${failed} failed, in ${((Date.now() - started) / 1000).toFixed(1)} s (torn down)`);
+    if (json) console.log(JSON.stringify({ ...report, urls: Object.fromEntries(Object.entries(report.urls).map(([n, u]) => [n, hide(u)])) }, null, 2));
+    return failed === 0 ? 0 : 1;
+  }
 
   let lab: LabServer | undefined;
   try {
