@@ -174,6 +174,7 @@ describe('the README\'s "Try it" path, as written (issue 22)', () => {
 
     // item 4: the plugins are installed in the plugin folder, not found on PATH.
     expect(readdirSync(join(home, '.pulumi', 'plugins')).filter((f) => !f.endsWith('.lock')).sort()).toEqual([
+      'resource-docker-v5.0.0',
       'resource-postgresql-v3.18.0',
       'resource-random-v4.21.1',
       'resource-tls-v5.5.1',
