@@ -29,7 +29,7 @@
  *    300 s). Targets: up ≤ 1.2×,
  *    no-op preview of 50 instances < 15 s.
  * 6. `migrate` of a database of --migrate-mb megabytes (default 256; the
- *    README's figure is 1024) from Debian's PostgreSQL 15 to embedded 17,
+ *    figure in docs/benchmark.md is 1024) from Debian's PostgreSQL 15 to embedded 17,
  *    verification included, against a bare `pg_dump | pg_restore` of the
  *    same data (bench/migrate.ts). Target: ≤ 1.3×.
  *
@@ -38,7 +38,7 @@
  *    -d --wait` of the same containers and images; a no-op `pulumi up`.
  *    Target: ≤ 1.3×.
  *
- * Options: --quick (fewer runs, no 1000; engine at 10 and 50 only; migrate 1 run each), --markdown (also print the README
+ * Options: --quick (fewer runs, no 1000; engine at 10 and 50 only; migrate 1 run each), --markdown (also print the docs/benchmark.md
  * tables), --only mock|bootstrap|require|engine|migrate|docker, --data-dir, --migrate-mb. Exit code 1 when a target is missed or the
  * programs do not declare the same resources; 2 on an error.
  */
@@ -63,9 +63,9 @@ const BOOTSTRAP_INSTANCES = 100;
 
 const USAGE = `Usage: npm run bench -- [options]
   --quick            3 runs for 10 and 100 instances, no 1000, 1 bootstrap run each, 3 require runs
-  --markdown         also print the tables as markdown (for the README)
+  --markdown         also print the tables as markdown (for docs/benchmark.md)
   --only <section>   mock, bootstrap, require, engine, migrate, backup or docker
-  --migrate-mb <n>   size of the migrate bench's source database in MB (default 256; the README's figure: 1024)
+  --migrate-mb <n>   size of the migrate bench's source database in MB (default 256; docs/benchmark.md's figure: 1024)
   --data-dir <dir>   where the bootstrap servers keep their data (default: /dev/shm when
                      usable, so that disk writeback does not swamp the SQL being measured)
   --help`;

@@ -324,7 +324,7 @@ export class InstanceDatabase extends pulumi.ComponentResource {
     // Only the names go into the state: the connection outputs are this object's properties (export
     // the ones you need from the stack). Registering ten secrets per instance made every checkpoint
     // write of `pulumi up` grow with them: 50 instances took 1.25× the hand-written program's time on
-    // the real engine, and 1.04× without them (README "Benchmark").
+    // the real engine, and 1.04× without them (docs/benchmark.md).
     this.registerOutputs({ database: this.database, user: this.user });
   }
 

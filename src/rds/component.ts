@@ -62,7 +62,7 @@ export interface RdsPostgresArgs extends Omit<RdsPlanOptions, 'allowedSecurityGr
    * snapshot is taken first); RDS's own `deletionProtection` must be off
    * too, and both must be applied in an `up` of their own before the one
    * that deletes or replaces, because Pulumi deletes by the options the
-   * state holds. See the README ("Replacing the instance on purpose").
+   * state holds. See docs/rds.md ("Replacing the instance on purpose").
    * @default false
    */
   allowDeletion?: boolean;

@@ -392,7 +392,7 @@ describe('interrupted runs on PostgreSQL 17', () => {
     });
     expect(await exited).toBe('SIGKILL');
     expect(stderr).not.toMatch(/5\/5 tables restored/);
-    // no handler runs on SIGKILL: its password files stay (README, Known limits), here in the server's work directory
+    // no handler runs on SIGKILL: its password files stay (docs/known-limits.md), here in the server's work directory
     expect(readdirSync(tmp).filter((d) => d.startsWith('ps-migrate-'))).toHaveLength(1);
     // pg_restore reads a truncated archive, fails and rolls back: nothing of the copy stays.
     await waitForNoMigrateSessions(target().server, killed.database);

@@ -23,6 +23,7 @@ const rt = installMocks({
 import * as pulumi from '@pulumi/pulumi';
 import { unwrapSecret } from '../../support/graph';
 import { userDataFiles } from '../hetzner/fixture';
+import { multiLineExports } from './outputs';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const program = require('../../../examples/hetzner/index') as typeof import('../../../examples/hetzner/index');
 
@@ -57,4 +58,8 @@ test('instance URLs go to the private IP with verify-full and are secrets; the S
   expect(await pulumi.isSecret(program.setupScript)).toBe(true);
   expect((await settle(program.setupScript)).value).toContain("put_file /etc/postgres-strategies/backup.conf 0600 '");
   expect((await settle(program.caPem)).value).toContain('BEGIN CERTIFICATE');
+});
+
+test('the only multi-line exports are the files a documented command reads by name (the CA, the setup script)', async () => {
+  expect(await multiLineExports(program)).toEqual(['caPem', 'setupScript']);
 });

@@ -21,6 +21,7 @@ const rt = installMocks({
 });
 
 import * as pulumi from '@pulumi/pulumi';
+import { multiLineExports } from './outputs';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const program = require('../../../examples/shared/index') as typeof import('../../../examples/shared/index');
 
@@ -50,4 +51,10 @@ test('exports secret URLs and DSNs per instance', async () => {
   expect(migrate['blog']).toMatch(/@shared-db\.example\.com:5432\/vw_blog\?/);
   expect(urls['blog']).toMatch(/^postgres:\/\/vw_blog:[A-Za-z0-9]{32}@shared-db\.example\.com:5432\/vw_blog\?sslmode=verify-full&sslrootcert=/);
   expect(urls['blog']).toContain(`sslrootcert=${TEST_CA_FILE}`);
+});
+
+test('every export is read at a glance (one line each); the pages-long bootstrap SQL only with exportBootstrapSql', async () => {
+  expect(program.bootstrapSql).toBeUndefined();
+  expect(await multiLineExports(program)).toEqual([]);
+  expect(Object.keys(program).sort()).toEqual(['bootstrapSql', 'budget', 'gatewayEnvs', 'kratosDsns', 'kratosMigrateDsns', 'pgxUrls', 'pooledUrls', 'sslmode', 'urls']);
 });
