@@ -34,6 +34,10 @@ export interface RecordedResource {
   /** The `additionalSecretOutputs` resource option (outputs the engine stores as secrets). */
   additionalSecretOutputs: string[];
   inputs: Record<string, unknown>;
+  /** When the program registered it: a step of one counter shared with {@link answeredAt}. */
+  registeredAt: number;
+  /** When the monitor's answer reached the program (-1 until then). */
+  answeredAt: number;
 }
 
 export interface MockOptions {
@@ -133,6 +137,7 @@ export function installMocks(options: MockOptions = {}): MockRuntime {
     registerResource: (req: RegisterRequest, cb: unknown) => unknown;
   };
   const original = monitor.registerResource.bind(monitor);
+  let step = 0;
   monitor.registerResource = (req: RegisterRequest, cb: unknown) => {
     const record: RecordedResource = {
       urn: '',
@@ -149,12 +154,15 @@ export function installMocks(options: MockOptions = {}): MockRuntime {
       deletedWith: req.getDeletedwith?.() ?? '',
       additionalSecretOutputs: req.getAdditionalsecretoutputsList?.() ?? [],
       inputs: req.getObject()?.toJavaScript() ?? {},
+      registeredAt: step++,
+      answeredAt: -1,
     };
     resources.push(record);
     // The URN is the monitor's, as dependencies name it.
     const callback = cb as (err: unknown, resp: { getUrn(): string } | undefined) => void;
     return original(req, (err: unknown, resp: { getUrn(): string } | undefined) => {
       if (resp) record.urn = resp.getUrn();
+      record.answeredAt = step++;
       callback(err, resp);
     });
   };
