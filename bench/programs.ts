@@ -78,6 +78,8 @@ export const MOCK_TARGET: ProgramTarget = {
   maxConnections: 25_000,
   namePrefix: 'vw_',
 };
+/** The max_connections the real-engine bench's program declares: room for 100 instances of 20 connections (declared, not opened). */
+export const BENCH_MAX_CONNECTIONS = 2_500;
 /** The server's max_connections in the mock bench. */
 export const MAX_CONNECTIONS = MOCK_TARGET.maxConnections;
 /** The components' reserved slots by default (ExternalPostgres `reservedConnections`). */

@@ -10,7 +10,7 @@
  *   pulumi config set postgres-strategies:sslmode verify-full          # default: require
  *   pulumi config set postgres-strategies:sslrootcert ./ca.pem          # needed for verify-*
  *   pulumi config set postgres-strategies:maxConnections 100           # the server's max_connections
- *   pulumi config set postgres-strategies:adminMaxConnections 4        # the admin provider's pool (counted)
+ *   pulumi config set postgres-strategies:adminMaxConnections 4        # the admin's share (counted; default: a tenth of max_connections)
  *   pulumi config set postgres-strategies:maintenanceConnections 3     # kept free for psql / pg_dump
  * Optional pooler (Neon -pooler host, Supavisor, PgBouncer): apps connect through it,
  * the admin provider and Kratos migrations stay on the direct endpoint:

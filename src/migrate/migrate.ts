@@ -21,6 +21,7 @@
  */
 import type { Client } from 'pg';
 import { BudgetCheck, VERIFY_SESSIONS, checkServerBudget } from './budget';
+import { DEFAULT_ADMIN_MAX_CONNECTIONS } from '../core/budget';
 import {
   DbObject,
   Inventory,
@@ -150,12 +151,17 @@ function describeObjects(objects: DbObject[], largeObjects: number): string {
   return names.length > 8 ? `${shown} and ${names.length - 8} more` : shown;
 }
 
-/** The SQL to empty a target (the exact next step of a refusal). */
+/**
+ * The SQL to empty a target (the exact next step of a refusal). The refresh
+ * runs at `--parallel` 4: it is not bounded by the stack's lanes (one admin
+ * connection per read), and 4 fits every admin share with its maintenance
+ * headroom (test/e2e/engine/scale.test.ts: refresh on a server at its budget).
+ */
 function emptyTargetStep(target: Endpoint): string {
   const db = quoteIdent(target.database);
   return (
     `empty the target database: as the server's admin run DROP DATABASE ${db} WITH (FORCE); ` +
-    'then let the stack create it again (pulumi refresh --yes && pulumi up --yes re-creates it with its owner and grants), and run migrate again'
+    `then let the stack create it again (pulumi refresh --yes --parallel ${DEFAULT_ADMIN_MAX_CONNECTIONS} && pulumi up --yes re-creates it with its owner and grants), and run migrate again`
   );
 }
 

@@ -123,3 +123,23 @@ describe('one failing instance', () => {
     }
   });
 });
+
+describe('many allowDeletion instances destroyed at once', () => {
+  test('destroy --parallel 16 of 40 instances drops every database and never waits for a pooled connection', async () => {
+    // Without dependencies between instances the engine deletes 16 databases at once; each drop
+    // holds the provider's advisory lock on one pooled connection and needs a second. With the
+    // components' old pool of 4 this hung (nothing dropped after 240 s: measured with the same
+    // roles, memberships and databases declared by hand); the pool is now max_connections.
+    const many = Array.from({ length: 40 }, (_, i) => ({ name: `m${i}`, gatewayPool: { maxConns: 1, minConns: 0 }, kratosPool: { maxConns: 1, maxIdleConns: 0 } }));
+    const stack = await newStack(sandbox(), 'shared', sharedConfig(server(), admin, { namePrefix: 'm_', allowDeletion: 'true', instances: instancesConfig(many) }));
+    try {
+      await stack.up();
+      expect(Object.keys((await serverObjects(server(), 'm_')).databases)).toHaveLength(40);
+      const r = await stack.run(['destroy', '--yes', '--skip-preview', '--parallel', '16'], { timeoutMs: STEP_TIMEOUT - 30_000 });
+      expect({ code: r.code, out: r.code === 0 ? '' : r.stdout.slice(-3000) }).toEqual({ code: 0, out: '' });
+      expect(await serverObjects(server(), 'm_')).toEqual({ databases: {}, roles: [] });
+    } finally {
+      await stack.remove({ destroy: false });
+    }
+  });
+});
