@@ -100,11 +100,12 @@ export function adminProviderLanes(adminConnections: number, field = 'adminMaxCo
  * add a hang: the provider holds a transaction with an advisory lock on the
  * admin role on one pooled connection while it waits for a second one, and
  * with every pooled connection held by operations waiting on that lock it
- * waits forever (cyrilgdn/terraform-provider-postgresql #514, #98) — a burst
- * of database deletes (`allowDeletion`) that `pulumi destroy` runs at the
- * engine's parallelism did exactly that with a pool of 4. With the server's
- * own limit, the server refuses a connection (an error) before the pool
- * could make anything wait.
+ * waits forever (cyrilgdn/terraform-provider-postgresql #514, #98). With
+ * no dependency between instances, `pulumi destroy --parallel 16` of 40
+ * `allowDeletion` instances dropped nothing in 240 s with a pool of 4 (the
+ * real engine); with this pool test/e2e/engine/lanes.test.ts drops them all.
+ * At the server's own limit the server refuses a connection (an error)
+ * before the pool could make anything wait.
  */
 export function adminProviderPoolSize(maxConnections: number): number {
   return maxConnections;
