@@ -22,16 +22,11 @@
  */
 import { ExampleStack, urnName } from '../../../lab/engine';
 import { withPg } from '../../../lab/inspect';
-import { STEP_TIMEOUT, StackAdmin, createDeployer, instancesConfig, newStack, serverObjects, sharedConfig, useEngine, useTlsServer } from './support';
+import { STEP_TIMEOUT, instancesConfig, newStack, serverObjects, sharedConfig, useDeployerBed } from './support';
 
 jest.setTimeout(STEP_TIMEOUT);
 
-const sandbox = useEngine();
-const server = useTlsServer();
-let admin: StackAdmin;
-beforeAll(async () => {
-  admin = await createDeployer(server());
-});
+const { sandbox, server, admin } = useDeployerBed();
 
 const NAMES = ['i0', 'i1', 'i2', 'i3', 'i4', 'i5'];
 const instances = NAMES.map((name) => ({ name, gatewayPool: { maxConns: 1, minConns: 0 }, kratosPool: { maxConns: 1, maxIdleConns: 0 } }));
@@ -60,7 +55,7 @@ describe('one instance alone: destroy --target, state delete', () => {
   afterAll(async () => stack?.remove({ destroy: false }), STEP_TIMEOUT);
 
   test('up with two lanes creates the six instances', async () => {
-    stack = await newStack(sandbox(), 'shared', sharedConfig(server(), admin, { namePrefix: 'l_', adminMaxConnections: '4', allowDeletion: 'true', instances: instancesConfig(instances) }));
+    stack = await newStack(sandbox(), 'shared', sharedConfig(server(), admin(), { namePrefix: 'l_', adminMaxConnections: '4', allowDeletion: 'true', instances: instancesConfig(instances) }));
     await stack.up();
     expect(Object.keys((await serverObjects(server(), 'l_')).databases)).toEqual(NAMES.map((n) => `l_${n}`));
   });
@@ -97,7 +92,7 @@ describe('one instance alone: destroy --target, state delete', () => {
 describe('one failing instance', () => {
   test('--continue-on-error: i0 fails (its database name is taken), every other instance is created', async () => {
     await withPg(server().admin(), (c) => c.query('CREATE DATABASE f_i0'));
-    const stack = await newStack(sandbox(), 'shared', sharedConfig(server(), admin, { namePrefix: 'f_', adminMaxConnections: '4', instances: instancesConfig(instances) }));
+    const stack = await newStack(sandbox(), 'shared', sharedConfig(server(), admin(), { namePrefix: 'f_', adminMaxConnections: '4', instances: instancesConfig(instances) }));
     try {
       const r = await stack.run(['up', '--yes', '--skip-preview', '--continue-on-error']);
       expect(r.code).not.toBe(0);
@@ -112,7 +107,7 @@ describe('one failing instance', () => {
 
   test('without --continue-on-error the run fails and ends (no instance waits forever for its turn)', async () => {
     await withPg(server().admin(), (c) => c.query('CREATE DATABASE g_i0'));
-    const stack = await newStack(sandbox(), 'shared', sharedConfig(server(), admin, { namePrefix: 'g_', adminMaxConnections: '4', instances: instancesConfig(instances) }));
+    const stack = await newStack(sandbox(), 'shared', sharedConfig(server(), admin(), { namePrefix: 'g_', adminMaxConnections: '4', instances: instancesConfig(instances) }));
     try {
       const r = await stack.run(['up', '--yes', '--skip-preview'], { timeoutMs: STEP_TIMEOUT - 30_000 });
       // -1 would be the time limit
@@ -131,7 +126,7 @@ describe('many allowDeletion instances destroyed at once', () => {
     // components' old pool of 4 this hung (nothing dropped after 240 s: measured with the same
     // roles, memberships and databases declared by hand); the pool is now max_connections.
     const many = Array.from({ length: 40 }, (_, i) => ({ name: `m${i}`, gatewayPool: { maxConns: 1, minConns: 0 }, kratosPool: { maxConns: 1, maxIdleConns: 0 } }));
-    const stack = await newStack(sandbox(), 'shared', sharedConfig(server(), admin, { namePrefix: 'm_', allowDeletion: 'true', instances: instancesConfig(many) }));
+    const stack = await newStack(sandbox(), 'shared', sharedConfig(server(), admin(), { namePrefix: 'm_', allowDeletion: 'true', instances: instancesConfig(many) }));
     try {
       await stack.up();
       expect(Object.keys((await serverObjects(server(), 'm_')).databases)).toHaveLength(40);

@@ -30,7 +30,7 @@ import { ExampleStack } from '../../../lab/engine';
 import { pgClientConfig, sampleConnections, withPg } from '../../../lab/inspect';
 import { LabServer } from '../../../lab/server';
 import { adminProviderLanes, defaultAdminConnections } from '../../../src/core/budget';
-import { STEP_TIMEOUT, StackAdmin, createDeployer, instancesConfig, newStack, serverObjects, sharedConfig, useEngine, useTlsServer } from './support';
+import { STEP_TIMEOUT, instancesConfig, newStack, serverObjects, sharedConfig, useDeployerBed } from './support';
 
 const INSTANCES = 100;
 /** 100 instances on a loaded 2-core machine: several minutes per up. */
@@ -41,13 +41,8 @@ const MAX_CONNECTIONS = 250;
 /** The admin's default share of this server: ⌊(250 − 3) / 10⌋ capped at 16. */
 const SHARE = defaultAdminConnections(MAX_CONNECTIONS, 3);
 
-const sandbox = useEngine();
 // two stacks of 100 instances × 2 connections each, one after the other, each checked on its own
-const server = useTlsServer({ conf: { max_connections: MAX_CONNECTIONS } });
-let admin: StackAdmin;
-beforeAll(async () => {
-  admin = await createDeployer(server());
-});
+const { sandbox, server, admin } = useDeployerBed({ conf: { max_connections: MAX_CONNECTIONS } });
 
 const instances = Array.from({ length: INSTANCES }, (_, i) => ({
   name: `app${i}`,
@@ -57,7 +52,7 @@ const instances = Array.from({ length: INSTANCES }, (_, i) => ({
 
 /** `pulumi <args>` while sampling the admin's sessions; prints the time and the peak. */
 async function sampled(stack: ExampleStack, label: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string; peak: number }> {
-  const sampler = await sampleConnections(server().admin(), admin.user);
+  const sampler = await sampleConnections(server().admin(), admin().user);
   const r = await stack.run(args, { timeoutMs: SCALE_TIMEOUT - 60_000, env });
   const { peak, samples } = await sampler.stop();
   process.stderr.write(`[scale] ${label}: ${r.ms} ms, exit ${r.code}, peak admin sessions ${peak} (${samples} samples)\n`);
@@ -109,7 +104,7 @@ describe.each([
 
   test(`up finishes with every database created, and the admin never holds more than its share (${SHARE})`, async () => {
     expect(adminProviderLanes(SHARE)).toBe(8);
-    stack = await newStack(sandbox(), 'shared', sharedConfig(server(), admin, { namePrefix: `${prefix}_`, maxConnections: String(MAX_CONNECTIONS), instances: instancesConfig(instances) }));
+    stack = await newStack(sandbox(), 'shared', sharedConfig(server(), admin(), { namePrefix: `${prefix}_`, maxConnections: String(MAX_CONNECTIONS), instances: instancesConfig(instances) }));
     const up = await sampled(stack, `up of ${INSTANCES} instances, ${label}`, ['up', '--yes', '--skip-preview', ...parallel]);
     expect(up.peak).toBeGreaterThan(0);
     expect(up.peak).toBeLessThanOrEqual(SHARE);

@@ -21,7 +21,7 @@ import { ExampleStack } from '../../../lab/engine';
 import { withPg } from '../../../lab/inspect';
 import { labPath } from '../../../lab/server';
 import { checkPreview } from '../../../src/preview-guard';
-import { STEP_TIMEOUT, StackAdmin, changes, createDeployer, instancesConfig, sharedConfig, useEngine, useTlsServer } from './support';
+import { STEP_TIMEOUT, changes, instancesConfig, sharedConfig, useDeployerBed } from './support';
 
 /** The release with the lanes as dependencies between instances (issue 12). */
 const PREVIOUS = '57e310fe766ccbd167c3d96142344b008912ffa1';
@@ -61,12 +61,9 @@ function buildPrevious(): string {
   return dir;
 }
 
-const sandbox = useEngine();
-const server = useTlsServer();
-let admin: StackAdmin;
+const { sandbox, server, admin } = useDeployerBed();
 let previousDir = '';
-beforeAll(async () => {
-  admin = await createDeployer(server());
+beforeAll(() => {
   previousDir = buildPrevious();
 }, STEP_TIMEOUT);
 
@@ -101,7 +98,7 @@ test('a stack of the previous release upgrades with one in-place update of the a
   const after = new ExampleStack('shared', name, sandbox());
   try {
     await before.init();
-    await before.config(sharedConfig(server(), admin, { namePrefix: 'u_', instances: instancesConfig(instances) }));
+    await before.config(sharedConfig(server(), admin(), { namePrefix: 'u_', instances: instancesConfig(instances) }));
     await before.up();
     // the previous release chained the instances in the state: c waited for a, d for b, …
     expect((await crossInstanceDependencies(before)).length).toBeGreaterThan(0);
