@@ -91,12 +91,28 @@ export function adminProviderLanes(adminConnections: number, field = 'adminMaxCo
 }
 
 /**
+ * The `--parallel` that keeps what the engine runs outside the program's
+ * lanes — `pulumi refresh`, the refresh of `pulumi up --refresh`, `pulumi
+ * destroy` and the deletes of removed instances — inside the admin's share:
+ * ⌊adminConnections / 2⌋, at least 1 (8 for a share of 16, 2 for 4). A read
+ * holds one connection, a database drop two; and the provider keeps no
+ * connection idle, so it opens a new one for every statement while the
+ * server may still count the one it has just closed. Measured on the real
+ * engine with exactly the share left to a non-superuser admin: `pulumi
+ * refresh` of 100 instances at `--parallel 16` was refused slots in two runs
+ * of three, at 8 never (test/e2e/engine/scale.test.ts checks 8 and 32).
+ */
+export function engineParallelism(adminConnections: number): number {
+  return Math.max(1, Math.floor(adminConnections / CONNECTIONS_PER_PROVIDER_OPERATION));
+}
+
+/**
  * The admin provider's `maxConnections` (its pool, per database it enters):
  * the server's `max_connections`, so a provider operation never waits for a
  * pooled connection. The pool does not bound the admin's sessions (a pool is
  * per database, and every instance's grants run in the instance's own
  * database): the share does, through {@link adminProviderLanes} in `pulumi up`
- * and `--parallel` in `pulumi refresh` / `destroy`. A smaller pool can only
+ * and {@link engineParallelism} in `pulumi refresh` / `destroy`. A smaller pool can only
  * add a hang: the provider holds a transaction with an advisory lock on the
  * admin role on one pooled connection while it waits for a second one, and
  * with every pooled connection held by operations waiting on that lock it
@@ -154,6 +170,12 @@ export interface BudgetReport {
   reservedConnections: number;
   /** The admin's share (0 when not counted): `pulumi up` holds at most this many admin sessions. */
   adminConnections: number;
+  /**
+   * The `--parallel` to give `pulumi refresh`, `pulumi up --refresh` and
+   * `pulumi destroy` on a server at its budget (they are not bounded by the
+   * program's lanes): {@link engineParallelism} of the share.
+   */
+  adminParallel: number;
   /** Headroom for deploys and maintenance (0 when not counted). */
   maintenanceConnections: number;
   /** maxConnections − reservedConnections − adminConnections − maintenanceConnections. */
@@ -301,6 +323,7 @@ export function connectionBudget(capacity: ServerCapacity, instances: InstanceCo
     maxConnections: capacity.maxConnections,
     reservedConnections: capacity.reservedConnections,
     adminConnections,
+    adminParallel: engineParallelism(adminConnections),
     maintenanceConnections,
     available,
     total,
@@ -321,7 +344,7 @@ export class ConnectionBudgetError extends ValidationError {
     const deductions = [
       `max_connections ${report.maxConnections}`,
       `${report.reservedConnections} reserved`,
-      ...(report.adminConnections > 0 ? [`${report.adminConnections} admin (deploys: ${Math.max(1, Math.floor(report.adminConnections / CONNECTIONS_PER_PROVIDER_OPERATION))} instances at once)`] : []),
+      ...(report.adminConnections > 0 ? [`${report.adminConnections} admin (deploys: ${engineParallelism(report.adminConnections)} instances at once)`] : []),
       ...(report.maintenanceConnections > 0 ? [`${report.maintenanceConnections} maintenance headroom`] : []),
       ...(claimedTotal > 0 ? [`${claimedTotal} already claimed on this server by ${report.claimed.map((s) => `${s.instance} ${s.connections}`).join(', ')}`] : []),
     ];

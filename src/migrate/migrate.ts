@@ -21,7 +21,7 @@
  */
 import type { Client } from 'pg';
 import { BudgetCheck, VERIFY_SESSIONS, checkServerBudget } from './budget';
-import { DEFAULT_ADMIN_MAX_CONNECTIONS } from '../core/budget';
+import { DEFAULT_ADMIN_MAX_CONNECTIONS, engineParallelism } from '../core/budget';
 import {
   DbObject,
   Inventory,
@@ -153,15 +153,15 @@ function describeObjects(objects: DbObject[], largeObjects: number): string {
 
 /**
  * The SQL to empty a target (the exact next step of a refusal). The refresh
- * runs at `--parallel` 4: it is not bounded by the stack's lanes (one admin
- * connection per read), and 4 fits every admin share with its maintenance
- * headroom (test/e2e/engine/scale.test.ts: refresh on a server at its budget).
+ * is not bounded by the stack's lanes: it runs at the `--parallel` that keeps
+ * the smallest default admin share (`engineParallelism(4)` = 2; the stack's
+ * own is `budget.adminParallel`), see test/e2e/engine/scale.test.ts.
  */
 function emptyTargetStep(target: Endpoint): string {
   const db = quoteIdent(target.database);
   return (
     `empty the target database: as the server's admin run DROP DATABASE ${db} WITH (FORCE); ` +
-    `then let the stack create it again (pulumi refresh --yes --parallel ${DEFAULT_ADMIN_MAX_CONNECTIONS} && pulumi up --yes re-creates it with its owner and grants), and run migrate again`
+    `then let the stack create it again (pulumi refresh --yes --parallel ${engineParallelism(DEFAULT_ADMIN_MAX_CONNECTIONS)} && pulumi up --yes re-creates it with its owner and grants), and run migrate again`
   );
 }
 

@@ -145,7 +145,8 @@ export interface ProviderLane {
  * instance, and `--continue-on-error` with one failing instance, concern
  * that instance alone. Operations the program does not drive (`pulumi
  * refresh`, `pulumi destroy`, deleting removed instances) run at the
- * engine's `--parallel`: one connection per read, two per database delete.
+ * engine's `--parallel`: one connection per read, two per database delete
+ * (`engineParallelism` in the core gives the `--parallel` that fits).
  *
  * Why a bound: each instance holds at most 2 admin connections at once
  * (`CONNECTIONS_PER_PROVIDER_OPERATION`), so `pulumi up` holds at most

@@ -92,8 +92,8 @@ function strictInstances(component: string, record: Record<string, InstanceDatab
  * or been skipped). `pulumi refresh` and `destroy` are not driven by the
  * program: they run at the engine's `--parallel` (one admin connection per
  * read, two per database dropped under `allowDeletion`), so on a server at
- * its budget give `--parallel` the admin's share (`budget.adminConnections`)
- * for refresh and half of it for destroy.
+ * its budget give them `--parallel` {@link BudgetReport.adminParallel}
+ * (`budget.adminParallel`: ⌊share / 2⌋).
  * Renames: see {@link InstanceDatabase} (a changed `namePrefix` renames in
  * place; a changed instance name creates a new database).
  *

@@ -10,6 +10,7 @@ import {
   checkConnectionBudget,
   connectionBudget,
   defaultAdminConnections,
+  engineParallelism,
 } from '../../../src/core/budget';
 import { ValidationError } from '../../../src/core/errors';
 import { expectFieldError } from './helpers';
@@ -253,5 +254,20 @@ describe('adminProviderPoolSize', () => {
   test('the provider\'s pool is the server\'s max_connections: it never makes an operation wait before the server refuses', () => {
     expect(adminProviderPoolSize(100)).toBe(100);
     expect(adminProviderPoolSize(2500)).toBe(2500);
+  });
+});
+
+describe('engineParallelism: the --parallel of refresh and destroy inside the share', () => {
+  test('half the share, at least 1; the budget report carries it', () => {
+    expect([engineParallelism(16), engineParallelism(9), engineParallelism(4), engineParallelism(3), engineParallelism(1), engineParallelism(0)]).toEqual([8, 4, 2, 1, 1, 1]);
+    expect(connectionBudget({ maxConnections: 100, reservedConnections: 3, adminConnections: 9 }, []).adminParallel).toBe(4);
+  });
+
+  test('property: every reader holding one connection and one still closing stays inside the share', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 1000 }), (share) => {
+        expect(engineParallelism(share) * 2).toBeLessThanOrEqual(share);
+      }),
+    );
   });
 });
