@@ -147,6 +147,8 @@ export interface ProviderLane {
  * refresh`, `pulumi destroy`, deleting removed instances) run at the
  * engine's `--parallel`: one connection per read, two per database delete
  * (`engineParallelism` in the core gives the `--parallel` that fits).
+ * A preview takes no turns: it runs no provider operation on the server
+ * (Check and Diff only), so every instance registers at once.
  *
  * Why a bound: each instance holds at most 2 admin connections at once
  * (`CONNECTIONS_PER_PROVIDER_OPERATION`), so `pulumi up` holds at most
@@ -170,7 +172,7 @@ export class ProviderLanes {
     return {
       turn: () => turn,
       finish: (resource) => {
-        this.tails[index] = answered(resource);
+        if (!pulumi.runtime.isDryRun()) this.tails[index] = answered(resource);
       },
     };
   }
