@@ -18,7 +18,7 @@
  *                                                                       #   machines, in every URL (default: sslrootcert)
  *   pulumi config set postgres-strategies:maxConnections 100           # the server's max_connections
  *   pulumi config set postgres-strategies:reservedConnections 3        # slots app roles cannot use (default 3)
- *   pulumi config set postgres-strategies:adminMaxConnections 4        # the admin provider's pool (counted)
+ *   pulumi config set postgres-strategies:adminMaxConnections 4        # the admin's share (counted; default: a tenth of max_connections)
  *   pulumi config set postgres-strategies:maintenanceConnections 3     # kept free for psql / pg_dump
  *   pulumi config set postgres-strategies:namePrefix vw_               # default vw_: databases vw_blog, vw_admin, vw_api
  *   pulumi config set postgres-strategies:allowDeletion true           # let destroy drop the databases (default: retained)

@@ -16,7 +16,7 @@ import { ConfValue } from '../core/server-config';
 import { pgSettingCautions } from '../core/pg-settings';
 import { ServerKind, SslMode } from '../core/tls';
 import { GeneratedLogin, InstanceOutputs, bootstrapSqlOutput, connectionOutputs, generateInstanceLogins, generateLogin } from '../provisioning/logins';
-import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, PostgresServerHandle, createServerHandle, validateServerHandleArgs } from '../provisioning/server-handle';
+import { DEFAULT_MAINTENANCE_CONNECTIONS, PostgresServerHandle, createServerHandle, validateServerHandleArgs } from '../provisioning/server-handle';
 import { SERVER_CERT_EARLY_RENEWAL_HOURS, createInlineAdminTls, createServerCertificates } from '../provisioning/tls-certificates';
 import { BootUserData } from './boot-user-data';
 import { renderCloudConfig } from './cloud-init';
@@ -464,13 +464,13 @@ export class HetznerPostgres extends pulumi.ComponentResource {
       sslrootcert: clientSslRootCert,
       maxConnections: plan.capacity.maxConnections,
       reservedConnections: plan.capacity.reservedConnections,
-      adminConnections: DEFAULT_ADMIN_MAX_CONNECTIONS,
+      adminConnections: plan.capacity.adminConnections,
       maintenanceConnections: DEFAULT_MAINTENANCE_CONNECTIONS,
       adminUser: plan.adminUser,
       adminDatabase: 'postgres',
       adminIsSuperuser: false,
     };
-    validateServerHandleArgs(handleNumbers);
+    const { providerPool } = validateServerHandleArgs(handleNumbers);
 
     super('postgres-strategies:index:HetznerPostgres', name, {}, opts);
     this.plan = plan;
@@ -629,7 +629,7 @@ export class HetznerPostgres extends pulumi.ComponentResource {
         ...adminTls,
         superuser: false,
         connectTimeout: 30,
-        maxConnections: DEFAULT_ADMIN_MAX_CONNECTIONS,
+        maxConnections: providerPool,
       },
       { ...parent, dependsOn: ready },
     );

@@ -8,7 +8,7 @@
  * deployment's change of image, location or major must follow
  * ({@link checkServerChange}).
  */
-import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, ServerCapacity, capacityFromPgConfig, connectionBudget } from '../core/budget';
+import { DEFAULT_MAINTENANCE_CONNECTIONS, ServerCapacity, capacityFromPgConfig, connectionBudget, defaultAdminConnections } from '../core/budget';
 import { ServerCertificatePlan, planServerCertificates } from '../core/certificates';
 import { ValidationError, check, checkInteger } from '../core/errors';
 import { IdentifierKind, nameFromText, validateIdentifier } from '../core/identifiers';
@@ -166,7 +166,7 @@ export function planHetzner(o: HetznerPlanOptions): HetznerPlan {
     maxConnections,
     reservedConnections,
     // The handle's numbers (the nightly pg_dump and a psql session fit the maintenance headroom).
-    adminConnections: DEFAULT_ADMIN_MAX_CONNECTIONS,
+    adminConnections: defaultAdminConnections(maxConnections, reservedConnections),
     maintenanceConnections: DEFAULT_MAINTENANCE_CONNECTIONS,
   };
   const server: ServerPlan =

@@ -752,6 +752,8 @@ describe('bad input is refused with exit 2, a clear message and nothing written 
     await psqlOk(url, 'CREATE TABLE public.precious (id int); INSERT INTO public.precious VALUES (1); SELECT lo_from_bytea(0, \'\\x01\');');
     const r = await runMigrate(['--from', sourceUrl(), '--to', url, '--json']);
     expectRefused(r, 'target-not-empty', '--to', /database "vw_other" is not empty and is not a copy of the source: it holds table public\.precious, 1 large object\(s\)/);
+    // the refresh it advises stays inside the admin's share of connections (issue 20 item 4)
+    expect((JSON.parse(r.stdout) as { refused: { fix: string } }).refused.fix).toContain('pulumi refresh --yes --parallel 2 && pulumi up --yes');
     const still = await psqlOk(url, 'SELECT count(*) FROM public.precious;');
     expect(still.stdout.trim()).toBe('1');
   });

@@ -39,8 +39,9 @@ test('declares the network, server, volume and firewall from config, and the see
   expect(dbs.every((d) => /::db-admin::/.test(d.provider))).toBe(true);
 });
 
-test('the budget is checked against pgConfig.max_connections: 3 × (5 + 5) of 60 − 3 reserved − 4 admin − 3 maintenance', () => {
-  expect(program.budget).toMatchObject({ maxConnections: 60, total: 30, available: 50, headroom: 20 });
+test('the budget is checked against pgConfig.max_connections: 3 × (5 + 5) of 60 − 3 reserved − 5 admin − 3 maintenance', () => {
+  // the admin's default share: a tenth of 60 − 3
+  expect(program.budget).toMatchObject({ maxConnections: 60, adminConnections: 5, total: 30, available: 49, headroom: 19 });
 });
 
 test('instance URLs go to the private IP with verify-full and are secrets; the S3 key is only in the secret user data', async () => {

@@ -32,9 +32,10 @@ test('declares the seed\'s blog, admin and api databases on one provider configu
   expect(rt.named('shared-db-admin').inputs).toMatchObject({ host: 'shared-db.example.com', username: 'vw_root', sslmode: 'verify-full', sslrootcert: TEST_CA_FILE });
 });
 
-test('reports the budget against the configured max_connections: 3 × (5 + 5) of 50 − 3 reserved − 4 admin provider − 3 maintenance', () => {
+test('reports the budget against the configured max_connections: 3 × (5 + 5) of 50 − 3 reserved − 4 admin − 3 maintenance', () => {
+  // the admin's default share of 50 − 3 is 4; the provider's pool is the server's max_connections
   expect(program.budget).toMatchObject({ maxConnections: 50, adminConnections: 4, maintenanceConnections: 3, available: 40, total: 30, headroom: 10 });
-  expect(rt.named('shared-db-admin').inputs['maxConnections']).toBe('4');
+  expect(rt.named('shared-db-admin').inputs['maxConnections']).toBe('50');
 });
 
 test('exports secret URLs and DSNs per instance', async () => {
