@@ -26,7 +26,7 @@ import type { Client } from 'pg';
 import { formatS3Location } from '../core/backup';
 import { quoteLiteral } from '../core/identifiers';
 import { VERIFY_SESSIONS } from '../migrate/budget';
-import { HASH_PROBE, RECORD_PROBE, RowHash, RowHashing, dataTables, inventory, pinOutputSettings, recordHashTables, serverFacts } from '../migrate/catalog';
+import { HASH_PROBE, RECORD_PROBE, RowHash, RowHashing, dataTables, inventory, pinOutputSettings, recordHashTables, sequenceStates, serverFacts } from '../migrate/catalog';
 import { EndpointSummary, summarize, writePassFiles } from '../migrate/connection';
 import { pgDumpArgs, watch } from '../migrate/copy';
 import { redact } from '../migrate/errors';
@@ -145,6 +145,9 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
     let bytes = 0;
     let dumpSeconds = 0;
     let reading: Awaited<ReturnType<typeof read>>;
+    // Sequences are not covered by the snapshot: pg_dump reads each one's value during the dump, so the
+    // manifest records them before and after it, and a restore accepts any value between the two.
+    const sequencesAtSnapshot = await sequenceStates(readers[0]!);
     try {
       const dump = spawn(tools.pgDump, backupDumpArgs(source.database, snapshot), { env: passFiles.envFor(source), stdio: ['ignore', 'pipe', 'pipe'] });
       const dumped = watch(dump, () => undefined);
@@ -193,7 +196,7 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
       out.end();
       await upload;
       dumpSeconds = since(dumpStarted);
-      reading = await summing;
+      reading = { ...(await summing), sequences: sequencesAtSnapshot, sequencesAfter: await sequenceStates(readers[0]!) };
     } finally {
       passFiles.remove();
     }

@@ -44,7 +44,14 @@ export interface BackupManifest {
   hashing: { text: RowHash; recordTables: string[]; textProbe: string; recordProbe: string | null };
   inventory: Inventory;
   tables: Record<string, TableSum>;
+  /** Each sequence's state when the dump's snapshot was taken. */
   sequences: Record<string, SequenceState>;
+  /**
+   * Each sequence's state after the dump (pg_dump read a value between the
+   * two: sequences are not covered by the snapshot). Absent in manifests of
+   * earlier versions: the same as `sequences`.
+   */
+  sequencesAfter?: Record<string, SequenceState>;
   largeObjects: TableSum;
   extensions: Record<string, string>;
   seconds: { dump: number; total: number };
@@ -97,17 +104,19 @@ export function manifestReading(m: BackupManifest): SideReading {
     inventory: m.inventory,
     tables: new Map(Object.entries(m.tables)),
     sequences: new Map(Object.entries(m.sequences)),
+    ...(m.sequencesAfter ? { sequencesAfter: new Map(Object.entries(m.sequencesAfter)) } : {}),
     largeObjects: m.largeObjects,
     extensions: new Map(Object.entries(m.extensions)),
   };
 }
 
 /** The reading's parts as the manifest stores them. */
-export function readingParts(r: SideReading): Pick<BackupManifest, 'inventory' | 'tables' | 'sequences' | 'largeObjects' | 'extensions'> {
+export function readingParts(r: SideReading): Pick<BackupManifest, 'inventory' | 'tables' | 'sequences' | 'sequencesAfter' | 'largeObjects' | 'extensions'> {
   return {
     inventory: r.inventory,
     tables: Object.fromEntries(r.tables),
     sequences: Object.fromEntries(r.sequences),
+    ...(r.sequencesAfter ? { sequencesAfter: Object.fromEntries(r.sequencesAfter) } : {}),
     largeObjects: r.largeObjects,
     extensions: Object.fromEntries(r.extensions),
   };

@@ -32,7 +32,7 @@ import type { Client } from 'pg';
 import { formatS3Location } from '../core/backup';
 import { quoteIdent } from '../core/identifiers';
 import { VERIFY_SESSIONS } from '../migrate/budget';
-import { HASH_PROBE, RECORD_PROBE, RowHash, databaseOwner, inventory, pinOutputSettings, roleRights, serverFacts, setRole, unavailableExtensions } from '../migrate/catalog';
+import { HASH_PROBE, RECORD_PROBE, RowHash, databaseOwner, inventory, pinOutputSettings, roleRights, sequenceStates, serverFacts, setRole, unavailableExtensions } from '../migrate/catalog';
 import { Endpoint, EndpointSummary, connect, parseEndpoint, secretsOf, summarize, writePassFiles } from '../migrate/connection';
 import { pgRestoreArgs, watch } from '../migrate/copy';
 import { MigrateError, MigrateErrorCode, redact } from '../migrate/errors';
@@ -205,6 +205,7 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreR
     const reading = await read('target', readers, Object.keys(m.tables).sort(), tf.versionNum, hash, (p) => {
       if (p.phase === 'verify') progress({ phase: 'verify', done: ++done, total: p.total });
     }, inventory(tgt, role));
+    reading.sequences = await sequenceStates(tgt);
     const verification = compare(manifestReading(m), reading, role);
     const ok = verification.differences === 0;
     const result: RestoreResult = {
