@@ -94,6 +94,9 @@ export function computedState(type: string, name: string, inputs: Record<string,
       return { imageId: `sha256:${digest(`image:${String(inputs['name'])}`, 32).toString('hex')}`, repoDigest: '' };
     case 'docker:index/container:Container':
       return { exitCode: 0, containerLogs: '' };
+    case 'pulumi-nodejs:dynamic/postgres-strategies:LoginRotation':
+      // What its provider's check gives a new one: counter 0, nothing revoked (a test sets another through `state`).
+      return { counter: 0, revokedBelow: -1, rotatedAt: '2026-01-01T00:00:00.000Z', rotation: inputs['rotation'], revocation: inputs['revocation'] };
     case 'pulumi-nodejs:dynamic/postgres-strategies:BootUserData':
       // What its provider's create does: the server boots the user data given now.
       return inputs['userData'] === undefined ? {} : { bootUserData: inputs['userData'] };
