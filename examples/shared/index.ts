@@ -20,10 +20,14 @@
  *   pulumi config set postgres-strategies:poolerUserSuffix .abcdefgh    # Supavisor only
  *   pulumi config set postgres-strategies:poolerServerPoolSize 3       # server connections per role
  *   pulumi config set postgres-strategies:instances '[{"name":"blog"},{"name":"admin"}]' --path=false
+ * Optional password rotation with alternating logins (README "Rotating passwords"), for every
+ * instance (an instance's own `loginRotation` in `instances` wins):
+ *   pulumi config set postgres-strategies:loginRotation '{"enabled":true,"rotateAfterDays":90}' --path=false
+ *   pulumi config set postgres-strategies:loginRotation '{"enabled":true,"rotation":1}' --path=false   # rotate now
  * then `pulumi up`. Outputs are secrets: `pulumi stack output --show-secrets`.
  */
 import * as pulumi from '@pulumi/pulumi';
-import { ExternalPostgres, InstanceSpec, PoolerMode, ServerKind, SharedPostgres, SslMode, parseSslMode } from 'postgres-strategies';
+import { ExternalPostgres, InstanceSpec, LoginRotationSpec, PoolerMode, ServerKind, SharedPostgres, SslMode, parseSslMode } from 'postgres-strategies';
 import { seedInstances } from './instances';
 
 const cfg = new pulumi.Config('postgres-strategies');
@@ -44,6 +48,7 @@ const server = new ExternalPostgres('shared-db', {
   reservedConnections: cfg.getNumber('reservedConnections') ?? 3,
   adminMaxConnections: cfg.getNumber('adminMaxConnections'),
   maintenanceConnections: cfg.getNumber('maintenanceConnections'),
+  loginRotation: cfg.getObject<LoginRotationSpec>('loginRotation'),
   pooler:
     poolerHost === undefined
       ? undefined
@@ -79,5 +84,7 @@ export const gatewayEnvs = shared.gatewayEnvs;
 export const budget = shared.budget;
 /** The whole setup as one idempotent psql script (secret: SCRAM verifiers). */
 export const bootstrapSql = shared.bootstrapSql;
+/** Login rotation per instance that has it: current login, last rotation, next due (no secrets). */
+export const rotationStates = shared.rotationStates;
 /** The sslmode clients use. */
 export const sslmode: SslMode = server.handle.sslmode;

@@ -144,7 +144,7 @@ function ensureLoginOfBase(login: string, base: string): string[] {
     `    GRANT ${quoteIdent(base)} TO ${quoteIdent(login)};`,
     `    ${notice(`granted role ${base} to ${login}`)}`,
     '  END IF;',
-    `  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = ${quoteLiteral(login)} AND ${quoteLiteral(setting)} = ANY (r.rolconfig)) THEN`,
+    `  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles lr WHERE lr.rolname = ${quoteLiteral(login)} AND ${quoteLiteral(setting)} = ANY (lr.rolconfig)) THEN`,
     `    ALTER ROLE ${quoteIdent(login)} SET role TO ${quoteLiteral(base)};`,
     `    ${notice(`made ${login} switch to role ${base} at login`)}`,
     '  END IF;',
@@ -177,7 +177,8 @@ export function renderSessionCutSql(cut: SessionCut): string {
   ].join(' OR ');
   return doBlock([
     'DECLARE',
-    '  n integer;',
+    '  n integer := 0;',
+    '  p integer;',
     "  granted text[] := '{}';",
     '  g text;',
     'BEGIN',
@@ -187,7 +188,14 @@ export function renderSessionCutSql(cut: SessionCut): string {
       `    granted := granted || ${quoteLiteral(role)}::text;`,
       '  END IF;',
     ]),
-    `  SELECT count(*) INTO n FROM pg_catalog.pg_stat_activity a WHERE (${whom || 'false'}) AND a.pid <> pg_catalog.pg_backend_pid() AND pg_catalog.pg_terminate_backend(a.pid);`,
+    // A loop, not `WHERE … AND pg_terminate_backend(pid)`: the planner orders a WHERE clause's
+    // conditions by cost, and may call the function on every session before filtering (seen: it
+    // terminated the admin's own).
+    `  FOR p IN SELECT a.pid FROM pg_catalog.pg_stat_activity a WHERE (${whom || 'false'}) AND a.pid <> pg_catalog.pg_backend_pid() LOOP`,
+    '    IF pg_catalog.pg_terminate_backend(p) THEN',
+    '      n := n + 1;',
+    '    END IF;',
+    '  END LOOP;',
     '  FOREACH g IN ARRAY granted LOOP',
     "    EXECUTE format('REVOKE %I FROM CURRENT_USER', g);",
     '  END LOOP;',

@@ -340,7 +340,8 @@ export function rotationNotice(
   }
   const previous = roles.previous ? `${roles.previous.role} keeps working until the next rotation` : 'no earlier login keeps working';
   const retired = [roles.base, ...roles.slots].filter((r) => r.status === LoginStatus.Retired || r.status === LoginStatus.Revoked).map((r) => r.role);
-  return `${head}; ${previous}${retired.length > 0 ? `; ${retired.join(', ')} no longer log in` : ''}. Restart the instance's clients with the new DSNs before the next rotation.`;
+  const refused = retired.length === 0 ? '' : `; ${retired.join(', ')} no longer log${retired.length === 1 ? 's' : ''} in`;
+  return `${head}; ${previous}${refused}. Restart the instance's clients with the new DSNs before the next rotation.`;
 }
 
 /** Checks a stored state read back from a Pulumi resource. @throws ValidationError when it is not one. */
