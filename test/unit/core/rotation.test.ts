@@ -12,7 +12,6 @@ import fc from 'fast-check';
 import { RolePurpose, RoleShape, ServerClaims, planInstance, planInstances } from '../../../src/core/plan';
 import {
   LoginRotationTrigger,
-  LoginStatus,
   RotationCause,
   RotationState,
   advanceRotation,
