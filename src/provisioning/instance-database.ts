@@ -105,7 +105,11 @@ interface Login {
  *   on the real engine) or the bootstrap SQL;
  * - memberships only through `GrantRole`, never `Role.roles`, and every
  *   `Role` has `ignoreChanges: ["roles"]`, so a refresh + up never revokes a
- *   membership a `GrantRole` made (#131);
+ *   membership a `GrantRole` made (#131) — except the alternating logins'
+ *   membership in their base (`loginRotation`), which is their Role's own
+ *   `roles`: the provider revokes all of a role's memberships on every
+ *   update of the role and grants `roles` again in the same transaction, and
+ *   every rotation updates a login;
  * - every `Grant` and `DefaultPrivileges` is `deleteBeforeReplace`: a
  *   replacement created first would be revoked by the old one's delete (#233);
  * - every operation of the instance runs in one of the server's lanes
@@ -257,13 +261,6 @@ export class InstanceDatabase extends pulumi.ComponentResource {
       if (login) login.role = resource;
     }
     const owner = roles.get(plan.owner.name) as postgresql.Role;
-    for (const role of plan.roles.filter((r) => r.memberOf !== undefined)) {
-      onServer(
-        (o) =>
-          new postgresql.GrantRole(`${name}-${role.purpose}-membership`, { role: (roles.get(role.name) as postgresql.Role).name, grantRole: (roles.get(role.memberOf as string) as postgresql.Role).name, withAdminOption: false }, o),
-        { retainOnDelete: true },
-      );
-    }
 
     // 3. A non-superuser admin keeps its membership in the owner role (the
     //    provider's own grant for CREATE DATABASE is revoked right after).
@@ -387,11 +384,15 @@ export class InstanceDatabase extends pulumi.ComponentResource {
         inherit: true,
         // A SCRAM verifier, never the plain password: PostgreSQL stores it as is.
         ...(password !== undefined ? { password } : {}),
-        // A rotating login switches to its base at login: what it creates belongs to the base.
-        ...(role.memberOf !== undefined ? { assumeRole: role.memberOf } : {}),
+        // A rotating login is a member of its base and switches to it at login: what it creates
+        // belongs to the base. The membership is the Role's own `roles`, not a GrantRole: the provider
+        // revokes every membership of a role on each update of it (and grants `roles` again in the same
+        // transaction), and each rotation updates the login (seen on the real engine: a GrantRole's
+        // membership was gone after the login's first rotation).
+        ...(role.memberOf !== undefined ? { assumeRole: role.memberOf, roles: [role.memberOf] } : {}),
       },
-      // Memberships come from GrantRole only; an unset `roles` would revoke them on refresh + up (#131).
-      { ...opts, ignoreChanges: ['roles'] },
+      // Other memberships come from GrantRole only; an unset `roles` would revoke them on refresh + up (#131).
+      { ...opts, ignoreChanges: role.memberOf !== undefined ? [] : ['roles'] },
     );
   }
 
