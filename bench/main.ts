@@ -33,8 +33,13 @@
  *    verification included, against a bare `pg_dump | pg_restore` of the
  *    same data (bench/migrate.ts). Target: ≤ 1.3×.
  *
+ * 7. The local strategy on a real Docker engine (bench/docker.ts): `pulumi
+ *    up` of examples/local until Kratos is ready, against `docker compose up
+ *    -d --wait` of the same containers and images; a no-op `pulumi up`.
+ *    Target: ≤ 1.3×.
+ *
  * Options: --quick (fewer runs, no 1000; engine at 10 and 50 only; migrate 1 run each), --markdown (also print the README
- * tables), --only mock|bootstrap|require|engine|migrate, --data-dir, --migrate-mb. Exit code 1 when a target is missed or the
+ * tables), --only mock|bootstrap|require|engine|migrate|docker, --data-dir, --migrate-mb. Exit code 1 when a target is missed or the
  * programs do not declare the same resources; 2 on an error.
  */
 import { cpus, loadavg } from 'node:os';
@@ -43,10 +48,12 @@ import { parseArgs } from 'node:util';
 import { havePsql } from '../lab/psql';
 import { run } from '../lab/run';
 import { BootstrapRun, bootstrapRun, bootstrapScripts, defaultDataDir } from './bootstrap';
+import { DockerSection, dockerSection } from './docker';
 import { EngineSection, engineSection } from './engine';
 import type { MockRunResult } from './mock-run';
 import { LANES, ProgramName } from './programs';
 import { MIGRATE_TARGET, MigrateBenchReport, migrateSection } from './migrate';
+import { backupLines, backupSection } from './backup';
 import { RequireReport, requireLines, requireSection } from './require';
 import { markdownTable, max, median, min, num, textTable, times, verdict } from './stats';
 
@@ -57,7 +64,7 @@ const BOOTSTRAP_INSTANCES = 100;
 const USAGE = `Usage: npm run bench -- [options]
   --quick            3 runs for 10 and 100 instances, no 1000, 1 bootstrap run each, 3 require runs
   --markdown         also print the tables as markdown (for the README)
-  --only <section>   mock, bootstrap, require, engine or migrate
+  --only <section>   mock, bootstrap, require, engine, migrate, backup or docker
   --migrate-mb <n>   size of the migrate bench's source database in MB (default 256; the README's figure: 1024)
   --data-dir <dir>   where the bootstrap servers keep their data (default: /dev/shm when
                      usable, so that disk writeback does not swamp the SQL being measured)
@@ -431,7 +438,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const only = values.only;
-  if (only !== undefined && !['mock', 'bootstrap', 'require', 'engine', 'migrate'].includes(only)) throw new Error('--only: mock, bootstrap, require, engine or migrate');
+  if (only !== undefined && !['mock', 'bootstrap', 'require', 'engine', 'migrate', 'backup', 'docker'].includes(only)) throw new Error('--only: mock, bootstrap, require, engine, migrate, backup or docker');
   const migrateMb = Number(values['migrate-mb'] ?? 256);
   if (!Number.isInteger(migrateMb) || migrateMb < 1) throw new Error('--migrate-mb: a whole number of megabytes ≥ 1');
   const quick = values.quick ?? false;
@@ -455,10 +462,21 @@ async function main(): Promise<number> {
       : undefined;
   let mig: MigrateBenchReport | undefined;
   if (only === undefined || only === 'migrate') mig = await migrateSection(plan.migrateMb, plan.migrateRuns, plan.dataDir, progress);
-  const { lines, failed } = report(mock, boot, values.markdown ?? false, quick, req, engine, mig);
+  const docker: DockerSection | undefined = only === undefined || only === 'docker' ? await dockerSection(quick ? 1 : 3, progress) : undefined;
+  const { lines, failed: reportFailed } = report(mock, boot, values.markdown ?? false, quick, req, engine, mig);
   console.log(lines.join('\n'));
+  let failed = reportFailed;
+  if (docker) {
+    console.log(['', ...docker.lines, ...(values.markdown ? ['', '---- markdown (docker) ----', ...docker.md] : [])].join('\n'));
+  }
+  // 7. backup and restore against the bare commands (bench/backup.ts), on the migrate bench's data set.
+  if (only === undefined || only === 'backup') {
+    const bk = backupLines(await backupSection(plan.migrateMb, plan.migrateRuns, plan.dataDir, progress));
+    failed += bk.failed;
+    console.log(['', ...bk.lines, ...(values.markdown ? ['', '---- markdown (backup) ----', ...bk.md] : [])].join('\n'));
+  }
   console.log(`(bench took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
-  return failed === 0 ? 0 : 1;
+  return failed + (docker?.failed ?? 0) === 0 ? 0 : 1;
 }
 
 main().then(

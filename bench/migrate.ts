@@ -60,13 +60,13 @@ export interface MigrateBenchReport {
 }
 
 /** Starts a lab server whose data directory is under `dataDir`. */
-function startIn(dataDir: string, version: 15 | 17): Promise<LabServer> {
+export function startIn(dataDir: string, version: 15 | 17): Promise<LabServer> {
   // A bigger max_wal_size on both: a 1 GB restore otherwise checkpoints every few seconds.
   return startLabServer({ version, tls: false, conf: { max_wal_size: '4GB', fsync: false }, parentDir: dataDir });
 }
 
 /** Fills the source's `app` database to about `mb` megabytes; returns its size and row count. */
-async function fillSource(source: LabServer, mb: number, progress: (s: string) => void): Promise<{ bytes: number; rows: number }> {
+export async function fillSource(source: LabServer, mb: number, progress: (s: string) => void): Promise<{ bytes: number; rows: number }> {
   const url = libpqUrl(source.admin('postgres'));
   await psqlOk(url, 'CREATE DATABASE app;');
   const app = libpqUrl(source.admin('app'));

@@ -32,6 +32,7 @@ import { SharedPostgres } from '../src/provisioning/shared';
 import { scramSha256Verifier } from '../src/core/scram';
 import { ServerKind, SslMode } from '../src/core/tls';
 import { DEFAULT_ADMIN_MAX_CONNECTIONS, adminProviderLanes } from '../src/core/budget';
+import { labPath } from '../lab/server';
 
 export const PROGRAMS = ['component', 'handwritten', 'plain'] as const;
 export type ProgramName = (typeof PROGRAMS)[number];
@@ -70,7 +71,8 @@ export const MOCK_TARGET: ProgramTarget = {
   adminUser: 'vw_root',
   adminPassword: 'admin-secret',
   sslmode: SslMode.VerifyFull,
-  sslrootcert: '/etc/ssl/certs/shared-db-ca.pem',
+  // A real CA file: ExternalPostgres reads and checks it at preview (the test CA, a public certificate).
+  sslrootcert: labPath('test', 'support', 'fixtures', 'ca.pem'),
   adminIsSuperuser: false,
   /** Room for 1000 instances of 20 connections (default pools). */
   maxConnections: 25_000,

@@ -16,6 +16,9 @@
  * With `--engine`, steps 2–5 are the real Pulumi engine instead
  * (demo/engine.ts): `pulumi up` of examples/shared, the same checks on what
  * it created, a no-op preview and refresh, and `pulumi destroy`.
+ * With `--docker`, the local strategy instead (demo/docker.ts): `pulumi up`
+ * of examples/local with TLS on the lab's Docker engine, what a user sees
+ * (the Kratos URL, the connection checks), then `pulumi destroy`.
  * Everything it starts, it stops. Exit code 1 if any check fails.
  */
 import { randomBytes } from 'node:crypto';
@@ -32,6 +35,7 @@ import { catalogSnapshot, withPg } from '../lab/inspect';
 import { havePsql, psql } from '../lab/psql';
 import { LabServer, startLabServer } from '../lab/server';
 import { Check, connectionChecks } from './checks';
+import { dockerDemo } from './docker';
 import { engineDemo } from './engine';
 import { offlinePreview, PreviewResource } from './preview';
 
@@ -57,6 +61,9 @@ const USAGE = `Usage: npm run demo -- [options]
                        examples/shared on the embedded server (builds the engine first if needed,
                        see \`npm run engine\`), the same checks, a no-op preview and refresh, then
                        \`pulumi destroy\` (the databases stay: retained on delete)
+  --docker             the local strategy instead: \`pulumi up\` of examples/local with TLS and Kratos on
+                       the lab's own Docker engine (npm run docker-lab; images built offline if missing),
+                       the Kratos URL and the connection checks, then \`pulumi destroy\`
   --help`;
 
 function adminFromUrl(url: string, sslrootcert: string | undefined): ConnectionDescription {
@@ -74,6 +81,47 @@ function adminFromUrl(url: string, sslrootcert: string | undefined): ConnectionD
   };
 }
 
+/** A check as the text output shows it: ✓ passed, ✗ failed, – not applicable. */
+function checkLine(c: Check): string {
+  return `  ${c.skipped ? '–' : c.ok ? '✓' : '✗'} ${c.name} — ${c.detail}`;
+}
+
+function summaryLine(checks: Check[], started: number): string {
+  const failed = checks.filter((c) => !c.ok).length;
+  const skipped = checks.filter((c) => c.skipped).length;
+  return `${checks.length - failed - skipped} checks passed, ${failed} failed${skipped ? `, ${skipped} not applicable` : ''}, in ${((Date.now() - started) / 1000).toFixed(1)} s`;
+}
+
+/**
+ * The admin's first connection, with a hint for the one failure a first try
+ * meets most: a server without TLS asked for it (the URL's sslmode defaults to
+ * `require`).
+ */
+async function serverFacts(admin: ConnectionDescription): Promise<{ version: string; max: string; reserved: string; superuser: boolean }> {
+  try {
+    return await withPg(admin, async (c) => {
+      const r = await c.query<{ version: string; max: string; reserved: string; superuser: boolean }>(
+        `SELECT current_setting('server_version') AS version, current_setting('max_connections') AS max,
+                (current_setting('superuser_reserved_connections')::int
+                 + coalesce(current_setting('reserved_connections', true)::int, 0))::text AS reserved,
+                (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser`,
+      );
+      return r.rows[0]!;
+    });
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    if (/does not support SSL/i.test(message)) {
+      const { host, port } = admin.hosts[0]!;
+      throw new Error(
+        `${message}: the server at ${host}:${port} offers no TLS, and --admin-url asks for sslmode=${admin.tls.sslmode}. ` +
+          'Turn TLS on at the server (ssl = on, a certificate and key), or try the demo without it: add ?sslmode=disable to --admin-url ' +
+          '(passwords then cross the network in the clear; only on a trusted network or loopback)',
+      );
+    }
+    throw e;
+  }
+}
+
 function secret(text: string, password: string | undefined, show: boolean): string {
   return show || !password ? text : text.split(password).join(REDACTED);
 }
@@ -88,6 +136,7 @@ async function main(): Promise<number> {
       version: { type: 'string', default: '17' },
       strategy: { type: 'string', default: 'shared' },
       engine: { type: 'boolean', default: false },
+      docker: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -102,6 +151,26 @@ async function main(): Promise<number> {
     if (!json) console.log(line);
   };
   const started = Date.now();
+
+  if (values.docker) {
+    const report = await dockerDemo((line) => out(line));
+    const hide = (text: string): string => (show ? text : text.replace(/\/\/([^:/@]+):[^@]*@/, `//$1:${REDACTED}@`));
+    out();
+    out(`postgres-strategies demo — local strategy (seed Strategy 1) on Docker, stack ${report.stack}`);
+    for (const l of report.upSummary) out(`  ${l}`);
+    out('containers');
+    for (const c of report.containers) out(`  ${c}`);
+    out(`kratos     ${report.kratosPublicUrl} (public API)`);
+    for (const [name, url] of Object.entries(report.urls)) out(`${name.padEnd(10)} ${hide(url)}`);
+    out();
+    out('checks');
+    for (const c of report.checks) out(`  ${c.ok ? '✓' : '✗'} ${c.name} — ${c.detail}`);
+    const failed = report.checks.filter((c) => !c.ok).length;
+    out();
+    out(`${report.checks.length - failed} checks passed, ${failed} failed, in ${((Date.now() - started) / 1000).toFixed(1)} s (torn down)`);
+    if (json) console.log(JSON.stringify({ ...report, urls: Object.fromEntries(Object.entries(report.urls).map(([n, u]) => [n, hide(u)])) }, null, 2));
+    return failed === 0 ? 0 : 1;
+  }
 
   let lab: LabServer | undefined;
   try {
@@ -118,15 +187,7 @@ async function main(): Promise<number> {
       admin = lab.admin();
       serverLabel = `embedded PostgreSQL ${version} on ${lab.host}:${lab.port}, TLS with a throwaway CA`;
     }
-    const facts = await withPg(admin, async (c) => {
-      const r = await c.query<{ version: string; max: string; reserved: string; superuser: boolean }>(
-        `SELECT current_setting('server_version') AS version, current_setting('max_connections') AS max,
-                (current_setting('superuser_reserved_connections')::int
-                 + coalesce(current_setting('reserved_connections', true)::int, 0))::text AS reserved,
-                (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS superuser`,
-      );
-      return r.rows[0]!;
-    });
+    const facts = await serverFacts(admin);
     out(`postgres-strategies demo — shared strategy (seed Strategy 3)${values.engine ? ' through the real Pulumi engine' : ''}`);
     out(`server     PostgreSQL ${facts.version}: ${serverLabel}`);
     out(`admin      ${admin.user} (${facts.superuser ? 'superuser' : 'not a superuser: CREATEDB/CREATEROLE path'}), max_connections ${facts.max}, ${facts.reserved} reserved`);
@@ -144,10 +205,10 @@ async function main(): Promise<number> {
       }
       out();
       out('checks on the live server');
-      for (const c of report.checks) out(`  ${c.ok ? '✓' : '✗'} ${c.name} — ${c.detail}`);
+      for (const c of report.checks) out(checkLine(c));
       const failed = report.checks.filter((c) => !c.ok).length;
       out();
-      out(`${report.checks.length - failed} checks passed, ${failed} failed, in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      out(summaryLine(report.checks, started));
       if (json) {
         const redacted = Object.fromEntries(
           Object.entries(report.instances).map(([n, i]) => {
@@ -229,7 +290,7 @@ async function main(): Promise<number> {
     );
     out();
     out('checks on the live server');
-    for (const c of checks) out(`  ${c.ok ? '✓' : '✗'} ${c.name} — ${c.detail}`);
+    for (const c of checks) out(checkLine(c));
 
     // 5. Offline preview of the example program.
     const preview = await offlinePreview(values.strategy ?? 'shared', {
@@ -244,7 +305,7 @@ async function main(): Promise<number> {
 
     const failed = checks.filter((c) => !c.ok).length;
     out();
-    out(`${checks.length - failed} checks passed, ${failed} failed, in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    out(summaryLine(checks, started));
     if (json) {
       console.log(
         JSON.stringify(

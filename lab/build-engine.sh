@@ -7,6 +7,7 @@
 #   pulumi-resource-postgresql     the postgresql provider plugin   } sources folder (the Go module
 #   pulumi-resource-random         the random provider plugin       } proxy refuses these modules);
 #   pulumi-resource-tls            the tls provider plugin          } every dependency from the proxy
+#   pulumi-resource-docker         the docker provider plugin       }
 #   pulumi-resource-pulumi-nodejs  the dynamic-provider launcher shipped in the @pulumi/pulumi npm package
 #
 # Versions are those of the installed npm SDKs (node_modules/@pulumi/*): a plugin of another
@@ -44,7 +45,8 @@ v_pulumi="$(sdk_version pulumi)"
 v_postgresql="$(sdk_version postgresql)"
 v_random="$(sdk_version random)"
 v_tls="$(sdk_version tls)"
-log "versions: pulumi $v_pulumi, postgresql $v_postgresql, random $v_random, tls $v_tls (from node_modules/@pulumi)"
+v_docker="$(sdk_version docker)"
+log "versions: pulumi $v_pulumi, postgresql $v_postgresql, random $v_random, tls $v_tls, docker $v_docker (from node_modules/@pulumi)"
 
 # archive <name or prefix-*.tar.gz>: the one archive of the sources folder of that name (a glob for
 # the upstream Terraform providers, whose names carry a commit)
@@ -62,16 +64,18 @@ a_pg_upstream="$(archive "terraform-provider-postgresql-*.tar.gz")"
 a_random="$(archive "pulumi-random-v$v_random.tar.gz")"
 a_tls="$(archive "pulumi-tls-v$v_tls.tar.gz")"
 a_tls_upstream="$(archive "terraform-provider-tls-*.tar.gz")"
+a_docker="$(archive "pulumi-docker-v$v_docker.tar.gz")"
+a_docker_upstream="$(archive "terraform-provider-docker-*.tar.gz")"
 
 log "checking $src/SHA256SUMS"
 (cd "$src" && sha256sum --quiet -c SHA256SUMS >&2) || die "checksums in $src/SHA256SUMS do not match: the archives were changed"
-for a in "$a_nodejs" "$a_postgresql" "$a_pg_upstream" "$a_random" "$a_tls" "$a_tls_upstream"; do
+for a in "$a_nodejs" "$a_postgresql" "$a_pg_upstream" "$a_random" "$a_tls" "$a_tls_upstream" "$a_docker" "$a_docker_upstream"; do
   grep -q " $(basename "$a")\$" "$src/SHA256SUMS" || die "$(basename "$a") is not listed in $src/SHA256SUMS"
 done
 
 # --- the cache key ---------------------------------------------------------------------------
 key="$({
-  printf 'pulumi %s postgresql %s random %s tls %s\n' "$v_pulumi" "$v_postgresql" "$v_random" "$v_tls"
+  printf 'pulumi %s postgresql %s random %s tls %s docker %s\n' "$v_pulumi" "$v_postgresql" "$v_random" "$v_tls" "$v_docker"
   go version
   cat "$src/SHA256SUMS" "${BASH_SOURCE[0]}"
 } | sha256sum | cut -c1-16)"
@@ -98,7 +102,7 @@ mkdir -p "$work" "$bin.partial"
 export GOFLAGS="-buildvcs=false -mod=mod"
 export GOTOOLCHAIN=local
 started=$SECONDS
-step() { log "[$1/6] $2 ($((SECONDS - started)) s so far)"; }
+step() { log "[$1/7] $2 ($((SECONDS - started)) s so far)"; }
 
 # --- 1. the CLI: a wrapper module around pkg/v3 ------------------------------------------------
 step 1 "CLI: github.com/pulumi/pulumi/pkg/v3 v$v_pulumi from the Go module proxy"
@@ -176,8 +180,18 @@ pin_bridge_deps "$work/tls/provider"
 (cd "$work/tls/provider" && go mod edit -replace "github.com/hashicorp/terraform-provider-tls=$work/tls-upstream")
 build_provider tls github.com/pulumi/pulumi-tls/provider/v5 "$v_tls" "$work/tls/provider"
 
-# --- 6. the dynamic-provider launcher from the npm package -----------------------------------
-step 6 "pulumi-resource-pulumi-nodejs from node_modules/@pulumi/pulumi"
+# --- 6. docker: provider/ and upstream/ side by side, upstream patched; the bridge it pins is ------
+# refused by the proxy, its next release (the same day; what pulumi-docker's next commit moves to) is served
+step 6 "docker provider $(basename "$a_docker") + $(basename "$a_docker_upstream")"
+mkdir -p "$work/docker/upstream"
+tar -xzf "$a_docker" -C "$work/docker" --strip-components=1
+tar -xzf "$a_docker_upstream" -C "$work/docker/upstream" --strip-components=1
+(cd "$work/docker/upstream" && for p in ../patches/*.patch; do patch -s -p1 <"$p"; done) || die "patching the Docker Terraform provider failed"
+(cd "$work/docker/provider" && go mod edit -replace github.com/pulumi/pulumi-terraform-bridge/v3=github.com/pulumi/pulumi-terraform-bridge/v3@v3.127.0)
+build_provider docker github.com/pulumi/pulumi-docker/provider/v5 "$v_docker" "$work/docker/provider"
+
+# --- 7. the dynamic-provider launcher from the npm package -----------------------------------
+step 7 "pulumi-resource-pulumi-nodejs from node_modules/@pulumi/pulumi"
 cp "$root/node_modules/@pulumi/pulumi/pulumi-resource-pulumi-nodejs" "$bin.partial/"
 chmod +x "$bin.partial/"*
 
@@ -187,7 +201,7 @@ got="$("$bin.partial/pulumi" version)"
 
 rm -rf "$work" "$bin"
 mv "$bin.partial" "$bin"
-printf 'pulumi %s\npostgresql %s\nrandom %s\ntls %s\n' "$v_pulumi" "$v_postgresql" "$v_random" "$v_tls" >"$out/complete"
+printf 'pulumi %s\npostgresql %s\nrandom %s\ntls %s\ndocker %s\n' "$v_pulumi" "$v_postgresql" "$v_random" "$v_tls" "$v_docker" >"$out/complete"
 # older builds (other versions or sources) are not used again
 for old in "$cache"/*/; do [ "${old%/}" = "$out" ] || rm -rf "$old"; done
 log "built in $((SECONDS - started)) s"

@@ -35,6 +35,12 @@ export interface DebianRootSpec {
   packages: string[];
   /** Files written (path inside the root → content) before the packages are installed. */
   preseedFiles?: Record<string, string>;
+  /**
+   * Commands run inside the root (chroot) after the preseed files and before
+   * the packages are installed, e.g. creating the `postgres` user with the
+   * uid an image needs before the package would pick one.
+   */
+  preinstallCommands?: string[][];
   /** Progress lines. @default console.log */
   log?: (line: string) => void;
 }
@@ -75,8 +81,10 @@ export async function ensureDebianRoot(spec: DebianRootSpec): Promise<string> {
   const suite = spec.suite ?? 'bookworm';
   const mirror = systemDebianMirror();
   const preseed = spec.preseedFiles ?? {};
+  const preinstall = spec.preinstallCommands ?? [];
   const hash = createHash('sha256')
-    .update(JSON.stringify({ suite, mirror, packages: [...spec.packages].sort(), preseed, v: 1 }))
+    // (preinstall joins the hash only when given, so the roots built before it keep their names)
+    .update(JSON.stringify({ suite, mirror, packages: [...spec.packages].sort(), preseed, v: 1, ...(preinstall.length > 0 ? { preinstall } : {}) }))
     .digest('hex')
     .slice(0, 16);
   const root = join(DEBIAN_ROOT_CACHE, `debian-root-${hash}`);
@@ -98,6 +106,9 @@ export async function ensureDebianRoot(spec: DebianRootSpec): Promise<string> {
       const target = join(building, path);
       mkdirSync(dirname(target), { recursive: true });
       writeFileSync(target, content);
+    }
+    for (const command of preinstall) {
+      await runOk('chroot', [building, ...command], { env: { ...process.env, PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
     }
     log(`debian root: apt-get install ${spec.packages.join(' ')}`);
     await runOk('chroot', [building, 'apt-get', 'install', '-y', '--no-install-recommends', '-o', 'Dpkg::Options::=--force-confold', ...spec.packages], {

@@ -3,14 +3,17 @@
  * binaries `npm run engine` builds (lab/build-engine.sh), run offline.
  *
  * Every run gets its own `PULUMI_HOME` and a file backend in a temp folder,
- * the binaries first on `PATH` (the engine says "using pulumi-resource-X
- * from $PATH"), update checks and plugin downloads off, so nothing is
- * downloaded and nothing outside the temp folder is written.
+ * update checks and plugin downloads off, so nothing is downloaded. The
+ * plugins are installed as Pulumi installs plugins (lab/install-engine.sh:
+ * `pulumi plugin install resource <name> <version> --file <binary>`, once per
+ * build into `.cache/engine/<key>/home/plugins`, which every sandbox's
+ * `PULUMI_HOME/plugins` links to); only the CLI and its language host are on
+ * `PATH`, so the engine never warns "using pulumi-resource-X from $PATH".
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import type { PreviewDigest } from '../src/preview-guard/preview';
 import { labPath } from './server';
 
@@ -42,10 +45,47 @@ export function buildEngine(): Promise<string> {
   return built;
 }
 
+/** A build of the engine installed for use: {@link installEngine}. */
+export interface InstalledEngine {
+  /** The folder to put on PATH: `pulumi`, its Node.js language host and the dynamic-provider launcher only. */
+  cliDir: string;
+  /** The plugin folder the provider plugins were installed into (`pulumi plugin install --file`). */
+  pluginsDir: string;
+}
+
+/**
+ * Installs a build's provider plugins with lab/install-engine.sh into
+ * `.cache/engine/<key>/home/plugins`, once per build (a marker file says it
+ * is done; concurrent first calls each install into their own folder and
+ * the first rename wins), and returns where they are.
+ * @throws when the install script fails.
+ */
+export function installEngine(binDir: string): InstalledEngine {
+  const home = join(dirname(binDir), 'home');
+  const cliDir = join(dirname(binDir), 'cli');
+  if (!existsSync(join(home, '.installed')) || !existsSync(cliDir)) {
+    const partial = `${home}.partial-${process.pid}`;
+    rmSync(partial, { recursive: true, force: true });
+    execFileSync('bash', [labPath('lab', 'install-engine.sh'), '--bin', binDir], {
+      env: { ...process.env, PULUMI_HOME: partial },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    writeFileSync(join(partial, '.installed'), '');
+    try {
+      renameSync(partial, home);
+    } catch {
+      rmSync(partial, { recursive: true, force: true }); // another process installed it first
+    }
+  }
+  return { cliDir, pluginsDir: join(home, 'plugins') };
+}
+
 /** A private, offline Pulumi home: its environment and a way to remove it. */
 export interface EngineSandbox {
-  /** The folder of the engine's binaries. */
+  /** The folder of the engine's binaries (the build; not on PATH). */
   binDir: string;
+  /** The folder on PATH: the CLI and its language host ({@link installEngine}). */
+  cliDir: string;
   /** Temp folder holding PULUMI_HOME and the file backend. */
   dir: string;
   /** Environment for `pulumi` and the Automation API. */
@@ -58,15 +98,19 @@ export const SANDBOX_PASSPHRASE = 'postgres-strategies-e2e';
 
 /**
  * A sandbox around the built engine: PULUMI_HOME and a `file://` backend in a
- * new temp folder, the engine's binaries first on PATH, update checks and
- * plugin acquisition off.
+ * new temp folder, the installed plugins ({@link installEngine}) as its
+ * plugin folder, the CLI first on PATH, update checks and plugin acquisition
+ * off.
  */
 export function engineSandbox(binDir: string): EngineSandbox {
+  const { cliDir, pluginsDir } = installEngine(binDir);
   const dir = mkdtempSync(join(tmpdir(), 'ps-engine-'));
   mkdirSync(join(dir, 'backend'));
+  mkdirSync(join(dir, 'home'));
+  symlinkSync(pluginsDir, join(dir, 'home', 'plugins'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    PATH: [binDir, process.env['PATH'] ?? ''].join(delimiter),
+    PATH: [cliDir, process.env['PATH'] ?? ''].join(delimiter),
     PULUMI_HOME: join(dir, 'home'),
     PULUMI_BACKEND_URL: `file://${join(dir, 'backend')}`,
     PULUMI_CONFIG_PASSPHRASE: SANDBOX_PASSPHRASE,
@@ -78,7 +122,7 @@ export function engineSandbox(binDir: string): EngineSandbox {
     PULUMI_DIY_BACKEND_NO_LEGACY_WARNING: 'true',
     NO_COLOR: '1',
   };
-  return { binDir, dir, env, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return { binDir, cliDir, dir, env, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** What a `pulumi` command printed and how it exited. */

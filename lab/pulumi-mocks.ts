@@ -33,7 +33,22 @@ export interface RecordedResource {
   deletedWith: string;
   /** The `additionalSecretOutputs` resource option (outputs the engine stores as secrets). */
   additionalSecretOutputs: string[];
+  /** The `aliases` resource option: old URNs, or the parts of an old URN that differ (a missing part is the resource's own). */
+  aliases: RecordedAlias[];
+  /** The `import` resource option: the ID of an existing resource to adopt ("" when none). */
+  importId: string;
   inputs: Record<string, unknown>;
+}
+
+/** One alias as the SDK sends it: a URN, or a spec of the parts that differ. */
+export interface RecordedAlias {
+  urn?: string;
+  name?: string;
+  type?: string;
+  /** The old parent's URN. */
+  parentUrn?: string;
+  /** The resource had no parent. */
+  noParent?: boolean;
 }
 
 export interface MockOptions {
@@ -57,6 +72,9 @@ export interface MockRuntime {
   /** The resource with this logical name. */
   named(name: string): RecordedResource;
 }
+
+/** When the mock's tls certificates are issued (their `validityEndTime` counts from it): 2026-01-01T00:00:00Z. */
+export const MOCK_ISSUE_TIME = Date.UTC(2026, 0, 1);
 
 function digest(seed: string, bytes: number): Buffer {
   return createHash('sha256').update(seed).digest().subarray(0, bytes);
@@ -87,7 +105,10 @@ export function computedState(type: string, name: string, inputs: Record<string,
       return generate ? { privateKeyPem: fakePem('EC PRIVATE KEY', name), privateKeyPemPkcs8: fakePem('PRIVATE KEY', name), publicKeyPem: fakePem('PUBLIC KEY', name) } : {};
     case 'tls:index/selfSignedCert:SelfSignedCert':
     case 'tls:index/locallySignedCert:LocallySignedCert':
-      return generate ? { certPem: fakePem('CERTIFICATE', name) } : {};
+      // Issued at MOCK_ISSUE_TIME, valid for validityPeriodHours.
+      return generate
+        ? { certPem: fakePem('CERTIFICATE', name), validityEndTime: new Date(MOCK_ISSUE_TIME + Number(inputs['validityPeriodHours'] ?? 0) * 3_600_000).toISOString() }
+        : {};
     case 'tls:index/certRequest:CertRequest':
       return generate ? { certRequestPem: fakePem('CERTIFICATE REQUEST', name) } : {};
     case 'docker:index/remoteImage:RemoteImage':
@@ -151,6 +172,8 @@ export function installMocks(options: MockOptions = {}): MockRuntime {
       deleteBeforeReplace: req.getDeletebeforereplace?.() ?? false,
       deletedWith: req.getDeletedwith?.() ?? '',
       additionalSecretOutputs: req.getAdditionalsecretoutputsList?.() ?? [],
+      aliases: [...(req.getAliasurnsList?.() ?? []).map((urn) => ({ urn })), ...(req.getAliasesList?.() ?? []).map(recordAlias)],
+      importId: req.getImportid?.() ?? '',
       inputs: req.getObject()?.toJavaScript() ?? {},
     };
     resources.push(record);
@@ -187,7 +210,27 @@ interface RegisterRequest {
   getDeletebeforereplace?(): boolean;
   getDeletedwith?(): string;
   getAdditionalsecretoutputsList?(): string[];
+  getAliasurnsList?(): string[];
+  getAliasesList?(): AliasMessage[];
+  getImportid?(): string;
   getObject(): { toJavaScript(): Record<string, unknown> } | undefined;
+}
+
+interface AliasMessage {
+  getUrn(): string;
+  hasSpec(): boolean;
+  getSpec(): { getName(): string; getType(): string; getParenturn(): string; getNoparent(): boolean } | undefined;
+}
+
+function recordAlias(a: AliasMessage): RecordedAlias {
+  const spec = a.hasSpec() ? a.getSpec() : undefined;
+  if (!spec) return { urn: a.getUrn() };
+  return {
+    ...(spec.getName() ? { name: spec.getName() } : {}),
+    ...(spec.getType() ? { type: spec.getType() } : {}),
+    ...(spec.getParenturn() ? { parentUrn: spec.getParenturn() } : {}),
+    ...(spec.getNoparent() ? { noParent: true } : {}),
+  };
 }
 
 /** Resolves an Output's value (undefined when unknown), with its secret-ness. */

@@ -18,6 +18,7 @@
  * | `postgres-strategies/hetzner`   | `HetznerPostgres` (Hetzner Cloud)       | + hcloud, tls            |
  * | `postgres-strategies/managed`   | Neon / Supabase presets (pure)          | none                     |
  * | `postgres-strategies/migrate`   | `migrateDatabase` (pg_dump/pg_restore)  | none (`pg` on first use) |
+ * | `postgres-strategies/backup`    | `backupDatabase`, `restoreDatabase`     | none (`pg`, AWS SDK on first use) |
  * | `postgres-strategies/preview-guard` | the data-loss guard for `pulumi preview --json` (pure; also here) | none |
  *
  * Do not add `export * from './local'` (or another strategy) here: the

@@ -9,6 +9,9 @@
  *   pulumi config set postgres-strategies:serverType cx23                 # required
  *   pulumi config set postgres-strategies:serverName db                   # default db-<stack> (Hetzner names are per project)
  *   pulumi config set postgres-strategies:location nbg1                   # default fsn1
+ *   pulumi config set postgres-strategies:image debian-12                 # default debian-12
+ *   pulumi config set postgres-strategies:volumeSize 40                   # GB, default 20 (retained data volume)
+ *   pulumi config set postgres-strategies:hetznerBackups true             # Hetzner's own server backups (default false)
  *   pulumi config set postgres-strategies:sshAllowedCidrs '["203.0.113.7/32"]'   # default: SSH closed
  *   pulumi config set postgres-strategies:sshKeys '["ops"]'
  *   pulumi config set postgres-strategies:allowedCidrs '["10.8.0.0/24"]'  # clients besides the private subnet
@@ -20,6 +23,7 @@
  *   pulumi config set postgres-strategies:backupMinFreePercent 20         # no dump that leaves less free on the volume
  *   pulumi config set postgres-strategies:backupS3Endpoint https://fsn1.your-objectstorage.com   # optional
  *   pulumi config set postgres-strategies:backupS3Bucket my-pg-dumps
+ *   pulumi config set postgres-strategies:backupS3Prefix db/               # default: none
  *   pulumi config set --secret postgres-strategies:backupS3AccessKeyId '...'
  *   pulumi config set --secret postgres-strategies:backupS3SecretAccessKey '...'
  * then `pulumi up` from a machine inside the private network (or over a VPN into it):
@@ -28,7 +32,12 @@
  * After a later `up` that changed the server (a renewed certificate — watch
  * serverCertificateExpiry —, pgConfig, allowedCidrs, volumeSize), apply it on the server:
  *   pulumi stack output --show-secrets setupScript | ssh root@<server> sh
+ *   pulumi config set postgres-strategies:namePrefix vw_                  # default vw_
+ *   pulumi config set postgres-strategies:instances '[{"name":"blog"}]'   # default blog, admin, api
  * Outputs with passwords are secrets: `pulumi stack output --show-secrets`.
+ * In a shell without a terminal (CI, a script) every command needs what a prompt would ask:
+ *   export PULUMI_CONFIG_PASSPHRASE='…'   # the passphrase of the stack's secrets (`pulumi login --local` stacks)
+ *   pulumi up --yes                        # (and `pulumi destroy --yes`): no confirmation prompt
  */
 import * as pulumi from '@pulumi/pulumi';
 import { InstanceSpec, SharedPostgres } from 'postgres-strategies';

@@ -25,7 +25,16 @@
  *   pulumi config set postgres-strategies:activeServer b
  * Step 4 — take A's resources out of the stack (retained on A with their data):
  *   pulumi config set postgres-strategies:keepServerA false
- * Optional for each server: aPort/bPort, aAdminIsSuperuser/bAdminIsSuperuser, aMaxConnections/bMaxConnections.
+ * Optional for each server (a… for A, b… for B):
+ *   pulumi config set postgres-strategies:aPort 5432                  # default 5432; and bPort
+ *   pulumi config set postgres-strategies:bPort 5432
+ *   pulumi config set postgres-strategies:aAdminIsSuperuser true      # default false; and bAdminIsSuperuser
+ *   pulumi config set postgres-strategies:bAdminIsSuperuser true
+ *   pulumi config set postgres-strategies:aMaxConnections 100         # default 100; and bMaxConnections
+ *   pulumi config set postgres-strategies:bMaxConnections 100
+ * In a shell without a terminal (CI, a script) every command needs what a prompt would ask:
+ *   export PULUMI_CONFIG_PASSPHRASE='…'   # the passphrase of the stack's secrets (`pulumi login --local` stacks)
+ *   pulumi up --yes                        # (and `pulumi destroy --yes`): no confirmation prompt
  */
 import * as pulumi from '@pulumi/pulumi';
 import { ExternalPostgres, InstanceSpec, ServerKind, SharedPostgres, SslMode } from 'postgres-strategies';

@@ -19,13 +19,23 @@
  *   pulumi config set postgres-strategies:readReplica true                   # a read replica + readerUrls
  *   pulumi config set postgres-strategies:manageMasterUserPassword true      # Secrets Manager keeps it
  *   pulumi config set postgres-strategies:pgConfig '{"log_min_duration_statement":"500ms"}'
- *   pulumi config set postgres-strategies:adminHost 127.0.0.1 + adminPort 15432  # through a tunnel
+ *   pulumi config set postgres-strategies:clientSslRootCert /etc/ssl/certs/global-bundle.pem  # the bundle's path on
+ *                                                                            #   the apps' machines (default: sslrootcert)
+ *   pulumi config set postgres-strategies:adminHost 127.0.0.1               # the admin provider through a tunnel…
+ *   pulumi config set postgres-strategies:adminPort 15432                   # …on this port
+ *   pulumi config set postgres-strategies:namePrefix vw_                    # default vw_
+ *   pulumi config set postgres-strategies:instances '[{"name":"blog"},{"name":"api"}]'   # default blog, admin, api
+ *   pulumi config set postgres-strategies:allowDeletion true                 # see below
+ *   pulumi config set postgres-strategies:deletionProtection false           # see below
  * then `pulumi up` from a machine that reaches the VPC (the admin provider
  * connects to the instance). Outputs are secrets: `pulumi stack output --show-secrets`.
  * Fetch the CA bundle: curl -fsSLo global-bundle.pem https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
  * (or `pulumi config set postgres-strategies:sslmode require` to encrypt without checking the server).
  * The instance is protected: a change that would replace it fails at preview (README, "Replacing the
  * instance on purpose"); `allowDeletion` and `deletionProtection` config keys lift that.
+ * In a shell without a terminal (CI, a script) every command needs what a prompt would ask:
+ *   export PULUMI_CONFIG_PASSPHRASE='…'   # the passphrase of the stack's secrets (`pulumi login --local` stacks)
+ *   pulumi up --yes                        # (and `pulumi destroy --yes`): no confirmation prompt
  */
 import * as pulumi from '@pulumi/pulumi';
 import { InstanceSpec, SharedPostgres, SslMode } from 'postgres-strategies';

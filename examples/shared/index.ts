@@ -3,15 +3,27 @@
  * one external PostgreSQL, one database and login role each, with the
  * connection budget checked and PUBLIC's CONNECT revoked on every database.
  *
- * Configure (namespace `postgres-strategies`):
+ * Configure (namespace `postgres-strategies`; `npm run server` in the repository prints these lines
+ * for a PostgreSQL with TLS to try it on):
  *   pulumi config set postgres-strategies:host shared-db.example.com
+ *   pulumi config set postgres-strategies:port 5432                    # default 5432
  *   pulumi config set postgres-strategies:adminUser vw_root
  *   pulumi config set --secret postgres-strategies:adminPassword '...'
- *   pulumi config set postgres-strategies:sslmode verify-full          # default: require
- *   pulumi config set postgres-strategies:sslrootcert ./ca.pem          # needed for verify-*
+ *   pulumi config set postgres-strategies:adminDatabase postgres       # default postgres
+ *   pulumi config set postgres-strategies:adminIsSuperuser true        # default false (RDS, Neon, Supabase admins are not)
+ *   pulumi config set postgres-strategies:kind self-managed            # default managed (never sslmode=disable); or local
+ *   pulumi config set postgres-strategies:sslmode verify-full          # default: verify-full with sslrootcert, else require
+ *   pulumi config set postgres-strategies:sslrootcert ./ca.pem          # the CA on this machine, for verify-* (made absolute)
+ *   pulumi config set postgres-strategies:clientSslRootCert /etc/ssl/certs/db-ca.pem   # the CA's path on the apps'
+ *                                                                       #   machines, in every URL (default: sslrootcert)
  *   pulumi config set postgres-strategies:maxConnections 100           # the server's max_connections
+ *   pulumi config set postgres-strategies:reservedConnections 3        # slots app roles cannot use (default 3)
  *   pulumi config set postgres-strategies:adminMaxConnections 4        # the admin provider's pool (counted)
  *   pulumi config set postgres-strategies:maintenanceConnections 3     # kept free for psql / pg_dump
+ *   pulumi config set postgres-strategies:namePrefix vw_               # default vw_: databases vw_blog, vw_admin, vw_api
+ *   pulumi config set postgres-strategies:allowDeletion true           # let destroy drop the databases (default: retained)
+ *   pulumi config set postgres-strategies:adopt true                   # take over the databases and roles an earlier stack
+ *                                                                       #   left (`up`, then adopt false and `up` again)
  * Optional pooler (Neon -pooler host, Supavisor, PgBouncer): apps connect through it,
  * the admin provider and Kratos migrations stay on the direct endpoint:
  *   pulumi config set postgres-strategies:poolerHost pgbouncer.internal
@@ -24,7 +36,10 @@
  * instance (an instance's own `loginRotation` in `instances` wins):
  *   pulumi config set postgres-strategies:loginRotation '{"enabled":true,"rotateAfterDays":90}' --path=false
  *   pulumi config set postgres-strategies:loginRotation '{"enabled":true,"rotation":1}' --path=false   # rotate now
- * then `pulumi up`. Outputs are secrets: `pulumi stack output --show-secrets`.
+ * then `pulumi up`. Outputs are secrets: `pulumi stack output --show-secrets urls`.
+ * In a shell without a terminal (CI, a script) every command needs what a prompt would ask:
+ *   export PULUMI_CONFIG_PASSPHRASE='…'   # the passphrase of the stack's secrets (`pulumi login --local` stacks)
+ *   pulumi up --yes                        # (and `pulumi destroy --yes`): no confirmation prompt
  */
 import * as pulumi from '@pulumi/pulumi';
 import { ExternalPostgres, InstanceSpec, LoginRotationSpec, PoolerMode, ServerKind, SharedPostgres, SslMode, parseSslMode } from 'postgres-strategies';
@@ -66,6 +81,7 @@ const shared = new SharedPostgres('shared', {
   namePrefix: cfg.get('namePrefix') ?? 'vw_',
   instances: cfg.getObject<InstanceSpec[]>('instances') ?? seedInstances,
   allowDeletion: cfg.getBoolean('allowDeletion') ?? false,
+  adopt: cfg.getBoolean('adopt') ?? false,
 });
 
 /** libpq URL per instance, direct endpoint (secret). */

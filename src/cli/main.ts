@@ -6,6 +6,9 @@
  * |------------------|--------------------------------------------------------------------|---------------------|
  * | `migrate`        | copies one database to another server and verifies the copy       | `src/migrate`       |
  * | `check-preview`  | fails a `pulumi preview --json` that would lose or break data      | `src/preview-guard` |
+ * | `backup`         | dumps a database to an S3 bucket with a manifest to verify against | `src/backup`        |
+ * | `backups list`   | lists the backups under an s3:// location                          | `src/backup`        |
+ * | `restore`        | restores a backup into an empty database and verifies it           | `src/backup`        |
  *
  * Each command's module exports `main(argv): Promise<number>` (the exit code)
  * and is loaded only when its command runs, so `--help` of one never loads
@@ -32,6 +35,18 @@ const COMMANDS: Record<string, Command> = {
   'check-preview': {
     summary: 'read `pulumi preview --json` and fail on steps that would lose or break data',
     load: () => require('../preview-guard/cli') as CommandModule,
+  },
+  backup: {
+    summary: 'dump a database to an S3-compatible bucket with a manifest restore verifies against',
+    load: () => ({ main: (require('../backup/cli') as typeof import('../backup/cli')).backupMain }),
+  },
+  backups: {
+    summary: '`backups list s3://bucket/prefix`: the backups there, with age and size',
+    load: () => ({ main: (require('../backup/cli') as typeof import('../backup/cli')).listMain }),
+  },
+  restore: {
+    summary: 'restore a backup into an empty database and verify it (--verify-only: the drill)',
+    load: () => ({ main: (require('../backup/cli') as typeof import('../backup/cli')).restoreMain }),
   },
 };
 

@@ -10,11 +10,19 @@
  * `field` is the dotted path of the offending argument as the user wrote it
  * (for example `instances[1].database` or `tls.sslmode`); `message` is
  * `"<field>: <problem>. <fix>"`.
+ *
+ * Under `pulumi preview`/`up` it reads as one of Pulumi's own errors
+ * (`error: <message>`, no JavaScript stack trace): the Node.js SDK recognises
+ * its `RunError` by the `__pulumiRunError` brand (`RunError.isInstance`, so
+ * that two copies of the SDK agree) and then logs the message alone. The
+ * brand is a plain property: the core stays free of any Pulumi import.
  */
 export class ValidationError extends Error {
   readonly field: string;
   readonly problem: string;
   readonly fix: string;
+  /** The Node.js SDK's `RunError` brand: the program's failure is reported without a stack trace. */
+  readonly __pulumiRunError = true;
 
   constructor(field: string, problem: string, fix: string) {
     super(`${field}: ${problem}. ${fix}`);

@@ -16,3 +16,5 @@ export * from './server-config';
 export * from './certificates';
 export * from './kratos';
 export * from './shell';
+export * from './backup';
+export * from './backup-job';

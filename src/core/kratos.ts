@@ -5,7 +5,8 @@
  * from a Kratos DSN to a libpq URL.
  *
  * Sources: the seed's compose file (`oryd/kratos:v1.3.1`, `migrate sql -e
- * --yes` reading `DSN` from the environment, Kratos after
+ * --yes` reading `DSN` from the environment — or, Kratos v1.3.1's
+ * `cmd/migrate/sql.go`, from the config file's `dsn` key — Kratos after
  * `service_completed_successfully`), provider-facts.md (Kratos strips
  * `max_conns`, `max_idle_conns`, `max_conn_lifetime`, `max_conn_idle_time`;
  * without `--yes` the migration exits 0 having done nothing; Docker's
@@ -118,12 +119,12 @@ export function renderKratosConfig(options: KratosConfigOptions, field = 'kratos
     },
     log: { level: 'info', format: 'json' },
   };
-  return `# Kratos config rendered by postgres-strategies. The DSN comes from the DSN variable.\n${yaml().stringify(config)}`;
+  return `# Kratos config rendered by postgres-strategies. \`dsn\` is added where the file is mounted (a secret).\n${yaml().stringify(config)}`;
 }
 
 /**
  * Checks a user-supplied Kratos config: YAML, a mapping, without `dsn` (the
- * DSN and its password come from the `DSN` variable, never from a file).
+ * library adds the DSN itself, {@link kratosConfigWithDsn}).
  * @returns the config unchanged.
  * @throws ValidationError naming `field`.
  */
@@ -139,10 +140,28 @@ export function validateKratosConfig(text: string, field: string): string {
   check(
     !Object.prototype.hasOwnProperty.call(doc, 'dsn'),
     `${field}.dsn`,
-    'is set in the config file, where the password would sit in plain text (and the DSN variable overrides it anyway)',
-    'Remove `dsn`: the component gives Kratos its DSN through the DSN environment variable',
+    'is set in the config file, where it would hold a password written by hand',
+    'Remove `dsn`: the component adds the instance\'s DSN to the config file it mounts (as a secret)',
   );
   return text;
+}
+
+/**
+ * Kratos' config file with its `dsn` key set (first), the rest of `config`
+ * as it was, comments included. Kratos has no `*_FILE` convention for its
+ * DSN, so a container gets the DSN (and its password) in this mounted file,
+ * never in its environment, where `docker inspect` would show it; `kratos
+ * serve -c <file>` and `kratos migrate sql -e -c <file>` both read it.
+ * The result holds a password: treat it as a secret.
+ * @throws ValidationError (naming `field`) for a config that fails
+ *   {@link validateKratosConfig}.
+ */
+export function kratosConfigWithDsn(config: string, dsn: string, field = 'kratos.config'): string {
+  validateKratosConfig(config, field);
+  const doc = yaml().parseDocument(config);
+  const map = doc.contents as Yaml.YAMLMap;
+  map.items.unshift(doc.createPair('dsn', dsn));
+  return doc.toString({ lineWidth: 0 });
 }
 
 /** Raised when a one-shot container (bootstrap, migration) did not exit 0. */

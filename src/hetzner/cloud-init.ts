@@ -18,7 +18,9 @@
  * - `pg_hba.conf`: `local` peer for `postgres`, `hostnossl` rejected,
  *   `hostssl` + scram-sha-256 from the private subnet and the given CIDRs,
  *   `reject` for everything else;
- * - `server.crt`, `server.key`, `ca.crt`: the TLS files;
+ * - `server.crt`, `server.key`, `ca.crt`: the TLS files; `ca.key`, the CA's
+ *   private key, when the server renews its own certificate (the daily
+ *   `postgres-strategies-renew-cert.timer`, see scripts.ts);
  * - `admin.sql`: creates or updates the admin role from its SCRAM verifier
  *   (never a plain password: user data is readable from the metadata
  *   service, http://169.254.169.254/hetzner/v1/userdata, by any process on the server);
@@ -27,9 +29,10 @@
  *
  * The same files also come as a shell program (`setupScript`): it writes
  * them as they are now and runs the setup, on a server that booted long ago.
- * That is how a renewed certificate, a pgConfig or pg_hba change and a newer
- * setup program reach a running server: Hetzner cannot change the user data
- * of a server, only replace the server.
+ * That is how a pgConfig or pg_hba change and a newer setup program reach a
+ * running server (and a certificate Pulumi re-issued, on a server that does
+ * not renew its own): Hetzner cannot change the user data of a server, only
+ * replace the server.
  *
  * Hetzner accepts at most 32 KiB of user data; the renderer checks it, and
  * writes files over 1 KiB gzip-compressed (`encoding: gz+b64`).
@@ -55,11 +58,26 @@ import {
 } from '../core/server-config';
 import { CREATECLUSTER_CONF, CREATECLUSTER_CONF_PATH, postgresPackage } from './debian';
 import {
+  PGBACKREST_CA_PATH,
+  PITR_POSTGRESQL_CONF,
+  PITR_RESTORE_SCRIPT,
+  PITR_RESTORE_SCRIPT_PATH,
+  PitrOptions,
+  pitrUnitPath,
+  pitrUnits,
+  planPitr,
+  renderPgbackrestConf,
+} from './backup';
+import {
   BACKUP_SCRIPT,
   BACKUP_SCRIPT_PATH,
   BACKUP_SERVICE,
   BACKUP_SERVICE_PATH,
   BACKUP_TIMER_PATH,
+  RENEW_SERVICE,
+  RENEW_SERVICE_PATH,
+  RENEW_TIMER,
+  RENEW_TIMER_PATH,
   SETUP_DIR,
   SETUP_SCRIPT,
   SETUP_SCRIPT_PATH,
@@ -190,10 +208,25 @@ export interface CloudConfigSettings {
   serverKeyPem: string;
   /** The CA (PEM), written for reference and clients on the server. */
   caCertPem: string;
+  /**
+   * The CA's private key (PEM): the server then renews its own certificate
+   * from it, `certificateRenewBeforeDays` before it expires (a daily timer),
+   * so a renewal needs no deployment and no one at the server. It is a
+   * secret of the user data like the server key (the metadata service serves
+   * it to local processes). @default none: the certificate is renewed only
+   * by a deployment's setupScript
+   */
+  caKeyPem?: string;
+  /** Validity of a certificate the server renews, in days (the component's server certificate's). @default 825 */
+  certificateValidityDays?: number;
+  /** Days before its expiry from which the server renews its certificate. @default 30 */
+  certificateRenewBeforeDays?: number;
   /** The instances' bootstrap SQL (from render-sql), run after the admin role. */
   bootstrapSql?: string;
   /** The nightly dumps. @default keep 7, no age limit, on the volume, 20 % kept free */
   backup?: DumpBackupSettings;
+  /** Continuous WAL archiving and PITR with pgBackRest (backup.ts). @default off */
+  pitr?: PitrOptions;
 }
 
 /** One file of `write_files`. */
@@ -228,7 +261,7 @@ export interface RenderedCloudConfig {
 }
 
 /** The files of the user data that hold TLS material (renewed without rebuilding the server). */
-export const TLS_FILE_PATHS: readonly string[] = [`${SETUP_DIR}/server.crt`, `${SETUP_DIR}/server.key`, `${SETUP_DIR}/ca.crt`];
+export const TLS_FILE_PATHS: readonly string[] = [`${SETUP_DIR}/server.crt`, `${SETUP_DIR}/server.key`, `${SETUP_DIR}/ca.crt`, `${SETUP_DIR}/ca.key`];
 
 /** The pg_hba rules: peer for `postgres` on the socket, hostssl + SCRAM from the admitted networks, reject the rest. */
 export function hetznerHbaRules(admittedCidrs: string[]): HbaRule[] {
@@ -366,6 +399,16 @@ export function renderCloudConfig(s: CloudConfigSettings): RenderedCloudConfig {
   checkPem(s.serverCertPem, 'serverCertPem', /-----BEGIN CERTIFICATE-----/);
   checkPem(s.caCertPem, 'caCertPem', /-----BEGIN CERTIFICATE-----/);
   checkPem(s.serverKeyPem, 'serverKeyPem', /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+  if (s.caKeyPem !== undefined) checkPem(s.caKeyPem, 'caKeyPem', /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+  const certificateValidityDays = s.certificateValidityDays ?? 825;
+  const certificateRenewBeforeDays = s.certificateRenewBeforeDays ?? 30;
+  check(Number.isInteger(certificateRenewBeforeDays) && certificateRenewBeforeDays > 0, 'certificateRenewBeforeDays', `${certificateRenewBeforeDays} is not a positive whole number of days`, 'Give e.g. 30');
+  check(
+    Number.isInteger(certificateValidityDays) && certificateValidityDays > certificateRenewBeforeDays,
+    'certificateValidityDays',
+    `${certificateValidityDays} is not a whole number of days longer than the renewal window (${certificateRenewBeforeDays})`,
+    'Give e.g. 825',
+  );
   const volumeWaitSeconds = s.volumeWaitSeconds ?? 300;
   check(Number.isInteger(volumeWaitSeconds) && volumeWaitSeconds > 0, 'volumeWaitSeconds', `${volumeWaitSeconds} is not a positive whole number of seconds`, 'Give e.g. 300');
   if (s.upgradeFromMajor !== undefined) {
@@ -383,7 +426,27 @@ export function renderCloudConfig(s: CloudConfigSettings): RenderedCloudConfig {
     ADMIN_USER: s.adminUser,
     RUN_BOOTSTRAP: s.bootstrapSql ? 1 : 0,
     BACKUP_S3: s.backup?.s3 ? 1 : 0,
+    CERT_RENEW: s.caKeyPem !== undefined ? 1 : 0,
+    CERT_VALIDITY_DAYS: certificateValidityDays,
+    CERT_RENEW_BEFORE_DAYS: certificateRenewBeforeDays,
+    PITR: s.pitr ? 1 : 0,
   });
+  const pitrFiles: WrittenFile[] = [];
+  if (s.pitr) {
+    const pitr = planPitr(s.pitr);
+    const full = pitrUnits('full', pitr.fullSchedule);
+    const diff = pitrUnits('diff', pitr.diffSchedule);
+    pitrFiles.push(
+      { path: `${SETUP_DIR}/pgbackrest.conf`, content: renderPgbackrestConf(s.pitr, pitr, `${mountPoint}/${major}/main`, PGBACKREST_CA_PATH), permissions: '0600' },
+      { path: `${SETUP_DIR}/pitr.conf`, content: PITR_POSTGRESQL_CONF, permissions: '0600' },
+      ...(s.pitr.caPem !== undefined ? [{ path: `${SETUP_DIR}/pitr-ca.pem`, content: s.pitr.caPem, permissions: '0644' }] : []),
+      { path: PITR_RESTORE_SCRIPT_PATH, content: PITR_RESTORE_SCRIPT, permissions: '0755' },
+      { path: pitrUnitPath('full', 'service'), content: full.service, permissions: '0644' },
+      { path: pitrUnitPath('full', 'timer'), content: full.timer, permissions: '0644' },
+      { path: pitrUnitPath('diff', 'service'), content: diff.service, permissions: '0644' },
+      { path: pitrUnitPath('diff', 'timer'), content: diff.timer, permissions: '0644' },
+    );
+  }
   const files: WrittenFile[] = [
     { path: CREATECLUSTER_CONF_PATH, content: CREATECLUSTER_CONF, permissions: '0644' },
     { path: `${SETUP_DIR}/setup.conf`, content: setupConf, permissions: '0600' },
@@ -392,6 +455,7 @@ export function renderCloudConfig(s: CloudConfigSettings): RenderedCloudConfig {
     { path: `${SETUP_DIR}/server.crt`, content: s.serverCertPem, permissions: '0644' },
     { path: `${SETUP_DIR}/server.key`, content: s.serverKeyPem, permissions: '0600' },
     { path: `${SETUP_DIR}/ca.crt`, content: s.caCertPem, permissions: '0644' },
+    ...(s.caKeyPem !== undefined ? [{ path: `${SETUP_DIR}/ca.key`, content: s.caKeyPem, permissions: '0600' }] : []),
     { path: `${SETUP_DIR}/admin.sql`, content: renderAdminSql(s.adminUser, s.adminVerifier), permissions: '0600' },
     ...(s.bootstrapSql ? [{ path: `${SETUP_DIR}/bootstrap.sql`, content: s.bootstrapSql, permissions: '0600' }] : []),
     { path: `${SETUP_DIR}/backup.conf`, content: backup.conf, permissions: '0600' },
@@ -399,6 +463,13 @@ export function renderCloudConfig(s: CloudConfigSettings): RenderedCloudConfig {
     { path: BACKUP_SCRIPT_PATH, content: BACKUP_SCRIPT, permissions: '0755' },
     { path: BACKUP_SERVICE_PATH, content: BACKUP_SERVICE, permissions: '0644' },
     { path: BACKUP_TIMER_PATH, content: backupTimer(backup.schedule), permissions: '0644' },
+    ...(s.caKeyPem !== undefined
+      ? [
+          { path: RENEW_SERVICE_PATH, content: RENEW_SERVICE, permissions: '0644' },
+          { path: RENEW_TIMER_PATH, content: RENEW_TIMER, permissions: '0644' },
+        ]
+      : []),
+    ...pitrFiles,
   ];
   const runcmd = [[SETUP_SCRIPT_PATH]];
   const doc = { write_files: files.map(writeFilesEntry), runcmd };

@@ -17,11 +17,12 @@ import { pgSettingCautions } from '../core/pg-settings';
 import { ServerKind, SslMode } from '../core/tls';
 import { GeneratedLogin, InstanceOutputs, bootstrapSqlOutput, connectionOutputs, generateInstanceLogins, generateLogin } from '../provisioning/logins';
 import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, PostgresServerHandle, createServerHandle, validateServerHandleArgs } from '../provisioning/server-handle';
-import { createServerCertificates } from '../provisioning/tls-certificates';
+import { SERVER_CERT_EARLY_RENEWAL_HOURS, createInlineAdminTls, createServerCertificates } from '../provisioning/tls-certificates';
 import { BootUserData } from './boot-user-data';
 import { renderCloudConfig } from './cloud-init';
+import { PitrOptions } from './backup';
 import { ServerReady } from './server-ready';
-import { HetznerPlan, defaultServerName, hetznerVolumeDevice, planHetzner } from './plan';
+import { HetznerPlan, adminSslMode, defaultServerName, hetznerVolumeDevice, planHetzner } from './plan';
 
 /** An S3-compatible bucket for the nightly dumps (Hetzner Object Storage, or any S3 API). */
 export interface HetznerS3BackupArgs {
@@ -67,6 +68,48 @@ export interface HetznerDumpBackupArgs {
   s3?: HetznerS3BackupArgs;
 }
 
+/**
+ * Continuous WAL archiving and point-in-time recovery with pgBackRest
+ * (Debian's package, installed by the setup): a repository in an
+ * S3-compatible bucket, encrypted with your key; a full backup weekly and a
+ * differential daily (systemd timers), the first full backup at setup;
+ * full backups expire after `retentionDays`. Restore on the server:
+ * `postgres-strategies-pitr-restore '<time>'` (README, Backups and restores).
+ */
+export interface HetznerPitrArgs {
+  /** The store's HTTPS endpoint, e.g. `https://fsn1.your-objectstorage.com` (pgBackRest 2.45 speaks only HTTPS to S3). */
+  endpoint: string;
+  /** `s3://bucket/prefix` of the repository (one per server). */
+  location: string;
+  /** @default "us-east-1" */
+  region?: string;
+  /** Access key id; pass a secret. */
+  accessKeyId: pulumi.Input<string>;
+  /** Secret key; pass a secret (it is in the user data, like the dump bucket's). */
+  secretAccessKey: pulumi.Input<string>;
+  /**
+   * The repository's encryption key (`openssl rand -base64 32`); pass a
+   * secret and keep a copy outside the bucket: without it nothing restores.
+   * Warning: changing it makes the repository unreadable to the new setting
+   * (start a new `location` instead).
+   */
+  encryptionKey: pulumi.Input<string>;
+  /** The store's CA (PEM), for a store with a private CA. @default the system CAs */
+  caPem?: string;
+  /** Days of recovery kept (at least 7, the seeds' minimum). @default 14 */
+  retentionDays?: number;
+  /** systemd OnCalendar of the full backup. @default "Sun *-*-* 02:30:00 UTC" */
+  fullSchedule?: string;
+  /** systemd OnCalendar of the differential backup. @default "Mon..Sat *-*-* 02:30:00 UTC" */
+  diffSchedule?: string;
+}
+
+/** The plain pitr settings, with its three secrets resolved. */
+function pitrWith(pitr: HetznerPitrArgs, [accessKeyId, secretAccessKey, encryptionKey]: [string, string, string]): PitrOptions {
+  const { accessKeyId: _a, secretAccessKey: _s, encryptionKey: _e, ...plain } = pitr;
+  return { ...plain, accessKeyId, secretAccessKey, encryptionKey };
+}
+
 /** A plain string input as it is, or a stand-in for a value known only at deployment (checked then). */
 function plainOr(value: pulumi.Input<string>): string {
   return typeof value === 'string' ? value : 'known-at-deployment';
@@ -109,13 +152,15 @@ export interface HetznerPostgresArgs {
   /**
    * The server's name (and the certificate's common name); the network,
    * firewall and volume are `<serverName>-network`, `-firewall`, `-data`.
-   * Hetzner requires names unique per project.
-   * @default `<name>-<stack>` as a DNS label (e.g. `db-dev`), so several
-   *   stacks can share a project. A stack deployed before this default keeps
-   *   working: Hetzner renames the server, network, firewall and volume in
-   *   place (no replacement) and the certificate is re-issued for the new
-   *   name (apply it with `setupScript`); to keep the old names, set
-   *   `serverName` to the component name.
+   * Hetzner requires names unique per project. Changing a given name renames
+   * them in place and re-issues the certificate.
+   * @default `<project>-<stack>-<name>` as a DNS label (e.g. `shop-prod-db`),
+   *   so stacks of one program, and stacks of the same name in two programs,
+   *   can share a Hetzner project. Like a Pulumi auto-name, a default name is
+   *   fixed when each resource is created: a server created by an older
+   *   release keeps its names (`<name>` from the release of 2026-11-27,
+   *   `<name>-<stack>` from 2026-12-04) and its certificate, whatever the
+   *   default becomes.
    */
   serverName?: string;
   /** Range of the network this stack creates. @default "10.0.0.0/16" */
@@ -173,14 +218,34 @@ export interface HetznerPostgresArgs {
    */
   adminHost?: pulumi.Input<string>;
   /**
-   * Path of the CA file (the `caPem` output) on the machine running Pulumi;
-   * the admin provider then uses verify-full. The provider takes the CA only
-   * as a file, which does not exist before the first deployment.
-   * @default unset: the provider uses sslmode=require (encrypted, not verified)
+   * Path of a CA file (the `caPem` output) on the machine running Pulumi,
+   * for the admin provider instead of the CA itself.
+   * @default unset: the admin provider verifies the server against this
+   *   stack's CA, which it holds in its own state (no file, so `pulumi
+   *   refresh` and `destroy` verify too): verify-full on the private IP or
+   *   `publicHostName`, verify-ca on another `adminHost` (see
+   *   {@link adminSslMode}). An expired server certificate fails every
+   *   deployment then, instead of only the apps.
    */
   adminSslRootCert?: string;
   /** Path of the CA file on the app clients (their `sslrootcert`). @default "postgres-ca.pem" */
   clientSslRootCert?: string;
+  /**
+   * The server renews its own certificate: the user data gives it the CA's
+   * private key, and a daily timer (`postgres-strategies-renew-cert`)
+   * signs a new certificate (same key and names, 825 days) from 30 days
+   * before the served one expires, and reloads PostgreSQL — no deployment,
+   * no one at the server. The CA key is then a secret of the user data
+   * beside the server key (the metadata service serves both to processes
+   * on the server); this CA signs only this server's certificates, so it
+   * lets someone who already holds the server impersonate it, nothing
+   * else. Set false to keep the CA key off the server: a certificate is
+   * then renewed only by `pulumi up` (in its last 30 days) and the
+   * `setupScript` run on the server. A server set up by a release before
+   * this option gets the timer (and the key) from one `setupScript` run.
+   * @default true
+   */
+  renewCertificateOnServer?: boolean;
   /**
    * App instances created by cloud-init on first boot (the bootstrap SQL,
    * SCRAM verifiers only) — for stacks that cannot reach the server. When
@@ -195,6 +260,8 @@ export interface HetznerPostgresArgs {
   namePrefix?: string;
   /** The nightly pg_dump. @default keep 7, no age limit, on the volume, at least 20 % of it kept free */
   backup?: HetznerDumpBackupArgs;
+  /** Continuous WAL archiving and PITR with pgBackRest. @default off */
+  pitr?: HetznerPitrArgs;
   /** Hetzner's own daily server backups (+20 % of the server price; the volume is not included). @default false */
   hetznerBackups?: boolean;
   /** Labels on every Hetzner resource (plus `managed-by: postgres-strategies`). @default {} */
@@ -257,7 +324,7 @@ export interface HetznerInstance extends InstanceOutputs {}
  * until PostgreSQL accepts connections on `adminHost`), and the admin
  * `@pulumi/postgresql` provider (not a superuser: LOGIN CREATEDB CREATEROLE).
  * Hetzner names: `<serverName>`, `-network`, `-firewall`, `-data`, with
- * serverName `<name>-<stack>` by default.
+ * serverName `<project>-<stack>-<name>` by default (fixed at creation).
  *
  * The user data installs Debian's PostgreSQL (15 on debian-12), puts the
  * data directory on the volume, writes postgresql.conf (private IP only,
@@ -267,18 +334,21 @@ export interface HetznerInstance extends InstanceOutputs {}
  * pg_dump. It holds the TLS key and verifiers, never a plain password; it is
  * readable from the metadata service by any process on the server.
  *
- * Changes after the first deployment (a renewed certificate — `pulumi up`
- * re-issues it within 30 days of its expiry, 825 days after issue — a
- * pgConfig, allowedCidrs or backup change, a newer setup program, a larger
- * volume): Hetzner cannot change a server's user data, so they are not in
- * the server's boot user data (see `reprovisionOnUserDataChange`); they
- * reach it through the `setupScript` output, run as root on the server:
+ * The server certificate (825 days) is renewed by the server itself from
+ * 30 days before it expires (see `renewCertificateOnServer`); the admin
+ * provider verifies it, so a server that somehow serves an expired one
+ * fails the next deployment rather than only the apps' connections.
+ *
+ * Other changes after the first deployment (a pgConfig, allowedCidrs or
+ * backup change, a newer setup program, a larger volume): Hetzner cannot
+ * change a server's user data, so they are not in the server's boot user
+ * data (see `reprovisionOnUserDataChange`); they reach it through the
+ * `setupScript` output, run as root on the server:
  * `pulumi stack output --show-secrets setupScript | ssh root@<server> sh`.
  * It writes the current files and runs `postgres-strategies-setup`, which
  * installs what changed, reloads PostgreSQL (a new certificate, pg_hba) or
- * restarts it (a setting that needs it) and grows the filesystem to the
- * volume. Warning: until it runs, the server keeps its old certificate,
- * which clients refuse once it expires.
+ * restarts it (a setting that needs it), grows the filesystem to the
+ * volume and renews the certificate when it is due.
  *
  * Cost: the server type, the volume (per GB), a primary IPv4, and +20 % for
  * `hetznerBackups`.
@@ -313,12 +383,25 @@ export class HetznerPostgres extends pulumi.ComponentResource {
    * `pulumi stack output --show-secrets setupScript | ssh root@<server> sh`.
    */
   public readonly setupScript: pulumi.Output<string>;
-  /** When the server certificate expires (RFC 3339): a `pulumi up` and `setupScript` renew it in the last 30 days. */
+  /**
+   * When the server certificate this stack issued expires (RFC 3339). The
+   * server renews the one it serves from 30 days before (unless
+   * `renewCertificateOnServer: false`), so check what it serves with
+   * `openssl s_client -starttls postgres -connect <host>:5432 </dev/null | openssl x509 -noout -enddate`.
+   */
   public readonly serverCertificateExpiry: pulumi.Output<string>;
+  /**
+   * When the CA certificate expires (RFC 3339; 10 years). `pulumi up`
+   * re-issues it (same key) in its last year; the server cannot: run the
+   * `setupScript` then, and give the clients the new `caPem`.
+   */
+  public readonly caCertificateExpiry: pulumi.Output<string>;
   /** The postgresql.conf fragment the setup installs (no secrets). */
   public readonly postgresqlConf: pulumi.Output<string>;
   /** The pg_hba.conf the user data installs (no secrets). */
   public readonly pgHba: pulumi.Output<string>;
+  /** Where pgBackRest's repository is (`s3://bucket/prefix`, on `pitr.endpoint`), when `pitr` is given. */
+  public readonly pitrRepository?: string;
   /** The server's numeric id, as a string. */
   public readonly serverId: pulumi.Output<string>;
   /** The volume's numeric id, as a string. */
@@ -347,10 +430,19 @@ export class HetznerPostgres extends pulumi.ComponentResource {
   constructor(name: string, args: HetznerPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     // 0. Everything is validated before any resource exists.
     check(args !== null && typeof args === 'object', 'args', 'is missing', 'Give at least serverType');
-    const { backup, sshKeys: _sshKeys, adminHost: _adminHost, ...plain } = args;
+    const { backup, pitr, sshKeys: _sshKeys, adminHost: _adminHost, ...plain } = args;
     const s3Plain = backup?.s3 ? { ...backup.s3, accessKeyId: plainOr(backup.s3.accessKeyId), secretAccessKey: plainOr(backup.s3.secretAccessKey) } : undefined;
-    const serverName = args.serverName ?? defaultServerName(name, pulumi.getStack());
-    const plan = planHetzner({ ...plain, serverName, ...(backup ? { backup: { ...backup, s3: s3Plain } } : {}) });
+    const serverName = args.serverName ?? defaultServerName(name, pulumi.getStack(), pulumi.getProject());
+    const pitrPlain = pitr
+      ? { ...pitr, accessKeyId: plainOr(pitr.accessKeyId), secretAccessKey: plainOr(pitr.secretAccessKey), encryptionKey: typeof pitr.encryptionKey === 'string' ? pitr.encryptionKey : 'known-at-deployment-known-at-deployment' }
+      : undefined;
+    const plan = planHetzner({
+      ...plain,
+      serverName,
+      serverNameIsDefault: args.serverName === undefined,
+      ...(backup ? { backup: { ...backup, s3: s3Plain } } : {}),
+      ...(pitrPlain ? { pitr: pitrPlain } : {}),
+    });
     const { passwordLength, connectTimeoutSeconds } = checkLoginOptions(args);
     const clientSslRootCert = args.clientSslRootCert ?? 'postgres-ca.pem';
     check(clientSslRootCert.length > 0 && !/[\r\n\0]/.test(clientSslRootCert), 'clientSslRootCert', 'is empty or has a line break', 'Give the path of the CA file on the app clients');
@@ -359,6 +451,8 @@ export class HetznerPostgres extends pulumi.ComponentResource {
     check(!(allowDataDeletion && deleteProtection), 'allowDataDeletion', 'is true while deleteProtection is on, so Hetzner would refuse the deletion', 'Set deleteProtection: false as well (and deploy that first)');
     const reprovision = args.reprovisionOnUserDataChange ?? false;
     check(typeof reprovision === 'boolean', 'reprovisionOnUserDataChange', 'is not a boolean', 'Give true or false');
+    const renewOnServer = args.renewCertificateOnServer ?? true;
+    check(typeof renewOnServer === 'boolean', 'renewCertificateOnServer', 'is not a boolean', 'Give true or false');
     const waitForServerSeconds = args.waitForServerSeconds ?? 900;
     checkInteger(waitForServerSeconds, 'waitForServerSeconds', 0, 7200, 'seconds');
     // The same checks and numbers as every handle, before anything is registered.
@@ -383,39 +477,53 @@ export class HetznerPostgres extends pulumi.ComponentResource {
     // A parameter a minor release added: a server whose packages are older refuses it at its start.
     for (const caution of pgSettingCautions(args.pgConfig ?? {}, plan.postgresMajor)) pulumi.log.warn(caution, this);
     this.privateIp = plan.network.privateIp;
+    if (pitr) this.pitrRepository = pitr.location;
     const parent = { parent: this };
     const labels = plan.labels;
 
     // 1. Certificates and logins (the admin's, and each cloud-init instance's).
-    const certs = createServerCertificates(name, plan.certificates, this);
+    const certs = createServerCertificates(name, plan.certificates, this, { namesFixedAtCreation: plan.certificateNamesFixedAtCreation });
     this.caPem = certs.caCertPem;
     const admin = generateLogin(`${name}-admin`, passwordLength, this);
     this.adminPassword = admin.password;
     const { logins, verifiers } = generateInstanceLogins(name, plan.server.instances, passwordLength, this);
     this.bootstrapSql = pulumi.secret(bootstrapSqlOutput(plan.server.instances, verifiers));
 
-    // 2. Network, firewall, volume (Hetzner names from the plan: `<serverName>-…`, renamed in place when they change).
+    // 2. Network, firewall, volume (Hetzner names from the plan: `<serverName>-…`, renamed in place when a given
+    //    serverName changes; default names are fixed when each resource is created, like Pulumi auto-names).
+    const named: pulumi.CustomResourceOptions = plan.namesFixedAtCreation ? { ...parent, ignoreChanges: ['name'] } : parent;
     let networkId: pulumi.Output<number>;
     if (plan.network.existingNetworkId !== undefined) {
       networkId = pulumi.output(plan.network.existingNetworkId);
     } else {
-      this.network = new hcloud.Network(`${name}-network`, { name: plan.names.network, ipRange: plan.network.networkIpRange as string, deleteProtection, labels }, parent);
+      this.network = new hcloud.Network(`${name}-network`, { name: plan.names.network, ipRange: plan.network.networkIpRange as string, deleteProtection, labels }, named);
       networkId = this.network.id.apply(Number);
       this.subnet = new hcloud.NetworkSubnet(`${name}-subnet`, { networkId, type: 'cloud', networkZone: plan.network.networkZone, ipRange: plan.network.subnetIpRange }, parent);
     }
-    this.firewall = new hcloud.Firewall(`${name}-firewall`, { name: plan.names.firewall, rules: plan.firewallRules.map((r) => ({ ...r })), labels }, parent);
+    this.firewall = new hcloud.Firewall(`${name}-firewall`, { name: plan.names.firewall, rules: plan.firewallRules.map((r) => ({ ...r })), labels }, named);
     this.volume = new hcloud.Volume(
       `${name}-data`,
       { name: plan.names.volume, size: plan.volumeSize, location: plan.network.location, format: 'ext4', automount: false, deleteProtection, labels },
-      { ...parent, retainOnDelete: !allowDataDeletion },
+      { ...named, retainOnDelete: !allowDataDeletion },
     );
     this.volumeId = this.volume.id;
 
     // 3. The user data: rendered once every input is known; secret (the TLS key, verifiers, S3 key).
     const { s3, ...dumps } = args.backup ?? {};
     const rendered = pulumi
-      .all([this.volume.id, certs.serverCertPem, certs.serverKeyPem, certs.caCertPem, admin.verifier, this.bootstrapSql, s3 ? pulumi.output(s3.accessKeyId) : '', s3 ? pulumi.output(s3.secretAccessKey) : ''])
-      .apply(([volumeId, serverCertPem, serverKeyPem, caCertPem, adminVerifier, bootstrapSql, accessKeyId, secretAccessKey]) =>
+      .all([
+        this.volume.id,
+        certs.serverCertPem,
+        certs.serverKeyPem,
+        certs.caCertPem,
+        renewOnServer ? certs.caKeyPem : '',
+        admin.verifier,
+        this.bootstrapSql,
+        s3 ? pulumi.output(s3.accessKeyId) : '',
+        s3 ? pulumi.output(s3.secretAccessKey) : '',
+        pitr ? pulumi.all([pitr.accessKeyId, pitr.secretAccessKey, pitr.encryptionKey]).apply((x) => JSON.stringify(x)) : '',
+      ])
+      .apply(([volumeId, serverCertPem, serverKeyPem, caCertPem, caKeyPem, adminVerifier, bootstrapSql, accessKeyId, secretAccessKey, pitrSecrets]) =>
         renderCloudConfig({
           config: plan.config,
           ...(plan.postgresMajorUpgradeFrom !== undefined ? { upgradeFromMajor: plan.postgresMajorUpgradeFrom } : {}),
@@ -425,13 +533,16 @@ export class HetznerPostgres extends pulumi.ComponentResource {
           serverCertPem,
           serverKeyPem,
           caCertPem,
+          ...(caKeyPem ? { caKeyPem, certificateValidityDays: plan.certificates.server.validityHours / 24, certificateRenewBeforeDays: SERVER_CERT_EARLY_RENEWAL_HOURS / 24 } : {}),
           ...(bootstrapSql ? { bootstrapSql } : {}),
           backup: { ...dumps, ...(s3 ? { s3: { ...s3, accessKeyId, secretAccessKey } } : {}) },
+          ...(pitr && pitrSecrets ? { pitr: pitrWith(pitr, JSON.parse(pitrSecrets) as [string, string, string]) } : {}),
         }),
       );
     this.userData = pulumi.secret(rendered.apply((r) => r.userData));
     this.setupScript = pulumi.secret(rendered.apply((r) => r.setupScript));
     this.serverCertificateExpiry = certs.serverCertValidUntil;
+    this.caCertificateExpiry = certs.caCertValidUntil;
     // From the plan alone: known in a first preview, and never secret.
     this.postgresqlConf = pulumi.output(plan.config.postgresqlConf);
     this.pgHba = pulumi.output(plan.config.pgHba);
@@ -476,7 +587,7 @@ export class HetznerPostgres extends pulumi.ComponentResource {
         // sshKeys are injected at creation only, and a change would replace the server
         // (hcloud's docs: ignore it). Hetzner replaces a server whose user data changes:
         // by default such changes go through setupScript instead.
-        ignoreChanges: reprovision ? ['sshKeys'] : ['userData', 'sshKeys'],
+        ignoreChanges: [...(reprovision ? ['sshKeys'] : ['userData', 'sshKeys']), ...(plan.namesFixedAtCreation ? ['name'] : [])],
         // One server per volume and private IP: the old one goes first.
         deleteBeforeReplace: true,
       },
@@ -501,7 +612,12 @@ export class HetznerPostgres extends pulumi.ComponentResource {
       );
       ready.push(this.ready);
     }
-    const adminTls = args.adminSslRootCert ? { sslmode: SslMode.VerifyFull, sslrootcert: args.adminSslRootCert } : { sslmode: SslMode.Require };
+    // The admin verifies the server: against a CA file when given, else against the CA itself (held in the state);
+    // an adminHost known only at deployment is not a name the certificate holds (verify-ca).
+    const knownAdminHost = args.adminHost === undefined ? undefined : typeof args.adminHost === 'string' ? args.adminHost : '';
+    const adminTls = args.adminSslRootCert
+      ? { sslmode: SslMode.VerifyFull, sslrootcert: args.adminSslRootCert }
+      : { sslmode: adminSslMode(plan.certificates, knownAdminHost), ...createInlineAdminTls(name, this.caPem, this) };
     this.provider = new postgresql.Provider(
       `${name}-admin`,
       {
@@ -530,6 +646,7 @@ export class HetznerPostgres extends pulumi.ComponentResource {
       userData: this.userData,
       setupScript: this.setupScript,
       serverCertificateExpiry: this.serverCertificateExpiry,
+      caCertificateExpiry: this.caCertificateExpiry,
       postgresqlConf: this.postgresqlConf,
       serverId: this.serverId,
       volumeId: this.volumeId,

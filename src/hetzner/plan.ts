@@ -14,21 +14,27 @@ import { ValidationError, check, checkInteger } from '../core/errors';
 import { IdentifierKind, nameFromText, validateIdentifier } from '../core/identifiers';
 import { InstanceSpec, ServerPlan, planServer } from '../core/plan';
 import { ConfValue } from '../core/server-config';
+import { SslMode } from '../core/tls';
 import { DEFAULT_IMAGE, postgresMajorFor } from './debian';
 import { FirewallRulePlan, NetworkOptions, NetworkPlan, admittedCidrs, planFirewallRules, planNetwork } from './network';
 import { DumpBackupSettings, HetznerServerConfig, renderServerConfig, validateBackupSettings } from './cloud-init';
+import { PitrOptions, PitrPlan, planPitr } from './backup';
 
 /** Longest default server name: the longest suffix (`-network`) still fits Hetzner's 63 characters. */
 export const DEFAULT_SERVER_NAME_MAX = 55;
 
 /**
- * The default server name: `<name>-<stack>` as a DNS label (lower case,
- * letters, digits and `-`; cut with a hash beyond 55 characters), so the dev
- * and prod stacks of one program can live in one Hetzner project, whose
- * names must be unique. The network, firewall and volume are named after it.
+ * The default server name of a new server: `<project>-<stack>-<name>` as a
+ * DNS label (lower case, letters, digits and `-`; cut with a hash beyond 55
+ * characters), so the stacks of one program, and the `prod` stacks of two
+ * programs, can share a Hetzner project, whose names must be unique. The
+ * network, firewall and volume are named after it. Like a Pulumi auto-name
+ * it names new resources only (the component ignores later changes of
+ * defaulted names): servers created by the releases of 2026-11-27
+ * (`<name>`) and 2026-12-04 (`<name>-<stack>`) keep theirs.
  */
-export function defaultServerName(name: string, stack: string): string {
-  return nameFromText(`${name}-${stack}`, DEFAULT_SERVER_NAME_MAX);
+export function defaultServerName(name: string, stack: string, project: string): string {
+  return nameFromText(`${project}-${stack}-${name}`, DEFAULT_SERVER_NAME_MAX);
 }
 
 /** The Hetzner names of the resources, from the server name. */
@@ -56,6 +62,11 @@ export interface HetznerPlanOptions extends NetworkOptions {
   postgresMajorUpgradeFrom?: number;
   /** The server's name (see {@link defaultServerName}). */
   serverName: string;
+  /**
+   * The server name is the default: the Hetzner names (and, without
+   * `publicHostName`, the certificate's) name new resources only. @default false
+   */
+  serverNameIsDefault?: boolean;
   allowedCidrs?: string[];
   sshAllowedCidrs?: string[];
   publicHostName?: string;
@@ -68,6 +79,8 @@ export interface HetznerPlanOptions extends NetworkOptions {
   instances?: InstanceSpec[];
   namePrefix?: string;
   backup?: DumpBackupSettings;
+  /** Continuous WAL archiving and PITR (backup.ts). */
+  pitr?: PitrOptions;
   labels?: Record<string, string>;
 }
 
@@ -76,6 +89,17 @@ export interface HetznerPlan {
   serverName: string;
   /** Hetzner names of the server, network, firewall and volume. */
   names: HetznerResourceNames;
+  /**
+   * The names are defaults, fixed when each resource is created (a later
+   * default never renames it): the server name was not given.
+   */
+  namesFixedAtCreation: boolean;
+  /**
+   * The certificate's names (common name and DNS SAN) are the default
+   * server name, fixed when it is first issued: neither `serverName` nor
+   * `publicHostName` was given.
+   */
+  certificateNamesFixedAtCreation: boolean;
   serverType: string;
   image: string;
   postgresMajor: number;
@@ -95,6 +119,8 @@ export interface HetznerPlan {
   capacity: ServerCapacity;
   /** The instances the cloud-init bootstrap creates (empty when none are declared) and their budget. */
   server: ServerPlan;
+  /** pgBackRest's repository and schedules, when `pitr` is given. */
+  pitr?: PitrPlan;
   labels: Record<string, string>;
 }
 
@@ -148,6 +174,7 @@ export function planHetzner(o: HetznerPlanOptions): HetznerPlan {
       ? planServer(o.instances, capacity, { namePrefix: o.namePrefix ?? '', adminUser, adminDatabase: 'postgres' })
       : { instances: [], budget: connectionBudget(capacity, []) };
   if (o.backup !== undefined) validateBackupSettings(o.backup);
+  const pitr = o.pitr !== undefined ? planPitr(o.pitr) : undefined;
   const labels = o.labels ?? {};
   for (const [k, v] of Object.entries(labels)) {
     check(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/.test(k), `labels.${k}`, `"${k}" is not a Hetzner label key`, 'Use letters, digits, ".", "_" and "-", at most 63 characters, with an optional "prefix/"');
@@ -156,6 +183,8 @@ export function planHetzner(o: HetznerPlanOptions): HetznerPlan {
   return {
     serverName: o.serverName,
     names: hetznerResourceNames(o.serverName),
+    namesFixedAtCreation: o.serverNameIsDefault === true,
+    certificateNamesFixedAtCreation: o.serverNameIsDefault === true && o.publicHostName === undefined,
     serverType: o.serverType,
     image,
     postgresMajor,
@@ -171,6 +200,7 @@ export function planHetzner(o: HetznerPlanOptions): HetznerPlan {
     config,
     capacity,
     server,
+    ...(pitr !== undefined ? { pitr } : {}),
     labels: { 'managed-by': 'postgres-strategies', ...labels },
   };
 }
@@ -234,6 +264,20 @@ export function checkServerChange(previous: ServerGeneration, next: ServerChange
     );
   }
   return undefined;
+}
+
+/**
+ * The admin provider's sslmode: verify-full when it connects to a name or
+ * address the server certificate holds (the private IP by default, the
+ * `publicHostName`), else verify-ca (a public IP, a tunnel, a value known
+ * only at deployment): the chain is still checked against this server's
+ * own private CA, which signs nothing else, so only a server holding a
+ * certificate of this stack's CA is accepted.
+ */
+export function adminSslMode(certificates: ServerCertificatePlan, adminHost?: string): SslMode {
+  if (adminHost === undefined) return SslMode.VerifyFull;
+  const names = [...certificates.server.dnsNames.map((n) => n.toLowerCase()), ...certificates.server.ipAddresses];
+  return names.includes(adminHost.toLowerCase()) ? SslMode.VerifyFull : SslMode.VerifyCa;
 }
 
 /** The device path of a Hetzner volume (what Hetzner's docs mount: by id, not /dev/sdX). */

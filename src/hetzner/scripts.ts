@@ -15,9 +15,19 @@
  *   (pg_hba, TLS files, settings a reload applies) or restarts it (a setting
  *   only a restart applies, as the server's own `pg_file_settings` reports) —
  *   creates or updates the admin role from its SCRAM verifier, runs the
- *   instance bootstrap SQL when given, and enables the nightly backup timer.
- *   Idempotent: each change is logged as `postgres-strategies: changed: …`,
+ *   instance bootstrap SQL when given, enables the nightly backup timer and
+ *   the daily certificate renewal, and renews the certificate when it is
+ *   due. Idempotent: each change is logged as `postgres-strategies: changed: …`,
  *   and a second run reports `0 changes`.
+ *   `postgres-strategies-setup --renew-certificate` (the renewal timer) only
+ *   renews the server certificate when fewer than `CERT_RENEW_BEFORE_DAYS`
+ *   remain: from the CA key the server holds (`ca.key`, when the component
+ *   gives it), same key, subject and names (the request is made from the
+ *   served certificate), `CERT_VALIDITY_DAYS` but never past the CA's own
+ *   expiry; installs it (also as the setup's source, so a later setup run
+ *   keeps it) and reloads the server. A CA in its last
+ *   `CERT_RENEW_BEFORE_DAYS` is not renewed here: the run fails and says so
+ *   (`systemctl status postgres-strategies-renew-cert`).
  * - `postgres-strategies-backup`: `pg_dump -Fc` of every database (and the
  *   roles with `pg_dumpall --globals-only`), kept by count and by age (seed
  *   002's `BACKUP_KEEP` / `BACKUP_MAX_AGE`), on the volume or uploaded to an
@@ -37,6 +47,9 @@ export const BACKUP_SCRIPT_PATH = '/usr/local/sbin/postgres-strategies-backup';
 /** The systemd units of the nightly backup. */
 export const BACKUP_SERVICE_PATH = '/etc/systemd/system/postgres-strategies-backup.service';
 export const BACKUP_TIMER_PATH = '/etc/systemd/system/postgres-strategies-backup.timer';
+/** The systemd units of the daily certificate renewal. */
+export const RENEW_SERVICE_PATH = '/etc/systemd/system/postgres-strategies-renew-cert.service';
+export const RENEW_TIMER_PATH = '/etc/systemd/system/postgres-strategies-renew-cert.timer';
 
 /** A settings file of `NAME=value` lines, each value quoted for sh by the core's `shellQuote`. */
 export function renderShellSettings(header: string, values: Record<string, string | number>): string {
@@ -67,6 +80,10 @@ VOLUME_WAIT_SECONDS=\${VOLUME_WAIT_SECONDS:-300}
 UPGRADE_FROM_MAJOR=\${UPGRADE_FROM_MAJOR:-}
 RUN_BOOTSTRAP=\${RUN_BOOTSTRAP:-0}
 BACKUP_S3=\${BACKUP_S3:-0}
+CERT_RENEW=\${CERT_RENEW:-0}
+CERT_VALIDITY_DAYS=\${CERT_VALIDITY_DAYS:-825}
+CERT_RENEW_BEFORE_DAYS=\${CERT_RENEW_BEFORE_DAYS:-30}
+PITR=\${PITR:-0}
 DATA_DIR="$MOUNT_POINT/$PG_MAJOR/main"
 CONF_DIR="/etc/postgresql/$PG_MAJOR/main"
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
@@ -81,6 +98,67 @@ changed() { changes=$((changes + 1)); log "changed: $*"; }
 as_postgres() { runuser -u postgres -- "$@"; }
 query() { as_postgres psql -X -A -t -q -d postgres -c "$1"; }
 server_running() { command -v pg_ctlcluster > /dev/null && pg_ctlcluster "$PG_MAJOR" main status > /dev/null 2>&1; }
+# A reload is a signal: wait until the server has read the files (new sessions see the new load time).
+reload_server() {
+  loaded=$(query 'SELECT pg_catalog.pg_conf_load_time()')
+  pg_ctlcluster "$PG_MAJOR" main reload
+  waited=0
+  while [ "$(query 'SELECT pg_catalog.pg_conf_load_time()')" = "$loaded" ]; do
+    if [ "$waited" -ge 100 ]; then
+      log "the server did not reload its configuration within 10 s" >&2
+      exit 1
+    fi
+    sleep 0.1
+    waited=$((waited + 1))
+  done
+  changed "reloaded the server"
+}
+not_after() { date -u -d "$(openssl x509 -enddate -noout -in "$1" | cut -d= -f2)" +%s; }
+# The served certificate, renewed from the CA key when fewer than CERT_RENEW_BEFORE_DAYS remain:
+# the request is made from the served certificate and its key (same subject and names), signed
+# for CERT_VALIDITY_DAYS, never past the CA's expiry. Installed as the setup's source too, so a
+# later setup run keeps it; the server reloads it (no restart).
+renew_certificate() {
+  cert="$CONF_DIR/server.crt"
+  [ "$CERT_RENEW" = 1 ] && [ -f "$cert" ] || return 0
+  if openssl x509 -checkend $((CERT_RENEW_BEFORE_DAYS * 86400)) -noout -in "$cert" > /dev/null; then
+    return 0
+  fi
+  if [ ! -f "$SETUP_DIR/ca.key" ]; then
+    log "the server certificate expires within $CERT_RENEW_BEFORE_DAYS days and there is no CA key here to renew it: run the setupScript of a pulumi up" >&2
+    problems=$((problems + 1))
+    return 0
+  fi
+  now=$(date -u +%s)
+  days=$(( ($(not_after "$SETUP_DIR/ca.crt") - now) / 86400 ))
+  if [ "$days" -le "$CERT_RENEW_BEFORE_DAYS" ]; then
+    log "the CA expires in $days days: a certificate it signs would not outlive it; renew the CA (pulumi up does in its last year), run the setupScript, and give the clients the new caPem" >&2
+    problems=$((problems + 1))
+    return 0
+  fi
+  [ "$days" -lt "$CERT_VALIDITY_DAYS" ] || days=$CERT_VALIDITY_DAYS
+  was=$(openssl x509 -enddate -noout -in "$cert" | cut -d= -f2)
+  tmp=$(mktemp -d)
+  openssl x509 -x509toreq -in "$cert" -signkey "$CONF_DIR/server.key" -copy_extensions copyall -out "$tmp/request.pem" 2> "$tmp/err" || { cat "$tmp/err" >&2; rm -rf "$tmp"; exit 1; }
+  printf '%s\n' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature,keyEncipherment' 'extendedKeyUsage=serverAuth' 'subjectKeyIdentifier=hash' 'authorityKeyIdentifier=keyid' > "$tmp/extensions.cnf"
+  openssl x509 -req -in "$tmp/request.pem" -CA "$SETUP_DIR/ca.crt" -CAkey "$SETUP_DIR/ca.key" -set_serial "0x$(openssl rand -hex 16)" \
+    -days "$days" -copy_extensions copy -extfile "$tmp/extensions.cnf" -out "$tmp/server.crt" 2> "$tmp/err" || { cat "$tmp/err" >&2; rm -rf "$tmp"; exit 1; }
+  openssl verify -CAfile "$SETUP_DIR/ca.crt" "$tmp/server.crt" > /dev/null || { rm -rf "$tmp"; exit 1; }
+  install -o root -g root -m 644 "$tmp/server.crt" "$SETUP_DIR/server.crt"
+  install -o postgres -g postgres -m 644 "$tmp/server.crt" "$cert"
+  is=$(openssl x509 -enddate -noout -in "$cert" | cut -d= -f2)
+  rm -rf "$tmp"
+  changed "renewed the server certificate from the CA (it expires $was; the new one $is)"
+  if server_running; then reload_server; fi
+}
+
+# The renewal timer's run: the certificate only.
+if [ "\${1:-}" = --renew-certificate ]; then
+  renew_certificate
+  log "certificate check done: $changes changes"
+  [ "$problems" -eq 0 ] || exit 1
+  exit 0
+fi
 
 # 1. The volume, mounted by id at the mount point (fstab, so it mounts at boot too),
 #    and its filesystem grown to the volume's size.
@@ -168,6 +246,11 @@ if [ "$BACKUP_S3" = 1 ] && ! installed rclone; then
   apt-get install -y -q rclone
   changed "installed rclone"
 fi
+if [ "$PITR" = 1 ] && ! installed pgbackrest; then
+  apt-get update -q
+  apt-get install -y -q -o Dpkg::Options::=--force-confold pgbackrest
+  changed "installed pgbackrest"
+fi
 
 # 4. The cluster on the volume: created once, adopted when the volume already holds one.
 chown postgres:postgres "$MOUNT_POINT"
@@ -214,6 +297,17 @@ if put postgresql.conf "$CONF_DIR/conf.d/90-postgres-strategies.conf" 644; then 
 if put pg_hba.conf "$CONF_DIR/pg_hba.conf" 640; then reload=1; fi
 if put server.crt "$CONF_DIR/server.crt" 644; then reload=1; fi
 if put server.key "$CONF_DIR/server.key" 600; then reload=1; fi
+# Continuous archiving (pgBackRest): its settings, and archive_mode (a restart, as pg_file_settings says).
+PITR_CONF="$CONF_DIR/conf.d/91-postgres-strategies-pitr.conf"
+if [ "$PITR" = 1 ]; then
+  if put pitr.conf "$PITR_CONF" 644; then settings_changed=1; fi
+  put pgbackrest.conf /etc/pgbackrest.conf 640 || true
+  if [ -f "$SETUP_DIR/pitr-ca.pem" ]; then put pitr-ca.pem /etc/pgbackrest-ca.pem 644 || true; fi
+elif [ -f "$PITR_CONF" ]; then
+  rm -f "$PITR_CONF"
+  changed "removed $PITR_CONF (pitr is off: WAL is no longer archived)"
+  settings_changed=1
+fi
 
 # 6. The server: started, or reloaded (pg_hba.conf and the TLS files are read on reload,
 #    so a renewed certificate costs no downtime), or restarted when a changed setting
@@ -232,19 +326,7 @@ if server_running; then
     pg_ctlcluster "$PG_MAJOR" main restart
     changed "restarted the server"
   elif [ "$reload" = 1 ]; then
-    loaded=$(query 'SELECT pg_catalog.pg_conf_load_time()')
-    pg_ctlcluster "$PG_MAJOR" main reload
-    # The reload is a signal: wait until the server has read the files (new sessions see the new load time).
-    waited=0
-    while [ "$(query 'SELECT pg_catalog.pg_conf_load_time()')" = "$loaded" ]; do
-      if [ "$waited" -ge 100 ]; then
-        log "the server did not reload its configuration within 10 s" >&2
-        exit 1
-      fi
-      sleep 0.1
-      waited=$((waited + 1))
-    done
-    changed "reloaded the server"
+    reload_server
   fi
 else
   pg_ctlcluster "$PG_MAJOR" main start
@@ -264,19 +346,51 @@ if [ "$RUN_BOOTSTRAP" = 1 ]; then
   run_sql "$SETUP_DIR/bootstrap.sql"
 fi
 
-# 8. The nightly backup timer (systemd only; absent in a chroot).
-if [ -d /run/systemd/system ]; then
-  if ! systemctl is-enabled --quiet postgres-strategies-backup.timer; then
-    systemctl daemon-reload
-    systemctl enable --now postgres-strategies-backup.timer
-    changed "enabled postgres-strategies-backup.timer"
-  elif [ "$(systemctl show -p NeedDaemonReload --value postgres-strategies-backup.timer postgres-strategies-backup.service | sort -u)" != no ]; then
-    systemctl daemon-reload
-    systemctl restart postgres-strategies-backup.timer
-    changed "reloaded the backup timer's units"
+# 8. The certificate, renewed when it is due (a setupScript may bring an older one than the server's own).
+renew_certificate
+
+# 8b. pgBackRest's stanza (created once) and its first full backup: recovery works from the start.
+if [ "$PITR" = 1 ]; then
+  pgbr() { as_postgres pgbackrest --stanza=main "$@"; }
+  info=$(pgbr info 2>&1 || true)
+  if printf '%s\n' "$info" | grep -q 'missing stanza'; then
+    pgbr --log-level-console=warn stanza-create
+    changed "created pgBackRest stanza main"
+    info=$(pgbr info 2>&1 || true)
   fi
+  if ! printf '%s\n' "$info" | grep -q 'full backup:'; then
+    pgbr --log-level-console=warn --type=full backup
+    changed "took the first full backup (pgBackRest)"
+  fi
+fi
+
+# 9. The timers: the nightly backup, the daily certificate check, pgBackRest's full and
+# differential backups (systemd only; absent in a chroot).
+timers=postgres-strategies-backup.timer
+[ "$CERT_RENEW" != 1 ] || timers="$timers postgres-strategies-renew-cert.timer"
+[ "$PITR" != 1 ] || timers="$timers postgres-strategies-pitr-full.timer postgres-strategies-pitr-diff.timer"
+if [ -d /run/systemd/system ]; then
+  if [ "$PITR" = 0 ]; then
+    for t in postgres-strategies-pitr-full.timer postgres-strategies-pitr-diff.timer; do
+      if systemctl is-enabled --quiet "$t" 2>/dev/null; then
+        systemctl disable --now "$t"
+        changed "disabled $t"
+      fi
+    done
+  fi
+  for timer in $timers; do
+    if ! systemctl is-enabled --quiet "$timer"; then
+      systemctl daemon-reload
+      systemctl enable --now "$timer"
+      changed "enabled $timer"
+    elif [ "$(systemctl show -p NeedDaemonReload --value "$timer" "\${timer%.timer}.service" | sort -u)" != no ]; then
+      systemctl daemon-reload
+      systemctl restart "$timer"
+      changed "reloaded the units of $timer"
+    fi
+  done
 else
-  log "systemd is not running: the backup timer is not enabled"
+  log "systemd is not running: $timers not enabled"
 fi
 
 log "setup done: $changes changes"
@@ -407,6 +521,29 @@ Type=oneshot
 ExecStart=${BACKUP_SCRIPT_PATH}
 Nice=10
 IOSchedulingClass=idle
+`;
+
+/** The systemd service of the certificate renewal. */
+export const RENEW_SERVICE = `[Unit]
+Description=postgres-strategies: renew the server certificate when it is due
+After=postgresql.service
+
+[Service]
+Type=oneshot
+ExecStart=${SETUP_SCRIPT_PATH} --renew-certificate
+`;
+
+/** The systemd timer of the certificate renewal: daily, and at boot for the days the server was off. */
+export const RENEW_TIMER = `[Unit]
+Description=postgres-strategies: daily check of the server certificate
+
+[Timer]
+OnCalendar=daily
+RandomizedDelaySec=1h
+Persistent=true
+
+[Install]
+WantedBy=timers.target
 `;
 
 /** The systemd timer of the backup. @param onCalendar systemd `OnCalendar` value */

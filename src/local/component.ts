@@ -12,14 +12,13 @@
 import * as docker from '@pulumi/docker';
 import * as pulumi from '@pulumi/pulumi';
 import * as postgresql from '@pulumi/postgresql';
-import { composeFileSources, renderComposeFile, renderDotEnv } from './compose';
+import { composeFileSources, renderComposeFile } from './compose';
 import { ConnectionDescription, PoolerMode, checkLoginOptions, libpqUrl } from '../core/dsn';
 import { ValidationError, check } from '../core/errors';
-import { KRATOS_ADMIN_PORT, checkOneShotExit, validateKratosConfig } from '../core/kratos';
+import { KRATOS_ADMIN_PORT, checkOneShotExit, kratosConfigWithDsn } from '../core/kratos';
 import {
   CONTAINER_PATHS,
   ContainerPlan,
-  EnvSecret,
   FileContent,
   ImageRef,
   LOCAL_SERVER_HOST,
@@ -27,7 +26,9 @@ import {
   LocalKratosOptions,
   LocalStackOptions,
   LocalStackPlan,
+  SECRET_FILES,
   ServiceCondition,
+  VOLUME_OWNER_LABEL,
   dockerNames,
   planLocalStack,
   renderLocalBootstrapSql,
@@ -38,13 +39,7 @@ import { ClientTls, ServerKind, SslMode } from '../core/tls';
 import { GeneratedLogin, InstanceOutputs, bootstrapSqlOutput, connectionOutputs, generateInstanceLogins, generateLogin } from '../provisioning/logins';
 import { DEFAULT_ADMIN_MAX_CONNECTIONS, PostgresServerHandle, createServerHandle } from '../provisioning/server-handle';
 import { createServerCertificates } from '../provisioning/tls-certificates';
-
-/**
- * Files uploaded as secrets: the TLS key and the bootstrap script
- * (verifiers). A user's Kratos config (cookie and cipher secrets) is a
- * secret Output already; the minimal one holds no secret.
- */
-const SECRET_FILES: ReadonlySet<FileContent> = new Set([FileContent.ServerKey, FileContent.BootstrapSql]);
+import { LocalDataGuard } from './data-guard';
 
 /** Kratos next to the server (see {@link LocalKratosOptions} for the other fields). */
 export interface LocalKratosArgs extends Omit<LocalKratosOptions, 'config'> {
@@ -88,6 +83,14 @@ export interface LocalPostgresArgs extends Omit<LocalStackOptions, 'kratos'> {
    */
   allowDataDeletion?: boolean;
   /**
+   * Attach a data volume another stack made (its owner label names that
+   * stack) and take its data. Only when that stack is gone or no longer
+   * runs a server on it: two servers on one data directory corrupt it.
+   * Without it, such a volume is refused before any container starts.
+   * @default false
+   */
+  adoptVolume?: boolean;
+  /**
    * The data volume's Docker name. @default "<dockerNamePrefix><name>-postgres-data"
    * Warning: a new name means a new, empty volume (the old one is retained).
    * Re-attaching a kept volume is safe: the bootstrap sets the superuser's
@@ -98,7 +101,7 @@ export interface LocalPostgresArgs extends Omit<LocalStackOptions, 'kratos'> {
    * Length of generated passwords, in characters (letters and digits).
    * @default 32
    * Warning: a change makes new passwords; the server container (its
-   * `POSTGRES_PASSWORD`) and every client container are replaced.
+   * password file) and every client container are replaced.
    */
   passwordLength?: number;
   /** libpq `connect_timeout` of the clients, in seconds. @default 10 */
@@ -121,11 +124,14 @@ export interface LocalInstance extends InstanceOutputs {
  * PostgreSQL in Docker on this machine, with optional TLS, app instances
  * and Ory Kratos — the primary seed's Strategy 1.
  *
- * Resources: a `docker.RemoteImage` (kept locally on destroy), a private
+ * Resources: `LocalDataGuard` (state only: refuses at preview another
+ * PostgreSQL major over the same data volume, and another stack's volume),
+ * a `docker.RemoteImage` (kept locally on destroy), a private
  * `docker.Network` on which the server answers as `postgres`, a named data
- * `docker.Volume` (retained on delete), a volume for the server's Unix
+ * `docker.Volume` (retained on delete; labelled with its owner stack), a volume for the server's Unix
  * socket, a generated superuser password and SCRAM salt (`random`), the
- * server container (healthcheck `pg_isready -h 127.0.0.1 -p 5432 -U
+ * server container (the password as a root-only file,
+ * `POSTGRES_PASSWORD_FILE`, never in its environment; healthcheck `pg_isready -h 127.0.0.1 -p 5432 -U
  * postgres -d <database>` every 5 s, 10 retries, 30 s start period; `wait:
  * true`, so dependants start only once it is healthy; 60 s to shut down
  * cleanly on replace or destroy); with TLS the CA and server certificate
@@ -192,11 +198,13 @@ export class LocalPostgres extends pulumi.ComponentResource {
   public readonly kratosDsn?: pulumi.Output<string>;
   /** Kratos' environment, `{ DSN }` (secret), when Kratos runs. */
   public readonly kratosEnv?: pulumi.Output<{ DSN: string }>;
-  /** The equivalent docker-compose.yml (no secrets: `${VAR}` references). */
+  /** The equivalent docker-compose.yml (no password in it: see {@link composeFiles}). */
   public readonly composeYaml: pulumi.Output<string>;
-  /** The compose `.env` file with the secrets it references (secret). */
-  public readonly composeEnv: pulumi.Output<string>;
-  /** Files the compose file mounts, by path relative to it (secret: the TLS key and verifiers). */
+  /**
+   * Files the compose file mounts, by path relative to it (secret: the
+   * superuser's password as `secrets/postgres-password`, Kratos' config with
+   * its DSN, the TLS key, the bootstrap's verifiers).
+   */
   public readonly composeFiles: pulumi.Output<Record<string, string>>;
   /** The admin provider, when published. */
   public readonly provider?: postgresql.Provider;
@@ -237,26 +245,45 @@ export class LocalPostgres extends pulumi.ComponentResource {
       pulumi.log.warn(`publishAddress ${everyInterface}: the published ports are reachable on every interface of this machine, not only from it${adminApi}`, this);
     }
 
-    // 1. Passwords with a stable SCRAM salt each: the superuser's, and each login role's.
+    // 1. The data volume's guard, registered first: another major over the same volume (the server
+    //    would crash-loop on the old data directory), or another stack's volume (two servers on one
+    //    data directory), is refused at preview, before any step.
+    const owner = `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
+    const dataGuard = new LocalDataGuard(
+      `${name}-data-guard`,
+      { volume: names.volume, image: plan.postgres.image, major: plan.postgres.major, owner, adopt: args.adoptVolume ?? false },
+      parent,
+    );
+
+    // 2. Passwords with a stable SCRAM salt each: the superuser's, and each login role's.
     const superuser = generateLogin(`${name}-superuser`, passwordLength, this);
     this.superuserPassword = superuser.password;
     const { logins, verifiers } = generateInstanceLogins(name, plan.server.instances, passwordLength, this);
     const instancesSql = bootstrapSqlOutput(plan.server.instances, verifiers);
     this.bootstrapSql = pulumi.secret(pulumi.all([superuser.verifier, instancesSql]).apply(([verifier, sql]) => renderLocalBootstrapSql(verifier, sql, plan.superuser)));
 
-    // 2. Certificates.
+    // 3. Certificates.
     const certs = plan.certificates ? createServerCertificates(name, plan.certificates, this) : undefined;
     this.caPem = certs?.caCertPem;
 
-    // 3. Images, network, volume.
+    // 4. Images, network, volume.
     const postgresImage = new docker.RemoteImage(`${name}-postgres-image`, { name: plan.postgres.image, keepLocally: true }, parent);
     const kratosImage = plan.kratos ? new docker.RemoteImage(`${name}-kratos-image`, { name: plan.kratos.image, keepLocally: true }, parent) : undefined;
-    this.network = new docker.Network(`${name}-network`, { name: names.network, driver: 'bridge' }, parent);
-    this.volume = new docker.Volume(`${name}-data`, { name: names.volume }, { ...parent, retainOnDelete: !(args.allowDataDeletion ?? false) });
+    // Nothing is made before the images are here (a missing image then changes nothing).
+    const imagesFirst = { ...parent, dependsOn: kratosImage ? [postgresImage, kratosImage] : [postgresImage] };
+    this.network = new docker.Network(`${name}-network`, { name: names.network, driver: 'bridge' }, imagesFirst);
+    // The owner label, set when the volume is made (labels replace a volume, so a later change is
+    // ignored): Docker hands an existing volume of the same name back; the guard reads whose it is.
+    this.volume = new docker.Volume(
+      `${name}-data`,
+      { name: names.volume, labels: [{ label: VOLUME_OWNER_LABEL, value: owner }] },
+      { ...imagesFirst, retainOnDelete: !(args.allowDataDeletion ?? false), ignoreChanges: ['labels'] },
+    );
+
     // The socket directory holds nothing worth keeping (the server recreates its socket on start).
     this.socketVolume = plan.oneShotBootstrap ? new docker.Volume(`${name}-socket`, { name: names.socketVolume }, parent) : undefined;
 
-    // 4. Connections of the instances (from the network and from this machine).
+    // 5. Connections of the instances (from the network and from this machine).
     const networkTls: ClientTls = plan.tls ? { sslmode: SslMode.VerifyFull, sslrootcert: plan.paths.clientCaFile } : { sslmode: SslMode.Disable };
     const hostTls: ClientTls = plan.tls ? { sslmode: SslMode.VerifyFull, sslrootcert: hostCaFile } : { sslmode: SslMode.Disable };
     this.instances = {};
@@ -269,32 +296,35 @@ export class LocalPostgres extends pulumi.ComponentResource {
       this.kratosEnv = kratosInstance.env.kratos;
     }
 
-    // 5. File contents and secrets of the containers, then the containers in dependency order.
-    const contents: Partial<Record<FileContent, pulumi.Input<string>>> = { ...plan.staticFiles, [FileContent.BootstrapSql]: this.bootstrapSql };
-    if (kratosConfig !== undefined) {
-      // The user's config: secret; plain text was checked by the plan already, an Output is checked once known.
-      contents[FileContent.KratosConfig] = pulumi.secret(
-        typeof kratosConfig === 'string' ? kratosConfig : pulumi.output(kratosConfig).apply((text) => validateKratosConfig(text, 'kratos.config')),
-      );
+    // 6. File contents and secrets of the containers, then the containers in dependency order.
+    // Passwords reach the containers as files (never in their environment, which `docker inspect` shows).
+    const contents: Partial<Record<FileContent, pulumi.Input<string>>> = {
+      ...plan.staticFiles,
+      [FileContent.BootstrapSql]: this.bootstrapSql,
+      [FileContent.SuperuserPassword]: this.superuserPassword,
+    };
+    if (plan.kratos && this.kratosDsn) {
+      // The user's config (checked by the plan when plain text, here once an Output is known) or the
+      // minimal one, with the DSN added: a secret.
+      const config = kratosConfig ?? (plan.kratos.config as string);
+      contents[FileContent.KratosConfig] = pulumi.secret(pulumi.all([config, this.kratosDsn]).apply(([text, dsn]) => kratosConfigWithDsn(text, dsn, 'kratos.config')));
     }
     if (certs) {
       contents[FileContent.ServerCert] = certs.serverCertPem;
       contents[FileContent.ServerKey] = certs.serverKeyPem;
       contents[FileContent.CaCert] = certs.caCertPem;
     }
-    const secrets: Partial<Record<EnvSecret, pulumi.Output<string>>> = { [EnvSecret.SuperuserPassword]: this.superuserPassword };
-    if (this.kratosDsn) secrets[EnvSecret.KratosDsn] = this.kratosDsn;
     const images: Record<ImageRef, pulumi.Output<string> | undefined> = { [ImageRef.Postgres]: postgresImage.imageId, [ImageRef.Kratos]: kratosImage?.imageId };
     const containers = new Map<string, docker.Container>();
     for (const c of plan.containers) {
-      containers.set(c.service, this.createContainer(name, c, names.container, containers, images, contents, secrets));
+      containers.set(c.service, this.createContainer(name, c, names.container, containers, images, contents, c.dataVolumePath ? [dataGuard] : []));
     }
     this.serverContainer = containers.get('postgres') as docker.Container;
     this.bootstrapContainer = containers.get('postgres-bootstrap');
     this.migrationContainer = containers.get('kratos-migrate');
     this.kratosContainer = containers.get('kratos');
 
-    // 6. Admin access through the published port: the provider and the handle.
+    // 7. Admin access through the published port: the provider and the handle.
     if (plan.publish) {
       const publish = plan.publish;
       // The superuser's password is this stack's once the bootstrap exited 0 (it repairs a kept volume's).
@@ -357,12 +387,8 @@ export class LocalPostgres extends pulumi.ComponentResource {
       if (plan.server.instances.length > 0) this.serverHandle.claims.claim(name, plan.server.instances);
     }
 
-    // 7. The same stack as docker-compose.yml, .env and files.
+    // 8. The same stack as docker-compose.yml and its files.
     this.composeYaml = pulumi.output(renderComposeFile(plan));
-    const envNames = Object.keys(secrets) as EnvSecret[];
-    this.composeEnv = pulumi.secret(
-      pulumi.all(envNames.map((n) => secrets[n] as pulumi.Output<string>)).apply((values) => renderDotEnv(Object.fromEntries(envNames.map((n, i) => [n, values[i] as string])))),
-    );
     const sources = composeFileSources(plan);
     this.composeFiles = pulumi.secret(
       pulumi.all(sources.map((s) => contents[s.content] as pulumi.Input<string>)).apply((texts) => Object.fromEntries(sources.map((s, i) => [s.source, texts[i] as string]))),
@@ -375,7 +401,6 @@ export class LocalPostgres extends pulumi.ComponentResource {
       kratosDsn: this.kratosDsn,
       bootstrapSql: this.bootstrapSql,
       composeYaml: this.composeYaml,
-      composeEnv: this.composeEnv,
       composeFiles: this.composeFiles,
     });
   }
@@ -455,7 +480,7 @@ export class LocalPostgres extends pulumi.ComponentResource {
     created: Map<string, docker.Container>,
     images: Record<ImageRef, pulumi.Output<string> | undefined>,
     contents: Partial<Record<FileContent, pulumi.Input<string>>>,
-    secrets: Partial<Record<EnvSecret, pulumi.Output<string>>>,
+    guards: pulumi.Resource[],
   ): docker.Container {
     const baseImage = images[c.image] as pulumi.Output<string>;
     // The exit-code gate: Docker's attach does not fail on a non-zero exit, so the
@@ -464,9 +489,6 @@ export class LocalPostgres extends pulumi.ComponentResource {
       .filter((d) => d.condition === ServiceCondition.CompletedSuccessfully)
       .map((d): [string, docker.Container] => [d.service, created.get(d.service) as docker.Container]);
     const image = gates.length === 0 ? baseImage : pulumi.all([baseImage, this.exitGate(gates, containerName, containerName(c.service))]).apply(([id]) => id);
-    const hasSecret = c.env.some((e) => e.secret !== undefined);
-    const envValues = pulumi.all(c.env.map((e) => (e.secret !== undefined ? (secrets[e.secret] as pulumi.Output<string>) : pulumi.output(e.value ?? ''))));
-    const envs = envValues.apply((values) => c.env.map((e, i) => `${e.name}=${values[i]}`));
     const volumes: docker.types.input.ContainerVolume[] = [];
     if (c.dataVolumePath) volumes.push({ volumeName: this.volume.name, containerPath: c.dataVolumePath });
     if (c.socketVolumePath && this.socketVolume) volumes.push({ volumeName: this.socketVolume.name, containerPath: c.socketVolumePath });
@@ -477,7 +499,7 @@ export class LocalPostgres extends pulumi.ComponentResource {
         image,
         ...(c.entrypoint ? { entrypoints: c.entrypoint } : {}),
         command: c.command,
-        envs: hasSecret ? pulumi.secret(envs) : envs,
+        envs: c.env.map((e) => `${e.name}=${e.value}`),
         ...(c.user !== undefined ? { user: c.user } : {}),
         uploads: c.files.map((f) => ({
           file: f.path,
@@ -507,7 +529,7 @@ export class LocalPostgres extends pulumi.ComponentResource {
       },
       {
         parent: this,
-        dependsOn: c.dependsOn.map((d) => created.get(d.service) as docker.Container),
+        dependsOn: [...guards, ...c.dependsOn.map((d) => created.get(d.service) as docker.Container)],
         // Never two servers on one data directory, and container names are unique.
         deleteBeforeReplace: true,
         // A one-shot's output may echo SQL (verifiers) or a DSN: keep it encrypted in the state.

@@ -6,19 +6,14 @@
  */
 import { CONTAINER_PATHS, LOCAL_SERVER_PORT, LocalPaths } from './paths';
 
-/** Secrets that containers receive through their environment. */
-export enum EnvSecret {
-  /** The superuser's password (`POSTGRES_PASSWORD`: initdb sets it on an empty data directory; the bootstrap sets it on a kept one). */
-  SuperuserPassword = 'POSTGRES_PASSWORD',
-  /** The Kratos DSN (it carries the Kratos role's password). */
-  KratosDsn = 'KRATOS_DSN',
-}
-
-/** One environment variable: a plain value, or a secret filled in by the component / the .env file. */
+/**
+ * One environment variable. Never a secret: passwords reach containers as
+ * files (`POSTGRES_PASSWORD_FILE`, Kratos' config file), which `docker
+ * inspect` does not show.
+ */
 export interface EnvEntry {
   name: string;
-  value?: string;
-  secret?: EnvSecret;
+  value: string;
 }
 
 /** What a file in a container holds. */
@@ -27,9 +22,12 @@ export enum FileContent {
   PgHba = 'pg_hba.conf',
   TlsEntrypoint = 'entrypoint.sh',
   BootstrapSql = 'bootstrap.sql',
+  /** The superuser's password, read by the image's entrypoint through `POSTGRES_PASSWORD_FILE` (a Docker secret file). */
+  SuperuserPassword = 'postgres-password',
   ServerCert = 'server.crt',
   ServerKey = 'server.key',
   CaCert = 'ca.crt',
+  /** Kratos' config, with its `dsn` (a secret). */
   KratosConfig = 'kratos.yml',
   IdentitySchema = 'identity.schema.json',
 }
@@ -40,6 +38,7 @@ export const COMPOSE_SOURCES: Readonly<Record<FileContent, string>> = {
   [FileContent.PgHba]: './postgres/pg_hba.conf',
   [FileContent.TlsEntrypoint]: './postgres/entrypoint.sh',
   [FileContent.BootstrapSql]: './postgres/bootstrap.sql',
+  [FileContent.SuperuserPassword]: './secrets/postgres-password',
   [FileContent.ServerCert]: './postgres/tls/server.crt',
   [FileContent.ServerKey]: './postgres/tls/server.key',
   [FileContent.CaCert]: './postgres/tls/ca.crt',
@@ -47,9 +46,15 @@ export const COMPOSE_SOURCES: Readonly<Record<FileContent, string>> = {
   [FileContent.IdentitySchema]: './kratos/identity.schema.json',
 };
 
+/**
+ * Files that hold a password or a key: uploaded as Pulumi secrets, kept out
+ * of the plan.
+ */
+export const SECRET_FILES: ReadonlySet<FileContent> = new Set([FileContent.ServerKey, FileContent.BootstrapSql, FileContent.SuperuserPassword, FileContent.KratosConfig]);
+
 /** A file placed in a container. */
 export interface FileMount {
-  /** Path in the container. */
+  /** Path in the container. Under `/run/secrets/`: a Docker secret (a compose `secrets:` entry). */
   path: string;
   content: FileContent;
   /** Octal mode, e.g. "0644". */

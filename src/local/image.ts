@@ -84,3 +84,29 @@ export function parsePostgresImage(image: string, majorVersion?: number, field =
 export function dataMountPath(major: number): string {
   return major >= 18 ? '/var/lib/postgresql' : '/var/lib/postgresql/data';
 }
+
+/** What a data volume was last deployed with (kept by the component's `LocalDataMajor` guard). */
+export interface DataGeneration {
+  /** The data volume's Docker name. */
+  volume: string;
+  image: string;
+  major: number;
+}
+
+/**
+ * Whether the server may move from `previous` to `next`: a new image of
+ * the same major, or any image on another volume, yes; another major over
+ * the same volume, no — PostgreSQL cannot open another major's data
+ * directory, so the new container would only crash-loop (the image's
+ * entrypoint skips initdb on a non-empty volume).
+ * @returns the refusal (naming `image`, with the upgrade procedure), or
+ *   undefined when the change is safe.
+ */
+export function checkLocalMajorChange(previous: DataGeneration, next: DataGeneration): ValidationError | undefined {
+  if (previous.volume !== next.volume || previous.major === next.major) return undefined;
+  return new ValidationError(
+    'image',
+    `${previous.image} → ${next.image} changes PostgreSQL ${previous.major} → ${next.major}, but the data volume "${previous.volume}" holds a PostgreSQL ${previous.major} data directory, which PostgreSQL ${next.major} cannot open (the new server would crash-loop)`,
+    `Keep image "${previous.image}". To upgrade: add a second LocalPostgres on ${next.image} (another name and publishPort), \`pulumi up\`, copy each database with \`npx postgres-strategies migrate --from-env FROM --to-env TO\` (FROM and TO: the old and new instances' hostUrl outputs), move Kratos and your apps to the new one, \`pulumi up\`, and remove the old one when you no longer need it (README: Local Docker, a new PostgreSQL major)`,
+  );
+}

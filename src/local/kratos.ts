@@ -17,7 +17,7 @@ import {
   validateKratosConfig,
 } from '../core/kratos';
 import { InstanceSpec, RoleShape } from '../core/plan';
-import { ContainerPlan, EnvEntry, EnvSecret, FileContent, FileMount, ImageRef, PortPlan, ServiceCondition, ServiceDependency } from './containers';
+import { ContainerPlan, FileContent, FileMount, ImageRef, PortPlan, ServiceCondition, ServiceDependency } from './containers';
 import { IMAGE_REFERENCE } from './image';
 import { LocalPaths } from './paths';
 import { planPublish } from './publish';
@@ -30,7 +30,7 @@ export interface LocalKratosOptions {
   image?: string;
   /**
    * Kratos' config file (YAML) instead of the minimal one rendered here. It
-   * must not set `dsn` (Kratos gets it through the DSN variable). The minimal
+   * must not set `dsn` (the component adds the instance's DSN to it). The minimal
    * identity schema is still mounted at /etc/config/kratos/identity.schema.json.
    * It carries cookie and cipher secrets: it is uploaded as a secret and
    * kept out of the plan.
@@ -102,8 +102,8 @@ export interface KratosContext {
   publishAddress?: string;
   /** The config is given later (a Pulumi Input the component validates); render none. */
   configSupplied: boolean;
-  /** What kratos-migrate waits for: the bootstrap's success, or the healthy server. */
-  migrateAfter: ServiceDependency;
+  /** What kratos-migrate waits for: the bootstrap's success, or the healthy server; nothing for a server outside the stack. */
+  migrateAfter?: ServiceDependency;
   paths: LocalPaths;
 }
 
@@ -127,37 +127,38 @@ export function planKratos(k: LocalKratosOptions, ctx: KratosContext): { kratos:
   // The user's config is checked here when it is plain text, but never kept: it holds secrets.
   if (k.config !== undefined) validateKratosConfig(k.config, 'kratos.config');
   const config = ownConfig ? undefined : renderKratosConfig(configOptions, 'kratos');
+  // The config file is not static: the component adds the DSN to it (kratosConfigWithDsn), a secret.
   const staticFiles: Partial<Record<FileContent, string>> = { [FileContent.IdentitySchema]: KRATOS_IDENTITY_SCHEMA };
-  if (config !== undefined) staticFiles[FileContent.KratosConfig] = config;
   const ports: PortPlan[] = [];
   if (publicPublish) ports.push({ internal: KRATOS_PUBLIC_PORT, external: publicPublish.hostPort, address: publicPublish.address });
   if (adminPublish) ports.push({ internal: KRATOS_ADMIN_PORT, external: adminPublish.hostPort, address: adminPublish.address });
   const caMount: FileMount = { path: paths.clientCaFile, content: FileContent.CaCert, mode: '0644' };
-  const clientFiles = ctx.tls ? [caMount] : [];
-  const dsnEnv: EnvEntry = { name: 'DSN', secret: EnvSecret.KratosDsn };
+  // The DSN (with the role's password) is in the config file, never in the environment.
+  const clientFiles: FileMount[] = [
+    { path: paths.kratosConfig, content: FileContent.KratosConfig, mode: '0644' },
+    { path: paths.kratosIdentitySchema, content: FileContent.IdentitySchema, mode: '0644' },
+    ...(ctx.tls ? [caMount] : []),
+  ];
   const containers: ContainerPlan[] = [
     {
       service: 'kratos-migrate',
       image: ImageRef.Kratos,
-      command: [...KRATOS_MIGRATE_COMMAND],
-      env: [dsnEnv],
+      // -e: the DSN from the environment or, here, the config file's `dsn` key (Kratos v1.3.1 cmd/migrate/sql.go).
+      command: [...KRATOS_MIGRATE_COMMAND, '--config', paths.kratosConfig],
+      env: [],
       files: clientFiles,
       ports: [],
       aliases: [],
       oneShot: true,
       restart: 'no',
-      dependsOn: [ctx.migrateAfter],
+      dependsOn: ctx.migrateAfter ? [ctx.migrateAfter] : [],
     },
     {
       service: 'kratos',
       image: ImageRef.Kratos,
       command: kratosServeCommand(paths.kratosConfig, k.dev ?? false),
-      env: [dsnEnv],
-      files: [
-        { path: paths.kratosConfig, content: FileContent.KratosConfig, mode: '0644' },
-        { path: paths.kratosIdentitySchema, content: FileContent.IdentitySchema, mode: '0644' },
-        ...clientFiles,
-      ],
+      env: [],
+      files: clientFiles,
       ports,
       aliases: ['kratos'],
       oneShot: false,

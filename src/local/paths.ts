@@ -39,6 +39,12 @@ export interface LocalPaths {
   keyDir: string;
   /** The key the server reads (`ssl_key_file`): `<keyDir>/server.key`. */
   keyFile: string;
+  /**
+   * The superuser's password file (`POSTGRES_PASSWORD_FILE`), where Docker
+   * and compose put secrets. The entrypoint reads it as root, before it
+   * steps down to the OS user postgres: root-owned, 0600.
+   */
+  superuserPasswordFile: string;
   /** The bootstrap script as an init script (runs on an empty volume only). */
   initScript: string;
   /** The bootstrap script in the one-shot bootstrap container. */
@@ -62,6 +68,7 @@ export const CONTAINER_PATHS: Readonly<LocalPaths> = {
   keyUpload: '/etc/postgresql/tls/server.key',
   keyDir: '/run/postgres-strategies',
   keyFile: '/run/postgres-strategies/server.key',
+  superuserPasswordFile: '/run/secrets/postgres-password',
   initScript: '/docker-entrypoint-initdb.d/10-postgres-strategies.sql',
   bootstrapScript: '/etc/postgres-strategies/bootstrap.sql',
   clientCaFile: '/etc/postgres-strategies/ca.crt',

@@ -29,11 +29,11 @@
  */
 import { ServerCapacity, connectionBudget } from '../core/budget';
 import { ServerCertificatePlan } from '../core/certificates';
-import { check } from '../core/errors';
+import { ValidationError, check } from '../core/errors';
 import { IdentifierKind, validateIdentifier } from '../core/identifiers';
 import { InstanceSpec, ServerPlan, planServer } from '../core/plan';
 import { ConfValue, HbaRule, renderPgHba, renderPostgresqlConf } from '../core/server-config';
-import { BootstrapMode, ContainerPlan, EnvSecret, FileContent, FileMount, ImageRef, ServiceCondition, healthcheckTest, serverCommand } from './containers';
+import { BootstrapMode, ContainerPlan, FileContent, FileMount, ImageRef, ServiceCondition, healthcheckTest, serverCommand } from './containers';
 import { DEFAULT_LOCAL_IMAGE, PostgresImage, dataMountPath, parsePostgresImage } from './image';
 import { LocalKratosOptions, LocalKratosPlan, pickKratosInstance, planKratos } from './kratos';
 import { CONTAINER_PATHS, LOCAL_HEALTHCHECK_TIMING, LOCAL_INITDB_ARGS, LOCAL_SERVER_HOST, LOCAL_SERVER_PORT, LOCAL_SUPERUSER, LocalPaths } from './paths';
@@ -115,7 +115,8 @@ export interface LocalStackOptions {
    * Run Ory Kratos: a one-shot `kratos-migrate` (`migrate sql -e --yes`) once
    * the server (and the bootstrap) is ready, and `kratos serve` only if the
    * migration exited 0. Kratos logs in as its instance's role (not the
-   * superuser, unlike the seed), with `DSN` in its environment.
+   * superuser, unlike the seed), its DSN in the mounted config file (a
+   * secret), never in its environment.
    * @default no Kratos
    */
   kratos?: LocalKratosOptions;
@@ -233,6 +234,7 @@ export function planLocalStack(options: LocalStackOptions, paths: LocalPaths = C
 
   // The server. Nothing in it depends on the instances (unless the init script is asked for).
   const serverFiles: FileMount[] = [
+    { path: paths.superuserPasswordFile, content: FileContent.SuperuserPassword, mode: '0600' },
     { path: paths.configFile, content: FileContent.PostgresqlConf, mode: '0644' },
     { path: paths.hbaFile, content: FileContent.PgHba, mode: '0644' },
   ];
@@ -255,7 +257,7 @@ export function planLocalStack(options: LocalStackOptions, paths: LocalPaths = C
       command: serverCommand(paths),
       env: [
         { name: 'POSTGRES_USER', value: LOCAL_SUPERUSER },
-        { name: 'POSTGRES_PASSWORD', secret: EnvSecret.SuperuserPassword },
+        { name: 'POSTGRES_PASSWORD_FILE', value: paths.superuserPasswordFile },
         { name: 'POSTGRES_DB', value: database },
         { name: 'POSTGRES_INITDB_ARGS', value: LOCAL_INITDB_ARGS },
       ],
@@ -372,4 +374,36 @@ export function dockerNames(name: string, volumeName?: string, prefix = ''): Doc
   const volume = volumeName ?? `${base}-postgres-data`;
   check(DOCKER_NAME.test(volume) && volume.length <= 255, 'volumeName', `"${volume}" is not a Docker volume name`, 'Use letters, digits, "_", "." and "-", starting with a letter or digit');
   return { network: `${base}-network`, volume, socketVolume: `${base}-postgres-socket`, container: (service) => `${base}-${service}` };
+}
+
+/** The label naming the stack a data volume belongs to (`<project>/<stack>/<component name>`). */
+export const VOLUME_OWNER_LABEL = 'org.postgres-strategies.owner';
+
+/** A Docker label as `@pulumi/docker` reports it. */
+export interface DockerLabel {
+  label: string;
+  value: string;
+}
+
+/**
+ * Checks that the data volume Docker gave the stack is its own. Docker's
+ * volume create returns an existing volume of the same name instead of
+ * failing, so without this check a second stack with the same
+ * `volumeName` would start a second server on the first stack's data
+ * directory (PostgreSQL's lock file does not see across containers: the
+ * data is corrupted). A volume with no owner label (made by hand, or by a
+ * release before the label) is accepted.
+ * @param labels the volume's labels as Docker reports them after the create
+ * @param owner this component's owner value (`<project>/<stack>/<name>`)
+ * @param adopt `adoptVolume`: take over a volume another stack made
+ * @throws ValidationError naming `volumeName`, the volume and its owner
+ */
+export function checkVolumeOwner(volume: string, labels: readonly DockerLabel[] | undefined, owner: string, adopt: boolean): void {
+  const current = labels?.find((l) => l.label === VOLUME_OWNER_LABEL)?.value;
+  if (current === undefined || current === owner || adopt) return;
+  throw new ValidationError(
+    'volumeName',
+    `the Docker volume "${volume}" belongs to ${current} (its ${VOLUME_OWNER_LABEL} label), and a second server on its data directory would corrupt it`,
+    `Give this stack its own volumeName (or dockerNamePrefix). To take over the data of a stack that is gone, set adoptVolume: true; to copy it into this stack, use \`npx postgres-strategies migrate\``,
+  );
 }

@@ -255,7 +255,7 @@ function rowHashSql(expr: string, hash: RowHash): string {
 }
 
 /** A probe of texts of every length from 0 to 40 bytes (every tail of the hash's 12-byte blocks). */
-const HASH_PROBE = "SELECT pg_catalog.array_agg(pg_catalog.hashtextextended(pg_catalog.repeat('ps', i) || pg_catalog.chr(65 + i % 26) COLLATE \"C\", 0) ORDER BY i)::text AS h FROM pg_catalog.generate_series(0, 20) i";
+export const HASH_PROBE = "SELECT pg_catalog.array_agg(pg_catalog.hashtextextended(pg_catalog.repeat('ps', i) || pg_catalog.chr(65 + i % 26) COLLATE \"C\", 0) ORDER BY i)::text AS h FROM pg_catalog.generate_series(0, 20) i";
 
 /**
  * The row hash for two servers: {@link RowHash.HashTextExtended} when they

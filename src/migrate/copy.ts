@@ -187,14 +187,14 @@ function readToc(pgRestore: string, env: NodeJS.ProcessEnv, input: Readable, sig
   });
 }
 
-interface Finished {
+export interface Finished {
   code: number | null;
   signal: NodeJS.Signals | null;
   errors: string[];
 }
 
 /** Collects a tool's stderr: calls `onLine` for each line, keeps the last lines that are not progress. */
-function watch(child: ChildProcess, onLine: (line: string) => void): Promise<Finished> {
+export function watch(child: ChildProcess, onLine: (line: string) => void): Promise<Finished> {
   const errors: string[] = [];
   const rl = createInterface({ input: child.stderr! });
   rl.on('line', (line) => {

@@ -247,7 +247,7 @@ function emptyTargetStep(target: Endpoint): string {
  * caller reads them when their moment comes). `objects` is the side's
  * inventory: the source's was read in the copy's snapshot before the copy.
  */
-async function read(
+export async function read(
   side: VerifyProgress['side'],
   clients: Client[],
   tables: string[],
@@ -271,7 +271,7 @@ async function read(
 }
 
 /** Opens `n` more sessions to `endpoint`, each prepared by `prepare`; closes them all if one fails. */
-async function moreSessions(n: number, endpoint: Endpoint, secrets: readonly string[], prepare: (c: Client) => Promise<void>): Promise<Client[]> {
+export async function moreSessions(n: number, endpoint: Endpoint, secrets: readonly string[], prepare: (c: Client) => Promise<void>): Promise<Client[]> {
   const opened = await Promise.allSettled(Array.from({ length: n }, () => connect(endpoint, secrets)));
   const ok = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
   try {

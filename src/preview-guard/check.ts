@@ -23,6 +23,7 @@
  *   `docker.Container`: `ports` among others (kreuzwerker/docker v4.5.0,
  *   which @pulumi/docker 5 bridges).
  */
+import { backupFindings } from './backups';
 import { Finding, FindingCode, Severity } from './findings';
 import { PreviewDigest, PreviewResourceState, PreviewStep, parsePreview, parseUrn } from './preview';
 import { NOUNS, Subject, SubjectKind, UrnIndex, nameInput, resourceLabel, subjectOf } from './subjects';
@@ -38,6 +39,8 @@ export interface CheckPreviewOptions {
    * reported. @default []
    */
   allow?: readonly string[];
+  /** The time certificate expiry is judged against. @default now */
+  now?: Date;
 }
 
 const REPLACEMENT_HALVES = new Set(['create-replacement', 'delete-replaced']);
@@ -70,6 +73,8 @@ interface Context {
   index: UrnIndex;
   /** The current URN of a resource the preview shows under an alias (its old URN), else the URN itself. */
   current: (urn: string) => string;
+  /** Milliseconds since the epoch: what "expires in N days" counts from. */
+  now: number;
 }
 
 function quote(name: string): string {
@@ -124,7 +129,7 @@ const PROVIDER_REPLACED_INSTEAD =
 
 /** The verdicts of one step (most steps have none or one). */
 function judge(j: Judged, context: Context): Verdict[] {
-  const lasting = [...movedVerdicts(j, context), ...protectionVerdicts(j)];
+  const lasting = [...movedVerdicts(j, context), ...protectionVerdicts(j), ...expiryVerdicts(j, context.now)];
   if (j.op === 'same') return lasting;
   return [...stepVerdicts(j, context), ...lasting];
 }
@@ -340,6 +345,17 @@ function kindVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
       return forceSslVerdicts(step);
     case SubjectKind.LoginRotation:
       return rotationVerdicts(step, op);
+    case SubjectKind.ServerCertificate:
+      if (op !== 'replace') return [];
+      return [{
+        severity: Severity.Warning,
+        code: FindingCode.CertificateExpiring,
+        properties: props,
+        effect: props.includes('readyForRenewal')
+          ? `is in its last 30 days${expiresOn(step)} and is re-issued in the state. ${SERVER_RENEWS}`
+          : `is re-issued (${props.join(', ')}). ${SERVER_RENEWS}`,
+        instead: CHECK_SERVED,
+      }];
     default:
       return [];
   }
@@ -394,6 +410,49 @@ function rotationVerdicts(step: PreviewStep, op: Judged['op']): Verdict[] {
     effect: `the login rotates (rotation ${before} → ${after}): ${OUTPUTS} changes its user and password; the previous login keeps working until the next rotation, and the one before it stops — nothing is lost`,
     instead: 'Roll the clients out with the new DSNs before the next rotation.',
   }];
+}
+
+const SERVER_RENEWS =
+  'A server set up by a release with its own renewal renews the certificate it serves from 30 days before its expiry (a daily timer); a server set up by an older release, or with `renewCertificateOnServer: false`, keeps serving the old one until `setupScript` runs, and verify-full clients refuse it once it expires';
+const CHECK_SERVED =
+  'Check what the server serves: `openssl s_client -starttls postgres -connect <host>:5432 </dev/null | openssl x509 -noout -enddate`. On a server set up by an older release run this release\'s `setupScript` once (it installs the renewal), or after this `up`.';
+
+/** Days before expiry from which a certificate still in the state is reported: the server certificate, the CA. */
+const EXPIRY_WARNING_DAYS: Partial<Record<SubjectKind, number>> = { [SubjectKind.ServerCertificate]: 45, [SubjectKind.CertificateAuthority]: 400 };
+
+function validityEnd(step: PreviewStep): number | undefined {
+  const end = step.oldState?.outputs?.['validityEndTime'];
+  const t = typeof end === 'string' ? Date.parse(end) : NaN;
+  return Number.isNaN(t) ? undefined : t;
+}
+
+function expiresOn(step: PreviewStep): string {
+  const end = validityEnd(step);
+  return end === undefined ? '' : ` (it expires on ${new Date(end).toISOString().slice(0, 10)})`;
+}
+
+/**
+ * A certificate the stack keeps (a `same` step shows with `--show-sames`)
+ * whose expiry nears: 45 days for Hetzner's server certificate (the
+ * renewals start at 30), 400 for a CA (`pulumi up` re-issues it in its last
+ * year, and every client needs the new one).
+ */
+function expiryVerdicts(j: Judged, now: number): Verdict[] {
+  const within = EXPIRY_WARNING_DAYS[j.subject.kind];
+  const end = validityEnd(j.step);
+  if (within === undefined || end === undefined || (j.op !== 'same' && j.op !== 'update')) return [];
+  const days = Math.floor((end - now) / 86_400_000);
+  if (days > within) return [];
+  const when = `${days < 0 ? 'expired' : 'expires'} on ${new Date(end).toISOString().slice(0, 10)} (${days < 0 ? `${-days} days ago` : `in ${days} days`})`;
+  if (j.subject.kind === SubjectKind.CertificateAuthority) {
+    return [{
+      severity: Severity.Warning,
+      code: FindingCode.CertificateExpiring,
+      effect: `${when}: a \`pulumi up\` re-issues it in its last year (same key); clients keep verifying with the old one until it expires, then refuse the server`,
+      instead: 'Run `pulumi up`, bring the new CA to the server (`setupScript` on Hetzner), and give every client the new `caPem` before the old one expires.',
+    }];
+  }
+  return [{ severity: Severity.Warning, code: FindingCode.CertificateExpiring, effect: `the one in the state ${when}. ${SERVER_RENEWS}`, instead: CHECK_SERVED }];
 }
 
 /**
@@ -707,6 +766,7 @@ export function checkPreview(preview: string | PreviewDigest, options: CheckPrev
   }
   const context: Context = {
     ...lookup,
+    now: (options.now ?? new Date()).getTime(),
     leaving: (c) => deletedAt.get(place(c, lookup)) ?? [],
     sameName: (c) => {
       const name = physicalName(c, lookup);
@@ -738,6 +798,8 @@ export function checkPreview(preview: string | PreviewDigest, options: CheckPrev
       findings.push(ack !== undefined ? { ...finding, acknowledgedBy: ack } : finding);
     }
   }
+
+  findings.push(...backupFindings(steps));
 
   const errors = (digest.diagnostics ?? []).filter((d) => d.severity === 'error');
   if (errors.length > 0) {

@@ -58,8 +58,14 @@ export enum FindingCode {
    * working and the sessions of its logins are terminated during the deploy.
    */
   Revoked = 'revoked',
+  /** A certificate nears its expiry, or is re-issued in its renewal window. */
+  CertificateExpiring = 'certificate-expiring',
   /** The preview itself failed or is partial, so its steps cannot be vouched for. */
   PreviewIncomplete = 'preview-incomplete',
+  /** A backup schedule is removed (backups.ts). */
+  BackupScheduleRemoved = 'backup-schedule-removed',
+  /** Backups would reach back less than 7 days (backups.ts). */
+  BackupRetentionShortened = 'backup-retention-shortened',
 }
 
 /** One finding. */

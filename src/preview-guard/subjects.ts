@@ -50,6 +50,7 @@ export const TYPES = {
   dockerContainer: 'docker:index/container:Container',
   tlsSelfSignedCert: 'tls:index/selfSignedCert:SelfSignedCert',
   loginRotation: 'pulumi-nodejs:dynamic/postgres-strategies:LoginRotation',
+  tlsLocallySignedCert: 'tls:index/locallySignedCert:LocallySignedCert',
 } as const;
 
 /** The library's components (their Pulumi type tokens). */
@@ -90,6 +91,8 @@ export enum SubjectKind {
   RdsParameterGroup = 'rds-parameter-group',
   /** An instance's login rotation state (alternating logins): which login every DSN output carries. */
   LoginRotation = 'login-rotation',
+  /** The server certificate of `HetznerPostgres` (its server serves it; a new one reaches it by its own renewal or setupScript). */
+  ServerCertificate = 'server-certificate',
 }
 
 /** A child resource the library's components create, as the guard recognises it. */
@@ -126,6 +129,7 @@ export const LIBRARY_CHILDREN: readonly LibraryChild[] = [
   { component: COMPONENTS.HetznerPostgres, type: TYPES.hcloudVolume, suffix: '-data', kind: SubjectKind.HetznerVolume },
   { component: COMPONENTS.HetznerPostgres, type: TYPES.hcloudServer, suffix: '-server', kind: SubjectKind.HetznerServer },
   { component: COMPONENTS.HetznerPostgres, type: TYPES.tlsSelfSignedCert, suffix: '-ca', kind: SubjectKind.CertificateAuthority },
+  { component: COMPONENTS.HetznerPostgres, type: TYPES.tlsLocallySignedCert, suffix: '-server-cert', kind: SubjectKind.ServerCertificate },
   { component: COMPONENTS.ExternalPostgres, type: TYPES.postgresqlProvider, suffix: '-admin', kind: SubjectKind.AdminProvider },
   { component: COMPONENTS.LocalPostgres, type: TYPES.postgresqlProvider, suffix: '-admin', kind: SubjectKind.AdminProvider },
   { component: COMPONENTS.RdsPostgres, type: TYPES.postgresqlProvider, suffix: '-admin', kind: SubjectKind.AdminProvider },
@@ -323,6 +327,7 @@ export const NOUNS: Record<SubjectKind, string> = {
   [SubjectKind.CertificateAuthority]: 'CA certificate',
   [SubjectKind.RdsParameterGroup]: 'RDS parameter group',
   [SubjectKind.LoginRotation]: 'login rotation',
+  [SubjectKind.ServerCertificate]: 'server certificate',
 };
 
 /** How a label shows a name: quoted in text, a code span in Markdown. */

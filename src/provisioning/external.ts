@@ -12,6 +12,8 @@ import { LoginRotationSpec } from '../core/rotation';
 import { ServerKind, SslMode, parseSslMode, sslModeVerifiesCertificate, validateClientTls } from '../core/tls';
 import { validateHost, validatePort, validateRootCertPem } from '../core/validate';
 import { checkedInput } from './checked-input';
+import { serverCatalog } from './retained';
+import { checkRootCertFile } from './root-cert-file';
 import { PoolerEndpoint, PostgresServerHandle, createServerHandle, validateServerHandleArgs } from './server-handle';
 
 /** Arguments of {@link ExternalPostgres}. */
@@ -46,10 +48,19 @@ export interface ExternalPostgresArgs {
   sslmode?: SslMode;
   /**
    * Path of the CA bundle on the machine running Pulumi (e.g. AWS's
-   * `global-bundle.pem` for RDS), for the admin connection.
+   * `global-bundle.pem` for RDS), for the admin connection; `system` for the
+   * operating system's trusted CAs (libpq 16+). A relative path is taken from
+   * the Pulumi project folder and made absolute. Checked at preview: the file
+   * must exist and hold PEM certificates (a CA that has not expired for
+   * verify-ca / verify-full).
    */
   sslrootcert?: string;
-  /** Path of the CA bundle on the app clients. @default sslrootcert */
+  /**
+   * Path of the CA bundle on the app clients' machines: what every client URL
+   * and env map carries as `sslrootcert`. Set it whenever the apps do not run
+   * on the machine that runs Pulumi (not checked here: the file is theirs).
+   * @default the absolute path of sslrootcert
+   */
   clientSslRootCert?: string;
   /** The CA certificate (PEM), exported to consumers of the handle. */
   rootCertPem?: pulumi.Input<string>;
@@ -128,7 +139,9 @@ export interface ExternalPostgresArgs {
  *   gateway does not permit (`prefer`, `allow`; `disable` on a managed
  *   server); a verify mode without a root certificate; a `rootCertPem` that
  *   is not parseable PEM, holds a private key, or (for verify-ca/verify-full)
- *   has no unexpired CA certificate; impossible connection numbers. A host,
+ *   has no unexpired CA certificate; an `sslrootcert` file that does not
+ *   exist or holds no PEM certificate (`ExternalPostgres.sslrootcert`, with
+ *   the absolute path looked at); impossible connection numbers. A host,
  *   port or rootCertPem known only at deploy (another resource's output) is
  *   checked when it is known, with the same message.
  */
@@ -147,6 +160,9 @@ export class ExternalPostgres extends pulumi.ComponentResource {
     const host = checkedInput(args.host, (h) => validateHost(h, 'ExternalPostgres.host', { portField: 'ExternalPostgres.port' }));
     const port = checkedInput(args.port ?? DEFAULT_PORT, (p) => validatePort(p, 'ExternalPostgres.port'));
     const verify = sslModeVerifiesCertificate(sslmode);
+    // Absolute, and checked now: a relative path would be copied into every client URL, and a missing file would
+    // pass preview and fail inside the provider.
+    const sslrootcert = args.sslrootcert === undefined ? undefined : checkRootCertFile(args.sslrootcert, 'ExternalPostgres.sslrootcert', { verify });
     const rootCertPem =
       args.rootCertPem === undefined ? undefined : checkedInput(args.rootCertPem, (pem) => validateRootCertPem(pem, 'ExternalPostgres.rootCertPem', { verify }));
     const maxConnections = args.maxConnections ?? 100;
@@ -158,7 +174,7 @@ export class ExternalPostgres extends pulumi.ComponentResource {
       port,
       kind,
       sslmode,
-      sslrootcert: args.clientSslRootCert ?? args.sslrootcert,
+      sslrootcert: args.clientSslRootCert ?? sslrootcert,
       rootCertPem,
       maxConnections,
       reservedConnections,
@@ -184,7 +200,7 @@ export class ExternalPostgres extends pulumi.ComponentResource {
         password: pulumi.secret(args.adminPassword),
         database: args.adminDatabase ?? 'postgres',
         sslmode,
-        sslrootcert: args.sslrootcert,
+        sslrootcert,
         superuser: args.adminIsSuperuser ?? false,
         connectTimeout,
         // The provider opens up to 20 connections per database unless told; the budget counts these.
@@ -200,13 +216,15 @@ export class ExternalPostgres extends pulumi.ComponentResource {
           database,
           user: args.adminUser,
           password,
-          tls: { sslmode, ...(args.sslrootcert !== undefined ? { sslrootcert: args.sslrootcert } : {}) },
+          tls: { sslmode, ...(sslrootcert !== undefined ? { sslrootcert } : {}) },
           connectTimeoutSeconds: connectTimeout,
           applicationName: 'postgres-strategies-admin',
         }),
       ),
     );
-    this.handle = createServerHandle({ ...handleArgs, provider: this.provider, adminUrl });
+    // At preview, roles and databases a new stack would create but that exist already are named (retained.ts).
+    const catalog = serverCatalog({ host, port, user: args.adminUser, password: args.adminPassword, database: args.adminDatabase ?? 'postgres', sslmode, sslrootcert, connectTimeoutSeconds: connectTimeout });
+    this.handle = createServerHandle({ ...handleArgs, provider: this.provider, catalog, adminUrl });
     this.registerOutputs({ host, port: this.handle.port, sslmode });
   }
 }

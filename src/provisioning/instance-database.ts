@@ -12,6 +12,7 @@ import { LoginRotationStatus } from '../core/rotation';
 import { sslModeVerifiesCertificate, validateClientTls } from '../core/tls';
 import { validateHost, validatePort, validateRootCertPem } from '../core/validate';
 import { checkedInput } from './checked-input';
+import { checkNotRetained, remindAdopted } from './retained';
 import { InstanceEnv, bootstrapSqlOutput, connectionOutputs, generateLogin } from './logins';
 import { LoginRevocation, RotationLogins, rotationLogins } from './rotation';
 import { PostgresServerHandle } from './server-handle';
@@ -38,6 +39,19 @@ export interface InstanceDatabaseArgs {
    * @default false
    */
   allowDeletion?: boolean;
+  /**
+   * Take over a database and roles of the same names that already exist on
+   * the server — left by an earlier stack's `pulumi destroy` (retained on
+   * delete) or made by hand — instead of creating them: the roles and the
+   * database are imported (the `import` resource option, with their names as
+   * IDs), keeping the data, the owner and the roles' current passwords
+   * (`ignoreChanges: ["password"]` while set). A preview without it names any
+   * that exist. Afterwards set it back to false and run `pulumi up` again:
+   * that gives the roles this stack's generated passwords, which the URL
+   * outputs carry (until then they do not work). Import fails when a role or
+   * the database does not exist. @default false
+   */
+  adopt?: boolean;
   /** Length of generated passwords, in characters (letters and digits). @default 32 */
   passwordLength?: number;
   /** libpq `connect_timeout` of the clients, in seconds. @default 10 (the seed's "10s") */
@@ -219,6 +233,7 @@ export class InstanceDatabase extends pulumi.ComponentResource {
     this.plan = plan;
 
     const retain = !(args.allowDeletion ?? false);
+    const adopt = args.adopt ?? false;
     // Every provider operation of this instance runs in one of the server's lanes, one after
     // another (a lane bounds the admin provider's connections, see ProviderLanes), and every
     // resource on the server is retained on delete unless allowDeletion: removing an instance
@@ -255,7 +270,8 @@ export class InstanceDatabase extends pulumi.ComponentResource {
     // 2. Roles (owner first; the alternating logins last, each a member of the base it switches to).
     const roles = new Map<string, postgresql.Role>();
     for (const role of plan.roles) {
-      const resource = onServer((o) => this.createRole(name, role, verifiers.get(role.name), o, rotation));
+      // adopt: the existing role, keeping its password until adopt is turned off again.
+      const resource = onServer((o) => this.createRole(name, role, verifiers.get(role.name), o, rotation), adopt ? { import: role.name } : {});
       roles.set(role.name, resource);
       const login = logins.get(role.name);
       if (login) login.role = resource;
@@ -276,7 +292,11 @@ export class InstanceDatabase extends pulumi.ComponentResource {
     }
 
     // 4. The database, owned by the owner role (after it: so it is dropped before the role).
-    const database = onServer((o) => new postgresql.Database(`${name}-database`, { name: plan.database, owner: owner.name }, o));
+    //    At preview its name waits for the check that nothing this instance creates exists already (retained.ts).
+    const planned = { component: `InstanceDatabase "${name}"`, roles: plan.roles.map((r) => ({ name: r.name, resource: roles.get(r.name) as postgresql.Role })), database: plan.database };
+    const notRetained = adopt ? remindAdopted(planned, this) : checkNotRetained(server.catalog, planned, this);
+    const databaseName = pulumi.output(notRetained.then(() => plan.database));
+    const database = onServer((o) => new postgresql.Database(`${name}-database`, { name: databaseName, owner: owner.name }, o), adopt ? { import: plan.database } : {});
 
     // 5. Grants, one after another within the database ("tuple concurrently updated" otherwise).
     this.createGrants(name, plan, database, owner, roles, onServer);
@@ -392,7 +412,7 @@ export class InstanceDatabase extends pulumi.ComponentResource {
         ...(role.memberOf !== undefined ? { assumeRole: role.memberOf, roles: [role.memberOf] } : {}),
       },
       // Other memberships come from GrantRole only; an unset `roles` would revoke them on refresh + up (#131).
-      { ...opts, ignoreChanges: role.memberOf !== undefined ? [] : ['roles'] },
+      { ...opts, ignoreChanges: [...(role.memberOf !== undefined ? [] : ['roles']), ...(opts.import === undefined ? [] : ['password'])] },
     );
   }
 

@@ -19,6 +19,7 @@ import { validatePooler } from '../core/pooler';
 import { ServerClaims } from '../core/plan';
 import { LoginRotationSpec, resolveLoginRotation } from '../core/rotation';
 import { ServerKind, SslMode } from '../core/tls';
+import type { ServerCatalog } from './retained';
 
 export { ServerClaims } from '../core/plan';
 
@@ -119,6 +120,12 @@ export interface PostgresServerHandle {
   /** What is already provisioned on this server (budget, names); see {@link ServerClaims}. */
   claims: ServerClaims;
   /**
+   * Reads the server's catalog as the admin, at preview, to name roles and
+   * databases a new stack would trip on (see `checkNotRetained`); only for
+   * servers the stack does not create (ExternalPostgres).
+   */
+  catalog?: ServerCatalog;
+  /**
    * The admin provider's operation lanes: every resource the provider
    * creates, changes or deletes on this server waits for the one before it in
    * its lane, so at most `lanes.count` operations run at once whatever
@@ -201,6 +208,8 @@ export interface ServerHandleArgs
   /** Hot standbys (read replicas). @default [] */
   standbys?: StandbyEndpoint[];
   dependsOn?: pulumi.Resource[];
+  /** The admin's view of the catalog, when the server exists before the stack. */
+  catalog?: ServerCatalog;
 }
 
 /**
@@ -297,6 +306,7 @@ export function createServerHandle(args: ServerHandleArgs): PostgresServerHandle
     standbys: args.standbys ?? [],
     dependsOn: args.dependsOn ?? [],
     claims: checked.claims,
+    ...(args.catalog ? { catalog: args.catalog } : {}),
     lanes: new ProviderLanes(checked.lanes),
   };
 }

@@ -34,6 +34,19 @@ export interface SharedPostgresArgs {
    * instance drops its database and data. @default false
    */
   allowDeletion?: boolean;
+  /**
+   * Take over each instance's database and roles of the same names that already exist on
+   * the server — left by an earlier stack's `pulumi destroy` (retained on
+   * delete) or made by hand — instead of creating them: the roles and the
+   * database are imported (the `import` resource option, with their names as
+   * IDs), keeping the data, the owner and the roles' current passwords
+   * (`ignoreChanges: ["password"]` while set). A preview without it names any
+   * that exist. Afterwards set it back to false and run `pulumi up` again:
+   * that gives the roles this stack's generated passwords, which the URL
+   * outputs carry (until then they do not work). Import fails when a role or
+   * a database does not exist. @default false
+   */
+  adopt?: boolean;
   /** Length of generated passwords, in characters. @default 32 */
   passwordLength?: number;
   /** libpq `connect_timeout` of the clients, in seconds. @default 10 */
@@ -142,6 +155,7 @@ export class SharedPostgres extends pulumi.ComponentResource {
         instance: spec,
         namePrefix: args.namePrefix,
         allowDeletion: args.allowDeletion,
+        adopt: args.adopt,
         passwordLength: args.passwordLength,
         connectTimeoutSeconds: args.connectTimeoutSeconds,
         [CLAIMED_PLAN]: plans[i],

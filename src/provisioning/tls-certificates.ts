@@ -19,6 +19,20 @@ export interface ServerCertificates {
   serverKeyPem: pulumi.Output<string>;
   /** When the server certificate expires (RFC 3339, `validityEndTime`). */
   serverCertValidUntil: pulumi.Output<string>;
+  /** The CA's private key (PEM; secret): for a server that renews its own certificate. */
+  caKeyPem: pulumi.Output<string>;
+  /** When the CA certificate expires (RFC 3339). */
+  caCertValidUntil: pulumi.Output<string>;
+}
+
+/** Options of {@link createServerCertificates}. */
+export interface ServerCertificateOptions {
+  /**
+   * The server certificate's DNS names and subject are defaults that name a
+   * new certificate only: later changes of them are ignored (a renewal keeps
+   * them). @default false
+   */
+  namesFixedAtCreation?: boolean;
 }
 
 /** Hours before expiry from which a `pulumi up` renews the server certificate: 30 days. */
@@ -54,7 +68,7 @@ function subject(spec: CertificateSpec): { commonName: string; organization?: st
  * replacing `<name>-ca-key` makes a new CA, which every client must then get
  * (a renewed CA too: clients that saved `caPem` need the new one).
  */
-export function createServerCertificates(name: string, plan: ServerCertificatePlan, parent: pulumi.Resource): ServerCertificates {
+export function createServerCertificates(name: string, plan: ServerCertificatePlan, parent: pulumi.Resource, options: ServerCertificateOptions = {}): ServerCertificates {
   const opts = { parent };
   const caKey = new tls.PrivateKey(`${name}-ca-key`, keyArgs(plan.ca), opts);
   const ca = new tls.SelfSignedCert(
@@ -79,7 +93,8 @@ export function createServerCertificates(name: string, plan: ServerCertificatePl
       dnsNames: plan.server.dnsNames,
       ipAddresses: plan.server.ipAddresses,
     },
-    opts,
+    // Names that are defaults are fixed when the certificate is first issued (a new default never re-issues it).
+    { ...opts, ...(options.namesFixedAtCreation ? { ignoreChanges: ['dnsNames', 'subject'] } : {}) },
   );
   const cert = new tls.LocallySignedCert(
     `${name}-server-cert`,
@@ -99,5 +114,40 @@ export function createServerCertificates(name: string, plan: ServerCertificatePl
     serverCertPem: cert.certPem,
     serverKeyPem: pulumi.secret(serverKey.privateKeyPemPkcs8),
     serverCertValidUntil: cert.validityEndTime,
+    caKeyPem: pulumi.secret(caKey.privateKeyPem),
+    caCertValidUntil: ca.validityEndTime,
   };
+}
+
+/** The TLS part of a `@pulumi/postgresql` provider's arguments. */
+export interface InlineAdminTls {
+  sslrootcert: pulumi.Output<string>;
+  clientcert: { cert: pulumi.Output<string>; key: pulumi.Output<string>; sslinline: boolean };
+}
+
+/**
+ * The admin provider's TLS settings with the CA itself, not a file: the
+ * provider's state then holds everything it needs, so `pulumi refresh` and
+ * `pulumi destroy` (which configure the provider from the state, without
+ * the program) verify the server too, on any machine.
+ *
+ * How: the postgresql provider passes `sslinline=true` to lib/pq only with
+ * a client certificate (terraform-provider-postgresql ff936b95
+ * `postgresql/config.go` `connParams`), and lib/pq then reads
+ * `sslrootcert` as PEM text as well (lib/pq `ssl.go`
+ * `sslCertificateAuthority`). So this makes a client key and a self-signed
+ * client certificate, `<name>-admin-client-key` and `-admin-client-cert`
+ * (100 years): PostgreSQL asks for a client certificate only with
+ * `ssl_ca_file` set, which these servers never set, and lib/pq does not
+ * check its own certificate's dates. The key is a secret of the state.
+ */
+export function createInlineAdminTls(name: string, caCertPem: pulumi.Input<string>, parent: pulumi.Resource): InlineAdminTls {
+  const opts = { parent };
+  const key = new tls.PrivateKey(`${name}-admin-client-key`, { algorithm: 'ECDSA', ecdsaCurve: 'P256' }, opts);
+  const cert = new tls.SelfSignedCert(
+    `${name}-admin-client-cert`,
+    { privateKeyPem: key.privateKeyPem, subject: { commonName: 'postgres-strategies admin provider' }, validityPeriodHours: 100 * 365 * 24, allowedUses: ['client_auth', 'digital_signature'] },
+    opts,
+  );
+  return { sslrootcert: pulumi.output(caCertPem), clientcert: { cert: cert.certPem, key: pulumi.secret(key.privateKeyPemPkcs8), sslinline: true } };
 }

@@ -23,7 +23,7 @@ import { pgSettingCautions } from '../core/pg-settings';
 import { ValidationError, check } from '../core/errors';
 import { ServerKind, SslMode } from '../core/tls';
 import { PostgresServerHandle, createServerHandle, validateServerHandleArgs } from '../provisioning/server-handle';
-import { RdsPlan, RdsPlanOptions, finalSnapshotIdentifier, planRds } from './plan';
+import { RdsPlan, RdsPlanOptions, finalSnapshotIdentifier, planRds, rdsGroupNames, replicaIdentifier } from './plan';
 import { rdsMinor } from './parameters';
 
 /** Arguments of {@link RdsPostgres}: the plan's options (see {@link RdsPlanOptions}) and the AWS wiring. */
@@ -117,8 +117,9 @@ export interface RdsPostgresArgs extends Omit<RdsPlanOptions, 'allowedSecurityGr
 /**
  * An Amazon RDS for PostgreSQL instance and its server handle.
  *
- * Resources (the groups are named `<name>-<stack>-…`, never after
- * `identifier`, so a rename does not replace them):
+ * Resources (the groups are named after the identifier the instance is
+ * created with, `<identifier>-…`, and keep their names and descriptions
+ * afterwards, so neither a rename nor a new port replaces them):
  * - `aws.SubnetGroup` from `subnetIds`;
  * - `aws.SecurityGroup` in `vpcId` with one `aws.SecurityGroupIngressRule`
  *   per admitted security group or CIDR block, TCP on the port only, and no
@@ -134,7 +135,8 @@ export interface RdsPostgresArgs extends Omit<RdsPlanOptions, 'allowedSecurityGr
  * - `random.RandomPassword` for the master user (unless `manageMasterUserPassword`);
  * - `random.RandomId` (4 bytes) keyed on the identifier, KMS key and user
  *   name that names the final snapshot `<identifier>-final-<hex>`, so every
- *   instance's snapshot has its own name;
+ *   instance's snapshot has its own name (its `keepers.identifier` holds the
+ *   identifier the instance was created with);
  * - `aws.Instance`: gp3, encrypted, storage autoscaling up to
  *   `maxAllocatedStorageGiB`, private, 7 days of backups kept after deletion
  *   too, deletion protection, a final snapshot, tags copied to snapshots, CA
@@ -162,6 +164,9 @@ export interface RdsPostgresArgs extends Omit<RdsPlanOptions, 'allowedSecurityGr
  * while the instance is protected (the default), and the state keeps the
  * running instance. Changing `identifier` renames the instance in place:
  * the data stays, but its `address`, and so every URL and DSN, changes.
+ * The default identifier (`<project>-<stack>-<name>`) is fixed when the
+ * instance is created: an instance created by an older release keeps its
+ * `<name>-<stack>`.
  *
  * @example
  * ```ts
@@ -213,7 +218,7 @@ export class RdsPostgres extends pulumi.ComponentResource {
 
   constructor(name: string, args: RdsPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     // 0. Everything is validated before any resource exists.
-    const plan = planRds(name, pulumi.getStack(), { ...args, allowedSecurityGroupCount: (args.allowedSecurityGroupIds ?? []).length });
+    const plan = planRds(name, pulumi.getStack(), { ...args, allowedSecurityGroupCount: (args.allowedSecurityGroupIds ?? []).length }, pulumi.getProject());
     const cautions = pgSettingCautions(args.pgConfig ?? {}, plan.major, rdsMinor(plan.engineVersion));
     // A list known now is checked now; an Output (e.g. awsx's privateSubnetIds) is checked by RDS itself.
     if (Array.isArray(args.subnetIds)) {
@@ -254,17 +259,23 @@ export class RdsPostgres extends pulumi.ComponentResource {
     const kept: pulumi.CustomResourceOptions = (args.allowDeletion ?? false) ? {} : { protect: true, retainOnDelete: true };
     const retained: pulumi.CustomResourceOptions = (args.allowDeletion ?? false) ? {} : { retainOnDelete: true };
 
-    // 2. Network: subnet group, security group, one ingress rule per source (named after <name>-<stack>, not the identifier).
-    this.subnetGroup = new SubnetGroup(
-      `${name}-subnets`,
-      { namePrefix: `${plan.groupNamePrefix}-`, description: `postgres-strategies: ${plan.groupNamePrefix}`, subnetIds: args.subnetIds, tags },
-      { ...parent, ...kept },
+    // 2. The final snapshot's random suffix, keyed on the identifier, KMS key and user name. Its `keepers.identifier`
+    //    is the identifier the instance was created with: a defaulted identifier is fixed at creation (ignoreChanges),
+    //    like a Pulumi auto-name, so a stack deployed by an older release keeps its instance's name and everything
+    //    named after it (the final snapshot, the replica, a new major's parameter group).
+    const snapshotSuffix = new random.RandomId(
+      `${name}-final-snapshot-suffix`,
+      { byteLength: 4, keepers: { identifier: plan.identifier, username: plan.username, kmsKeyId: args.kmsKeyId ?? '' } },
+      { ...parent, ...(plan.identifierIsDefault ? { ignoreChanges: ['keepers.identifier'] } : {}) },
     );
-    this.securityGroup = new SecurityGroup(
-      `${name}-security-group`,
-      { namePrefix: `${plan.groupNamePrefix}-`, description: `PostgreSQL of ${plan.groupNamePrefix} (postgres-strategies)`, vpcId: args.vpcId, tags },
-      { ...parent, ...kept },
-    );
+    const createdIdentifier = snapshotSuffix.keepers.apply((k) => k?.['identifier'] ?? plan.identifier);
+
+    // 3. Network: subnet group, security group, one ingress rule per source. Their names and descriptions are
+    //    those the first release created (rdsGroupNames); changes of them are ignored: description and name prefix
+    //    replace a group (ForceNew), and renaming the instance or changing its port must not.
+    const groupNames: pulumi.CustomResourceOptions = { ignoreChanges: ['namePrefix', 'description'] };
+    this.subnetGroup = new SubnetGroup(`${name}-subnets`, { ...plan.groups.subnetGroup, subnetIds: args.subnetIds, tags }, { ...parent, ...kept, ...groupNames });
+    this.securityGroup = new SecurityGroup(`${name}-security-group`, { ...plan.groups.securityGroup, vpcId: args.vpcId, tags }, { ...parent, ...kept, ...groupNames });
     // A rule leaves with its group (deletedWith): removed alone it is revoked, but a retained group keeps its rules.
     const rule = (label: string, source: Partial<SecurityGroupIngressRuleArgs>, description: string): SecurityGroupIngressRule =>
       new SecurityGroupIngressRule(
@@ -277,27 +288,28 @@ export class RdsPostgres extends pulumi.ComponentResource {
       ...plan.allowedCidrs.map((c, i) => rule(`cidr-${i}`, c.ipv6 ? { cidrIpv6: c.cidr } : { cidrIpv4: c.cidr }, `PostgreSQL from ${c.cidr}`)),
     ];
 
-    // 3. The parameter group (a new one is created before the old leaves: name prefix, no deleteBeforeReplace).
-    //    Retained like the instance; protected too, except while a major upgrade (a new family) is allowed.
+    // 4. The parameter group (a new one is created before the old leaves: name prefix, no deleteBeforeReplace),
+    //    named after the instance's identifier and family. Retained like the instance; protected too, except while a
+    //    major upgrade (a new family) is allowed: then its name prefix follows the new family, else changes are ignored.
     this.parameterGroup = new ParameterGroup(
       `${name}-parameters`,
       {
-        namePrefix: `${plan.groupNamePrefix}-${plan.family}-`,
+        namePrefix: createdIdentifier.apply((id) => rdsGroupNames(id, plan.port, plan.family).parameterGroup.namePrefix),
         family: plan.family,
-        description: `postgres-strategies: ${plan.groupNamePrefix} (TLS only, SCRAM)`,
+        description: plan.groups.parameterGroup.description,
         parameters: plan.parameters.map((p) => ({ name: p.name, value: p.value, applyMethod: p.applyMethod })),
         tags,
       },
-      { ...parent, ...(args.allowMajorVersionUpgrade ? retained : kept), deleteBeforeReplace: false },
+      {
+        ...parent,
+        ...(args.allowMajorVersionUpgrade ? retained : kept),
+        deleteBeforeReplace: false,
+        ignoreChanges: args.allowMajorVersionUpgrade ? ['description'] : ['namePrefix', 'description'],
+      },
     );
 
-    // 4. The instance, its final snapshot's name unique per replacement.
-    const snapshotSuffix = new random.RandomId(
-      `${name}-final-snapshot-suffix`,
-      { byteLength: 4, keepers: { identifier: plan.identifier, username: plan.username, kmsKeyId: args.kmsKeyId ?? '' } },
-      parent,
-    );
-    this.finalSnapshotIdentifier = snapshotSuffix.hex.apply((hex) => finalSnapshotIdentifier(plan.identifier, hex));
+    // 5. The instance.
+    this.finalSnapshotIdentifier = pulumi.all([createdIdentifier, snapshotSuffix.hex]).apply(([id, hex]) => finalSnapshotIdentifier(id, hex));
     const shared = {
       instanceClass: plan.instanceClass,
       storageType: plan.storageType,
@@ -339,11 +351,15 @@ export class RdsPostgres extends pulumi.ComponentResource {
         skipFinalSnapshot: false,
         finalSnapshotIdentifier: this.finalSnapshotIdentifier,
         ...insights(plan.performanceInsights),
+        // Create-time inputs, ForceNew in the provider (plan.ts: RdsRestoreOptions).
+        ...(plan.restore?.snapshotIdentifier !== undefined ? { snapshotIdentifier: plan.restore.snapshotIdentifier } : {}),
+        ...(plan.restore?.pointInTime !== undefined ? { restoreToPointInTime: plan.restore.pointInTime } : {}),
       },
       // A fixed identifier cannot exist twice: a replacement deletes (with a final snapshot) first. Protected,
       // so no such replacement (nor a destroy) passes the preview unless allowDeletion; it depends on its
-      // ingress rules, so `pulumi destroy --exclude-protected` keeps them with it.
-      { ...parent, ...kept, deleteBeforeReplace: true, dependsOn: this.ingressRules },
+      // ingress rules, so `pulumi destroy --exclude-protected` keeps them with it. A defaulted identifier is
+      // fixed at creation (ignoreChanges): a new default never renames an existing instance.
+      { ...parent, ...kept, deleteBeforeReplace: true, dependsOn: this.ingressRules, ...(plan.identifierIsDefault ? { ignoreChanges: ['identifier'] } : {}) },
     );
     this.address = this.instance.address;
     this.port = this.instance.port;
@@ -351,13 +367,13 @@ export class RdsPostgres extends pulumi.ComponentResource {
       this.masterUserSecretArn = this.instance.masterUserSecrets.apply((s) => s?.[0]?.secretArn as string);
     }
 
-    // 5. The read replica (same subnet group, security group and parameters).
+    // 6. The read replica (same subnet group, security group and parameters), named after the primary.
     if (plan.replica) {
       this.replica = new Instance(
         `${name}-replica`,
         {
           ...shared,
-          identifier: plan.replica.identifier,
+          identifier: createdIdentifier.apply(replicaIdentifier),
           instanceClass: plan.replica.instanceClass,
           // With a subnet group given, RDS wants the source's ARN.
           replicateSourceDb: this.instance.arn,
@@ -374,7 +390,7 @@ export class RdsPostgres extends pulumi.ComponentResource {
       this.readerPort = this.replica.port;
     }
 
-    // 6. The admin provider and the handle.
+    // 7. The admin provider and the handle.
     const adminPassword: pulumi.Output<string> =
       this.masterPassword ??
       pulumi.secret(

@@ -46,6 +46,61 @@ export const DEFAULT_SUPERUSER_RESERVED_CONNECTIONS = 3;
 /** Slots RDS keeps for members of rds_superuser (`rds.rds_superuser_reserved_connections`). @default 2 */
 export const DEFAULT_RDS_SUPERUSER_RESERVED_CONNECTIONS = 2;
 
+/**
+ * Where a new instance's data comes from: a snapshot, or a point in time of
+ * another instance's automated backups (what RDS keeps for
+ * `backupRetentionDays`). Both are create-time inputs of `aws.rds.Instance`
+ * that the AWS provider marks ForceNew (terraform-provider-aws,
+ * internal/service/rds/instance.go: `snapshot_identifier`,
+ * `restore_to_point_in_time`, which conflict with each other): on an
+ * instance that exists, setting or changing them replaces it — which the
+ * component's protection refuses at preview, and the guard reports as data
+ * loss. Restore into a new `RdsPostgres` (another name), move the apps, then
+ * retire the old one.
+ */
+export interface RdsRestoreOptions {
+  /** A DB snapshot identifier or ARN (manual, or the final snapshot of a deleted instance). */
+  snapshotIdentifier?: string;
+  /** The instance whose automated backups to restore from (point-in-time recovery). */
+  sourceDbInstanceIdentifier?: string;
+  /** The time to recover to, RFC 3339 UTC (e.g. "2026-05-01T14:03:00Z"), within the source's backup retention. */
+  restoreTime?: string;
+  /** Recover to the latest restorable time (about 5 minutes ago) instead of `restoreTime`. @default false */
+  useLatestRestorableTime?: boolean;
+}
+
+/** The checked restore input. */
+export interface RdsRestorePlan {
+  snapshotIdentifier?: string;
+  pointInTime?: { sourceDbInstanceIdentifier: string; restoreTime?: string; useLatestRestorableTime?: boolean };
+}
+
+/**
+ * Checks a restore input.
+ * @throws ValidationError naming `restoreFrom.<field>`: both a snapshot and a
+ *   point in time, neither, a point in time without its source or with both
+ *   a time and "latest", a time that is not RFC 3339 UTC or is in the future.
+ */
+export function planRdsRestore(o: RdsRestoreOptions, now = new Date()): RdsRestorePlan {
+  const pit = o.sourceDbInstanceIdentifier !== undefined || o.restoreTime !== undefined || o.useLatestRestorableTime !== undefined;
+  check(!(o.snapshotIdentifier !== undefined && pit), 'restoreFrom', 'names both a snapshot and a point in time', 'Give snapshotIdentifier, or sourceDbInstanceIdentifier with restoreTime (or useLatestRestorableTime)');
+  if (o.snapshotIdentifier !== undefined) {
+    check(/^(arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:snapshot:)?[A-Za-z][A-Za-z0-9-]{0,254}$/.test(o.snapshotIdentifier), 'restoreFrom.snapshotIdentifier', `"${o.snapshotIdentifier}" is not a DB snapshot identifier or ARN`, 'Give the identifier shown by aws rds describe-db-snapshots');
+    return { snapshotIdentifier: o.snapshotIdentifier };
+  }
+  check(pit, 'restoreFrom', 'names neither a snapshot nor a point in time', 'Give snapshotIdentifier, or sourceDbInstanceIdentifier with restoreTime (or useLatestRestorableTime)');
+  const source = o.sourceDbInstanceIdentifier ?? '';
+  check(/^[a-z][a-z0-9-]{0,62}$/.test(source), 'restoreFrom.sourceDbInstanceIdentifier', `"${source}" is not a DB instance identifier`, 'Give the identifier of the instance whose automated backups to use (its `identifier` output)');
+  const latest = o.useLatestRestorableTime ?? false;
+  check(latest !== (o.restoreTime !== undefined), 'restoreFrom.restoreTime', latest ? 'is given together with useLatestRestorableTime' : 'is missing', 'Give restoreTime (RFC 3339 UTC) or useLatestRestorableTime: true, one of them');
+  if (o.restoreTime !== undefined) {
+    const t = Date.parse(o.restoreTime);
+    check(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(o.restoreTime) && !Number.isNaN(t), 'restoreFrom.restoreTime', `"${o.restoreTime}" is not an RFC 3339 UTC time`, 'Write it like "2026-05-01T14:03:00Z"');
+    check(t <= now.getTime(), 'restoreFrom.restoreTime', `${o.restoreTime} is in the future`, 'Give a time within the source\'s backup retention, before now');
+  }
+  return { pointInTime: { sourceDbInstanceIdentifier: source, ...(o.restoreTime !== undefined ? { restoreTime: o.restoreTime } : { useLatestRestorableTime: true }) } };
+}
+
 /** A read replica (see {@link RdsPlanOptions.readReplica}). */
 export interface RdsReadReplicaOptions {
   /**
@@ -114,8 +169,14 @@ export interface RdsPlanOptions {
    * instance's `address` changes with it, so every URL and DSN changes and
    * the apps must take the new ones; the rename reboots the instance, in
    * the maintenance window unless `applyImmediately`. The subnet, security
-   * and parameter groups keep their names (`<name>-<stack>-…`).
-   * @default `<name>-<stack>`
+   * and parameter groups keep the names they were created with.
+   * @default `<project>-<stack>-<name>` for a new instance, so stacks of
+   *   two projects (both `prod`, both naming it `db`) never collide in one
+   *   account and region. Like a Pulumi auto-name it is fixed when the
+   *   instance is created: a stack whose instance exists keeps its
+   *   identifier (`<name>-<stack>` from the releases of 2026-11-27 and
+   *   2026-12-04) whatever the default becomes — the component ignores
+   *   changes of a defaulted identifier. Set it to rename on purpose.
    */
   identifier?: string;
   /** Client networks admitted to the port (IPv4 or IPv6 CIDR blocks). @default [] */
@@ -130,6 +191,13 @@ export interface RdsPlanOptions {
   pgConfig?: Record<string, ConfValue>;
   /** A read replica. @default none */
   readReplica?: RdsReadReplicaOptions;
+  /**
+   * Create the instance from a snapshot or a point in time (see
+   * {@link RdsRestoreOptions}). Warning: a create-time input — set on an
+   * existing instance it replaces it (refused by its protection at preview).
+   * @default none: an empty instance
+   */
+  restoreFrom?: RdsRestoreOptions;
   /**
    * libpq sslmode of the clients and the admin. The default verifies the
    * server's certificate and host name against AWS's CA bundle, which must
@@ -163,11 +231,13 @@ export interface RdsCapacity {
 export interface RdsPlan {
   identifier: string;
   /**
-   * Name prefix of the subnet, security and parameter groups: `<name>-<stack>`
-   * (the default identifier), never the `identifier` option, so renaming the
-   * instance does not replace the groups it runs in.
+   * Whether `identifier` is the default: then it names a new instance only,
+   * and a stack whose instance exists keeps the identifier it was created
+   * with (see {@link RdsPlanOptions.identifier}).
    */
-  groupNamePrefix: string;
+  identifierIsDefault: boolean;
+  /** Names and descriptions of the subnet, security and parameter groups of a new instance. */
+  groups: RdsGroupNames;
   engineVersion: string;
   autoMinorVersionUpgrade: boolean;
   major: number;
@@ -195,6 +265,8 @@ export interface RdsPlan {
   sslrootcert?: string;
   clientSslRootCert?: string;
   replica?: { identifier: string; instanceClass: string; multiAz: boolean; performanceInsights: boolean };
+  /** The restore input, when the instance is created from a snapshot or a point in time. */
+  restore?: RdsRestorePlan;
 }
 
 const IDENTIFIER = /^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)$/;
@@ -204,9 +276,52 @@ export function rdsIdentifier(text: string, max = 63): string {
   return nameFromText(text, max, 'db');
 }
 
-/** The default instance identifier: `<name>-<stack>`, so two stacks in one account and region never collide. */
-export function defaultInstanceIdentifier(name: string, stack: string): string {
-  return rdsIdentifier(`${name}-${stack}`);
+/**
+ * The default identifier of a new instance: `<project>-<stack>-<name>` (the
+ * project left out when not given), so two stacks, or two projects' stacks
+ * of the same name, never collide in one account and region. Releases up to
+ * 2026-12-04 used `<name>-<stack>`; their instances keep it (see
+ * {@link RdsPlanOptions.identifier}).
+ */
+export function defaultInstanceIdentifier(name: string, stack: string, project?: string): string {
+  return rdsIdentifier([project, stack, name].filter((p) => p !== undefined && p !== '').join('-'));
+}
+
+/** The read replica's identifier: `<identifier>-replica` (hash-cut to 63). */
+export function replicaIdentifier(identifier: string): string {
+  return rdsIdentifier(`${identifier}-replica`);
+}
+
+/** A group's name prefix and description. */
+export interface RdsGroupName {
+  namePrefix: string;
+  description: string;
+}
+
+/** Names and descriptions of an instance's subnet, security and parameter groups. */
+export interface RdsGroupNames {
+  subnetGroup: RdsGroupName;
+  securityGroup: RdsGroupName;
+  parameterGroup: RdsGroupName;
+}
+
+/**
+ * The groups' name prefixes and descriptions, from the instance identifier,
+ * port and parameter-group family, exactly as the release of 2026-11-27
+ * first created them. Warning: never change these strings. `namePrefix` of
+ * all three and `description` of the security and parameter groups replace
+ * the group when they change (ForceNew in terraform-provider-aws), and the
+ * groups are protected, so the preview of every existing stack would fail;
+ * the component ignores later changes of them anyway (so renaming the
+ * instance or changing its port keeps its groups), and the compatibility
+ * test (test/compat) fails on any change of these values.
+ */
+export function rdsGroupNames(identifier: string, port: number, family: string): RdsGroupNames {
+  return {
+    subnetGroup: { namePrefix: `${identifier}-`, description: `postgres-strategies: ${identifier}` },
+    securityGroup: { namePrefix: `${identifier}-`, description: `PostgreSQL ${port} of ${identifier} (postgres-strategies)` },
+    parameterGroup: { namePrefix: `${identifier}-${family}-`, description: `postgres-strategies: ${identifier} (TLS only, SCRAM)` },
+  };
 }
 
 /**
@@ -238,10 +353,11 @@ export function rdsCapacity(instanceClass: string, major: number, pgConfig: Reco
 
 /**
  * Validates the options and applies every default.
- * @param name the component's name; @param stack the stack's name (for the default identifier).
+ * @param name the component's name; @param stack the stack's name and
+ *   @param project the project's (for the default identifier, see {@link defaultInstanceIdentifier}).
  * @throws ValidationError naming the field, before any resource exists.
  */
-export function planRds(name: string, stack: string, options: RdsPlanOptions = {}): RdsPlan {
+export function planRds(name: string, stack: string, options: RdsPlanOptions = {}, project?: string): RdsPlan {
   const instanceClass = options.instanceClass ?? 'db.t4g.micro';
   check(/^db\.[a-z0-9-]+\.[a-z0-9-]+$/.test(instanceClass), 'instanceClass', `"${instanceClass}" is not an RDS instance class`, 'Write it like "db.t4g.micro" or "db.m7g.large"');
   const engineVersion = options.engineVersion ?? DEFAULT_RDS_ENGINE_VERSION;
@@ -289,7 +405,7 @@ export function planRds(name: string, stack: string, options: RdsPlanOptions = {
     'Use 1–63 lower-case letters, digits and "_", starting with a letter, not starting with "rds" or "pg_"',
   );
 
-  const identifier = options.identifier ?? defaultInstanceIdentifier(name, stack);
+  const identifier = options.identifier ?? defaultInstanceIdentifier(name, stack, project);
   check(IDENTIFIER.test(identifier), 'identifier', `"${identifier}" is not an RDS instance identifier`, 'Use 1–63 lower-case letters, digits and single hyphens, starting with a letter and not ending with a hyphen');
 
   const allowedCidrs = (options.allowedCidrs ?? []).map((cidr, i) => {
@@ -335,7 +451,7 @@ export function planRds(name: string, stack: string, options: RdsPlanOptions = {
       );
     }
     replica = {
-      identifier: rdsIdentifier(`${identifier}-replica`),
+      identifier: replicaIdentifier(identifier),
       instanceClass: replicaClass,
       multiAz: options.readReplica.multiAz ?? false,
       performanceInsights: performanceInsights && supportsPerformanceInsights(replicaClass),
@@ -344,7 +460,8 @@ export function planRds(name: string, stack: string, options: RdsPlanOptions = {
 
   return {
     identifier,
-    groupNamePrefix: defaultInstanceIdentifier(name, stack),
+    identifierIsDefault: options.identifier === undefined,
+    groups: rdsGroupNames(identifier, port, parameterGroupFamily(major)),
     engineVersion,
     autoMinorVersionUpgrade,
     major,
@@ -370,6 +487,7 @@ export function planRds(name: string, stack: string, options: RdsPlanOptions = {
     ...(options.sslrootcert ? { sslrootcert: options.sslrootcert } : {}),
     ...(options.clientSslRootCert ?? options.sslrootcert ? { clientSslRootCert: options.clientSslRootCert ?? options.sslrootcert } : {}),
     ...(replica ? { replica } : {}),
+    ...(options.restoreFrom !== undefined ? { restore: planRdsRestore(options.restoreFrom) } : {}),
   };
 }
 

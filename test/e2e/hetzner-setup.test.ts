@@ -29,10 +29,19 @@
  * component's `setupScript` output (issue 15), piped into sh in the root:
  * - a pgConfig change: reloaded when a reload applies it, restarted when the
  *   server reports (pg_file_settings) that a changed setting needs it;
- * - certificate renewal: an expired certificate (day 826) is refused by
- *   verify-full; the renewed one (same CA, new key) is served after a reload
- *   (the postmaster keeps running); a certificate from a new CA stops
- *   verifying against the old CA and verifies against the new one;
+ * - certificate renewal through setupScript (a server that does not renew
+ *   its own): an expired certificate (day 826) is refused by verify-full;
+ *   the renewed one (same CA, new key) is served after a reload (the
+ *   postmaster keeps running); a certificate from a new CA stops verifying
+ *   against the old CA and verifies against the new one;
+ * - the server renewing its own certificate (issue 20): its clock passes
+ *   the renewal window (a certificate with 10 days left, then one expired
+ *   the day before, as the server holds it on day 816 and 826), and the
+ *   renewal timer's run (`postgres-strategies-setup --renew-certificate`) or
+ *   the next setup run signs a new one from the CA key the user data gave
+ *   it: same key, subject and names, 825 days, verify-full accepts it, no
+ *   restart, and the next setup run keeps it; a CA in its last days is not
+ *   renewed here, and the run fails saying so;
  * - volumeSize growth: the loop file grows and `losetup -c` tells the
  *   kernel (as Hetzner grows the volume); the setup grows the filesystem
  *   online, `df` shows the new size, the data is intact;
@@ -40,9 +49,19 @@
  *   free is refused, and nothing is written;
  * - a setup for another PostgreSQL major (a debian-13 user data) refuses to
  *   leave the volume's PostgreSQL 15 cluster for an empty one.
- * Last, a second "server" (a fresh root from the same user data, the same
+ * Then a second "server" (a fresh root from the same user data, the same
  * volume) adopts the cluster: data, roles and passwords survive, as when the
  * server is re-provisioned.
+ *
+ * Last, point-in-time recovery (issue 21): the user data's `pitr` settings
+ * point Debian's pgBackRest (2.45, installed by the setup) at a real
+ * S3-compatible store on this machine (versitygw over HTTPS with a lab CA,
+ * lab/object-store.ts); the first setup created the stanza and took the
+ * first full backup, and WAL is archived continuously. Rows are written, a
+ * time T noted, more rows written, a differential backup taken by the
+ * command of its systemd unit; the data directory is lost; the restore
+ * program brings the cluster back to T: exactly the rows written before T,
+ * and the server takes writes again.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { X509Certificate, randomBytes } from 'node:crypto';
@@ -53,7 +72,10 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { parse } from 'yaml';
 import { ensureDebianRoot, DEBIAN_ROOT_CACHE } from '../../lab/debian-root';
+import { ObjectStoreLab, startObjectStore } from '../../lab/object-store';
+import { PITR_RESTORE_SCRIPT_PATH, pitrUnitPath } from '../../src/hetzner/backup';
 import { CertificateFiles, CertificateOptions, makeCertificates } from '../../lab/certs';
+import { planServerCertificates } from '../../src/core/certificates';
 import { psql } from '../../lab/psql';
 import { runOk } from '../../lab/run';
 import { ConnectionDescription, libpqUrl } from '../../src/core/dsn';
@@ -100,6 +122,7 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
     /** What the user data was rendered from: the tests render later deployments' setupScript from it. */
     settings: undefined as unknown as CloudConfigSettings,
     certs: undefined as unknown as CertificateFiles,
+    store: undefined as ObjectStoreLab | undefined,
   };
   /** Runs a command in the root (mount namespace of the holder, chroot). */
   const inRoot = (args: string[], input?: string): { code: number; out: string } =>
@@ -127,7 +150,9 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
 
   beforeAll(async () => {
     const started = Date.now();
-    const root = await ensureDebianRoot({ packages: [postgresPackage(plan.postgresMajor)], preseedFiles: { [CREATECLUSTER_CONF_PATH]: CREATECLUSTER_CONF }, log: progress });
+    // pgbackrest in the root: what the setup installs for `pitr` (its apt-get install then finds it installed).
+    const root = await ensureDebianRoot({ packages: [postgresPackage(plan.postgresMajor), 'pgbackrest'], preseedFiles: { [CREATECLUSTER_CONF_PATH]: CREATECLUSTER_CONF }, log: progress });
+    state.store = await startObjectStore({ buckets: ['pitr'] });
     const busy = sh('ss', ['-Hltn', 'sport = :5432']).out.split('\n').filter((l) => /(\*|0\.0\.0\.0|\[::\]|127\.0\.0\.2):5432/.test(l));
     if (busy.length > 0) throw new Error(`port 5432 on ${LISTEN} is taken: ${busy.join('; ')}`);
     state.root = root;
@@ -156,8 +181,21 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
       serverCertPem: state.certs.serverCertPem,
       serverKeyPem: state.certs.serverKeyPem,
       caCertPem: state.certs.caCertPem,
+      // The server renews its own certificate (HetznerPostgres' default): the CA key, 825 days from 30 days before.
+      caKeyPem: state.certs.caKeyPem,
+      certificateValidityDays: 825,
+      certificateRenewBeforeDays: 30,
       bootstrapSql: renderBootstrapSql(plan.server.instances, { verifiers: credentials.verifiers }),
       backup: { keep: 2, maxAgeDays: 7 },
+      // pgBackRest verifies the store's certificate by DNS name: localhost (the lab certificate names it).
+      pitr: {
+        endpoint: `https://localhost:${state.store.port}`,
+        location: 's3://pitr/db-e2e',
+        accessKeyId: state.store.accessKeyId,
+        secretAccessKey: state.store.secretAccessKey,
+        encryptionKey: randomBytes(32).toString('base64'),
+        caPem: state.store.certificates.caCertPem,
+      },
     };
     const rendered = renderCloudConfig(state.settings);
     expect(rendered.userData).not.toContain(state.adminPassword);
@@ -264,6 +302,7 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
       for (let i = 0; i < 10 && sh('losetup', ['-d', state.loop]).code !== 0; i++) spawnSync('sleep', ['0.5']);
     }
     if (state.work && existsSync(state.work)) rmSync(state.work, { recursive: true, force: true });
+    await state.store?.stop();
     progress('cleaned up');
   }, 60_000);
 
@@ -412,6 +451,8 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
 
   test('certificate renewal through setupScript: an expired certificate is refused; the renewed one is served after a reload; a new CA\'s stops verifying against the old CA', async () => {
     const admin = (caFile = state.caFile): string => url(plan.adminUser, state.adminPassword, 'postgres', SslMode.VerifyFull, caFile);
+    // A server that does not renew its own certificate (renewCertificateOnServer: false): only deployments renew it.
+    const setupScriptWith = (changes: Partial<CloudConfigSettings>): string => renderCloudConfig({ ...state.settings, caKeyPem: undefined, ...changes }).setupScript;
     const started = await startTime();
     expect(await servedFingerprint()).toBe(fingerprintOf(state.certs.serverCertPem));
 
@@ -449,11 +490,87 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
     const newCa = await psql(admin(caFileOf(rotated, 'rotated-ca.pem')), 'SELECT 1');
     expect({ code: newCa.code, err: newCa.stderr }).toEqual({ code: 0, err: '' });
 
-    // Back to the first CA for the tests that follow (and the user data the last test boots from).
-    expect(applySetupScript(setupScriptWith(withCertificates(state.certs))).code).toBe(0);
+    // Back to the first CA for the tests that follow (and the user data the last test boots from), renewing again.
+    expect(applySetupScript(renderCloudConfig({ ...state.settings, ...withCertificates(state.certs) }).setupScript).code).toBe(0);
     expect(await servedFingerprint()).toBe(fingerprintOf(state.certs.serverCertPem));
     expect(await startTime()).toBe(started);
     progress('certificate renewal: expired refused, renewed served after a reload, old CA refused for a new CA');
+  });
+
+  test('the server renews its own certificate past the renewal window (timer and setup), from the CA key it holds: same key and names, 825 days, verify-full, no restart', async () => {
+    const admin = url(plan.adminUser, state.adminPassword, 'postgres');
+    const started = await startTime();
+    const served = (): string => inRoot(['cat', '/etc/postgresql/15/main/server.crt']).out;
+    const renewTimer = (): { code: number; out: string } => inRoot(['/usr/local/sbin/postgres-strategies-setup', '--renew-certificate']);
+    /** What the server holds on a day its clock has passed the window: a certificate (of our CA and key) valid until `notAfter`. */
+    const holding = async (notAfter: Date): Promise<CertificateFiles> => {
+      const old = await certificates({ ca: state.certs, notBefore: new Date(notAfter.getTime() - 825 * 86400_000), notAfter });
+      // The certificate Pulumi issued, with its key, as the last setupScript of a server that did not renew (CERT_RENEW=0) left it.
+      expect(applySetupScript(renderCloudConfig({ ...state.settings, caKeyPem: undefined, ...withCertificates(old) }).setupScript).code).toBe(0);
+      expect(await servedFingerprint()).toBe(fingerprintOf(old.serverCertPem));
+      // The renewal settings back (what the user data of a renewing server holds), without renewing yet.
+      writeFileSync(rootPath('etc/postgres-strategies/setup.conf'), renderCloudConfig(state.settings).files.find((f) => f.path.endsWith('setup.conf'))!.content);
+      return old;
+    };
+    const expectRenewedFrom = async (old: CertificateFiles): Promise<void> => {
+      const now = new X509Certificate(served());
+      const was = new X509Certificate(old.serverCertPem);
+      expect(now.fingerprint256).not.toBe(was.fingerprint256);
+      expect(await servedFingerprint()).toBe(now.fingerprint256);
+      // Same key, subject and names; signed by our CA; 825 days from now.
+      expect(now.publicKey.export({ type: 'spki', format: 'pem' })).toBe(was.publicKey.export({ type: 'spki', format: 'pem' }));
+      expect([now.subject, now.subjectAltName]).toEqual([was.subject, was.subjectAltName]);
+      expect(now.verify(new X509Certificate(state.certs.caCertPem).publicKey)).toBe(true);
+      expect(Math.round((Date.parse(now.validTo) - Date.now()) / 86400_000)).toBe(825);
+      expect(now.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']);
+      const verified = await psql(admin, 'SELECT 1');
+      expect({ code: verified.code, err: verified.stderr }).toEqual({ code: 0, err: '' });
+      // The setup's source holds it too: the next setup run keeps it (0 changes).
+      expect(inRoot(['cat', '/etc/postgres-strategies/server.crt']).out).toBe(served());
+      expect(inRoot(['/usr/local/sbin/postgres-strategies-setup']).out).toMatch(/setup done: 0 changes/);
+      expect(await startTime()).toBe(started);
+    };
+
+    // Outside the window (a fresh certificate): the timer changes nothing.
+    expect(inRoot(['grep', '-x', 'CERT_RENEW=1', '/etc/postgres-strategies/setup.conf']).code).toBe(0);
+    const fresh = renewTimer();
+    expect({ code: fresh.code, out: fresh.out.trim() }).toEqual({ code: 0, out: 'postgres-strategies: certificate check done: 0 changes' });
+
+    // Day 816: 10 days left, inside the 30-day window. The daily timer renews it; a reload serves it.
+    const day816 = await holding(new Date(Date.now() + 10 * 86400_000));
+    const timer = renewTimer();
+    expect({ code: timer.code }).toEqual({ code: 0 });
+    expect(timer.out).toMatch(/changed: renewed the server certificate from the CA/);
+    expect(timer.out).toMatch(/changed: reloaded the server/);
+    await expectRenewedFrom(day816);
+    expect(renewTimer().out).toMatch(/certificate check done: 0 changes/);
+
+    // Day 826: the server was off, or the timer did not run: the certificate it serves expired yesterday, and
+    // verify-full refuses it. The timer's next run (Persistent=true: at boot) renews it.
+    const day826 = await holding(new Date(Date.now() - 86400_000));
+    const refused = await psql(admin, 'SELECT 1');
+    expect(refused.stderr).toMatch(/certificate verify failed/);
+    expect(renewTimer().code).toBe(0);
+    await expectRenewedFrom(day826);
+
+    // A setupScript that brings the older certificate Pulumi issued (inside the window) installs it and renews it at once.
+    const pulumis = await certificates({ ca: state.certs, notBefore: new Date(Date.now() - 800 * 86400_000), notAfter: new Date(Date.now() + 25 * 86400_000) });
+    const setup = applySetupScript(setupScriptWith(withCertificates(pulumis)));
+    expect({ code: setup.code }).toEqual({ code: 0 });
+    expect(setup.out).toMatch(/changed: installed \/etc\/postgresql\/15\/main\/server\.crt[\s\S]*changed: renewed the server certificate from the CA/);
+    await expectRenewedFrom(pulumis);
+
+    // A CA in its last days cannot sign a certificate that outlives it: the run fails and says what to do.
+    const dyingCa = await makeCertificates({ ...planServerCertificates({ dnsNames: ['db-e2e'], ipAddresses: [LISTEN], caValidityDays: 20, serverValidityDays: 10 }) });
+    expect(applySetupScript(renderCloudConfig({ ...state.settings, ...withCertificates(dyingCa), caKeyPem: dyingCa.caKeyPem }).setupScript).code).toBe(1);
+    const dying = renewTimer();
+    expect(dying.code).toBe(1);
+    expect(dying.out).toMatch(/the CA expires in 1[89] days: .*renew the CA .*new caPem/);
+
+    // Back to the first CA and its certificate for the tests that follow.
+    expect(applySetupScript(setupScriptWith(withCertificates(state.certs))).code).toBe(0);
+    expect(await servedFingerprint()).toBe(fingerprintOf(state.certs.serverCertPem));
+    progress('the server renewed its own certificate at day 816 (timer), day 826 (expired) and after an older setupScript');
   });
 
   test('volumeSize growth: the setup grows the filesystem to the larger volume (online where the kernel allows it); df shows it and the data stays', async () => {
@@ -550,5 +667,53 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
     const admin = await psql(url(plan.adminUser, state.adminPassword, 'postgres'), 'SELECT 1');
     expect(admin.code).toBe(0);
     progress('second server adopted the cluster on the volume');
+  });
+
+  test('PITR with pgBackRest: write, note T, write more, lose the data directory, restore to T: exactly the rows at T', async () => {
+    expect(state.firstRun).toMatch(/changed: installed \/etc\/pgbackrest\.conf/);
+    expect(state.firstRun).toMatch(/changed: created pgBackRest stanza main/);
+    expect(state.firstRun).toMatch(/changed: took the first full backup \(pgBackRest\)/);
+    const blog = plan.server.instances[0]!;
+    const blogUrl = url(blog.login.name, state.passwords[blog.login.name]!, blog.database);
+    const asPostgres = (sql: string): string => {
+      const r = inRoot(['runuser', '-u', 'postgres', '--', 'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql]);
+      expect({ code: r.code, out: r.out }).toMatchObject({ code: 0 });
+      return r.out.trim();
+    };
+    expect(asPostgres('SHOW archive_mode')).toBe('on');
+    const before = await psql(blogUrl, 'CREATE TABLE pitr (n int PRIMARY KEY); INSERT INTO pitr SELECT generate_series(1, 100);');
+    expect({ code: before.code, err: before.stderr }).toEqual({ code: 0, err: '' });
+    const t = asPostgres("SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00'");
+    await new Promise((r) => setTimeout(r, 1500));
+    const after = await psql(blogUrl, 'INSERT INTO pitr SELECT generate_series(101, 150); DELETE FROM pitr WHERE n <= 10;');
+    expect({ code: after.code, err: after.stderr }).toEqual({ code: 0, err: '' });
+    // A differential backup by the command its systemd unit runs (as postgres).
+    const unit = readFileSync(rootPath(pitrUnitPath('diff', 'service')), 'utf8');
+    const execStart = /^ExecStart=(.*)$/m.exec(unit)![1]!.split(' ');
+    const diff = inRoot(['runuser', '-u', 'postgres', '--', ...execStart]);
+    expect({ code: diff.code, out: diff.out }).toMatchObject({ code: 0 });
+    // The WAL with the later writes reaches the repository.
+    const segment = asPostgres('SELECT pg_walfile_name(pg_switch_wal())');
+    for (let i = 0; i < 300 && asPostgres('SELECT coalesce(last_archived_wal, \'\') FROM pg_stat_archiver') < segment; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(asPostgres('SELECT last_archived_wal >= ' + `'${segment}'` + ' FROM pg_stat_archiver')).toBe('t');
+    const info = inRoot(['runuser', '-u', 'postgres', '--', 'pgbackrest', '--stanza=main', 'info']).out;
+    expect(info).toMatch(/full backup: /);
+    expect(info).toMatch(/diff backup: /);
+    // The repository is in the bucket (encrypted by pgBackRest).
+    const stored = (await state.store!.getObject('pitr', 'db-e2e/backup/main/backup.info')).toString('latin1');
+    expect(stored).not.toMatch(/backup-label/);
+
+    // The data directory is lost.
+    expect(inRoot(['pg_ctlcluster', '15', 'main', 'stop', '-m', 'immediate']).code).toBe(0);
+    expect(inRoot(['sh', '-c', 'rm -rf /var/lib/postgresql/15/main/* && ls -A /var/lib/postgresql/15/main | wc -l']).out.trim()).toBe('0');
+    const started = Date.now();
+    const restore = inRoot([PITR_RESTORE_SCRIPT_PATH, t]);
+    expect({ code: restore.code, out: restore.out }).toMatchObject({ code: 0 });
+    expect(restore.out).toMatch(new RegExp(`restored to ${t.replace(/[.+]/g, '\\$&')}: the server runs and takes writes`));
+    progress(`PITR restore to ${t} in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const read = await psql(blogUrl, 'SELECT count(*), min(n), max(n) FROM pitr;');
+    expect({ code: read.code, out: read.stdout.trim(), err: read.stderr }).toEqual({ code: 0, out: '100|1|100', err: '' });
+    const write = await psql(blogUrl, 'INSERT INTO pitr VALUES (1000);');
+    expect({ code: write.code, err: write.stderr }).toEqual({ code: 0, err: '' });
   });
 });

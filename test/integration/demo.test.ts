@@ -4,6 +4,7 @@
  * against an existing server as a CREATEDB/CREATEROLE admin that is not a
  * superuser. Asserts on its --json output and exit code.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { libpqUrl } from '../../src/core/dsn';
 import { psqlOk } from '../../lab/psql';
@@ -102,4 +103,46 @@ describe('npm run demo -- --admin-url (an existing server, admin without superus
     expect(r.stderr).toMatch(/demo failed: /);
     // a fresh Node process that loads the Pulumi SDK: seconds on a loaded machine
   }, 60_000);
+});
+
+describe('the README\'s `--json` command line (issue 22 item 8)', () => {
+  test('prints pure JSON on stdout when run exactly as the README writes it', async () => {
+    const readme = readFileSync(join(__dirname, '..', '..', 'README.md'), 'utf8');
+    const line = readme.split('\n').find((l) => /^npm run\b.* demo -- --json\b/.test(l));
+    expect(line).toBeDefined();
+    const command = line!.replace(/\s+#.*$/, '');
+    const r = await run('sh', ['-c', command], { cwd: join(__dirname, '..', '..'), env: { PATH: process.env['PATH'], HOME: process.env['HOME'] } });
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as DemoJson;
+    expect(j.checks.every((c) => c.ok)).toBe(true);
+  }, 180_000);
+});
+
+describe('npm run demo -- --admin-url on a server without TLS (issue 22 item 11)', () => {
+  let server: LabServer;
+  beforeAll(async () => {
+    server = await startLabServer({ version: 17, tls: false });
+  }, 60_000);
+  afterAll(async () => server?.stop());
+  const url = (query: string): string => `postgres://${server.superuser}:${encodeURIComponent(server.superuserPassword)}@${server.host}:${server.port}/postgres${query}`;
+
+  test('asked for TLS (the default sslmode=require), it fails with a hint, not only libpq\'s message', async () => {
+    const r = await runDemo(['--admin-url', url('')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('does not support SSL');
+    expect(r.stderr).toContain('offers no TLS');
+    expect(r.stderr).toContain('?sslmode=disable');
+  }, 60_000);
+
+  test('with sslmode=disable every check passes or says why it does not apply (no raw "over no")', async () => {
+    const r = await runDemo(['--admin-url', url('?sslmode=disable')]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toMatch(/over no\b/);
+    expect(r.stdout).toMatch(/✓ blog connects with sslmode=disable — as vw_blog to vw_blog without TLS \(sslmode=disable: not encrypted\)/);
+    expect(r.stdout).toMatch(/– a connection without TLS is refused — not checked: the server is used with sslmode=disable/);
+    expect(r.stdout).toMatch(/\d+ checks passed, 0 failed, 1 not applicable/);
+    const j = JSON.parse((await runDemo(['--json', '--admin-url', url('?sslmode=disable')])).stdout) as DemoJson;
+    expect(j.checks.filter((c) => !c.ok)).toEqual([]);
+  }, 120_000);
 });

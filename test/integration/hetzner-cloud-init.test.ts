@@ -32,6 +32,13 @@ const variants: Array<[string, CloudConfigSettings]> = [
   ],
   ['no volume, public listen', sampleSettings({ volumeDevice: '', listenAddresses: ['*'] })],
   ['an upgrade from PostgreSQL 15 to 17', sampleSettings({ postgresMajor: 17, upgradeFromMajor: 15, pgConfig: { reserved_connections: 2 } })],
+  ['the server renews its own certificate', sampleSettings({ caKeyPem: '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIfake\n-----END EC PRIVATE KEY-----\n', certificateValidityDays: 825, certificateRenewBeforeDays: 30 })],
+  [
+    'PITR with pgBackRest (private CA)',
+    sampleSettings({
+      pitr: { endpoint: 'https://s3.example.com:8443', location: 's3://pitr-repo/db-1', accessKeyId: 'AKID', secretAccessKey: "it's $ecret", encryptionKey: 'x'.repeat(44), caPem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' },
+    }),
+  ],
 ];
 
 /** The files as Debian's cloud-init decodes them (its write_files module's own functions). */

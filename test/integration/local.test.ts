@@ -192,7 +192,7 @@ describe.each(CASES)('the local server\'s files on PostgreSQL $version (tls: $tl
   }, SERVER_TIMEOUT);
 
   test('the bootstrap ran as its container runs it (peer on the shared Unix socket, no password) and created the plan', async () => {
-    expect(bootstrapContainer.env.some((e) => e.name === 'PGPASSWORD' || e.secret !== undefined)).toBe(false);
+    expect(bootstrapContainer.env.some((e) => /PASSWORD/.test(e.name))).toBe(false);
     expect(bootstrapContainer.env.find((e) => e.name === 'PGHOST')!.value).toBe(paths.socketDir);
     expect(statSync(join(paths.socketDir, `.s.PGSQL.${srv().port}`)).isSocket()).toBe(true);
     expect(`exit ${bootstrapRun.code}: ${bootstrapRun.stderr.split('\n').filter((l) => /ERROR|FATAL/.test(l)).join('\n')}`).toBe('exit 0: ');

@@ -2,14 +2,15 @@
  * The engine itself and every example run the way a user runs it (issue 12,
  * defects 1, 2 and 4):
  * - `npm run engine` builds (or finds) the CLI, the Node.js language host and
- *   the postgresql/random/tls plugins, prints their folder last, and their
+ *   the postgresql/random/tls/docker plugins, prints their folder last, and their
  *   versions are exactly the npm SDKs' (else the engine warns on every
  *   command), with @pulumi/pulumi's dynamic-provider launcher beside them;
  * - `cd examples/<name> && pulumi preview` runs that example's own program
  *   in TypeScript (not the library's `main`, not a compile error of
- *   ../../src): examples/shared previews its resources; local, rds and
- *   hetzner run until the first provider plugin this machine cannot have
- *   (docker, aws, hcloud), and the error names that plugin.
+ *   ../../src): examples/shared previews its resources; rds and hetzner
+ *   run until the first provider plugin this machine cannot have (aws,
+ *   hcloud), and the error names that plugin (local runs for real on the
+ *   lab's Docker engine: local-*.test.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -40,6 +41,11 @@ describe('npm run engine', () => {
   test.each(['postgresql', 'random', 'tls'])('pulumi-resource-%s has exactly the npm SDK\'s version', (name) => {
     const reported = execFileSync(join(sandbox().binDir, `pulumi-resource-${name}`), ['-version'], { encoding: 'utf8' }).trim();
     expect(reported).toBe(sdkVersion(name));
+  });
+
+  test('pulumi-resource-docker (which has no -version flag) reports exactly the npm SDK\'s version in its schema', () => {
+    const schema = execFileSync(join(sandbox().binDir, 'pulumi'), ['package', 'get-schema', join(sandbox().binDir, 'pulumi-resource-docker')], { encoding: 'utf8', env: sandbox().env, maxBuffer: 64 * 1024 * 1024 });
+    expect((JSON.parse(schema) as { name: string; version: string })).toMatchObject({ name: 'docker', version: sdkVersion('docker') });
   });
 
   test('the dynamic-provider launcher of @pulumi/pulumi sits beside them', () => {
@@ -75,8 +81,8 @@ describe('cd examples/shared && pulumi preview', () => {
   });
 });
 
+// examples/local runs for real on the lab's Docker engine: test/e2e/engine/local-*.test.ts.
 describe.each<[ExampleName, string, Record<string, string | { value: string; secret: boolean }>]>([
-  ['local', 'docker', {}],
   [
     'rds',
     'aws',

@@ -30,7 +30,7 @@ jest.setTimeout(30_000);
 beforeAll(settled);
 
 test('declares the network, server, volume and firewall from config, and the seed\'s three databases on the server\'s admin provider', () => {
-  expect(rt.named('db-server').inputs).toMatchObject({ name: 'db-test', serverType: 'cx23', location: 'hel1', image: 'debian-12', deleteProtection: true });
+  expect(rt.named('db-server').inputs).toMatchObject({ name: 'postgres-strategies-test-db', serverType: 'cx23', location: 'hel1', image: 'debian-12', deleteProtection: true });
   expect(rt.named('db-data').retainOnDelete).toBe(true);
   expect(rt.named('db-subnet').inputs).toMatchObject({ networkZone: 'eu-central' });
   const dbs = rt.ofType('postgresql:index/database:Database');

@@ -22,7 +22,7 @@ import { unwrapSecret } from '../../support/graph';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const program = require('../../../examples/local/index') as typeof import('../../../examples/local/index');
 
-beforeAll(settled);
+beforeAll(settled, 60_000);
 
 test('declares Postgres, kratos-migrate and Kratos, with TLS from config and the port on 127.0.0.1', () => {
   expect(rt.ofType('docker:index/container:Container').map((c) => c.name)).toEqual(['auth-postgres', 'auth-postgres-bootstrap', 'auth-kratos-migrate', 'auth-kratos']);
@@ -38,7 +38,7 @@ test('Kratos has its own database next to the configured app database', async ()
 });
 
 test('secrets stay secret; the compose file parses and names the seed\'s services', async () => {
-  for (const o of [program.kratosDsn!, program.hostUrl!, program.composeEnv, program.composeFiles, program.urls] as pulumi.Output<unknown>[]) {
+  for (const o of [program.kratosDsn!, program.hostUrl!, program.composeFiles, program.urls] as pulumi.Output<unknown>[]) {
     expect(await pulumi.isSecret(o)).toBe(true);
   }
   const doc = parse((await settle(program.composeYaml)).value as string) as { services: Record<string, unknown> };
@@ -48,6 +48,9 @@ test('secrets stay secret; the compose file parses and names the seed\'s service
 test('the secret Kratos config from `pulumi config set --secret` is uploaded as a secret; Docker names carry project and stack', () => {
   const uploads = rt.named('auth-kratos').inputs['uploads'] as Array<{ file: string; content: unknown }>;
   const config = uploads.find((u) => u.file === '/etc/config/kratos/kratos.yml')!;
-  expect(unwrapSecret(config.content)).toEqual({ secret: true, value: KRATOS_CONFIG });
+  const { secret, value } = unwrapSecret(config.content);
+  expect(secret).toBe(true);
+  // The user's config, with the Kratos DSN added (Kratos reads it there, never from its environment).
+  expect(parse(String(value))).toEqual({ dsn: expect.stringMatching(/^postgres:\/\/kratos:/), ...parse(KRATOS_CONFIG) });
   expect(rt.named('auth-postgres').inputs['name']).toBe('postgres-strategies-test-auth-postgres');
 });

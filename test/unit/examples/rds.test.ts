@@ -37,7 +37,7 @@ test('one RDS instance in the configured subnets, reachable only from the config
     expect.objectContaining({ cidrIpv4: '10.20.0.0/16', fromPort: 5432, toPort: 5432 }),
   ]);
   expect(rt.named('app-db-instance').inputs).toMatchObject({
-    identifier: 'app-db-staging',
+    identifier: 'postgres-strategies-staging-app-db',
     instanceClass: 'db.t4g.small',
     engineVersion: '17',
     publiclyAccessible: false,
@@ -51,7 +51,7 @@ test('one RDS instance in the configured subnets, reachable only from the config
 
 test('the seed\'s blog, admin and api databases on the RDS admin provider, verify-full', () => {
   expect(rt.ofType('postgresql:index/database:Database').map((d) => d.inputs['name']).sort()).toEqual(['vw_admin', 'vw_api', 'vw_blog']);
-  expect(rt.named('app-db-admin').inputs).toMatchObject({ host: 'app-db-staging.c9akciq32lmn.eu-central-1.rds.amazonaws.com', sslmode: 'verify-full', superuser: 'false' });
+  expect(rt.named('app-db-admin').inputs).toMatchObject({ host: 'postgres-strategies-staging-app-db.c9akciq32lmn.eu-central-1.rds.amazonaws.com', sslmode: 'verify-full', superuser: 'false' });
   expect(program.sslmode).toBe('verify-full');
   // db.t4g.small: 190 by the class table, 5 reserved by RDS, 4 for the admin provider, 3 kept free.
   expect(program.budget).toMatchObject({ maxConnections: 190, total: 30 });
@@ -61,10 +61,10 @@ test('secret URLs and reader URLs per instance; the final snapshot\'s name', asy
   const urls = await settle(program.urls);
   expect(urls.secret).toBe(true);
   expect(Object.keys(urls.value!).sort()).toEqual(['admin', 'api', 'blog']);
-  expect(urls.value!['api']).toMatch(/^postgres:\/\/vw_api:[A-Za-z0-9]{32}@app-db-staging\.c9akciq32lmn\.eu-central-1\.rds\.amazonaws\.com:5432\/vw_api\?sslmode=verify-full&sslrootcert=\.\/global-bundle\.pem/);
+  expect(urls.value!['api']).toMatch(/^postgres:\/\/vw_api:[A-Za-z0-9]{32}@postgres-strategies-staging-app-db\.c9akciq32lmn\.eu-central-1\.rds\.amazonaws\.com:5432\/vw_api\?sslmode=verify-full&sslrootcert=\.\/global-bundle\.pem/);
   const readers = await settle(program.readerUrls as pulumi.Output<Record<string, string>>);
   expect(readers.secret).toBe(true);
-  expect(readers.value!['blog']).toMatch(/@app-db-staging-replica\.[^,]+:5432,app-db-staging\.[^/]+:5432\/vw_blog\?.*target_session_attrs=prefer-standby/);
+  expect(readers.value!['blog']).toMatch(/@postgres-strategies-staging-app-db-replica\.[^,]+:5432,postgres-strategies-staging-app-db\.[^/]+:5432\/vw_blog\?.*target_session_attrs=prefer-standby/);
   expect(await pulumi.isSecret(program.kratosDsns)).toBe(true);
-  expect((await settle(program.finalSnapshotIdentifier)).value).toMatch(/^app-db-staging-final-[0-9a-f]{8}$/);
+  expect((await settle(program.finalSnapshotIdentifier)).value).toMatch(/^postgres-strategies-staging-app-db-final-[0-9a-f]{8}$/);
 });

@@ -3,6 +3,7 @@
  * the mock runtime with `pulumi config` values: the seed's three instances,
  * verify-full from config, secrets, and the budget it reports.
  */
+import { TEST_CA_FILE } from '../../support/ca-file';
 import { installMocks, settle, settled } from '../../../lab/pulumi-mocks';
 const rt = installMocks({
   config: {
@@ -10,7 +11,7 @@ const rt = installMocks({
     'postgres-strategies:adminUser': 'vw_root',
     'postgres-strategies:adminPassword': 'config-secret',
     'postgres-strategies:sslmode': 'verify-full',
-    'postgres-strategies:sslrootcert': '/etc/ssl/shared-db-ca.pem',
+    'postgres-strategies:sslrootcert': TEST_CA_FILE,
     'postgres-strategies:maxConnections': '50',
     'postgres-strategies:poolerHost': 'pgbouncer.internal',
     'postgres-strategies:poolerPort': '6432',
@@ -27,7 +28,7 @@ beforeAll(settled);
 
 test('declares the seed\'s blog, admin and api databases on one provider configured from pulumi config', () => {
   expect(rt.ofType('postgresql:index/database:Database').map((d) => d.inputs['name']).sort()).toEqual(['vw_admin', 'vw_api', 'vw_blog']);
-  expect(rt.named('shared-db-admin').inputs).toMatchObject({ host: 'shared-db.example.com', username: 'vw_root', sslmode: 'verify-full', sslrootcert: '/etc/ssl/shared-db-ca.pem' });
+  expect(rt.named('shared-db-admin').inputs).toMatchObject({ host: 'shared-db.example.com', username: 'vw_root', sslmode: 'verify-full', sslrootcert: TEST_CA_FILE });
 });
 
 test('reports the budget against the configured max_connections: 3 × (5 + 5) of 50 − 3 reserved − 4 admin provider − 3 maintenance', () => {
@@ -47,5 +48,6 @@ test('exports secret URLs and DSNs per instance', async () => {
   // Apps through the configured pooler, migrations direct.
   expect(dsns['blog']).toMatch(/@pgbouncer\.internal:6432\/vw_blog\?.*default_query_exec_mode=exec/);
   expect(migrate['blog']).toMatch(/@shared-db\.example\.com:5432\/vw_blog\?/);
-  expect(urls['blog']).toMatch(/^postgres:\/\/vw_blog:[A-Za-z0-9]{32}@shared-db\.example\.com:5432\/vw_blog\?sslmode=verify-full&sslrootcert=\/etc\/ssl\/shared-db-ca\.pem/);
+  expect(urls['blog']).toMatch(/^postgres:\/\/vw_blog:[A-Za-z0-9]{32}@shared-db\.example\.com:5432\/vw_blog\?sslmode=verify-full&sslrootcert=/);
+  expect(urls['blog']).toContain(`sslrootcert=${TEST_CA_FILE}`);
 });

@@ -146,6 +146,32 @@ test('Hetzner\'s 32 KiB user-data limit is checked (large files are compressed, 
   expect(Buffer.byteLength(renderCloudConfig(sampleSettings()).userData)).toBeLessThan(16 * 1024);
 });
 
+const CA_KEY = '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIfake\n-----END EC PRIVATE KEY-----\n';
+
+describe('the server renews its own certificate when given the CA key', () => {
+  const renewing = renderCloudConfig(sampleSettings({ caKeyPem: CA_KEY, certificateValidityDays: 825, certificateRenewBeforeDays: 30 }));
+  const plain = renderCloudConfig(sampleSettings());
+
+  test('the CA key (root-only), the daily timer and its service; the setup knows the validity and the window', () => {
+    expect(renewing.files.find((f) => f.path === '/etc/postgres-strategies/ca.key')).toEqual({ path: '/etc/postgres-strategies/ca.key', content: CA_KEY, permissions: '0600' });
+    expectLines(fileOf(renewing, '/etc/postgres-strategies/setup.conf'), ['CERT_RENEW=1', 'CERT_VALIDITY_DAYS=825', 'CERT_RENEW_BEFORE_DAYS=30']);
+    expectLines(fileOf(renewing, '/etc/systemd/system/postgres-strategies-renew-cert.service'), ['ExecStart=/usr/local/sbin/postgres-strategies-setup --renew-certificate']);
+    expectLines(fileOf(renewing, '/etc/systemd/system/postgres-strategies-renew-cert.timer'), ['OnCalendar=daily', 'Persistent=true', 'WantedBy=timers.target']);
+    // The setup script is the same program either way; only its settings differ.
+    expect(fileOf(renewing, '/usr/local/sbin/postgres-strategies-setup')).toBe(SETUP_SCRIPT);
+  });
+
+  test('without it: no key, no timer, CERT_RENEW=0', () => {
+    expect(plain.files.map((f) => f.path).filter((p) => /ca\.key|renew-cert/.test(p))).toEqual([]);
+    expectLines(fileOf(plain, '/etc/postgres-strategies/setup.conf'), ['CERT_RENEW=0']);
+  });
+
+  test('the CA key is TLS material: a new one never asks for a rebuilt server (rebuildKey)', () => {
+    const other = renderCloudConfig(sampleSettings({ caKeyPem: CA_KEY.replace('fake', 'other'), certificateValidityDays: 825, certificateRenewBeforeDays: 30 }));
+    expect(other.rebuildKey).toBe(renewing.rebuildKey);
+  });
+});
+
 describe('errors name the field', () => {
   const cases: Array<[string, SampleOverrides, RegExp]> = [
     ['a managed key in pgConfig', { pgConfig: { listen_addresses: '*' } }, /pgConfig\.listen_addresses: "listen_addresses" is managed by this component/],
@@ -159,6 +185,9 @@ describe('errors name the field', () => {
     ['a bucket with upper case', { backup: { s3: { endpoint: 'https://x.example', bucket: 'Bad', accessKeyId: 'a', secretAccessKey: 'b' } } }, /backup\.s3\.bucket: "Bad" is not a bucket name/],
     ['a key that is not PEM', { serverKeyPem: 'secret' }, /serverKeyPem: is not a PEM block/],
     ['a device outside /dev', { volumeDevice: '/tmp/x; rm -rf /' }, /volumeDevice: .* is not a device path/],
+    ['a CA key that is not PEM', { caKeyPem: 'secret' }, /caKeyPem: is not a PEM block/],
+    ['a renewal window longer than the validity', { caKeyPem: CA_KEY, certificateValidityDays: 20 }, /certificateValidityDays: 20 is not a whole number of days longer than the renewal window \(30\)/],
+    ['no renewal window', { caKeyPem: CA_KEY, certificateRenewBeforeDays: 0 }, /certificateRenewBeforeDays: 0 is not a positive whole number of days/],
   ];
   test.each(cases)('%s', (_, overrides, message) => {
     let error: unknown;

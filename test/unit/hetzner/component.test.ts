@@ -1,6 +1,7 @@
 /**
- * HetznerPostgres under Pulumi's mock runtime (stack "test"): the hcloud
- * graph (types, Hetzner names `<name>-<stack>`, protections,
+ * HetznerPostgres under Pulumi's mock runtime (project "shop", stack
+ * "test"): the hcloud graph (types, Hetzner names `<project>-<stack>-<name>`
+ * fixed at creation, protections,
  * retain-on-delete, firewall rules, ignoreChanges on the user data and
  * sshKeys, delete-before-replace, the boot user data), secrets (user data,
  * setup payload, admin password, no plain password or private key in plain
@@ -8,7 +9,7 @@
  * instances, and errors raised before any resource is registered.
  */
 import { installMocks, settle, settled, RecordedResource } from '../../../lab/pulumi-mocks';
-const rt = installMocks();
+const rt = installMocks({ project: 'shop' });
 
 import * as pulumi from '@pulumi/pulumi';
 import { HetznerPostgres } from '../../../src/hetzner/component';
@@ -44,6 +45,11 @@ const boot = new HetznerPostgres('boot', {
 });
 
 const kept = new HetznerPostgres('kept', { serverType: 'cx23', serverName: 'kept', existingNetworkId: 99, subnetIpRange: '10.7.1.0/24' });
+// The admin connection by the public name (in the certificate), through a tunnel (not in it), or with a CA file;
+// and a server that does not renew its own certificate.
+const named = new HetznerPostgres('named', { serverType: 'cx23', existingNetworkId: 7, subnetIpRange: '10.8.1.0/24', publicHostName: 'db.example.com', publicAccess: true, allowedCidrs: ['198.51.100.0/24'], adminHost: 'DB.example.com' });
+new HetznerPostgres('tunnel', { serverType: 'cx23', existingNetworkId: 7, subnetIpRange: '10.8.2.0/24', adminHost: '127.0.0.1', renewCertificateOnServer: false });
+new HetznerPostgres('file', { serverType: 'cx23', existingNetworkId: 7, subnetIpRange: '10.8.3.0/24', adminHost: pulumi.output('10.8.3.10'), adminSslRootCert: '/etc/ca/pg.pem' });
 beforeAll(settled);
 
 const mine = (prefix: string): RecordedResource[] => rt.resources.filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`));
@@ -65,8 +71,10 @@ test('declares network, subnet, firewall, volume, server, attachment, certificat
       'random:index/randomPassword:RandomPassword db-admin-password',
       'tls:index/certRequest:CertRequest db-server-csr',
       'tls:index/locallySignedCert:LocallySignedCert db-server-cert',
+      'tls:index/privateKey:PrivateKey db-admin-client-key',
       'tls:index/privateKey:PrivateKey db-ca-key',
       'tls:index/privateKey:PrivateKey db-server-key',
+      'tls:index/selfSignedCert:SelfSignedCert db-admin-client-cert',
       'tls:index/selfSignedCert:SelfSignedCert db-ca',
     ].sort(),
   );
@@ -75,7 +83,7 @@ test('declares network, subnet, firewall, volume, server, attachment, certificat
 test('server: Debian 12, type and location, fixed private IP, firewall, protections on, user data and SSH keys ignored after creation, delete-first', () => {
   const s = rt.named('db-server');
   expect(s.inputs).toMatchObject({
-    name: 'db-test',
+    name: 'shop-test-db',
     serverType: 'cx23',
     image: 'debian-12',
     location: 'nbg1',
@@ -87,17 +95,24 @@ test('server: Debian 12, type and location, fixed private IP, firewall, protecti
   });
   expect((s.inputs['networks'] as Array<Record<string, unknown>>)[0]).toMatchObject({ ip: '10.0.1.10' });
   // sshKeys: hcloud injects them at creation only and would replace the server for a change (its docs: ignore them).
-  expect(s.ignoreChanges).toEqual(['userData', 'sshKeys']);
+  expect(s.ignoreChanges).toEqual(['userData', 'sshKeys', 'name']);
   expect(s.deleteBeforeReplace).toBe(true);
   expect(s.dependencies.some((d) => d.endsWith('::db-subnet'))).toBe(true);
 });
 
-test('Hetzner names default to <name>-<stack> (unique per project across stacks); serverName keeps the old names', () => {
-  expect(['db-server', 'db-network', 'db-firewall', 'db-data'].map((n) => rt.named(n).inputs['name'])).toEqual(['db-test', 'db-test-network', 'db-test-firewall', 'db-test-data']);
-  expect(db.plan.names).toEqual({ server: 'db-test', network: 'db-test-network', firewall: 'db-test-firewall', volume: 'db-test-data' });
-  // The certificate's common name follows the server name (the private IP stays its IP SAN).
-  expect(rt.named('db-server-csr').inputs['subject']).toMatchObject({ commonName: 'db-test' });
+test('Hetzner names default to <project>-<stack>-<name> (unique across stacks and projects), fixed at creation; serverName keeps the old names', () => {
+  const defaulted = ['db-server', 'db-network', 'db-firewall', 'db-data'];
+  expect(defaulted.map((n) => rt.named(n).inputs['name'])).toEqual(['shop-test-db', 'shop-test-db-network', 'shop-test-db-firewall', 'shop-test-db-data']);
+  expect(db.plan.names).toEqual({ server: 'shop-test-db', network: 'shop-test-db-network', firewall: 'shop-test-db-firewall', volume: 'shop-test-db-data' });
+  // Like Pulumi auto-names: a server created with another default (`<name>` or `<name>-<stack>`) keeps its names.
+  for (const n of defaulted) expect(rt.named(n).ignoreChanges).toContain('name');
+  // The certificate's common name follows the server name (the private IP stays its IP SAN), fixed at its first issue too.
+  expect(rt.named('db-server-csr').inputs['subject']).toMatchObject({ commonName: 'shop-test-db' });
+  expect(rt.named('db-server-csr').ignoreChanges).toEqual(['dnsNames', 'subject']);
+  // A given serverName: the names and the certificate follow it (a change renames in place and re-issues).
   expect(['kept-server', 'kept-firewall', 'kept-data'].map((n) => rt.named(n).inputs['name'])).toEqual(['kept', 'kept-firewall', 'kept-data']);
+  for (const n of ['kept-server', 'kept-firewall', 'kept-data', 'kept-server-csr']) expect(rt.named(n).ignoreChanges).not.toContain('name');
+  expect(rt.named('kept-server-csr').ignoreChanges).toEqual([]);
   expect(kept.plan.names.network).toBe('kept-network');
 });
 
@@ -189,8 +204,62 @@ test('the handle: private IP, 5432, self-managed, verify-full with the CA PEM, n
   expect(h.dependsOn[0]).toBe(db.server);
   expect(h.dependsOn[1]).toBe(db.volumeAttachment);
   expect(h.dependsOn[2]).toBe(db.ready);
-  expect(rt.named('db-admin').inputs).toMatchObject({ host: '10.0.1.10', port: '5432', username: 'pgadmin', database: 'postgres', sslmode: 'require', superuser: 'false' });
+  expect(rt.named('db-admin').inputs).toMatchObject({ host: '10.0.1.10', port: '5432', username: 'pgadmin', database: 'postgres', sslmode: 'verify-full', superuser: 'false' });
   expect(unwrapSecret(rt.named('db-admin').inputs['password']).secret).toBe(true);
+});
+
+describe('the admin provider verifies the server (an expired certificate fails the deployment, not only the apps)', () => {
+  /** A provider's recorded TLS settings (the engine gets provider inputs as JSON strings). */
+  const tlsOf = (name: string): { sslmode: unknown; sslrootcert: unknown; clientcert?: { cert: string; key: string; sslinline: boolean } } => {
+    const inputs = rt.named(`${name}-admin`).inputs;
+    const clientcert = unwrapSecret(inputs['clientcert']).value as string | undefined;
+    return { sslmode: inputs['sslmode'], sslrootcert: inputs['sslrootcert'], ...(clientcert ? { clientcert: JSON.parse(clientcert) } : {}) };
+  };
+
+  test('against the CA itself, held in the state (no file: refresh and destroy verify too): verify-full on the private IP', async () => {
+    const t = tlsOf('db');
+    expect(t.sslmode).toBe('verify-full');
+    expect(t.sslrootcert).toBe((await settle(db.caPem)).value);
+    // lib/pq reads sslrootcert inline only with sslinline, which the provider passes with a client certificate.
+    expect(t.clientcert).toMatchObject({ sslinline: true, cert: expect.stringContaining('BEGIN CERTIFICATE'), key: expect.stringContaining('PRIVATE KEY') });
+    expect(unwrapSecret(rt.named('db-admin').inputs['clientcert']).secret).toBe(true);
+    expect(rt.named('db-admin-client-cert').inputs).toMatchObject({ allowedUses: ['client_auth', 'digital_signature'] });
+  });
+
+  test('verify-full on the public host name (in the certificate), verify-ca on a host it does not hold; a CA file when given', () => {
+    expect(named.plan.certificates.server.dnsNames).toEqual(['db.example.com']);
+    expect(tlsOf('named').sslmode).toBe('verify-full');
+    expect(tlsOf('tunnel').sslmode).toBe('verify-ca');
+    expect(tlsOf('tunnel').clientcert?.sslinline).toBe(true);
+    expect(tlsOf('file')).toEqual({ sslmode: 'verify-full', sslrootcert: '/etc/ca/pg.pem' });
+    expect(rt.resources.some((r) => r.name === 'file-admin-client-key')).toBe(false);
+  });
+});
+
+describe('the server renews its own certificate', () => {
+  const filesOf = (name: string): ReturnType<typeof userDataFiles> => userDataFiles(unwrapSecret(rt.named(`${name}-server`).inputs['userData']).value as string);
+
+  test('by default: the user data holds the CA key (a secret like the server key) and the daily renewal timer, 825 days from 30 days before expiry', async () => {
+    const files = filesOf('db');
+    const caKey = files.find((f) => f.path === '/etc/postgres-strategies/ca.key')!;
+    expect(caKey).toMatchObject({ permissions: '0600', content: expect.stringContaining('PRIVATE KEY') });
+    expect(files.map((f) => f.path)).toEqual(expect.arrayContaining(['/etc/systemd/system/postgres-strategies-renew-cert.service', '/etc/systemd/system/postgres-strategies-renew-cert.timer']));
+    expect(files.find((f) => f.path.endsWith('setup.conf'))!.content).toMatch(/\nCERT_RENEW=1\nCERT_VALIDITY_DAYS=825\nCERT_RENEW_BEFORE_DAYS=30\n/);
+    expect(unwrapSecret(rt.named('db-server').inputs['userData']).secret).toBe(true);
+  });
+
+  test('renewCertificateOnServer: false keeps the CA key off the server (renewal only through setupScript)', () => {
+    const files = filesOf('tunnel');
+    expect(files.map((f) => f.path)).not.toContain('/etc/postgres-strategies/ca.key');
+    expect(files.map((f) => f.path)).not.toContain('/etc/systemd/system/postgres-strategies-renew-cert.timer');
+    expect(files.find((f) => f.path.endsWith('setup.conf'))!.content).toContain('\nCERT_RENEW=0\n');
+  });
+
+  test('outputs: when the certificate this stack issued (825 days) and its CA (3650 days) expire', async () => {
+    // The mock issues certificates on 2026-01-01.
+    expect((await settle(db.serverCertificateExpiry)).value).toBe('2028-04-05T00:00:00.000Z');
+    expect((await settle(db.caCertificateExpiry)).value).toBe('2035-12-30T00:00:00.000Z');
+  });
 });
 
 test('the first deployment waits for cloud-init\'s PostgreSQL on the admin host before the provider connects', () => {
@@ -226,7 +295,7 @@ test('an existing network: no network or subnet created; protections off and vol
   expect((s.inputs['networks'] as Array<Record<string, unknown>>)[0]).toMatchObject({ networkId: 1234, ip: '10.9.1.10' });
   expect(s.inputs).toMatchObject({ deleteProtection: false, rebuildProtection: false });
   // Re-provisioning: user-data changes replace the server (through BootUserData); SSH keys never do.
-  expect(s.ignoreChanges).toEqual(['sshKeys']);
+  expect(s.ignoreChanges).toEqual(['sshKeys', 'name']);
   expect(rt.named('boot-data').retainOnDelete).toBe(false);
 });
 

@@ -5,7 +5,8 @@
  */
 import fc from 'fast-check';
 import { planFirewallRules, planNetwork } from '../../../src/hetzner/network';
-import { defaultServerName, hetznerResourceNames, hetznerVolumeDevice, planHetzner } from '../../../src/hetzner/plan';
+import { adminSslMode, defaultServerName, hetznerResourceNames, hetznerVolumeDevice, planHetzner } from '../../../src/hetzner/plan';
+import { SslMode } from '../../../src/core/tls';
 import { seedInstances } from '../../../examples/shared/instances';
 
 const base = { serverType: 'cx23', serverName: 'db' };
@@ -104,22 +105,30 @@ describe('rejected before anything is created, naming the field', () => {
 });
 
 describe('names across stacks (Hetzner names are unique per project)', () => {
-  test('the default server name is <name>-<stack>; the network, firewall and volume are named after it', () => {
-    expect(defaultServerName('db', 'dev')).toBe('db-dev');
-    expect(defaultServerName('db', 'prod')).toBe('db-prod');
-    expect(defaultServerName('MyDB', 'Prod_EU')).toBe('mydb-prod-eu');
-    expect(hetznerResourceNames('db-dev')).toEqual({ server: 'db-dev', network: 'db-dev-network', firewall: 'db-dev-firewall', volume: 'db-dev-data' });
+  test('the default server name is <project>-<stack>-<name>; the network, firewall and volume are named after it', () => {
+    expect(defaultServerName('db', 'dev', 'shop')).toBe('shop-dev-db');
+    expect(defaultServerName('db', 'prod', 'shop')).toBe('shop-prod-db');
+    // Two projects' prod stacks with a component `db` no longer share a name (both were `db-prod`).
+    expect(defaultServerName('db', 'prod', 'blog')).not.toBe(defaultServerName('db', 'prod', 'shop'));
+    expect(defaultServerName('MyDB', 'Prod_EU', 'Shop')).toBe('shop-prod-eu-mydb');
+    expect(hetznerResourceNames('shop-dev-db')).toEqual({ server: 'shop-dev-db', network: 'shop-dev-db-network', firewall: 'shop-dev-db-firewall', volume: 'shop-dev-db-data' });
+  });
+
+  test('default names are fixed at creation (the certificate\'s too, unless publicHostName names it); given ones follow the arguments', () => {
+    expect(planHetzner({ ...base, serverNameIsDefault: true })).toMatchObject({ namesFixedAtCreation: true, certificateNamesFixedAtCreation: true });
+    expect(planHetzner({ ...base, serverNameIsDefault: true, publicHostName: 'db.example.com' })).toMatchObject({ namesFixedAtCreation: true, certificateNamesFixedAtCreation: false });
+    expect(planHetzner(base)).toMatchObject({ namesFixedAtCreation: false, certificateNamesFixedAtCreation: false });
   });
 
   test('property: every default name is a valid server name whose derived names fit 63 characters, and two stacks never share one', () => {
     const part = fc.string({ unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyzABC0123456789-_.'.split('')), minLength: 1, maxLength: 60 }).filter((s) => /[A-Za-z0-9]/.test(s));
     fc.assert(
-      fc.property(part, part, part, (name, a, b) => {
-        const one = defaultServerName(name, a);
+      fc.property(part, part, part, part, (name, a, b, project) => {
+        const one = defaultServerName(name, a, project);
         expect(() => planHetzner({ ...base, serverName: one })).not.toThrow();
         expect(Object.values(hetznerResourceNames(one)).every((n) => n.length <= 63)).toBe(true);
-        expect(defaultServerName(name, a)).toBe(one);
-        if (a.toLowerCase().replace(/[^a-z0-9]+/g, '-') !== b.toLowerCase().replace(/[^a-z0-9]+/g, '-')) expect(defaultServerName(name, b)).not.toBe(one);
+        expect(defaultServerName(name, a, project)).toBe(one);
+        if (a.toLowerCase().replace(/[^a-z0-9]+/g, '-') !== b.toLowerCase().replace(/[^a-z0-9]+/g, '-')) expect(defaultServerName(name, b, project)).not.toBe(one);
       }),
     );
   });
@@ -131,4 +140,14 @@ test('the server\'s postgresql.conf and pg_hba.conf are rendered once, in the pl
   expect(p.config.postgresqlConf).toContain('max_connections = 80\n');
   expect(p.config.postgresqlConf).toContain("listen_addresses = '10.0.1.10'\n");
   expect(p.config.pgHba).toMatch(/hostssl\s+all\s+all\s+192\.0\.2\.0\/24\s+scram-sha-256/);
+});
+
+test('the admin provider verifies the host name where the certificate holds it, else the chain (verify-ca)', () => {
+  const certs = planHetzner({ ...base, publicHostName: 'db.example.com' }).certificates;
+  expect(adminSslMode(certs)).toBe(SslMode.VerifyFull);
+  expect(adminSslMode(certs, '10.0.1.10')).toBe(SslMode.VerifyFull);
+  expect(adminSslMode(certs, 'DB.Example.com')).toBe(SslMode.VerifyFull);
+  expect(adminSslMode(certs, '127.0.0.1')).toBe(SslMode.VerifyCa);
+  expect(adminSslMode(certs, '203.0.113.9')).toBe(SslMode.VerifyCa);
+  expect(adminSslMode(certs, '')).toBe(SslMode.VerifyCa);
 });

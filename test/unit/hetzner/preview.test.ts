@@ -25,7 +25,7 @@ test('evaluates with unknown ids and keys: the user data is unknown and secret, 
   expect(userData.secret).toBe(true);
   expect(rt.ofType('hcloud:index/server:Server').map((r) => r.name)).toEqual(['db-server']);
   expect(rt.ofType('postgresql:index/database:Database').map((r) => r.inputs['name']).sort()).toEqual(['vw_admin', 'vw_api', 'vw_blog']);
-  expect(rt.named('db-server').ignoreChanges).toEqual(['userData', 'sshKeys']);
+  expect(rt.named('db-server').ignoreChanges).toEqual(['userData', 'sshKeys', 'name']);
   // The boot user data is unknown too (its provider runs in the update); the setup payload is secret.
   expect(await settle(db.bootUserData.bootUserData)).toMatchObject({ known: false });
   expect(await settle(db.setupScript)).toMatchObject({ known: false, secret: true });

@@ -30,7 +30,7 @@ const local = new LocalPostgres('auth', {
 });
 const plain = new LocalPostgres('dev', { kratos: {} });
 
-beforeAll(settled);
+beforeAll(settled, 60_000);
 
 const mine = (prefix: string): RecordedResource[] => rt.resources.filter((r) => r.name === prefix || r.name.startsWith(`${prefix}-`));
 const envOf = (r: RecordedResource): Record<string, string> => {
@@ -54,6 +54,7 @@ describe('the graph', () => {
         'docker:index/network:Network|auth-network',
         'docker:index/volume:Volume|auth-data',
         'docker:index/volume:Volume|auth-socket',
+        'pulumi-nodejs:dynamic/postgres-strategies:LocalDataGuard|auth-data-guard',
         'docker:index/container:Container|auth-postgres',
         'docker:index/container:Container|auth-postgres-bootstrap',
         'docker:index/container:Container|auth-kratos-migrate',
@@ -157,21 +158,24 @@ describe('the server container', () => {
     expect(String(upload(server(), '/etc/postgresql/tls/server.crt')['content'])).toContain('BEGIN CERTIFICATE');
   });
 
-  test('env: POSTGRES_USER postgres, the generated password, POSTGRES_DB, seed 004\'s initdb args — as a secret array', async () => {
-    expect(unwrapSecret(server().inputs['envs']).secret).toBe(true);
+  test('env: POSTGRES_USER postgres, the password as a file (POSTGRES_PASSWORD_FILE, a secret upload, root-only), POSTGRES_DB, seed 004\'s initdb args — no password in it', async () => {
     const password = (await settle(local.superuserPassword)).value as string;
     expect(password).toMatch(/^[A-Za-z0-9]{32}$/);
     expect(envOf(server())).toEqual({
       POSTGRES_USER: 'postgres',
-      POSTGRES_PASSWORD: password,
+      POSTGRES_PASSWORD_FILE: '/run/secrets/postgres-password',
       POSTGRES_DB: 'postgres',
       POSTGRES_INITDB_ARGS: '--auth-host=scram-sha-256 --data-checksums',
     });
+    const file = upload(server(), '/run/secrets/postgres-password');
+    expect(unwrapSecret(file['content'])).toEqual({ secret: true, value: password });
+    expect(file['permissions']).toBe('0600');
     expect(rt.named('auth-superuser-password').inputs).toMatchObject({ length: 32, special: false });
   });
 
   test('no init script by default: nothing of the server depends on the instances', () => {
     expect((server().inputs['uploads'] as Array<{ file: string }>).map((u) => u.file)).toEqual([
+      '/run/secrets/postgres-password',
       '/etc/postgresql/postgresql.conf',
       '/etc/postgresql/pg_hba.conf',
       '/etc/postgresql/postgres-strategies-entrypoint.sh',
@@ -236,7 +240,7 @@ describe('ordering: server healthy → bootstrap → migration exits 0 → Krato
     for (const name of ['auth-postgres-bootstrap', 'auth-kratos-migrate']) {
       expect(rt.named(name).inputs).toMatchObject({ attach: true, logs: true, mustRun: false, rm: false, restart: 'no' });
     }
-    expect(rt.named('auth-kratos-migrate').inputs['command']).toEqual(['migrate', 'sql', '-e', '--yes']);
+    expect(rt.named('auth-kratos-migrate').inputs['command']).toEqual(['migrate', 'sql', '-e', '--yes', '--config', '/etc/config/kratos/kratos.yml']);
     expect(rt.named('auth-postgres-bootstrap').inputs['command']).toEqual(['psql', '-X', '-w', '-v', 'ON_ERROR_STOP=1', '-f', '/etc/postgres-strategies/bootstrap.sql']);
   });
 
@@ -247,15 +251,19 @@ describe('ordering: server healthy → bootstrap → migration exits 0 → Krato
     expect(rt.named('auth-kratos').inputs['image']).toBe(rt.named('auth-kratos-migrate').inputs['image']);
   });
 
-  test('Kratos serves its config with the identity schema, and gets DSN and the CA', async () => {
+  test('Kratos and its migration read the DSN from the mounted config (a secret upload), never from their environment; the identity schema and the CA beside it', async () => {
     const k = rt.named('auth-kratos');
+    const m = rt.named('auth-kratos-migrate');
     expect(k.inputs['command']).toEqual(['serve', '-c', '/etc/config/kratos/kratos.yml']);
-    expect(parse(String(upload(k, '/etc/config/kratos/kratos.yml')['content']))).toMatchObject({ identity: { default_schema_id: 'default' } });
-    expect(JSON.parse(String(upload(k, '/etc/config/kratos/identity.schema.json')['content']))).toMatchObject({ type: 'object' });
-    expect(String(upload(k, '/etc/postgres-strategies/ca.crt')['content'])).toContain('BEGIN CERTIFICATE');
-    expect(unwrapSecret(k.inputs['envs']).secret).toBe(true);
-    expect(envOf(k)).toEqual({ DSN: (await settle(local.kratosDsn!)).value });
-    expect(envOf(rt.named('auth-kratos-migrate'))).toEqual(envOf(k));
+    expect(m.inputs['command']).toEqual(['migrate', 'sql', '-e', '--yes', '--config', '/etc/config/kratos/kratos.yml']);
+    for (const c of [k, m]) {
+      const config = unwrapSecret(upload(c, '/etc/config/kratos/kratos.yml')['content']);
+      expect(config.secret).toBe(true);
+      expect(parse(String(config.value))).toMatchObject({ dsn: (await settle(local.kratosDsn!)).value, identity: { default_schema_id: 'default' } });
+      expect(JSON.parse(String(upload(c, '/etc/config/kratos/identity.schema.json')['content']))).toMatchObject({ type: 'object' });
+      expect(String(upload(c, '/etc/postgres-strategies/ca.crt')['content'])).toContain('BEGIN CERTIFICATE');
+      expect(envOf(c)).toEqual({});
+    }
   });
 
   test('the bootstrap container logs in on the server\'s Unix socket as the OS user postgres, with no password', async () => {
@@ -306,7 +314,6 @@ describe('outputs', () => {
       kratosDsn: local.kratosDsn!,
       kratosEnv: local.kratosEnv!,
       bootstrapSql: local.bootstrapSql,
-      composeEnv: local.composeEnv,
       composeFiles: local.composeFiles,
       'blog.password': blog.password,
       'blog.connection': blog.connection,
@@ -352,18 +359,17 @@ describe('outputs', () => {
     expect((await settle(local.caPem!)).value).toContain('BEGIN CERTIFICATE');
   });
 
-  test('compose: parses, holds no password, references ${VAR}s; the .env has the values; files are complete', async () => {
+  test('compose: parses, holds no password; the password file and Kratos\' config (with the DSN) are among its files, which are complete', async () => {
     const yaml = (await settle(local.composeYaml)).value as string;
     const doc = parse(yaml) as Record<string, any>;
     expect(Object.keys(doc['services'])).toEqual(['postgres', 'postgres-bootstrap', 'kratos-migrate', 'kratos']);
     const passwords = [local.superuserPassword, ...Object.values(local.instances).map((i) => i.password)];
     for (const p of passwords) expect(yaml).not.toContain((await settle(p)).value as string);
-    const env = (await settle(local.composeEnv)).value as string;
-    expect(env).toContain(`POSTGRES_PASSWORD='${(await settle(local.superuserPassword)).value}'\n`);
-    expect(env).toContain(`KRATOS_DSN='${(await settle(local.kratosDsn!)).value}'\n`);
     const files = (await settle(local.composeFiles)).value as Record<string, string>;
+    expect(files['secrets/postgres-password']).toBe((await settle(local.superuserPassword)).value);
+    expect(parse(files['kratos/kratos.yml'] as string)['dsn']).toBe((await settle(local.kratosDsn!)).value);
     expect(Object.keys(files).sort()).toEqual(
-      ['kratos/identity.schema.json', 'kratos/kratos.yml', 'postgres/bootstrap.sql', 'postgres/entrypoint.sh', 'postgres/pg_hba.conf', 'postgres/postgresql.conf', 'postgres/tls/ca.crt', 'postgres/tls/server.crt', 'postgres/tls/server.key'].sort(),
+      ['secrets/postgres-password', 'kratos/identity.schema.json', 'kratos/kratos.yml', 'postgres/bootstrap.sql', 'postgres/entrypoint.sh', 'postgres/pg_hba.conf', 'postgres/postgresql.conf', 'postgres/tls/ca.crt', 'postgres/tls/server.crt', 'postgres/tls/server.key'].sort(),
     );
     expect(files['postgres/bootstrap.sql']).toBe((await settle(local.bootstrapSql)).value);
   });
@@ -465,18 +471,23 @@ describe('secrets in the state', () => {
   ])('a user\'s Kratos config given as %s is uploaded as a secret and kept out of plan', async (_, name, config) => {
     const own = new LocalPostgres(name, { kratos: { config: config() } });
     await settled();
-    expect(unwrapSecret(upload(rt.named(`${name}-kratos`), '/etc/config/kratos/kratos.yml')['content'])).toEqual({ secret: true, value: kratosYaml });
+    const dsn = (await settle(own.kratosDsn!)).value as string;
+    const withDsn = { dsn, ...parse(kratosYaml) };
+    const uploaded = unwrapSecret(upload(rt.named(`${name}-kratos`), '/etc/config/kratos/kratos.yml')['content']);
+    expect([uploaded.secret, parse(String(uploaded.value))]).toEqual([true, withDsn]);
     expect(JSON.stringify(own.plan)).not.toContain('CookieSecret');
     expect(own.plan.kratos).toMatchObject({ ownConfig: true });
     expect(own.plan.kratos!.config).toBeUndefined();
     expect(own.plan.staticFiles).not.toHaveProperty('kratos.yml');
     const files = await settle(own.composeFiles);
-    expect([files.secret, files.value!['kratos/kratos.yml']]).toEqual([true, kratosYaml]);
+    expect([files.secret, parse(files.value!['kratos/kratos.yml'] as string)]).toEqual([true, withDsn]);
   }, 30_000);
 
-  test('the minimal Kratos config (no secrets) stays in plan and is uploaded in clear', () => {
+  test('the minimal Kratos config (no secrets) stays in plan; uploaded with the DSN, as a secret', async () => {
     expect(plain.plan.kratos).toMatchObject({ ownConfig: false });
     expect(plain.plan.kratos!.config).toContain('default_schema_id');
-    expect(unwrapSecret(upload(rt.named('dev-kratos'), '/etc/config/kratos/kratos.yml')['content']).secret).toBe(false);
+    expect(plain.plan.kratos!.config).not.toMatch(/^dsn:/m);
+    const uploaded = unwrapSecret(upload(rt.named('dev-kratos'), '/etc/config/kratos/kratos.yml')['content']);
+    expect(uploaded).toEqual({ secret: true, value: expect.stringContaining(`dsn: ${(await settle(plain.kratosDsn!)).value}\n`) });
   });
 });

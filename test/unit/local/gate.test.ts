@@ -11,6 +11,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { tsProgramArgs } from '../../../lab/ts-program';
 
 interface Outcome {
   status: number | null;
@@ -19,14 +20,7 @@ interface Outcome {
 }
 
 function deploy(exitCode: number, service = 'kratos-migrate'): Outcome {
-  const program = join(__dirname, 'gate-program.ts');
-  // Transpile .ts on the fly (types are checked by tsc with the rest of the tests).
-  const loader = [
-    "const ts = require('typescript'); const fs = require('fs');",
-    "require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileSync(f, 'utf8'), { fileName: f, compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText, f);",
-    `require(${JSON.stringify(program)});`,
-  ].join('\n');
-  const r = spawnSync(process.execPath, ['-e', loader], { cwd: join(__dirname, '..', '..', '..'), encoding: 'utf8', timeout: 60_000, env: { ...process.env, GATE_EXIT_CODE: String(exitCode), GATE_SERVICE: service } });
+  const r = spawnSync(process.execPath, tsProgramArgs(join(__dirname, 'gate-program.ts')), { cwd: join(__dirname, '..', '..', '..'), encoding: 'utf8', timeout: 60_000, env: { ...process.env, GATE_EXIT_CODE: String(exitCode), GATE_SERVICE: service } });
   const line = r.stdout.trim().split('\n').pop() ?? '';
   if (!line.startsWith('{')) throw new Error(`the program printed no result (status ${r.status}): ${r.stderr}`);
   return { status: r.status, ...(JSON.parse(line) as { registered: string[]; errors: string[] }) };

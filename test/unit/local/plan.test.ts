@@ -6,22 +6,25 @@
  */
 import { parse } from 'yaml';
 import { ConnectionBudgetError, DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS } from '../../../src/core/budget';
-import { composeFileSources, escapeComposeValue, renderComposeFile, renderDotEnv } from '../../../src/local/compose';
-import { ValidationError } from '../../../src/core/errors';
+import { composeFileSources, escapeComposeValue, renderComposeFile } from '../../../src/local/compose';
 import {
   KRATOS_DEFAULT_IMAGE,
   OneShotFailedError,
   checkOneShotExit,
   kratosDsnToLibpq,
   redactLogs,
+  kratosConfigWithDsn,
   renderKratosConfig,
   validateKratosConfig,
 } from '../../../src/core/kratos';
 import {
   BootstrapMode,
   CONTAINER_PATHS,
-  EnvSecret,
+  VOLUME_OWNER_LABEL,
+  checkLocalMajorChange,
+  checkVolumeOwner,
   FileContent,
+  SECRET_FILES,
   ServiceCondition,
   dataMountPath,
   dockerNames,
@@ -37,6 +40,8 @@ import {
 } from '../../../src/local/plan';
 import { scramSha256Verifier } from '../../../src/core/scram';
 import { COMPOSE_CASES } from './compose-cases';
+import { ValidationError } from '../../../src/core/errors';
+import { localDataGuardProvider } from '../../../src/local/data-guard';
 import { InstanceSpec, RoleShape } from '../../../src/core/plan';
 
 describe('image and major version', () => {
@@ -165,20 +170,22 @@ describe('the container plan (seed Strategy 1)', () => {
     expect(planLocalStack({ database: 'auth' }).containers[0]!.healthcheck!.test).toEqual(healthcheckTest('postgres', 'auth'));
   });
 
-  test('the server: its own config files, seed 004\'s initdb arguments, the superuser as a secret', () => {
+  test('the server: its own config files, seed 004\'s initdb arguments, the superuser\'s password as a secret file (POSTGRES_PASSWORD_FILE)', () => {
     const pg = byService['postgres']!;
     expect(pg.command).toEqual(['postgres', '-c', 'config_file=/etc/postgresql/postgresql.conf', '-c', 'hba_file=/etc/postgresql/pg_hba.conf']);
     expect(pg.entrypoint).toEqual(['/bin/sh', CONTAINER_PATHS.entrypointScript]);
     expect(pg.env).toEqual([
       { name: 'POSTGRES_USER', value: 'postgres' },
-      { name: 'POSTGRES_PASSWORD', secret: EnvSecret.SuperuserPassword },
+      { name: 'POSTGRES_PASSWORD_FILE', value: '/run/secrets/postgres-password' },
       { name: 'POSTGRES_DB', value: 'postgres' },
       { name: 'POSTGRES_INITDB_ARGS', value: '--auth-host=scram-sha-256 --data-checksums' },
     ]);
     expect(pg.ports).toEqual([{ internal: 5432, external: 5432, address: '127.0.0.1' }]);
     expect(pg.files.find((f) => f.content === FileContent.ServerKey)).toEqual({ path: CONTAINER_PATHS.keyUpload, content: FileContent.ServerKey, mode: '0600' });
     // By default no init script: nothing of the server depends on the instances.
-    expect(pg.files.map((f) => f.content)).toEqual([FileContent.PostgresqlConf, FileContent.PgHba, FileContent.TlsEntrypoint, FileContent.ServerCert, FileContent.ServerKey]);
+    expect(pg.files[0]).toEqual({ path: '/run/secrets/postgres-password', content: FileContent.SuperuserPassword, mode: '0600' });
+    expect(SECRET_FILES.has(FileContent.SuperuserPassword)).toBe(true);
+    expect(pg.files.map((f) => f.content)).toEqual([FileContent.SuperuserPassword, FileContent.PostgresqlConf, FileContent.PgHba, FileContent.TlsEntrypoint, FileContent.ServerCert, FileContent.ServerKey]);
     expect(pg.socketVolumePath).toBe('/var/run/postgresql');
   });
 
@@ -193,18 +200,20 @@ describe('the container plan (seed Strategy 1)', () => {
       { name: 'PGCONNECT_TIMEOUT', value: '10' },
       { name: 'PGAPPNAME', value: 'postgres-strategies-bootstrap' },
     ]);
-    expect(b.env.some((e) => e.secret !== undefined)).toBe(false);
     expect(b.files.map((f) => f.path)).toEqual([CONTAINER_PATHS.bootstrapScript]);
     // The server's socket is where the bootstrap looks, and peer admits the OS user postgres there.
     expect(plan.settings['unix_socket_directories']).toBe('/var/run/postgresql');
     expect(plan.postgresqlConf).toContain("unix_socket_directories = '/var/run/postgresql'");
   });
 
-  test('kratos-migrate is the seed\'s one-shot migrate sql -e --yes on oryd/kratos:v1.3.1 with DSN from a secret', () => {
+  test('kratos-migrate is the seed\'s one-shot migrate sql -e --yes on oryd/kratos:v1.3.1, the DSN from the mounted config (a secret file), not the environment', () => {
     const m = byService['kratos-migrate']!;
-    expect(m).toMatchObject({ command: ['migrate', 'sql', '-e', '--yes'], oneShot: true, restart: 'no', env: [{ name: 'DSN', secret: EnvSecret.KratosDsn }] });
+    expect(m).toMatchObject({ command: ['migrate', 'sql', '-e', '--yes', '--config', CONTAINER_PATHS.kratosConfig], oneShot: true, restart: 'no', env: [] });
     expect(plan.kratos!.image).toBe(KRATOS_DEFAULT_IMAGE);
-    expect(m.files.map((f) => f.path)).toEqual([CONTAINER_PATHS.clientCaFile]);
+    expect(m.files.map((f) => f.path)).toEqual([CONTAINER_PATHS.kratosConfig, CONTAINER_PATHS.kratosIdentitySchema, CONTAINER_PATHS.clientCaFile]);
+    expect(SECRET_FILES.has(FileContent.KratosConfig)).toBe(true);
+    expect(byService['kratos']!.env).toEqual([]);
+    expect(plan.staticFiles).not.toHaveProperty(FileContent.KratosConfig);
   });
 
   test('pg_hba: peer for the entrypoint\'s superuser on the socket, hostssl only, then reject', () => {
@@ -290,6 +299,16 @@ describe('Kratos and its instance', () => {
     expect(doc['identity']['schemas']).toEqual([{ id: 'default', url: 'file:///etc/config/kratos/identity.schema.json' }]);
     expect(validateKratosConfig(text, 'kratos.config')).toBe(text);
   });
+
+  test('kratosConfigWithDsn: the DSN first, the rest of the file (comments too) unchanged; a config that already has one is refused', () => {
+    const config = '# mine\nserve:\n  public:\n    base_url: http://x/ # trailing\nsecrets: { cookie: [abc] }\n';
+    const dsn = 'postgres://kratos:p%40ss%3A%2F@postgres:5432/kratos?sslmode=verify-full&max_conns=10';
+    const out = kratosConfigWithDsn(config, dsn);
+    expect(parse(out)).toEqual({ dsn, serve: { public: { base_url: 'http://x/' } }, secrets: { cookie: ['abc'] } });
+    expect(out).toContain('# mine');
+    expect(out).toContain('# trailing');
+    expect(() => kratosConfigWithDsn('dsn: x\n', dsn, 'kratos.config')).toThrow(/^kratos\.config\.dsn: is set in the config file/);
+  });
 });
 
 describe('the exit-code gate', () => {
@@ -350,9 +369,11 @@ describe('compose', () => {
     expect(doc['services']['kratos-migrate']['restart']).toBe('no');
   });
 
-  test('secrets are ${VAR} references; ports are bound to 127.0.0.1', () => {
-    expect(doc['services']['postgres']['environment']['POSTGRES_PASSWORD']).toMatch(/^\$\{POSTGRES_PASSWORD:\?/);
-    expect(doc['services']['kratos']['environment']['DSN']).toMatch(/^\$\{KRATOS_DSN:\?/);
+  test('the superuser\'s password is a compose secret (a file), Kratos has no environment; ports are bound to 127.0.0.1', () => {
+    expect(doc['services']['postgres']['environment']['POSTGRES_PASSWORD_FILE']).toBe('/run/secrets/postgres-password');
+    expect(doc['services']['postgres']['secrets']).toEqual(['postgres-password']);
+    expect(doc['secrets']).toEqual({ 'postgres-password': { file: './secrets/postgres-password' } });
+    expect(doc['services']['kratos']['environment']).toBeUndefined();
     expect(doc['services']['postgres']['ports']).toEqual(['127.0.0.1:5433:5432']);
     expect(doc['services']['kratos']['ports']).toEqual(['127.0.0.1:4433:4433']);
   });
@@ -361,7 +382,8 @@ describe('compose', () => {
     const sources = composeFileSources(plan).map((s) => s.source);
     expect(new Set(sources).size).toBe(sources.length);
     const mounted = Object.values(doc['services']).flatMap((s: any) => (s.volumes ?? []).filter((v: string) => v.startsWith('./')).map((v: string) => v.split(':')[0]!.slice(2)));
-    expect([...new Set(mounted)].sort()).toEqual([...sources].sort());
+    const secrets = Object.values(doc['secrets'] as Record<string, { file: string }>).map((s) => s.file.slice(2));
+    expect([...new Set([...mounted, ...secrets])].sort()).toEqual([...sources].sort());
   });
 
   test.each(COMPOSE_CASES)('%s: one service per container, in order, each volume declared, no secret in the YAML', (_, options) => {
@@ -371,20 +393,13 @@ describe('compose', () => {
     expect(Object.keys(d['services'])).toEqual(p.containers.map((c) => c.service));
     const named = Object.values(d['services']).flatMap((s: any) => (s.volumes ?? []).filter((v: string) => !v.startsWith('./')).map((v: string) => v.split(':')[0]));
     expect(Object.keys(d['volumes']).sort()).toEqual([...new Set(named)].sort());
-    for (const c of p.containers) for (const e of c.env.filter((x) => x.secret)) expect(d['services'][c.service]['environment'][e.name]).toMatch(/^\$\{[A-Z_]+:\?/);
+    for (const c of p.containers) for (const e of c.env) expect([c.service, e.name]).not.toEqual([c.service, expect.stringMatching(/PASSWORD$|DSN/)]);
   });
 
   test('a literal $ is escaped for compose; IPv6 binds are bracketed', () => {
     expect(escapeComposeValue('a$b$$c')).toBe('a$$b$$$$c');
     const v6 = parse(renderComposeFile(planLocalStack({ publishPort: 5432, publishAddress: '::1' }))) as Record<string, any>;
     expect(v6['services']['postgres']['ports']).toEqual(['[::1]:5432:5432']);
-  });
-
-  test('.env values are single-quoted (literal for compose); unsafe values are refused', () => {
-    expect(renderDotEnv({ POSTGRES_PASSWORD: 'abc', KRATOS_DSN: 'postgres://u:p%24@h/db?a=1&b=2' })).toContain("KRATOS_DSN='postgres://u:p%24@h/db?a=1&b=2'\n");
-    expect(() => renderDotEnv({ X: "it's" })).toThrow(ValidationError);
-    expect(() => renderDotEnv({ X: 'a\nb' })).toThrow(/composeEnv\.X: contains a single quote, a line break or NUL/);
-    expect(() => renderDotEnv({ 'A-B': 'x' })).toThrow(/is not an environment variable name/);
   });
 });
 
@@ -466,5 +481,51 @@ describe('pgConfig against the image\'s major', () => {
     // io_method arrived in PostgreSQL 18.
     expect(() => planLocalStack({ image: 'postgres:17-alpine', pgConfig: { io_method: 'worker' } })).toThrow(/^pgConfig\.io_method: /);
     expect(planLocalStack({ image: 'postgres:18-alpine', pgConfig: { io_method: 'worker' } }).settings['io_method']).toBe('worker');
+  });
+});
+
+describe('another PostgreSQL major over a kept volume (LocalDataGuard)', () => {
+  const old = { volume: 'app-auth-postgres-data', image: 'postgres:15', major: 15 };
+
+  test('the same major (a new minor or variant) or a new volume is fine', () => {
+    expect(checkLocalMajorChange(old, { ...old, image: 'postgres:15.8-alpine' })).toBeUndefined();
+    expect(checkLocalMajorChange(old, { volume: 'app-auth17-postgres-data', image: 'postgres:17-alpine', major: 17 })).toBeUndefined();
+  });
+
+  test('another major over the same volume is refused, naming image, both majors and the migrate procedure', () => {
+    const e = checkLocalMajorChange(old, { ...old, image: 'postgres:17-alpine', major: 17 });
+    expect(e).toBeInstanceOf(ValidationError);
+    expect(e!.message).toMatch(/^image: postgres:15 → postgres:17-alpine changes PostgreSQL 15 → 17, but the data volume "app-auth-postgres-data" holds a PostgreSQL 15 data directory/);
+    expect(e!.fix).toContain('npx postgres-strategies migrate --from-env FROM --to-env TO');
+    expect(e!.fix).toContain('Keep image "postgres:15"');
+  });
+
+  test('the guard\'s check refuses it as the engine calls it (at preview), and accepts a first deployment', async () => {
+    const guarded = { ...old, owner: 'p/s/auth', adopt: false };
+    const noEngine = process.env['DOCKER_HOST'];
+    process.env['DOCKER_HOST'] = 'unix:///nonexistent/docker.sock'; // no engine to ask: the owner check is skipped
+    try {
+      expect(await localDataGuardProvider.check({}, guarded)).toEqual({ inputs: guarded });
+    } finally {
+      if (noEngine === undefined) delete process.env['DOCKER_HOST'];
+      else process.env['DOCKER_HOST'] = noEngine;
+    }
+    const refused = await localDataGuardProvider.check(guarded, { ...guarded, image: 'postgres:17-alpine', major: 17 });
+    expect(refused.failures).toEqual([{ property: 'image', reason: expect.stringContaining('postgres-strategies migrate') }]);
+    expect((await localDataGuardProvider.diff('x', guarded, { ...guarded, image: 'postgres:15.8' })).changes).toBe(true);
+  });
+});
+
+describe('a data volume another stack owns', () => {
+  const owner = 'proj/dev/auth';
+  test('a volume of this stack, or without an owner label (by hand, or an older release), is accepted', () => {
+    expect(() => checkVolumeOwner('v', [{ label: VOLUME_OWNER_LABEL, value: owner }], owner, false)).not.toThrow();
+    expect(() => checkVolumeOwner('v', [], owner, false)).not.toThrow();
+    expect(() => checkVolumeOwner('v', undefined, owner, false)).not.toThrow();
+  });
+  test('another stack\'s volume is refused, naming volumeName, the volume and its owner; adoptVolume takes it over', () => {
+    const theirs = [{ label: VOLUME_OWNER_LABEL, value: 'proj/prod/auth' }];
+    expect(() => checkVolumeOwner('auth-data', theirs, owner, false)).toThrow(/^volumeName: the Docker volume "auth-data" belongs to proj\/prod\/auth/);
+    expect(() => checkVolumeOwner('auth-data', theirs, owner, true)).not.toThrow();
   });
 });

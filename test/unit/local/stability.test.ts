@@ -9,20 +9,15 @@
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
+import { tsProgramArgs } from '../../../lab/ts-program';
 import type { LocalPostgresArgs } from '../../../src/local/component';
 
 type Recorded = Record<string, { inputs: Record<string, unknown>; dependencies: string[] }>;
 
 /** One evaluation of the stack `auth` with these arguments, in a fresh mock runtime. */
 async function evaluate(args: LocalPostgresArgs): Promise<Recorded> {
-  const program = join(__dirname, 'stability-program.ts');
-  const loader = [
-    "const ts = require('typescript'); const fs = require('fs');",
-    "require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileSync(f, 'utf8'), { fileName: f, compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true } }).outputText, f);",
-    `require(${JSON.stringify(program)});`,
-  ].join('\n');
   const r = await new Promise<{ stdout: string; stderr: string; error: Error | null }>((resolve) =>
-    execFile(process.execPath, ['-e', loader], { cwd: join(__dirname, '..', '..', '..'), encoding: 'utf8', timeout: 90_000, maxBuffer: 64 << 20, env: { ...process.env, STACK_ARGS: JSON.stringify(args) } }, (error, stdout, stderr) =>
+    execFile(process.execPath, tsProgramArgs(join(__dirname, 'stability-program.ts')), { cwd: join(__dirname, '..', '..', '..'), encoding: 'utf8', timeout: 90_000, maxBuffer: 64 << 20, env: { ...process.env, STACK_ARGS: JSON.stringify(args) } }, (error, stdout, stderr) =>
       resolve({ stdout, stderr, error }),
     ),
   );

@@ -34,6 +34,7 @@ export interface PackageJson {
   keywords?: string[];
   dependencies: Record<string, string>;
   peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
   devDependencies: Record<string, string>;
 }
 
@@ -116,6 +117,15 @@ export const ENTRIES: Entry[] = [
     exportName: 'migrateDatabase',
     notExported: ['SharedPostgres', 'ExternalPostgres', 'LocalPostgres'],
     forbidden: ['@pulumi/', 'pg'],
+    loads: ['pg-connection-string'],
+  },
+  {
+    // `pg` when a backup connects, the AWS SDK when it opens the store: neither when the entry is required.
+    subpath: './backup',
+    folder: 'backup',
+    exportName: 'backupDatabase',
+    notExported: ['SharedPostgres', 'LocalPostgres', 'migrateDatabase'],
+    forbidden: ['@pulumi/', 'pg', '@aws-sdk/client-s3', '@aws-sdk/lib-storage'],
     loads: ['pg-connection-string'],
   },
   {

@@ -20,7 +20,7 @@ const consumer = consumerDir(pkg.name);
 afterAll(() => consumer.remove());
 
 describe('package.json exports', () => {
-  it('has exactly the root, one subpath per strategy, ./core, ./migrate and ./package.json', () => {
+  it('has exactly the root, one subpath per strategy, ./core, ./migrate, ./backup, ./preview-guard and ./package.json', () => {
     expect(Object.keys(pkg.exports).sort()).toEqual([...ENTRIES.map((e) => e.subpath), './package.json'].sort());
   });
 

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { builtinModules } from 'node:module';
 import { join, posix } from 'node:path';
+import { OPTIONAL_PEERS } from '../../../src/provisioning/peer-dependencies';
 import { ENTRIES, ROOT, distEntry, execFileAsync, packageJson } from './consumer';
 
 jest.setTimeout(60_000);
@@ -142,10 +143,19 @@ describe('package.json metadata', () => {
     expect(imported.get('@pulumi/pulumi')).toBeDefined();
     const declared = new Set([...Object.keys(pkg.dependencies), ...Object.keys(pkg.peerDependencies ?? {})]);
     expect([...imported].filter(([name]) => !declared.has(name)).map(([name, f]) => `${name} (imported by ${f})`)).toEqual([]);
-    // The providers of the strategies stay dependencies.
-    for (const p of ['@pulumi/postgresql', '@pulumi/random', '@pulumi/tls', '@pulumi/docker', '@pulumi/aws', '@pulumi/hcloud']) {
-      expect(pkg.dependencies[p]).toBeDefined();
+    // The root entry's providers are dependencies.
+    for (const p of ['@pulumi/postgresql', '@pulumi/random']) expect(pkg.dependencies[p]).toBeDefined();
+  });
+
+  it('takes the strategy entries\' provider SDKs as optional peer dependencies, at the ranges the entries name (issue 22 item 13)', () => {
+    const optional = Object.entries(pkg.peerDependenciesMeta ?? {}).filter(([, m]) => m.optional).map(([name]) => name).sort();
+    expect(optional).toEqual(['@pulumi/aws', '@pulumi/docker', '@pulumi/hcloud', '@pulumi/tls']);
+    for (const p of optional) {
+      expect(pkg.dependencies[p]).toBeUndefined();
+      expect(pkg.devDependencies[p]).toBeDefined();
+      expect(pkg.peerDependencies?.[p]).toBe(OPTIONAL_PEERS[p]);
     }
+    expect(Object.keys(OPTIONAL_PEERS).sort()).toEqual(optional);
   });
 });
 

@@ -75,7 +75,7 @@ test('an unacknowledged error fails (exit 1) and says how to acknowledge it', as
   const r = await run(replaced);
   expect(r.code).toBe(1);
   expect(r.stdout).toContain('check-preview: 1 error, 0 warnings: 1 change would lose data');
-  expect(r.stdout).toContain('ERROR  replace  RDS instance "app-db-prod" (RdsPostgres "app-db")');
+  expect(r.stdout).toContain('ERROR  replace  RDS instance "postgres-strategies-prod-app-db" (RdsPostgres "app-db")');
   expect(r.stdout).toContain('  caused by: kmsKeyId');
   expect(r.stdout).toContain('  to do it on purpose: --allow app-db-instance');
   expect(r.stderr).toBe('');
@@ -86,7 +86,7 @@ test.each([['app-db-instance'], ['app-db'], ['urn:pulumi:prod::postgres-strategi
   async (allow) => {
     const r = await run(replaced, '--allow', allow);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('ERROR (acknowledged)  replace  RDS instance "app-db-prod"');
+    expect(r.stdout).toContain('ERROR (acknowledged)  replace  RDS instance "postgres-strategies-prod-app-db"');
     expect(r.stdout).toContain(`acknowledged by --allow ${allow}`);
   },
 );
@@ -103,7 +103,7 @@ test('--format markdown writes a PR comment: the marker, a headline, a row per f
   const lines = r.stdout.split('\n');
   expect(lines[0]).toBe(MARKDOWN_MARKER);
   expect(lines[1]).toBe('### 🛑 Data-loss guard: 1 error, 0 warnings: 1 change would lose data');
-  expect(lines).toContain('| 1 | 🛑 error | `replace` | RDS instance `app-db-prod` (RdsPostgres `app-db`) | `kmsKeyId` |');
+  expect(lines).toContain('| 1 | 🛑 error | `replace` | RDS instance `postgres-strategies-prod-app-db` (RdsPostgres `app-db`) | `kmsKeyId` |');
   expect(r.stdout).toContain('- **Instead:** Keep the property. To change encryption');
   expect(r.stdout).toContain('- To do it on purpose: `--allow app-db-instance`.');
 });

@@ -57,9 +57,9 @@ const summary = (findings: Finding[]): [string, string, string, string[], string
 const check = (...steps: Parameters<typeof previewOf>): ReturnType<typeof summary> => summary(checkPreview(previewOf(...steps)));
 const named = (name: string) => rt.named(name);
 
-const PRIMARY = 'RDS instance "app-db-prod" (RdsPostgres "app-db")';
-const UNPROTECTED = 'RDS instance "old-db-prod" (RdsPostgres "old-db")';
-const REPLICA = 'RDS read replica "app-db-prod-replica" (RdsPostgres "app-db")';
+const PRIMARY = 'RDS instance "postgres-strategies-prod-app-db" (RdsPostgres "app-db")';
+const UNPROTECTED = 'RDS instance "postgres-strategies-prod-old-db" (RdsPostgres "old-db")';
+const REPLICA = 'RDS read replica "postgres-strategies-prod-app-db-replica" (RdsPostgres "app-db")';
 const LEGACY = 'RDS instance "legacy-db" (Instance "legacy")';
 const NEW_KEY = 'arn:aws:kms:eu-central-1:123456789012:key/2222';
 
@@ -87,7 +87,7 @@ describe('AWS RDS', () => {
   test('a changed identifier is an in-place rename (terraform-provider-aws ≥ 5): a warning, the address changes', () => {
     const [finding] = checkPreview(previewOf(stepFor(named('app-db-instance'), { identifier: 'app-db-live' })));
     expect(finding).toMatchObject({ severity: 'warning', code: 'renamed', op: 'update', properties: ['identifier'], resource: PRIMARY });
-    expect(finding?.effect).toContain('"app-db-prod" → "app-db-live"');
+    expect(finding?.effect).toContain('"postgres-strategies-prod-app-db" → "app-db-live"');
   });
 
   test('deleted without a final snapshot: an error; with RdsPostgres\' final snapshot: a warning; protected and retained: the preview fails', () => {
@@ -127,8 +127,8 @@ describe('AWS RDS', () => {
 });
 
 describe('Hetzner Cloud', () => {
-  const VOLUME = 'Hetzner volume "pg-prod-data" (HetznerPostgres "pg")';
-  const SERVER = 'Hetzner server "pg-prod" (HetznerPostgres "pg")';
+  const VOLUME = 'Hetzner volume "postgres-strategies-prod-pg-data" (HetznerPostgres "pg")';
+  const SERVER = 'Hetzner server "postgres-strategies-prod-pg" (HetznerPostgres "pg")';
 
   test('a new location replaces the volume and the server that mounts it: two errors', () => {
     expect(check(stepFor(named('pg-data'), { location: 'fsn1' }), stepFor(named('pg-server'), { location: 'fsn1' }))).toEqual([

@@ -6,16 +6,20 @@
 import { installMocks, settled } from '../../../lab/pulumi-mocks';
 const rt = installMocks();
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { isAbsolute, join, relative } from 'node:path';
 import * as pulumi from '@pulumi/pulumi';
 import { ExternalPostgres } from '../../../src/provisioning/external';
 import { ServerKind, SslMode } from '../../../src/core/tls';
 import { unwrapSecret } from '../../support/graph';
+import { TEST_CA_FILE } from '../../support/ca-file';
 
 const rds = new ExternalPostgres('rds', {
   host: 'mydb.abc123.eu-west-1.rds.amazonaws.com',
   adminUser: 'vibewarden_admin',
   adminPassword: 'plain-input-becomes-secret',
-  sslrootcert: '/opt/rds/global-bundle.pem',
+  sslrootcert: TEST_CA_FILE,
   maxConnections: 200,
   reservedConnections: 5,
 });
@@ -31,7 +35,7 @@ test('one provider resource, connected as the admin, not a superuser by default 
     username: 'vibewarden_admin',
     database: 'postgres',
     sslmode: 'verify-full',
-    sslrootcert: '/opt/rds/global-bundle.pem',
+    sslrootcert: TEST_CA_FILE,
     superuser: 'false',
     connectTimeout: '15',
   });
@@ -47,7 +51,7 @@ test('a root certificate makes verify-full the default; the handle carries the n
   expect(rds.handle).toMatchObject({
     kind: ServerKind.Managed,
     sslmode: SslMode.VerifyFull,
-    sslrootcert: '/opt/rds/global-bundle.pem',
+    sslrootcert: TEST_CA_FILE,
     maxConnections: 200,
     reservedConnections: 5,
     adminUser: 'vibewarden_admin',
@@ -65,7 +69,7 @@ test('without a root certificate the default is the seed\'s require', () => {
 });
 
 test('clients may use a different CA path than the machine running Pulumi', () => {
-  const s = new ExternalPostgres('split', { host: 'h', adminUser: 'a', adminPassword: 'p', sslrootcert: '/local/ca.pem', clientSslRootCert: '/run/secrets/ca.pem' });
+  const s = new ExternalPostgres('split', { host: 'h', adminUser: 'a', adminPassword: 'p', sslrootcert: TEST_CA_FILE, clientSslRootCert: '/run/secrets/ca.pem' });
   expect(s.handle.sslrootcert).toBe('/run/secrets/ca.pem');
 });
 
@@ -87,5 +91,41 @@ describe('rejected before anything is created', () => {
   test('a self-managed server may use disable (e.g. on a private network)', () => {
     const s = new ExternalPostgres('lan', { host: '10.0.0.5', adminUser: 'a', adminPassword: 'p', kind: ServerKind.SelfManaged, sslmode: SslMode.Disable });
     expect(s.handle.sslmode).toBe(SslMode.Disable);
+  });
+});
+
+describe('sslrootcert, the CA file on the machine that runs Pulumi (issue 22 item 6)', () => {
+  const make = (name: string, sslrootcert: string, extra: Partial<ConstructorParameters<typeof ExternalPostgres>[1]> = {}): ExternalPostgres =>
+    new ExternalPostgres(name, { host: 'db.example.com', adminUser: 'a', adminPassword: 'p', sslrootcert, ...extra });
+
+  test('a relative path is made absolute (from the project folder) for the provider and every client URL', async () => {
+    const relativePath = relative(process.cwd(), TEST_CA_FILE);
+    expect(isAbsolute(relativePath)).toBe(false);
+    const s = make('relative-ca', relativePath);
+    expect(s.handle.sslrootcert).toBe(TEST_CA_FILE);
+    await settled();
+    expect(rt.named('relative-ca-admin').inputs['sslrootcert']).toBe(TEST_CA_FILE);
+  });
+
+  test('a file that does not exist is refused before anything is registered, naming the absolute path looked at', () => {
+    expect(() => make('missing-ca', './no-such-ca.pem')).toThrow(
+      new RegExp(`^ExternalPostgres\\.sslrootcert: no file at ${join(process.cwd(), 'no-such-ca.pem').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} \\("\\./no-such-ca\\.pem" from `),
+    );
+    expect(rt.resources.filter((r) => r.name.startsWith('missing-ca'))).toEqual([]);
+  });
+
+  test('a file that is no CA certificate is refused for verify-full', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ps-ca-'));
+    try {
+      writeFileSync(join(dir, 'notes.txt'), 'not a certificate');
+      expect(() => make('text-ca', join(dir, 'notes.txt'))).toThrow(/^ExternalPostgres\.sslrootcert: is not a PEM certificate/);
+      expect(() => make('folder-ca', dir)).toThrow(/^ExternalPostgres\.sslrootcert: .* is a folder/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('"system" (libpq 16+: the operating system\'s CAs) is no file and passes as it is', () => {
+    expect(make('system-ca', 'system').handle.sslrootcert).toBe('system');
   });
 });

@@ -18,6 +18,7 @@ import { InstanceDatabase } from '../../../src/provisioning/instance-database';
 import { checkedInput } from '../../../src/provisioning/checked-input';
 import { validateHost, validatePort } from '../../../src/core/validate';
 import { CertificateFiles, makeCertificates } from '../../../lab/certs';
+import { TEST_CA_FILE } from '../../support/ca-file';
 
 let certs: CertificateFiles;
 beforeAll(async () => {
@@ -60,7 +61,7 @@ describe('ExternalPostgres: plain values are refused before any resource', () =>
     ['verify-full without a root certificate', () => ({ sslmode: SslMode.VerifyFull }), 'ExternalPostgres.sslrootcert', /verifies the server certificate but no root certificate is given/],
     ['a rootCertPem that is not PEM', () => ({ rootCertPem: 'MIIB…' }), 'ExternalPostgres.rootCertPem', /is not a PEM certificate/],
     ['a rootCertPem that does not parse', () => ({ rootCertPem: '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ3d4\n-----END CERTIFICATE-----\n' }), 'ExternalPostgres.rootCertPem', /does not parse/],
-    ['the server certificate as rootCertPem with verify-full', () => ({ sslrootcert: '/ca.pem', rootCertPem: certs.serverCertPem }), 'ExternalPostgres.rootCertPem', /is not a CA certificate .*verify-full cannot check the server with it/],
+    ['the server certificate as rootCertPem with verify-full', () => ({ sslrootcert: TEST_CA_FILE, rootCertPem: certs.serverCertPem }), 'ExternalPostgres.rootCertPem', /is not a CA certificate .*verify-full cannot check the server with it/],
     ['a private key in rootCertPem', () => ({ rootCertPem: `${certs.caCertPem}${certs.caKeyPem}` }), 'ExternalPostgres.rootCertPem', /contains a private key/],
   ];
   test.each(cases)('%s', async (_, overrides, field, message) => {
@@ -71,7 +72,7 @@ describe('ExternalPostgres: plain values are refused before any resource', () =>
 
   test('the same program with the fixes applied registers the provider', async () => {
     const before = rt.resources.length;
-    const ok = new ExternalPostgres('fixed', { ...BASE, host: 'mydb.abc.eu-west-1.rds.amazonaws.com', port: 5432, sslrootcert: '/ca.pem', rootCertPem: certs.caCertPem });
+    const ok = new ExternalPostgres('fixed', { ...BASE, host: 'mydb.abc.eu-west-1.rds.amazonaws.com', port: 5432, sslrootcert: TEST_CA_FILE, rootCertPem: certs.caCertPem });
     await settled();
     expect(rt.resources.length).toBe(before + 2); // the component and its provider
     expect(rt.named('fixed-admin').inputs).toMatchObject({ host: 'mydb.abc.eu-west-1.rds.amazonaws.com', port: '5432', sslmode: 'verify-full' });

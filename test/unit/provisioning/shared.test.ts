@@ -16,13 +16,14 @@ import { isScramVerifier, verifyScramPassword } from '../../../src/core/scram';
 import { SslMode } from '../../../src/core/tls';
 import { RecordedResource } from '../../../lab/pulumi-mocks';
 import { depsOf, reachable, unwrapSecret } from '../../support/graph';
+import { TEST_CA_FILE } from '../../support/ca-file';
 
 const external = new ExternalPostgres('db', {
   host: 'shared-db.example.com',
   adminUser: 'vw_root',
   adminPassword: pulumi.secret('admin-secret'),
   sslmode: SslMode.VerifyFull,
-  sslrootcert: '/etc/ssl/certs/shared-db-ca.pem',
+  sslrootcert: TEST_CA_FILE,
 });
 
 const shared = new SharedPostgres('shared', {
@@ -218,7 +219,7 @@ describe('outputs', () => {
     const password = (await settle(shared.instances['admin']!.password)).value as string;
     const u = new URL(url);
     expect([u.hostname, u.port, u.pathname, u.username, decodeURIComponent(u.password)]).toEqual(['shared-db.example.com', '5432', '/vw_admin', 'vw_admin', password]);
-    expect(url).toContain('sslmode=verify-full&sslrootcert=/etc/ssl/certs/shared-db-ca.pem');
+    expect(url).toContain(`sslmode=verify-full&sslrootcert=${TEST_CA_FILE}`);
   });
 
   test('the Kratos DSN carries Kratos\' pool keys and never pool_min_conns', async () => {

@@ -9,7 +9,7 @@
  */
 import { installMocks, settle, settled } from '../../../lab/pulumi-mocks';
 import { rdsState } from './fixture';
-const rt = installMocks({ stack: 'prod', state: rdsState });
+const rt = installMocks({ project: 'shop', stack: 'prod', state: rdsState });
 
 import * as pulumi from '@pulumi/pulumi';
 import { RdsPostgres } from '../../../src/rds/component';
@@ -20,7 +20,7 @@ import { ValidationError } from '../../../src/core/errors';
 import { seedInstances } from '../../../examples/shared/instances';
 import { depsOf, unwrapSecret } from '../../support/graph';
 
-const ADDRESS = 'app-db-prod.c9akciq32lmn.eu-central-1.rds.amazonaws.com';
+const ADDRESS = 'shop-prod-app-db.c9akciq32lmn.eu-central-1.rds.amazonaws.com';
 
 const db = new RdsPostgres('app-db', {
   vpcId: 'vpc-0abc',
@@ -43,14 +43,18 @@ const inputs = (name: string): Record<string, unknown> => rt.named(name).inputs;
 test('a DB subnet group from the given subnets, named by prefix', () => {
   const sg = rt.named('app-db-subnets');
   expect(sg.type).toBe('aws:rds/subnetGroup:SubnetGroup');
-  expect(sg.inputs).toMatchObject({ subnetIds: ['subnet-a', 'subnet-b'], namePrefix: 'app-db-prod-', tags: { team: 'platform' } });
+  expect(sg.inputs).toMatchObject({ subnetIds: ['subnet-a', 'subnet-b'], namePrefix: 'shop-prod-app-db-', description: 'postgres-strategies: shop-prod-app-db', tags: { team: 'platform' } });
   expect(sg.inputs['name']).toBeUndefined();
+  // Named at creation: a later identifier (or default) never renames it.
+  expect(sg.ignoreChanges).toEqual(['namePrefix', 'description']);
 });
 
 test('a security group in the VPC with no inline rules and one TCP 5432 ingress rule per admitted source', () => {
   const group = rt.named('app-db-security-group');
   expect(group.type).toBe('aws:ec2/securityGroup:SecurityGroup');
-  expect(group.inputs).toMatchObject({ vpcId: 'vpc-0abc', namePrefix: 'app-db-prod-' });
+  // The description of the release of 2026-11-27 (ForceNew: another one replaces the protected group), fixed at creation.
+  expect(group.inputs).toMatchObject({ vpcId: 'vpc-0abc', namePrefix: 'shop-prod-app-db-', description: 'PostgreSQL 5432 of shop-prod-app-db (postgres-strategies)' });
+  expect(group.ignoreChanges).toEqual(['namePrefix', 'description']);
   expect(group.inputs['ingress']).toBeUndefined();
   expect(group.inputs['egress']).toBeUndefined();
   const rules = rt.ofType('aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule').filter((r) => r.name.startsWith('app-db-'));
@@ -70,7 +74,9 @@ test('a security group in the VPC with no inline rules and one TCP 5432 ingress 
 test('a parameter group for the major: TLS forced, SCRAM, pgConfig in base units, static parameters pending-reboot', () => {
   const pg = rt.named('app-db-parameters');
   expect(pg.type).toBe('aws:rds/parameterGroup:ParameterGroup');
-  expect(pg.inputs).toMatchObject({ family: 'postgres16', namePrefix: 'app-db-prod-postgres16-' });
+  expect(pg.inputs).toMatchObject({ family: 'postgres16', namePrefix: 'shop-prod-app-db-postgres16-', description: 'postgres-strategies: shop-prod-app-db (TLS only, SCRAM)' });
+  // Its name prefix follows a new family only while a major upgrade is allowed (then it is replaced anyway).
+  expect(pg.ignoreChanges).toEqual(['namePrefix', 'description']);
   expect(pg.inputs['name']).toBeUndefined();
   expect(pg.inputs['parameters']).toEqual([
     { name: 'log_connections', value: '1', applyMethod: 'immediate' },
@@ -86,7 +92,7 @@ test('the instance: safe defaults, wired to its subnet group, security group and
   const inst = rt.named('app-db-instance');
   expect(inst.type).toBe('aws:rds/instance:Instance');
   expect(inst.inputs).toMatchObject({
-    identifier: 'app-db-prod',
+    identifier: 'shop-prod-app-db',
     engine: 'postgres',
     engineVersion: '16.4',
     instanceClass: 'db.m7g.large',
@@ -112,8 +118,8 @@ test('the instance: safe defaults, wired to its subnet group, security group and
     vpcSecurityGroupIds: ['app-db-security-group-id'],
     tags: { team: 'platform' },
   });
-  expect(inst.inputs['dbSubnetGroupName']).toMatch(/^app-db-prod-[0-9a-f]{12}$/);
-  expect(inst.inputs['parameterGroupName']).toMatch(/^app-db-prod-postgres16-[0-9a-f]{12}$/);
+  expect(inst.inputs['dbSubnetGroupName']).toMatch(/^shop-prod-app-db-[0-9a-f]{12}$/);
+  expect(inst.inputs['parameterGroupName']).toMatch(/^shop-prod-app-db-postgres16-[0-9a-f]{12}$/);
   expect(inst.inputs['manageMasterUserPassword']).toBeUndefined();
   expect(inst.retainOnDelete).toBe(true);
   expect(inst.protect).toBe(true);
@@ -134,8 +140,11 @@ test('the master password is generated, reaches the instance and the admin provi
 test('the final snapshot is named <identifier>-final-<random hex keyed on what replaces the instance>', async () => {
   const suffix = rt.named('app-db-final-snapshot-suffix');
   expect(suffix.type).toBe('random:index/randomId:RandomId');
-  expect(suffix.inputs).toEqual({ byteLength: 4, keepers: { identifier: 'app-db-prod', username: 'postgres', kmsKeyId: '' } });
-  expect(inputs('app-db-instance')['finalSnapshotIdentifier']).toMatch(/^app-db-prod-final-[0-9a-f]{8}$/);
+  expect(suffix.inputs).toEqual({ byteLength: 4, keepers: { identifier: 'shop-prod-app-db', username: 'postgres', kmsKeyId: '' } });
+  // The defaulted identifier is fixed at creation, on the instance and in the keepers the snapshot is named from.
+  expect(suffix.ignoreChanges).toEqual(['keepers.identifier']);
+  expect(rt.named('app-db-instance').ignoreChanges).toEqual(['identifier']);
+  expect(inputs('app-db-instance')['finalSnapshotIdentifier']).toMatch(/^shop-prod-app-db-final-[0-9a-f]{8}$/);
   expect((await settle(db.finalSnapshotIdentifier)).value).toBe(inputs('app-db-instance')['finalSnapshotIdentifier']);
 });
 
@@ -238,9 +247,9 @@ describe('a read replica', () => {
     const r = rt.named('ha-replica');
     expect(r.type).toBe('aws:rds/instance:Instance');
     expect(r.inputs).toMatchObject({
-      identifier: 'ha-prod-replica',
+      identifier: 'shop-prod-ha-replica',
       instanceClass: 'db.r7g.large',
-      replicateSourceDb: 'arn:aws:rds:eu-central-1:123456789012:db:ha-prod',
+      replicateSourceDb: 'arn:aws:rds:eu-central-1:123456789012:db:shop-prod-ha',
       skipFinalSnapshot: true,
       storageEncrypted: true,
       storageType: 'gp3',
@@ -261,7 +270,7 @@ describe('a read replica', () => {
     const url = await settle(blog.instances['blog']!.readerUrl!);
     expect(url.secret).toBe(true);
     expect(url.value).toMatch(
-      /^postgres:\/\/vw_blog:[A-Za-z0-9]{32}@ha-prod-replica\.c9akciq32lmn\.eu-central-1\.rds\.amazonaws\.com:5432,ha-prod\.c9akciq32lmn\.eu-central-1\.rds\.amazonaws\.com:5432\/vw_blog\?/,
+      /^postgres:\/\/vw_blog:[A-Za-z0-9]{32}@shop-prod-ha-replica\.c9akciq32lmn\.eu-central-1\.rds\.amazonaws\.com:5432,shop-prod-ha\.c9akciq32lmn\.eu-central-1\.rds\.amazonaws\.com:5432\/vw_blog\?/,
     );
     expect(url.value).toContain('target_session_attrs=prefer-standby');
     expect(url.value).toContain('sslmode=verify-full');

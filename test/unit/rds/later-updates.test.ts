@@ -16,7 +16,11 @@
  *   --exclude-protected` (which keeps the dependencies of what is protected)
  *   leaves them.
  * - A rename (`identifier`, in place with @pulumi/aws 7) or a port change
- *   leaves every group's inputs as they were: nothing but the instance changes.
+ *   replaces no group: the inputs that would (name prefix, description) are
+ *   fixed at creation (ignoreChanges), so the engine diffs the state's.
+ * - A defaulted identifier is fixed at creation too: a stack created by an
+ *   older release (`<name>-<stack>`) keeps its instance, replica and final
+ *   snapshot names under the new default (`<project>-<stack>-<name>`).
  * - `allowDeletion` lifts all of it; a `protect` given to the component
  *   still reaches every child.
  */
@@ -26,6 +30,7 @@ import * as pulumi from '@pulumi/pulumi';
 import { RdsPostgres, RdsPostgresArgs } from '../../../src/rds/component';
 import { ValidationError } from '../../../src/core/errors';
 import { SslMode } from '../../../src/core/tls';
+import { engineInputs, replaceReasons } from '../../compat/compat';
 
 const base: RdsPostgresArgs = {
   vpcId: 'vpc-1',
@@ -40,8 +45,8 @@ const GROUPS = ['subnets', 'security-group', 'parameters'];
 const RULES = ['ingress-sg-0', 'ingress-cidr-0'];
 
 /** Evaluates one RdsPostgres in a fresh mock runtime (one program run = one preview or update). */
-async function evaluate(args: Partial<RdsPostgresArgs>, opts: pulumi.ComponentResourceOptions = {}, stack = 'prod'): Promise<(suffix: string) => RecordedResource> {
-  const rt = installMocks({ stack, state: rdsState });
+async function evaluate(args: Partial<RdsPostgresArgs>, opts: pulumi.ComponentResourceOptions = {}, stack = 'prod', project = 'shop'): Promise<(suffix: string) => RecordedResource> {
+  const rt = installMocks({ project, stack, state: rdsState });
   new RdsPostgres('app-db', { ...base, ...args }, opts);
   await settled();
   return (suffix) => rt.named(`app-db-${suffix}`);
@@ -106,29 +111,56 @@ test('allowMajorVersionUpgrade unprotects only the parameter group (its family c
   expect(r('instance')).toMatchObject({ protect: true, retainOnDelete: true });
 });
 
-describe('a rename or a new port changes the instance only', () => {
-  /** The inputs of every group, and of the instance, in one evaluation. */
-  async function inputs(args: Partial<RdsPostgresArgs>): Promise<Record<string, Record<string, unknown>>> {
-    const r = await evaluate(args);
-    return Object.fromEntries(['instance', 'replica', ...GROUPS].map((n) => [n, r(n).inputs]));
+describe('a rename, a new port or a new default changes the instance only', () => {
+  /** The registrations of every group, the instance and replica, and the snapshot suffix, in one evaluation. */
+  async function resources(args: Partial<RdsPostgresArgs>, project = 'shop'): Promise<Record<string, RecordedResource>> {
+    const r = await evaluate(args, {}, 'prod', project);
+    return Object.fromEntries(['instance', 'replica', 'final-snapshot-suffix', ...GROUPS].map((n) => [n, r(n)]));
   }
+  /** What the engine would replace in each group when `after` is deployed over the state `before` left. */
+  const replaced = (before: Record<string, RecordedResource>, after: Record<string, RecordedResource>): Record<string, string[]> =>
+    Object.fromEntries(GROUPS.map((g) => [g, replaceReasons(after[g]!.type, before[g]!.inputs, engineInputs(before[g]!.inputs, after[g]!))]));
 
-  test('identifier: the groups keep their names and descriptions (named after <name>-<stack>); the instance and replica are renamed', async () => {
-    const before = await inputs({});
-    const after = await inputs({ identifier: 'orders-db' });
-    for (const g of GROUPS) expect(after[g]).toEqual(before[g]);
-    expect(before['subnets']).toMatchObject({ namePrefix: 'app-db-prod-' });
-    expect(before['parameters']).toMatchObject({ namePrefix: 'app-db-prod-postgres17-' });
-    expect([before['instance']!['identifier'], after['instance']!['identifier']]).toEqual(['app-db-prod', 'orders-db']);
-    expect([before['replica']!['identifier'], after['replica']!['identifier']]).toEqual(['app-db-prod-replica', 'orders-db-replica']);
-    // The instance keeps its subnet, security and parameter groups.
-    for (const k of ['dbSubnetGroupName', 'parameterGroupName', 'vpcSecurityGroupIds']) expect(after['instance']![k]).toEqual(before['instance']![k]);
+  test('identifier: no group is replaced (their names and descriptions are fixed at creation); the instance and replica are renamed', async () => {
+    const before = await resources({});
+    const after = await resources({ identifier: 'orders-db' });
+    // Without ignoreChanges the groups would be replaced (their inputs name the identifier)...
+    expect(replaceReasons(after['security-group']!.type, before['security-group']!.inputs, after['security-group']!.inputs)).toEqual(['description', 'namePrefix']);
+    // ...with it, the engine keeps the state's values.
+    expect(replaced(before, after)).toEqual({ subnets: [], 'security-group': [], parameters: [] });
+    expect(before['subnets']!.inputs).toMatchObject({ namePrefix: 'shop-prod-app-db-' });
+    expect(before['parameters']!.inputs).toMatchObject({ namePrefix: 'shop-prod-app-db-postgres17-' });
+    // A given identifier renames (no ignoreChanges on it), with the replica.
+    expect(after['instance']!.ignoreChanges).toEqual([]);
+    expect([before['instance']!.inputs['identifier'], after['instance']!.inputs['identifier']]).toEqual(['shop-prod-app-db', 'orders-db']);
+    expect([before['replica']!.inputs['identifier'], after['replica']!.inputs['identifier']]).toEqual(['shop-prod-app-db-replica', 'orders-db-replica']);
   });
 
-  test('port: the security group is not replaced (its description names no port)', async () => {
-    const before = await inputs({});
-    const after = await inputs({ port: 6543 });
-    expect(after['security-group']).toEqual(before['security-group']);
+  test('port: no group is replaced (the security group\'s description names the port, fixed at creation)', async () => {
+    const before = await resources({});
+    const after = await resources({ port: 6543 });
+    expect(after['security-group']!.inputs['description']).not.toEqual(before['security-group']!.inputs['description']);
+    expect(replaced(before, after)).toEqual({ subnets: [], 'security-group': [], parameters: [] });
+  });
+
+  test('a new default identifier (another project, or the next release\'s default) renames nothing an existing stack has', async () => {
+    const before = await resources({}, 'shop');
+    const after = await resources({}, 'blog');
+    expect(after['instance']!.inputs['identifier']).toBe('blog-prod-app-db');
+    // The engine diffs the state's identifier, keepers and group names: the instance, replica and snapshot keep theirs.
+    expect(engineInputs(before['instance']!.inputs, after['instance']!)['identifier']).toBe('shop-prod-app-db');
+    expect(engineInputs(before['final-snapshot-suffix']!.inputs, after['final-snapshot-suffix']!)).toEqual(before['final-snapshot-suffix']!.inputs);
+    expect(replaced(before, after)).toEqual({ subnets: [], 'security-group': [], parameters: [] });
+    for (const g of GROUPS) {
+      const kept = engineInputs(before[g]!.inputs, after[g]!);
+      expect([kept['namePrefix'], kept['description']]).toEqual([before[g]!.inputs['namePrefix'], before[g]!.inputs['description']]);
+    }
+  });
+
+  test('allowMajorVersionUpgrade: the parameter group of the new family is named after it', async () => {
+    const r = await evaluate({ allowMajorVersionUpgrade: true, engineVersion: '16' });
+    expect(r('parameters').ignoreChanges).toEqual(['description']);
+    expect(r('parameters').inputs).toMatchObject({ family: 'postgres16', namePrefix: 'shop-prod-app-db-postgres16-' });
   });
 });
 

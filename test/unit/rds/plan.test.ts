@@ -8,14 +8,19 @@ import fc from 'fast-check';
 import { SslMode } from '../../../src/core/tls';
 import { expectFieldError } from '../core/helpers';
 import { defaultMaxConnections } from '../../../src/rds/instance-classes';
-import { defaultInstanceIdentifier, finalSnapshotIdentifier, planRds, rdsCapacity, rdsIdentifier } from '../../../src/rds/plan';
+import { defaultInstanceIdentifier, finalSnapshotIdentifier, planRds, rdsCapacity, rdsGroupNames, rdsIdentifier, replicaIdentifier } from '../../../src/rds/plan';
 
 const minimal = { allowedCidrs: ['10.0.0.0/16'], sslrootcert: 'global-bundle.pem' };
 
 test('defaults', () => {
-  expect(planRds('app-db', 'prod', minimal)).toEqual({
-    identifier: 'app-db-prod',
-    groupNamePrefix: 'app-db-prod',
+  expect(planRds('app-db', 'prod', minimal, 'shop')).toEqual({
+    identifier: 'shop-prod-app-db',
+    identifierIsDefault: true,
+    groups: {
+      subnetGroup: { namePrefix: 'shop-prod-app-db-', description: 'postgres-strategies: shop-prod-app-db' },
+      securityGroup: { namePrefix: 'shop-prod-app-db-', description: 'PostgreSQL 5432 of shop-prod-app-db (postgres-strategies)' },
+      parameterGroup: { namePrefix: 'shop-prod-app-db-postgres17-', description: 'postgres-strategies: shop-prod-app-db (TLS only, SCRAM)' },
+    },
     engineVersion: '17',
     autoMinorVersionUpgrade: true,
     major: 17,
@@ -46,21 +51,25 @@ test('defaults', () => {
   });
 });
 
-test('identifiers: <name>-<stack>, valid for RDS whatever the input, hash-suffixed when cut', () => {
-  expect(defaultInstanceIdentifier('app-db', 'prod')).toBe('app-db-prod');
-  expect(defaultInstanceIdentifier('AppDB', 'feature/X_1')).toBe('appdb-feature-x-1');
-  expect(defaultInstanceIdentifier('1st', 'dev')).toBe('db-1st-dev');
+test('identifiers: <project>-<stack>-<name>, valid for RDS whatever the input, hash-suffixed when cut', () => {
+  expect(defaultInstanceIdentifier('app-db', 'prod', 'shop')).toBe('shop-prod-app-db');
+  expect(defaultInstanceIdentifier('AppDB', 'feature/X_1', 'Shop')).toBe('shop-feature-x-1-appdb');
+  expect(defaultInstanceIdentifier('db', 'dev', '1st')).toBe('db-1st-dev-db');
+  expect(defaultInstanceIdentifier('app-db', 'prod')).toBe('prod-app-db');
+  expect(replicaIdentifier('shop-prod-app-db')).toBe('shop-prod-app-db-replica');
   expect(finalSnapshotIdentifier('app-db-prod', '0a1b2c3d')).toBe('app-db-prod-final-0a1b2c3d');
   const valid = /^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)$/;
   fc.assert(
-    fc.property(fc.string({ minLength: 1, maxLength: 120 }), fc.string({ minLength: 1, maxLength: 60 }), (name, stack) => {
-      const id = defaultInstanceIdentifier(name, stack);
-      return valid.test(id) && valid.test(rdsIdentifier(`${id}-replica`)) && /^[a-z][a-z0-9-]*[0-9a-f]$/.test(finalSnapshotIdentifier(id, '0a1b2c3d'));
+    fc.property(fc.string({ minLength: 1, maxLength: 120 }), fc.string({ minLength: 1, maxLength: 60 }), fc.string({ minLength: 1, maxLength: 60 }), (name, stack, project) => {
+      const id = defaultInstanceIdentifier(name, stack, project);
+      return valid.test(id) && valid.test(replicaIdentifier(id)) && /^[a-z][a-z0-9-]*[0-9a-f]$/.test(finalSnapshotIdentifier(id, '0a1b2c3d'));
     }),
   );
-  // Two long names that share their first 54 characters still differ.
+  // Two long names that share their first 54 characters still differ; so do two projects' `prod` stacks.
   const long = 'x'.repeat(70);
-  expect(defaultInstanceIdentifier(long, 'a')).not.toBe(defaultInstanceIdentifier(long, 'b'));
+  expect(defaultInstanceIdentifier(long, 'a', 'p')).not.toBe(defaultInstanceIdentifier(long, 'b', 'p'));
+  expect(defaultInstanceIdentifier('db', 'prod', 'shop')).not.toBe(defaultInstanceIdentifier('db', 'prod', 'blog'));
+  expect(rdsIdentifier('x')).toBe('x');
 });
 
 test('capacity: pgConfig.max_connections wins; reserved = superuser (3) + rds_superuser (2) + reserved_connections (16+)', () => {
@@ -90,8 +99,8 @@ test('an unknown class is fine when pgConfig fixes max_connections', () => {
 });
 
 test('a read replica: its own identifier, the primary\'s class by default, insights only where offered', () => {
-  expect(planRds('db', 'prod', { ...minimal, instanceClass: 'db.m7g.large', readReplica: {} }).replica).toEqual({
-    identifier: 'db-prod-replica',
+  expect(planRds('db', 'prod', { ...minimal, instanceClass: 'db.m7g.large', readReplica: {} }, 'shop').replica).toEqual({
+    identifier: 'shop-prod-db-replica',
     instanceClass: 'db.m7g.large',
     multiAz: false,
     performanceInsights: true,
@@ -155,12 +164,18 @@ test('TLS: verify-full by default, which needs AWS\'s CA bundle; require only wh
   expect(planRds('db', 'prod', minimal)).toMatchObject({ sslmode: SslMode.VerifyFull, sslrootcert: 'global-bundle.pem' });
 });
 
-test('the groups are named after <name>-<stack>, whatever the identifier (a rename does not replace them)', () => {
+test('the groups are named as the release of 2026-11-27 named them, after the identifier and port', () => {
+  // These strings are what existing stacks hold; the compatibility test (test/compat) keeps them too.
+  expect(rdsGroupNames('orders-main', 6432, 'postgres16')).toEqual({
+    subnetGroup: { namePrefix: 'orders-main-', description: 'postgres-strategies: orders-main' },
+    securityGroup: { namePrefix: 'orders-main-', description: 'PostgreSQL 6432 of orders-main (postgres-strategies)' },
+    parameterGroup: { namePrefix: 'orders-main-postgres16-', description: 'postgres-strategies: orders-main (TLS only, SCRAM)' },
+  });
   fc.assert(
     fc.property(fc.array(fc.stringMatching(/^[a-z][a-z0-9]{0,8}$/), { minLength: 1, maxLength: 5 }), (words) => {
       const identifier = words.join('-');
-      const plan = planRds('app-db', 'prod', { ...minimal, identifier });
-      return plan.identifier === identifier && plan.groupNamePrefix === 'app-db-prod';
+      const plan = planRds('app-db', 'prod', { ...minimal, identifier }, 'shop');
+      return plan.identifier === identifier && !plan.identifierIsDefault && JSON.stringify(plan.groups) === JSON.stringify(rdsGroupNames(identifier, 5432, 'postgres17'));
     }),
   );
 });

@@ -1,0 +1,5 @@
+// First import of postgres-strategies/local: its provider SDKs are optional peer dependencies
+// (src/provisioning/peer-dependencies.ts), checked before any module that loads them.
+import { requirePeers } from '../provisioning/peer-dependencies';
+
+requirePeers('postgres-strategies/local', ['@pulumi/docker', '@pulumi/tls']);
