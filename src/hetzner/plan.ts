@@ -173,6 +173,16 @@ export function planHetzner(o: HetznerPlanOptions): HetznerPlan {
     o.instances && o.instances.length > 0
       ? planServer(o.instances, capacity, { namePrefix: o.namePrefix ?? '', adminUser, adminDatabase: 'postgres' })
       : { instances: [], budget: connectionBudget(capacity, []) };
+  // cloud-init's instances reach a running server only through setupScript, run by hand: a rotation
+  // would put new passwords in the outputs before the server has them.
+  server.instances.forEach((p, i) =>
+    check(
+      p.rotation === undefined,
+      `instances[${i}].loginRotation`,
+      'the instances cloud-init creates cannot rotate: a new password reaches the running server only when setupScript is run by hand, after the outputs already carry it',
+      'Provision the instance with SharedPostgres or InstanceDatabase on HetznerPostgres.handle, where rotation works, or turn loginRotation off',
+    ),
+  );
   if (o.backup !== undefined) validateBackupSettings(o.backup);
   const pitr = o.pitr !== undefined ? planPitr(o.pitr) : undefined;
   const labels = o.labels ?? {};

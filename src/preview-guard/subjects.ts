@@ -120,6 +120,7 @@ export const LIBRARY_CHILDREN: readonly LibraryChild[] = [
   { component: COMPONENTS.InstanceDatabase, type: TYPES.role, suffix: '-login-a-role', kind: SubjectKind.LoginRole },
   { component: COMPONENTS.InstanceDatabase, type: TYPES.role, suffix: '-login-b-role', kind: SubjectKind.LoginRole },
   { component: COMPONENTS.InstanceDatabase, type: TYPES.loginRotation, suffix: '-login-rotation', kind: SubjectKind.LoginRotation },
+  { component: COMPONENTS.LocalPostgres, type: TYPES.loginRotation, suffix: '-login-rotation', kind: SubjectKind.LoginRotation },
   { component: COMPONENTS.LocalPostgres, type: TYPES.dockerVolume, suffix: '-data', kind: SubjectKind.DockerVolume },
   { component: COMPONENTS.LocalPostgres, type: TYPES.dockerContainer, suffix: '-postgres', kind: SubjectKind.ServerContainer },
   { component: COMPONENTS.LocalPostgres, type: TYPES.tlsSelfSignedCert, suffix: '-ca', kind: SubjectKind.CertificateAuthority },

@@ -12,7 +12,7 @@ import { databaseUrlEnv, kratosEnv, libpqEnv } from '../core/env';
 import { GatewayEnv, gatewayEnv } from '../core/gateway';
 import { InstancePlan } from '../core/plan';
 import { renderBootstrapSql } from '../core/render-sql';
-import { RotationState } from '../core/rotation';
+import { LoginRotationStatus, RotationState } from '../core/rotation';
 import { SCRAM_SALT_BYTES, scramSha256VerifierAsync } from '../core/scram';
 
 /** Environment maps of one login (every value carries the password; all secret). */
@@ -35,8 +35,8 @@ export interface InstanceEnv {
 export interface InstanceOutputs {
   /** The database name. */
   database: string;
-  /** The login role's name. */
-  user: string;
+  /** The login role's name (with `loginRotation`: the current login's, `<login>_a` or `<login>_b`). */
+  user: pulumi.Output<string>;
   password: pulumi.Output<string>;
   /** The connection as clients of the strategy reach it (host, port, TLS). */
   connection: pulumi.Output<ConnectionDescription>;
@@ -48,6 +48,8 @@ export interface InstanceOutputs {
   kratosDsn: pulumi.Output<string>;
   /** Environment maps. */
   env: InstanceEnv;
+  /** The login rotation (with `loginRotation` on): current login, last rotation, next due (no secrets). */
+  rotationState?: pulumi.Output<LoginRotationStatus>;
 }
 
 /** A generated password (secret) and its SCRAM-SHA-256 verifier (secret). */

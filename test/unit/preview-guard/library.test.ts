@@ -41,7 +41,7 @@ new SharedPostgres('shared', {
   instances: [{ name: 'blog' }, { name: 'api', shape: RoleShape.LeastPrivilege }, { name: 'web', loginRotation: { enabled: true } }],
 });
 new InstanceDatabase('solo', { server: external.handle, instance: { name: 'solo' } });
-new LocalPostgres('auth', { tls: true, publishPort: 5432, instances: [{ name: 'kratos' }] });
+new LocalPostgres('auth', { tls: true, publishPort: 5432, instances: [{ name: 'kratos' }, { name: 'app', loginRotation: { enabled: true } }] });
 new RdsPostgres('app-db', {
   sslrootcert: 'global-bundle.pem',
   vpcId: 'vpc-0abc',
