@@ -62,7 +62,7 @@ export interface InstanceSpec {
    * renames the database and its roles **in place** on the next `pulumi up`
    * (`ALTER DATABASE … RENAME`, `ALTER ROLE … RENAME`; verified on the real
    * engine): the data stays, every URL output changes, and the rename fails
-   * while sessions are open on the database. See the README's "Renames".
+   * while sessions are open on the database. See docs/reference.md, "Renames".
    */
   database?: string;
   /**
@@ -88,7 +88,7 @@ export interface InstanceSpec {
   readOnlyConnections?: number;
   /**
    * Alternating logins with password rotation (see {@link LoginRotationSpec}
-   * and the README's "Rotating passwords"); its fields win over the server's
+   * and docs/rotation.md); its fields win over the server's
    * default (`loginRotation` of the strategy), the rotation and revocation
    * numbers add up. Adds the login roles `<login>_a` and `<login>_b` (their
    * names must be free on the server). The read-only role does not rotate.

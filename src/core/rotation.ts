@@ -43,7 +43,7 @@ export interface LoginRotationSpec {
    * Give the instance two alternating login roles, `<login>_a` and
    * `<login>_b`, and put the current one in every output. Turning it on
    * switches the outputs to `<login>_a`; the login of today keeps working
-   * until the first rotation (see the README's "Rotating passwords").
+   * until the first rotation (see docs/rotation.md).
    * @default false
    */
   enabled?: boolean;

@@ -115,7 +115,7 @@ export interface LocalStackOptions {
   /**
    * The default login rotation of every instance: those in `instances`
    * (Kratos' too) and those provisioned on `handle` (see
-   * `InstanceSpec.loginRotation` and the README's "Rotating passwords"). A
+   * `InstanceSpec.loginRotation` and docs/rotation.md). A
    * rotation re-runs the bootstrap container (it sets the new password, and
    * on an emergency revocation cuts the old sessions) and replaces the
    * Kratos containers with the new DSN in their config file.

@@ -126,12 +126,16 @@ interface Login {
  *   every rotation updates a login;
  * - every `Grant` and `DefaultPrivileges` is `deleteBeforeReplace`: a
  *   replacement created first would be revoked by the old one's delete (#233);
- * - every operation of the instance runs in one of the server's lanes
- *   (`ProviderLanes`: ⌊adminMaxConnections / 2⌋ lanes, round robin per
- *   instance), one after another: grants within one database never race
- *   ("tuple concurrently updated"), and the provider never holds more
- *   connections than the budget counts nor deadlocks on its advisory lock,
- *   whatever `pulumi up --parallel` is (upstream #514).
+ * - the instance's operations run one after another: grants within one
+ *   database never race ("tuple concurrently updated"), and the instance
+ *   holds at most two admin connections at once; it starts when its turn in
+ *   one of the server's lanes comes (`ProviderLanes`: ⌊adminMaxConnections
+ *   / 2⌋ lanes, round robin per instance), so `pulumi up` holds at most the
+ *   admin's share whatever `--parallel` is. The turn is the program's: the
+ *   state records no dependency on another instance (`pulumi destroy
+ *   --target`, `pulumi state delete` and `--continue-on-error` concern this
+ *   instance alone). The provider's pool is the server's `max_connections`,
+ *   so it never deadlocks on its advisory lock (upstream #514).
  *
  * Passwords are generated once and stay stable across runs. Every output
  * that carries a password is a Pulumi secret.
@@ -216,7 +220,7 @@ export class InstanceDatabase extends pulumi.ComponentResource {
       plan.rotation === undefined || server.adminUrl !== undefined,
       'instance.loginRotation',
       'alternating logins need the server handle\'s admin URL (to remove retired passwords and cut sessions), and this handle has none',
-      'Make the handle with a strategy of this library (ExternalPostgres, LocalPostgres, RdsPostgres, HetznerPostgres), or turn loginRotation off',
+      'Make the handle with ExternalPostgres, LocalPostgres or RdsPostgres (HetznerPostgres does not rotate logins yet), or turn loginRotation off',
     );
     validateClientTls({ sslmode: server.sslmode, sslrootcert: server.sslrootcert }, server.kind, 'server');
     // The handle's endpoint: plain values now, values known only at deploy inside apply (same messages).
@@ -234,15 +238,18 @@ export class InstanceDatabase extends pulumi.ComponentResource {
 
     const retain = !(args.allowDeletion ?? false);
     const adopt = args.adopt ?? false;
-    // Every provider operation of this instance runs in one of the server's lanes, one after
-    // another (a lane bounds the admin provider's connections, see ProviderLanes), and every
-    // resource on the server is retained on delete unless allowDeletion: removing an instance
-    // or `pulumi destroy` changes nothing on the server.
+    // The instance's provider operations run one after another (each waits for the one before it:
+    // dependencies inside this instance only), and the instance starts when its turn in one of the
+    // server's lanes comes (the program registers its first resource then; no dependency on another
+    // instance is recorded, see ProviderLanes). Every resource on the server is retained on delete
+    // unless allowDeletion: removing an instance or `pulumi destroy` changes nothing on the server.
     const lane = server.lanes.take();
-    let previous: pulumi.Resource[] = [...server.dependsOn, ...lane.tail()];
+    let previous: pulumi.Input<pulumi.Resource[]> = lane.turn().then(() => [...server.dependsOn]);
+    let last: pulumi.Resource | undefined;
     const onServer = <R extends pulumi.Resource>(make: (o: pulumi.CustomResourceOptions) => R, extra: pulumi.CustomResourceOptions = {}): R => {
       const resource = make({ parent: this, provider: server.provider, dependsOn: previous, retainOnDelete: retain, ...extra });
       previous = [resource];
+      last = resource;
       return resource;
     };
 
@@ -317,8 +324,9 @@ export class InstanceDatabase extends pulumi.ComponentResource {
         { parent: this, dependsOn: previous },
       );
       previous = [revocation];
+      last = revocation;
     }
-    lane.advance(previous[0] as pulumi.Resource);
+    lane.finish(last as pulumi.Resource);
 
     // 7. Outputs: the current login (with rotation: once the revocation ran, so nothing gets a new DSN before the old sessions are cut).
     const login = logins.get(plan.login.name) as Login;
@@ -379,7 +387,7 @@ export class InstanceDatabase extends pulumi.ComponentResource {
     // Only the names go into the state: the connection outputs are this object's properties (export
     // the ones you need from the stack). Registering ten secrets per instance made every checkpoint
     // write of `pulumi up` grow with them: 50 instances took 1.25× the hand-written program's time on
-    // the real engine, and 1.04× without them (README "Benchmark").
+    // the real engine, and 1.04× without them (docs/benchmark.md).
     this.registerOutputs({ database: this.database, user: this.user });
   }
 
