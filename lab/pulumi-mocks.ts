@@ -67,6 +67,8 @@ export interface MockOptions {
   secretKeys?: string[];
   /** Extra computed state per resource type. */
   state?: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
+  /** The result of a function call (invoke, e.g. `aws:secretsmanager/getSecretVersion:getSecretVersion`). @default its inputs */
+  call?: (token: string, inputs: Record<string, unknown>) => Record<string, unknown>;
 }
 
 export interface MockRuntime {
@@ -151,7 +153,7 @@ export function installMocks(options: MockOptions = {}): MockRuntime {
           state: { ...inputs, ...computedState(args.type, args.name, inputs, generate), ...extra },
         };
       },
-      call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
+      call: (args: pulumi.runtime.MockCallArgs) => (options.call ? options.call(args.token, args.inputs as Record<string, unknown>) : args.inputs),
     },
     project,
     stack,
