@@ -105,7 +105,10 @@ export const budget = shared.budget;
  * `exportBootstrapSql`: pages long, it would bury the outputs above in `pulumi stack output`.
  */
 export const bootstrapSql = cfg.getBoolean('exportBootstrapSql') ? shared.bootstrapSql : undefined;
-/** Login rotation per instance that has it: current login, last rotation, next due (no secrets). */
-export const rotationStates = shared.rotationStates;
+/**
+ * Login rotation per instance that has it: current login, last rotation, next due (no secrets);
+ * only when rotation is on for some instance (`loginRotation`, or an instance's own).
+ */
+export const rotationStates = Object.values(shared.instances).some((i) => i.plan.rotation !== undefined) ? shared.rotationStates : undefined;
 /** The sslmode clients use. */
 export const sslmode: SslMode = server.handle.sslmode;
