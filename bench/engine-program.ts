@@ -5,9 +5,11 @@
  *
  *   bench:program      component | handwritten | unchained
  *   bench:instances    how many app instances
+ *   bench:loginRotation  the server's default login rotation (JSON; the rotation bench)
  *   bench:host, bench:port, bench:adminUser, bench:adminPassword (secret), bench:sslrootcert
  */
 import * as pulumi from '@pulumi/pulumi';
+import { LoginRotationSpec } from '../src/core/rotation';
 import { SslMode } from '../src/core/tls';
 import { AnyProgramName, BENCH_MAX_CONNECTIONS, runProgram } from './programs';
 
@@ -23,6 +25,7 @@ const program = runProgram(cfg.require('program') as AnyProgramName, cfg.require
   // the budget is declared, not opened: room for 100 instances of 20 connections
   maxConnections: BENCH_MAX_CONNECTIONS,
   namePrefix: 'vw_',
+  ...(cfg.getObject<LoginRotationSpec>('loginRotation') !== undefined ? { loginRotation: cfg.getObject<LoginRotationSpec>('loginRotation') } : {}),
 });
 
 export const urls = program.urls;

@@ -82,7 +82,7 @@ function treeRssMiB(pid: number): number {
 }
 
 /** Runs `pulumi up` of the stack while sampling the process tree's memory. */
-async function timedUp(stack: ExampleStack, timeoutMs: number): Promise<{ result: PulumiResult; peakRssMiB: number }> {
+export async function timedUp(stack: ExampleStack, timeoutMs: number): Promise<{ result: PulumiResult; peakRssMiB: number }> {
   let peak = 0;
   let pid: number | undefined;
   const timer = setInterval(() => {
@@ -118,26 +118,39 @@ async function deployer(server: LabServer): Promise<{ user: string; password: st
   return { user: 'deployer', password };
 }
 
+/** A fresh stack of the bench program (its own Pulumi project) on `server`, created and configured; the deployer admin. */
+export async function benchStack(
+  binDir: string,
+  server: LabServer,
+  program: AnyProgramName,
+  instances: number,
+  stackName = `bench-${program}-${instances}`,
+): Promise<{ stack: ExampleStack; sandbox: ReturnType<typeof engineSandbox>; admin: { user: string; password: string } }> {
+  const sandbox = engineSandbox(binDir);
+  const stack = new ExampleStack('shared', stackName, sandbox, labPath('bench', 'engine-program'));
+  const admin = await deployer(server);
+  await stack.init();
+  await stack.config(
+    {
+      program,
+      instances: String(instances),
+      host: server.host,
+      port: String(server.port),
+      adminUser: admin.user,
+      adminPassword: { value: admin.password, secret: true },
+      sslrootcert: server.caFile as string,
+    },
+    'bench',
+  );
+  return { stack, sandbox, admin };
+}
+
 async function oneRun(binDir: string, program: AnyProgramName, instances: number, options: { noop: boolean; timeoutMs: number }): Promise<EngineRun> {
   const server = await startLabServer({ version: 17, tls: true, conf: { fsync: false, max_connections: 100 } });
-  const sandbox = engineSandbox(binDir);
-  // the bench program is its own Pulumi project
-  const stack = new ExampleStack('shared', `bench-${program}-${instances}`, sandbox, labPath('bench', 'engine-program'));
+  let made: Awaited<ReturnType<typeof benchStack>> | undefined;
   try {
-    const admin = await deployer(server);
-    await stack.init();
-    await stack.config(
-      {
-        program,
-        instances: String(instances),
-        host: server.host,
-        port: String(server.port),
-        adminUser: admin.user,
-        adminPassword: { value: admin.password, secret: true },
-        sslrootcert: server.caFile as string,
-      },
-      'bench',
-    );
+    made = await benchStack(binDir, server, program, instances);
+    const { stack, admin } = made;
     const sessions = await sampleConnections(server.admin(), admin.user, 50);
     const { result, peakRssMiB } = await timedUp(stack, options.timeoutMs);
     const { peak } = await sessions.stop();
@@ -154,8 +167,8 @@ async function oneRun(binDir: string, program: AnyProgramName, instances: number
     }
     return run;
   } finally {
-    await stack.remove({ destroy: false }).catch(() => undefined);
-    sandbox.remove();
+    await made?.stack.remove({ destroy: false }).catch(() => undefined);
+    made?.sandbox.remove();
     await server.stop();
   }
 }

@@ -37,9 +37,12 @@
  *    up` of examples/local until Kratos is ready, against `docker compose up
  *    -d --wait` of the same containers and images; a no-op `pulumi up`.
  *    Target: ≤ 1.3×.
+ * 8. Password rotation of 50 instances in one `pulumi up` on the real engine
+ *    (bench/rotation.ts): time and the admin's peak sessions. Target: inside
+ *    the admin's share.
  *
  * Options: --quick (fewer runs, no 1000; engine at 10 and 50 only; migrate 1 run each), --markdown (also print the docs/benchmark.md
- * tables), --only mock|bootstrap|require|engine|migrate|docker, --data-dir, --migrate-mb. Exit code 1 when a target is missed or the
+ * tables), --only mock|bootstrap|require|engine|migrate|docker|rotation, --data-dir, --migrate-mb. Exit code 1 when a target is missed or the
  * programs do not declare the same resources; 2 on an error.
  */
 import { cpus, loadavg } from 'node:os';
@@ -50,6 +53,7 @@ import { run } from '../lab/run';
 import { BootstrapRun, bootstrapRun, bootstrapScripts, defaultDataDir } from './bootstrap';
 import { DockerSection, dockerSection } from './docker';
 import { EngineSection, engineSection } from './engine';
+import { rotationSection } from './rotation';
 import type { MockRunResult } from './mock-run';
 import { LANES, ProgramName } from './programs';
 import { MIGRATE_TARGET, MigrateBenchReport, migrateSection } from './migrate';
@@ -64,7 +68,7 @@ const BOOTSTRAP_INSTANCES = 100;
 const USAGE = `Usage: npm run bench -- [options]
   --quick            3 runs for 10 and 100 instances, no 1000, 1 bootstrap run each, 3 require runs
   --markdown         also print the tables as markdown (for docs/benchmark.md)
-  --only <section>   mock, bootstrap, require, engine, migrate, backup or docker
+  --only <section>   mock, bootstrap, require, engine, migrate, backup, docker or rotation
   --migrate-mb <n>   size of the migrate bench's source database in MB (default 256; docs/benchmark.md's figure: 1024)
   --data-dir <dir>   where the bootstrap servers keep their data (default: /dev/shm when
                      usable, so that disk writeback does not swamp the SQL being measured)
@@ -434,7 +438,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const only = values.only;
-  if (only !== undefined && !['mock', 'bootstrap', 'require', 'engine', 'migrate', 'backup', 'docker'].includes(only)) throw new Error('--only: mock, bootstrap, require, engine, migrate, backup or docker');
+  if (only !== undefined && !['mock', 'bootstrap', 'require', 'engine', 'migrate', 'backup', 'docker', 'rotation'].includes(only)) throw new Error('--only: mock, bootstrap, require, engine, migrate, backup, docker or rotation');
   const migrateMb = Number(values['migrate-mb'] ?? 256);
   if (!Number.isInteger(migrateMb) || migrateMb < 1) throw new Error('--migrate-mb: a whole number of megabytes ≥ 1');
   const quick = values.quick ?? false;
@@ -470,6 +474,12 @@ async function main(): Promise<number> {
     const bk = backupLines(await backupSection(plan.migrateMb, plan.migrateRuns, plan.dataDir, progress));
     failed += bk.failed;
     console.log(['', ...bk.lines, ...(values.markdown ? ['', '---- markdown (backup) ----', ...bk.md] : [])].join('\n'));
+  }
+  // 8. rotation of 50 instances in one up on the real engine (bench/rotation.ts).
+  if (only === undefined || only === 'rotation') {
+    const rot = await rotationSection(progress);
+    failed += rot.failed;
+    console.log(['', ...rot.lines, ...(values.markdown ? ['', '---- markdown (rotation) ----', ...rot.md] : [])].join('\n'));
   }
   console.log(`(bench took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   return failed + (docker?.failed ?? 0) === 0 ? 0 : 1;

@@ -31,6 +31,7 @@ import * as postgresql from '@pulumi/postgresql';
 import * as random from '@pulumi/random';
 import { ExternalPostgres } from '../src/provisioning/external';
 import { SharedPostgres } from '../src/provisioning/shared';
+import { LoginRotationSpec } from '../src/core/rotation';
 import { scramSha256Verifier } from '../src/core/scram';
 import { ServerKind, SslMode } from '../src/core/tls';
 import { DEFAULT_ADMIN_MAX_CONNECTIONS, adminProviderLanes, adminProviderPoolSize, defaultAdminConnections } from '../src/core/budget';
@@ -64,6 +65,8 @@ export interface ProgramTarget {
   maxConnections: number;
   /** Database and role name prefix. */
   namePrefix: string;
+  /** The server's default login rotation (the component program only; the rotation bench). */
+  loginRotation?: LoginRotationSpec;
 }
 
 /** The server of the mock-runtime bench (nothing connects to it). */
@@ -115,6 +118,7 @@ function component(n: number, t: ProgramTarget): ProgramExports {
     sslmode: t.sslmode,
     sslrootcert: t.sslrootcert,
     maxConnections: t.maxConnections,
+    ...(t.loginRotation !== undefined ? { loginRotation: t.loginRotation } : {}),
   });
   const shared = new SharedPostgres('shared', {
     server: server.handle,

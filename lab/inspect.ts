@@ -86,6 +86,8 @@ export interface RoleSnapshot {
   rolsuper: boolean;
   rolinherit: boolean;
   rolpassword: string | null;
+  /** Its settings for every database (`ALTER ROLE … SET`), e.g. `["role=vw_blog"]`; null when none. */
+  rolconfig: string[] | null;
 }
 
 /** One pg_auth_members row, by names. */
@@ -140,8 +142,10 @@ export async function catalogSnapshot(admin: ConnectionDescription | string, opt
     snapshot.serverVersionNum = Number((await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]?.v);
     const pg16 = snapshot.serverVersionNum >= 160000;
     const roleRows = await client.query(
-      `SELECT rolname, rolcanlogin, rolconnlimit, rolcreatedb, rolcreaterole, rolsuper, rolinherit, rolpassword
-         FROM pg_catalog.pg_authid WHERE rolname = ANY($1::text[])`,
+      `SELECT a.rolname, a.rolcanlogin, a.rolconnlimit, a.rolcreatedb, a.rolcreaterole, a.rolsuper, a.rolinherit, a.rolpassword, s.setconfig AS rolconfig
+         FROM pg_catalog.pg_authid a
+         LEFT JOIN pg_catalog.pg_db_role_setting s ON s.setrole = a.oid AND s.setdatabase = 0
+        WHERE a.rolname = ANY($1::text[])`,
       [roles],
     );
     for (const name of roles) snapshot.roles[name] = null;
@@ -154,6 +158,7 @@ export async function catalogSnapshot(admin: ConnectionDescription | string, opt
         rolsuper: r.rolsuper,
         rolinherit: r.rolinherit,
         rolpassword: r.rolpassword,
+        rolconfig: r.rolconfig,
       };
     }
     const extra = pg16 ? ', m.inherit_option, m.set_option' : '';

@@ -67,6 +67,8 @@ export interface MockOptions {
   secretKeys?: string[];
   /** Extra computed state per resource type. */
   state?: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
+  /** The result of a function call (invoke, e.g. `aws:secretsmanager/getSecretVersion:getSecretVersion`). @default its inputs */
+  call?: (token: string, inputs: Record<string, unknown>) => Record<string, unknown>;
 }
 
 export interface MockRuntime {
@@ -119,6 +121,9 @@ export function computedState(type: string, name: string, inputs: Record<string,
       return { imageId: `sha256:${digest(`image:${String(inputs['name'])}`, 32).toString('hex')}`, repoDigest: '' };
     case 'docker:index/container:Container':
       return { exitCode: 0, containerLogs: '' };
+    case 'pulumi-nodejs:dynamic/postgres-strategies:LoginRotation':
+      // What its provider's check gives a new one: counter 0, nothing revoked (a test sets another through `state`).
+      return { counter: 0, revokedBelow: -1, rotatedAt: '2026-01-01T00:00:00.000Z', rotation: inputs['rotation'], revocation: inputs['revocation'] };
     case 'pulumi-nodejs:dynamic/postgres-strategies:BootUserData':
       // What its provider's create does: the server boots the user data given now.
       return inputs['userData'] === undefined ? {} : { bootUserData: inputs['userData'] };
@@ -148,7 +153,7 @@ export function installMocks(options: MockOptions = {}): MockRuntime {
           state: { ...inputs, ...computedState(args.type, args.name, inputs, generate), ...extra },
         };
       },
-      call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
+      call: (args: pulumi.runtime.MockCallArgs) => (options.call ? options.call(args.token, args.inputs as Record<string, unknown>) : args.inputs),
     },
     project,
     stack,

@@ -19,6 +19,7 @@
  *   pulumi config set postgres-strategies:volumeName auth-data      # the data volume's Docker name (default <prefix>auth-postgres-data)
  *   pulumi config set --secret postgres-strategies:kratosConfig "$(cat kratos.yml)"   # your Kratos config (cookie/cipher secrets)
  *   pulumi config set postgres-strategies:dockerNamePrefix dev-    # Docker names (default: <project>-<stack>-)
+ *   pulumi config set postgres-strategies:loginRotation '{"enabled":true,"rotation":1}' --path=false   # alternating logins (docs/rotation.md)
  * then `pulumi up` (needs a Docker engine). Secrets: `pulumi stack output --show-secrets`.
  * With TLS, save the CA where hostUrl expects it: `pulumi stack output caPem > postgres-ca.pem`.
  * In a shell without a terminal (CI, a script) every command needs what a prompt would ask:
@@ -26,7 +27,7 @@
  *   pulumi up --yes                        # (and `pulumi destroy --yes`): no confirmation prompt
  */
 import * as pulumi from '@pulumi/pulumi';
-import { InstanceSpec } from 'postgres-strategies';
+import { InstanceSpec, LoginRotationSpec } from 'postgres-strategies';
 import { LocalPostgres } from 'postgres-strategies/local';
 
 const cfg = new pulumi.Config('postgres-strategies');
@@ -53,6 +54,7 @@ const local = new LocalPostgres('auth', {
   dockerNamePrefix: cfg.get('dockerNamePrefix'),
   allowDataDeletion: cfg.getBoolean('allowDataDeletion') ?? false,
   volumeName: cfg.get('volumeName'),
+  loginRotation: cfg.getObject<LoginRotationSpec>('loginRotation'),
 });
 
 /** Kratos' DSN (secret): host `postgres` on the stack's network. */
@@ -70,4 +72,8 @@ export const composeFiles = local.composeFiles;
 /** The app databases' libpq URLs from the stack's network (secret). */
 export const urls = pulumi.secret(
   pulumi.all(Object.fromEntries(Object.entries(local.instances).map(([name, inst]) => [name, inst.url]))),
+);
+/** Login rotation per instance that has it: current login, last rotation, next due (no secrets). */
+export const rotationStates = pulumi.all(
+  Object.fromEntries(Object.entries(local.instances).flatMap(([name, inst]) => (inst.rotationState ? [[name, inst.rotationState]] : []))),
 );

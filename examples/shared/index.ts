@@ -34,13 +34,17 @@
  *   pulumi config set postgres-strategies:poolerUserSuffix .abcdefgh    # Supavisor only
  *   pulumi config set postgres-strategies:poolerServerPoolSize 3       # server connections per role
  *   pulumi config set postgres-strategies:instances '[{"name":"blog"},{"name":"admin"}]' --path=false
+ * Optional password rotation with alternating logins (docs/rotation.md), for every
+ * instance (an instance's own `loginRotation` in `instances` wins):
+ *   pulumi config set postgres-strategies:loginRotation '{"enabled":true,"rotateAfterDays":90}' --path=false
+ *   pulumi config set postgres-strategies:loginRotation '{"enabled":true,"rotation":1}' --path=false   # rotate now
  * then `pulumi up`. Outputs are secrets: `pulumi stack output --show-secrets urls`.
  * In a shell without a terminal (CI, a script) every command needs what a prompt would ask:
  *   export PULUMI_CONFIG_PASSPHRASE='…'   # the passphrase of the stack's secrets (`pulumi login --local` stacks)
  *   pulumi up --yes                        # (and `pulumi destroy --yes`): no confirmation prompt
  */
 import * as pulumi from '@pulumi/pulumi';
-import { ExternalPostgres, InstanceSpec, PoolerMode, ServerKind, SharedPostgres, SslMode, parseSslMode } from 'postgres-strategies';
+import { ExternalPostgres, InstanceSpec, LoginRotationSpec, PoolerMode, ServerKind, SharedPostgres, SslMode, parseSslMode } from 'postgres-strategies';
 import { seedInstances } from './instances';
 
 const cfg = new pulumi.Config('postgres-strategies');
@@ -61,6 +65,7 @@ const server = new ExternalPostgres('shared-db', {
   reservedConnections: cfg.getNumber('reservedConnections') ?? 3,
   adminMaxConnections: cfg.getNumber('adminMaxConnections'),
   maintenanceConnections: cfg.getNumber('maintenanceConnections'),
+  loginRotation: cfg.getObject<LoginRotationSpec>('loginRotation'),
   pooler:
     poolerHost === undefined
       ? undefined
@@ -100,5 +105,10 @@ export const budget = shared.budget;
  * `exportBootstrapSql`: pages long, it would bury the outputs above in `pulumi stack output`.
  */
 export const bootstrapSql = cfg.getBoolean('exportBootstrapSql') ? shared.bootstrapSql : undefined;
+/**
+ * Login rotation per instance that has it: current login, last rotation, next due (no secrets);
+ * only when rotation is on for some instance (`loginRotation`, or an instance's own).
+ */
+export const rotationStates = Object.values(shared.instances).some((i) => i.plan.rotation !== undefined) ? shared.rotationStates : undefined;
 /** The sslmode clients use. */
 export const sslmode: SslMode = server.handle.sslmode;

@@ -10,6 +10,7 @@ export * from './env';
 export * from './budget';
 export * from './plan';
 export * from './scram';
+export * from './rotation';
 export * from './render-sql';
 export * from './server-config';
 export * from './certificates';

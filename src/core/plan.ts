@@ -15,6 +15,7 @@ import { ConnectionConsumer, InstanceConsumers, InstanceShare, ServerCapacity, c
 import { DEFAULT_GATEWAY_POOL, DEFAULT_KRATOS_POOL, GatewayPool, KratosPool, PoolerMode, validateGatewayPool, validateKratosPool } from './dsn';
 import { ValidationError, check, checkInteger } from './errors';
 import { IdentifierKind, validateIdentifier } from './identifiers';
+import { LoginRotationSpec, LoginRotationTrigger, RotationRoleNames, resolveLoginRotation } from './rotation';
 
 /** How an instance's roles are shaped. */
 export enum RoleShape {
@@ -40,6 +41,10 @@ export enum RolePurpose {
   App = 'app',
   /** Read-only login (reports, backups). */
   ReadOnly = 'read-only',
+  /** Slot a of the alternating logins (`<login>_a`; see `loginRotation`). */
+  LoginA = 'login-a',
+  /** Slot b of the alternating logins (`<login>_b`). */
+  LoginB = 'login-b',
 }
 
 /** One app instance on a shared server, as the user describes it. */
@@ -81,15 +86,37 @@ export interface InstanceSpec {
   extraConsumers?: ConnectionConsumer[];
   /** Connections the read-only role may hold (least-privilege shape only). @default 2 */
   readOnlyConnections?: number;
+  /**
+   * Alternating logins with password rotation (see {@link LoginRotationSpec}
+   * and docs/rotation.md); its fields win over the server's
+   * default (`loginRotation` of the strategy), the rotation and revocation
+   * numbers add up. Adds the login roles `<login>_a` and `<login>_b` (their
+   * names must be free on the server). The read-only role does not rotate.
+   * @default the server's default (off)
+   */
+  loginRotation?: LoginRotationSpec;
 }
 
 /** A role the plan creates. */
 export interface RolePlan {
   name: string;
   purpose: RolePurpose;
+  /** LOGIN (for the base and the slots of a rotating instance: whether it may log in at all; the rotation state decides when). */
   login: boolean;
   /** CONNECTION LIMIT; -1 means none (for NOLOGIN roles). */
   connectionLimit: number;
+  /**
+   * The role it is a member of (INHERIT, and SET on PostgreSQL 16+) and
+   * switches to at login (`ALTER ROLE … SET role`): the rotating logins'
+   * base. Absent for every other role.
+   */
+  memberOf?: string;
+}
+
+/** The alternating logins of an instance (see `src/core/rotation.ts`). */
+export interface LoginRotationPlan extends RotationRoleNames {
+  /** What rotates them (the server's default merged in). */
+  trigger: LoginRotationTrigger;
 }
 
 /** Database-level privileges a role ends up with (PUBLIC: none). */
@@ -142,6 +169,12 @@ export interface InstancePlan {
   consumers: ConnectionConsumer[];
   /** Former instance names (see {@link InstanceSpec.previousNames}); absent when none. */
   previousNames?: string[];
+  /**
+   * The alternating logins, when rotation is on: `login` is then their base
+   * (the login before rotation), and which of `<login>_a`/`<login>_b` the
+   * outputs carry comes from the rotation state.
+   */
+  rotation?: LoginRotationPlan;
 }
 
 /** The plan of a whole server. */
@@ -163,12 +196,40 @@ export function validateInstanceName(name: string, field: string): void {
   );
 }
 
+/** Server-wide defaults an instance's plan takes. */
+export interface InstanceDefaults {
+  /** The server's default login rotation (see {@link InstanceSpec.loginRotation}). */
+  loginRotation?: LoginRotationSpec;
+  /** Its field, for error messages. @default "loginRotation" */
+  loginRotationField?: string;
+}
+
 /**
  * Plans one instance.
  * @param namePrefix prefix of the default database name (e.g. `"vw_"`).
- * @throws ValidationError for a bad name, pool or connection count.
+ * @throws ValidationError for a bad name, pool, connection count or login rotation.
  */
-export function planInstance(spec: InstanceSpec, namePrefix = '', field = 'instance'): InstancePlan {
+export function planInstance(spec: InstanceSpec, namePrefix = '', field = 'instance', defaults: InstanceDefaults = {}): InstancePlan {
+  return withRotation(planRoles(spec, namePrefix, field), spec, field, defaults);
+}
+
+/** The alternating logins `<login>_a` and `<login>_b` added to a plan when rotation is on. */
+function withRotation(plan: InstancePlan, spec: InstanceSpec, field: string, defaults: InstanceDefaults): InstancePlan {
+  const trigger = resolveLoginRotation(spec.loginRotation, defaults.loginRotation, `${field}.loginRotation`, defaults.loginRotationField);
+  if (trigger === undefined) return plan;
+  const base = plan.login;
+  const slot = (suffix: string, purpose: RolePurpose): RolePlan => ({
+    name: validateIdentifier(`${base.name}${suffix}`, IdentifierKind.Role, `${field}.database (role "${base.name}${suffix}" of loginRotation)`),
+    purpose,
+    login: true,
+    connectionLimit: base.connectionLimit,
+    memberOf: base.name,
+  });
+  const logins: [RolePlan, RolePlan] = [slot('_a', RolePurpose.LoginA), slot('_b', RolePurpose.LoginB)];
+  return { ...plan, roles: [...plan.roles, ...logins], rotation: { base: base.name, logins: [logins[0].name, logins[1].name], trigger } };
+}
+
+function planRoles(spec: InstanceSpec, namePrefix: string, field: string): InstancePlan {
   validateInstanceName(spec.name, `${field}.name`);
   const previousNames = spec.previousNames ?? [];
   check(Array.isArray(previousNames), `${field}.previousNames`, 'is not a list of names', 'Give the former names as a list, e.g. ["blog"]');
@@ -296,6 +357,8 @@ export interface ServerPlanOptions {
   adminUser?: string;
   /** The database the admin connects to, which no instance may take. */
   adminDatabase?: string;
+  /** The server's default login rotation (see {@link InstanceSpec.loginRotation}). */
+  loginRotation?: LoginRotationSpec;
 }
 
 /** Database names no instance may take: the templates and the default maintenance database. */
@@ -341,7 +404,7 @@ export function planInstances(specs: InstanceSpec[], options: ServerPlanOptions 
     `"${prefix}" cannot start a database name`,
     'Use lower-case letters, digits and "_", starting with a letter or "_" (e.g. "vw_")',
   );
-  const instances = specs.map((s, i) => planInstance(s, prefix, `instances[${i}]`));
+  const instances = specs.map((s, i) => planInstance(s, prefix, `instances[${i}]`, { loginRotation: options.loginRotation }));
   const seen = new Map<string, string>();
   const claim = (kind: string, name: string, owner: string, field: string): void => {
     const previous = seen.get(`${kind}:${name}`);

@@ -26,6 +26,7 @@
 import { ValidationError } from './errors';
 import { quoteIdent, quoteLiteral } from './identifiers';
 import { DatabaseGrantPlan, InstancePlan, RolePlan, SchemaGrantPlan, SchemaObjectType } from './plan';
+import { LoginStatus, RotatingRoles, RotationState, lastRotationRevoked, rotatingRoles, statusLogsIn } from './rotation';
 import { isScramVerifier } from './scram';
 
 /** Prefix of every NOTICE the script raises for a change it makes. */
@@ -33,9 +34,21 @@ export const CHANGE_NOTICE_PREFIX = 'postgres-strategies:';
 
 /** Options of {@link renderBootstrapSql}. */
 export interface BootstrapSqlOptions {
-  /** SCRAM-SHA-256 verifiers of every login role, by role name. */
+  /**
+   * SCRAM-SHA-256 verifiers of every login role, by role name (of a rotating
+   * instance: of the roles that log in at its rotation state).
+   */
   verifiers: Record<string, string>;
+  /**
+   * The rotation state of each instance with alternating logins, by instance
+   * name. @default for each, the state rotation starts in (counter 0: slot a
+   * current, the base login previous, slot b unused)
+   */
+  rotations?: Record<string, RotationState>;
 }
+
+/** The state rotation starts in, when none is given (its time matters only after a revocation). */
+const STARTING_ROTATION: RotationState = { counter: 0, revokedBelow: -1, rotatedAt: '1970-01-01T00:00:00.000Z', rotation: 0, revocation: 0 };
 
 const TAG = '$ps_bootstrap$';
 const DB_PRIVILEGES = ['CONNECT', 'TEMPORARY', 'CREATE'] as const;
@@ -66,7 +79,12 @@ function verifierFor(role: RolePlan, options: BootstrapSqlOptions): string | und
   return v;
 }
 
-function ensureRole(role: RolePlan, verifier: string | undefined): string[] {
+/**
+ * @param clearPassword remove the role's password (a rotating instance's
+ *   login that no longer logs in): `PASSWORD NULL`, always as a non-superuser
+ *   admin (who cannot read it), only when one is set as a superuser.
+ */
+function ensureRole(role: RolePlan, verifier: string | undefined, clearPassword = false): string[] {
   const name = quoteLiteral(role.name);
   const ident = quoteIdent(role.name);
   const login = role.login ? 'LOGIN' : 'NOLOGIN';
@@ -94,9 +112,123 @@ function ensureRole(role: RolePlan, verifier: string | undefined): string[] {
       `      ${notice(`set the password of role ${role.name}`)}`,
       '    END IF;',
     );
+  } else if (clearPassword) {
+    lines.push(
+      '    IF NOT admin_is_superuser THEN',
+      `      ALTER ROLE ${ident} PASSWORD NULL;`,
+      `    ELSIF (SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = ${name}) IS NOT NULL THEN`,
+      `      ALTER ROLE ${ident} PASSWORD NULL;`,
+      `      ${notice(`removed the password of role ${role.name}`)}`,
+      '    END IF;',
+    );
   }
   lines.push('  END IF;');
   return lines;
+}
+
+/**
+ * A rotating login's membership in its base (INHERIT, and on PostgreSQL 16+
+ * `SET TRUE` explicitly) and its switch to the base at login (`ALTER ROLE …
+ * SET role`), so what it creates belongs to the base.
+ */
+function ensureLoginOfBase(login: string, base: string): string[] {
+  const member = `m.roleid = ${regrole(base)}::oid AND m.member = ${regrole(login)}::oid`;
+  const setting = `role=${base}`;
+  return [
+    "  IF current_setting('server_version_num')::int >= 160000 THEN",
+    `    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m WHERE ${member} AND m.inherit_option AND m.set_option) THEN`,
+    `      EXECUTE ${quoteLiteral(`GRANT ${quoteIdent(base)} TO ${quoteIdent(login)} WITH INHERIT TRUE, SET TRUE`)};`,
+    `      ${notice(`granted role ${base} to ${login}`)}`,
+    '    END IF;',
+    `  ELSIF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m WHERE ${member}) THEN`,
+    `    GRANT ${quoteIdent(base)} TO ${quoteIdent(login)};`,
+    `    ${notice(`granted role ${base} to ${login}`)}`,
+    '  END IF;',
+    `  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles lr WHERE lr.rolname = ${quoteLiteral(login)} AND ${quoteLiteral(setting)} = ANY (lr.rolconfig)) THEN`,
+    `    ALTER ROLE ${quoteIdent(login)} SET role TO ${quoteLiteral(base)};`,
+    `    ${notice(`made ${login} switch to role ${base} at login`)}`,
+    '  END IF;',
+  ];
+}
+
+/** Sessions to terminate for an emergency revocation. */
+export interface SessionCut {
+  /** Every session of these roles is terminated. */
+  roles: string[];
+  /** And the sessions of this role (the new current login) that began before `before`. */
+  current?: { role: string; before: string };
+}
+
+/**
+ * A `DO` block that terminates the sessions of {@link SessionCut} (never its
+ * own) and reports how many as a change NOTICE. An admin that may not
+ * signal them (neither a member of the role nor of `pg_signal_backend`; a
+ * CREATEROLE admin that is neither, e.g. on PostgreSQL 16+ where it holds
+ * only ADMIN on the roles it created) grants itself the role for the moment
+ * and revokes it again in the same transaction. Runs through psql or any
+ * driver; the emergency revocation of both paths (bootstrap SQL and the
+ * `LoginRevocation` resource) uses it.
+ */
+export function renderSessionCutSql(cut: SessionCut): string {
+  const all = [...cut.roles, ...(cut.current ? [cut.current.role] : [])];
+  const whom = [
+    ...(cut.roles.length > 0 ? [`a.usename IN (${cut.roles.map(quoteLiteral).join(', ')})`] : []),
+    ...(cut.current ? [`(a.usename = ${quoteLiteral(cut.current.role)} AND a.backend_start < ${quoteLiteral(cut.current.before)}::timestamptz)`] : []),
+  ].join(' OR ');
+  return doBlock([
+    'DECLARE',
+    '  n integer := 0;',
+    '  p integer;',
+    "  granted text[] := '{}';",
+    '  g text;',
+    'BEGIN',
+    ...all.flatMap((role) => [
+      `  IF NOT (pg_catalog.pg_has_role(current_user, ${quoteLiteral(role)}, 'USAGE') OR pg_catalog.pg_has_role(current_user, 'pg_signal_backend', 'USAGE')) THEN`,
+      `    EXECUTE ${quoteLiteral(`GRANT ${quoteIdent(role)} TO CURRENT_USER`)};`,
+      `    granted := granted || ${quoteLiteral(role)}::text;`,
+      '  END IF;',
+    ]),
+    // A loop, not `WHERE … AND pg_terminate_backend(pid)`: the planner orders a WHERE clause's
+    // conditions by cost, and may call the function on every session before filtering (seen: it
+    // terminated the admin's own).
+    `  FOR p IN SELECT a.pid FROM pg_catalog.pg_stat_activity a WHERE (${whom || 'false'}) AND a.pid <> pg_catalog.pg_backend_pid() LOOP`,
+    '    IF pg_catalog.pg_terminate_backend(p) THEN',
+    '      n := n + 1;',
+    '    END IF;',
+    '  END LOOP;',
+    '  FOREACH g IN ARRAY granted LOOP',
+    "    EXECUTE format('REVOKE %I FROM CURRENT_USER', g);",
+    '  END LOOP;',
+    '  IF n > 0 THEN',
+    `    RAISE NOTICE '%', ${quoteLiteral(`${CHANGE_NOTICE_PREFIX} terminated `)} || n || ${quoteLiteral(` session(s) of revoked logins (${all.join(', ')})`)};`,
+    '  END IF;',
+    'END',
+  ]);
+}
+
+/**
+ * A `DO` block that removes the passwords of `roles` (`PASSWORD NULL`): the
+ * logins of a rotating instance that no longer log in. What the
+ * `LoginRevocation` resource runs on the Pulumi path (the provider's Role
+ * cannot remove a password); the bootstrap script does the same inside
+ * its role checks.
+ */
+export function renderClearPasswordsSql(roles: readonly string[]): string {
+  return doBlock([
+    'DECLARE',
+    '  admin_is_superuser boolean := (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user);',
+    'BEGIN',
+    ...roles.flatMap((role) => [
+      // pg_authid only as a superuser (IF/ELSIF: an OR could still read it).
+      '  IF NOT admin_is_superuser THEN',
+      `    ALTER ROLE ${quoteIdent(role)} PASSWORD NULL;`,
+      `  ELSIF (SELECT rolpassword FROM pg_catalog.pg_authid WHERE rolname = ${quoteLiteral(role)}) IS NOT NULL THEN`,
+      `    ALTER ROLE ${quoteIdent(role)} PASSWORD NULL;`,
+      `    ${notice(`removed the password of role ${role}`)}`,
+      '  END IF;',
+    ]),
+    'END',
+  ]);
 }
 
 function ensureAdminMembership(owner: RolePlan): string[] {
@@ -222,24 +354,75 @@ function ensureSchemaGrant(owner: string, g: SchemaGrantPlan): string[] {
   return lines;
 }
 
+/**
+ * The roles of a plan as they are at the instance's rotation state: a
+ * rotating instance's base and slots log in only while current or previous
+ * (their passwords removed otherwise). Other roles as planned.
+ */
+export interface EffectiveRole {
+  role: RolePlan;
+  /** Remove the password (a rotating login that no longer logs in). */
+  clearPassword: boolean;
+}
+
+/**
+ * Each role of `plan` at the rotation state `state` (see {@link EffectiveRole}),
+ * and the rotating roles' statuses when the instance rotates.
+ */
+export function effectiveRoles(plan: InstancePlan, state?: RotationState): { roles: EffectiveRole[]; rotating?: RotatingRoles } {
+  if (!plan.rotation) return { roles: plan.roles.map((role) => ({ role, clearPassword: false })) };
+  const rotating = rotatingRoles(plan.rotation, state ?? STARTING_ROTATION);
+  const status = new Map([rotating.base, ...rotating.slots].map((r) => [r.role, r.status]));
+  return {
+    rotating,
+    roles: plan.roles.map((role) => {
+      const s = status.get(role.name);
+      if (s === undefined) return { role, clearPassword: false };
+      const logsIn = statusLogsIn(s);
+      return { role: { ...role, login: logsIn }, clearPassword: !logsIn };
+    }),
+  };
+}
+
+/**
+ * The sessions an emergency revocation terminates, while it is the
+ * instance's last rotation: every session of the logins that no longer log
+ * in, and the sessions of the current login that began before the
+ * revocation (they logged in with its password of two rotations ago).
+ * Undefined otherwise.
+ */
+export function revocationCut(rotating: RotatingRoles | undefined, state: RotationState | undefined): SessionCut | undefined {
+  if (!rotating || !state || !lastRotationRevoked(state)) return undefined;
+  const gone = [rotating.base, ...rotating.slots].filter((r) => r.status === LoginStatus.Revoked || r.status === LoginStatus.Retired).map((r) => r.role);
+  return { roles: gone, current: { role: rotating.current.role, before: state.rotatedAt } };
+}
+
 /** The psql script of one instance (see {@link renderBootstrapSql}). */
 export function renderInstanceSql(plan: InstancePlan, options: BootstrapSqlOptions): string {
   const db = plan.database;
   const owner = plan.owner.name;
+  const state = options.rotations?.[plan.instance];
+  const { roles, rotating } = effectiveRoles(plan, state);
+  const cut = revocationCut(rotating, state);
   const out: string[] = [
     `-- instance ${plan.instance}: database ${db}, roles ${plan.roles.map((r) => r.name).join(', ')} (${plan.shape} shape)`,
+    ...(rotating
+      ? [`-- alternating logins: rotation ${state?.counter ?? 0}, current ${rotating.current.role}${rotating.previous ? `, previous ${rotating.previous.role}` : ''}`]
+      : []),
     doBlock([
       'DECLARE',
       '  admin_is_superuser boolean := (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user);',
       '  r pg_catalog.pg_roles%ROWTYPE;',
       'BEGIN',
-      ...plan.roles.flatMap((role) => ensureRole(role, verifierFor(role, options))),
+      ...roles.flatMap(({ role, clearPassword }) => ensureRole(role, verifierFor(role, options), clearPassword)),
       ...ensureAdminMembership(plan.owner),
+      ...plan.roles.flatMap((role) => (role.memberOf !== undefined ? ensureLoginOfBase(role.name, role.memberOf) : [])),
       `  IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = ${quoteLiteral(db)}) THEN`,
       `    ${notice(`creating database ${db} owned by ${owner}`)}`,
       '  END IF;',
       'END',
     ]),
+    ...(cut ? [renderSessionCutSql(cut)] : []),
     `SELECT ${quoteLiteral(`CREATE DATABASE ${quoteIdent(db)} OWNER ${quoteIdent(owner)}`)} WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_database WHERE datname = ${quoteLiteral(db)}) \\gexec`,
     doBlock([
       'BEGIN',

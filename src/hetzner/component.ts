@@ -673,6 +673,6 @@ export class HetznerPostgres extends pulumi.ComponentResource {
       ),
     );
     const outputs = connectionOutputs(connection, inst);
-    return { database: inst.database, user: inst.login.name, password: login.password, connection, url: outputs.url, pgxUrl: outputs.pgxUrl, kratosDsn: outputs.kratosDsn, env: outputs.env };
+    return { database: inst.database, user: pulumi.output(inst.login.name), password: login.password, connection, url: outputs.url, pgxUrl: outputs.pgxUrl, kratosDsn: outputs.kratosDsn, env: outputs.env };
   }
 }

@@ -173,6 +173,17 @@ export function planHetzner(o: HetznerPlanOptions): HetznerPlan {
     o.instances && o.instances.length > 0
       ? planServer(o.instances, capacity, { namePrefix: o.namePrefix ?? '', adminUser, adminDatabase: 'postgres' })
       : { instances: [], budget: connectionBudget(capacity, []) };
+  // cloud-init's instances reach a running server only through setupScript, run by hand: a rotation
+  // would put new passwords in the outputs before the server has them. (The handle has no admin URL
+  // yet either: its admin authenticates with an inline client certificate.)
+  server.instances.forEach((p, i) =>
+    check(
+      p.rotation === undefined,
+      `instances[${i}].loginRotation`,
+      'the instances cloud-init creates cannot rotate: a new password reaches the running server only when setupScript is run by hand, after the outputs already carry it',
+      'Turn loginRotation off: HetznerPostgres does not rotate logins yet (docs/rotation.md)',
+    ),
+  );
   if (o.backup !== undefined) validateBackupSettings(o.backup);
   const pitr = o.pitr !== undefined ? planPitr(o.pitr) : undefined;
   const labels = o.labels ?? {};

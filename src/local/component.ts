@@ -37,6 +37,7 @@ import { InstancePlan } from '../core/plan';
 import { pgSettingCautions } from '../core/pg-settings';
 import { ClientTls, ServerKind, SslMode } from '../core/tls';
 import { GeneratedLogin, InstanceOutputs, bootstrapSqlOutput, connectionOutputs, generateInstanceLogins, generateLogin } from '../provisioning/logins';
+import { RotationLogins, rotationLogins } from '../provisioning/rotation';
 import { PostgresServerHandle, createServerHandle } from '../provisioning/server-handle';
 import { adminProviderPoolSize } from '../core/budget';
 import { createServerCertificates } from '../provisioning/tls-certificates';
@@ -260,7 +261,17 @@ export class LocalPostgres extends pulumi.ComponentResource {
     const superuser = generateLogin(`${name}-superuser`, passwordLength, this);
     this.superuserPassword = superuser.password;
     const { logins, verifiers } = generateInstanceLogins(name, plan.server.instances, passwordLength, this);
-    const instancesSql = bootstrapSqlOutput(plan.server.instances, verifiers);
+    // With loginRotation: each rotating instance's state and alternating logins (the bootstrap sets their passwords).
+    const rotations = new Map<string, RotationLogins>();
+    for (const inst of plan.server.instances.filter((i) => i.rotation)) {
+      const rotation = rotationLogins(`${name}-${inst.instance}`, inst, passwordLength, this);
+      rotations.set(inst.instance, rotation);
+      inst.rotation?.logins.forEach((role, i) => {
+        logins.set(role, rotation.slots[i as 0 | 1]);
+        verifiers.set(role, rotation.slots[i as 0 | 1].verifier);
+      });
+    }
+    const instancesSql = bootstrapSqlOutput(plan.server.instances, verifiers, new Map([...rotations].map(([instance, r]) => [instance, r.state])));
     this.bootstrapSql = pulumi.secret(pulumi.all([superuser.verifier, instancesSql]).apply(([verifier, sql]) => renderLocalBootstrapSql(verifier, sql, plan.superuser)));
 
     // 3. Certificates.
@@ -289,7 +300,7 @@ export class LocalPostgres extends pulumi.ComponentResource {
     const hostTls: ClientTls = plan.tls ? { sslmode: SslMode.VerifyFull, sslrootcert: hostCaFile } : { sslmode: SslMode.Disable };
     this.instances = {};
     for (const inst of plan.server.instances) {
-      this.instances[inst.instance] = this.instanceOutputs(inst, logins, networkTls, hostTls, connectTimeoutSeconds);
+      this.instances[inst.instance] = this.instanceOutputs(inst, logins, networkTls, hostTls, connectTimeoutSeconds, rotations.get(inst.instance));
     }
     if (plan.kratos) {
       const kratosInstance = this.instances[plan.kratos.instance] as LocalInstance;
@@ -381,6 +392,21 @@ export class LocalPostgres extends pulumi.ComponentResource {
         adminDatabase: plan.database,
         adminIsSuperuser: true,
         provider: this.provider,
+        // What the provider connects with, as a libpq URL (login rotation's LoginRevocation).
+        adminUrl: pulumi.secret(
+          password.apply((p) =>
+            libpqUrl({
+              hosts: [{ host: publish.clientHost, port: publish.hostPort }],
+              database: plan.database,
+              user: plan.superuser,
+              password: p,
+              tls: { sslmode: plan.tls ? SslMode.Require : SslMode.Disable },
+              connectTimeoutSeconds: 15,
+              applicationName: 'postgres-strategies-admin',
+            }),
+          ),
+        ),
+        ...(args.loginRotation !== undefined ? { loginRotation: args.loginRotation } : {}),
         dependsOn: ready,
       });
       // The instances declared here hold their share and their names already: databases
@@ -429,11 +455,23 @@ export class LocalPostgres extends pulumi.ComponentResource {
     return this.serverHandle !== undefined;
   }
 
-  private instanceOutputs(inst: InstancePlan, logins: Map<string, GeneratedLogin>, networkTls: ClientTls, hostTls: ClientTls, connectTimeoutSeconds: number): LocalInstance {
-    const describe = (user: string, host: string, port: number, tls: ClientTls): pulumi.Output<ConnectionDescription> =>
+  private instanceOutputs(
+    inst: InstancePlan,
+    logins: Map<string, GeneratedLogin>,
+    networkTls: ClientTls,
+    hostTls: ClientTls,
+    connectTimeoutSeconds: number,
+    rotation?: RotationLogins,
+  ): LocalInstance {
+    // The login's name and password: with rotation, the current one's (from the rotation state).
+    const credentials = (role: string): pulumi.Output<[string, string]> =>
+      rotation && role === inst.login.name
+        ? pulumi.all([rotation.current.user, rotation.current.password])
+        : pulumi.all([pulumi.output(role), (logins.get(role) as GeneratedLogin).password]);
+    const describe = (role: string, host: string, port: number, tls: ClientTls): pulumi.Output<ConnectionDescription> =>
       pulumi.secret(
-        (logins.get(user) as GeneratedLogin).password.apply(
-          (password): ConnectionDescription => ({
+        credentials(role).apply(
+          ([user, password]): ConnectionDescription => ({
             hosts: [{ host, port }],
             database: inst.database,
             user,
@@ -448,10 +486,11 @@ export class LocalPostgres extends pulumi.ComponentResource {
     const connection = describe(inst.login.name, LOCAL_SERVER_HOST, LOCAL_SERVER_PORT, networkTls);
     const out: LocalInstance = {
       database: inst.database,
-      user: inst.login.name,
-      password: (logins.get(inst.login.name) as GeneratedLogin).password,
+      user: rotation ? rotation.current.user : pulumi.output(inst.login.name),
+      password: rotation ? rotation.current.password : (logins.get(inst.login.name) as GeneratedLogin).password,
       connection,
       ...connectionOutputs(connection, inst),
+      ...(rotation ? { rotationState: rotation.status } : {}),
     };
     const publish = this.plan.publish;
     if (publish) out.hostUrl = pulumi.secret(describe(inst.login.name, publish.clientHost, publish.hostPort, hostTls).apply((c) => libpqUrl(c)));

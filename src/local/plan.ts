@@ -32,6 +32,7 @@ import { ServerCertificatePlan } from '../core/certificates';
 import { ValidationError, check } from '../core/errors';
 import { IdentifierKind, validateIdentifier } from '../core/identifiers';
 import { InstanceSpec, ServerPlan, planServer } from '../core/plan';
+import { LoginRotationSpec, resolveLoginRotation } from '../core/rotation';
 import { ConfValue, HbaRule, renderPgHba, renderPostgresqlConf } from '../core/server-config';
 import { BootstrapMode, ContainerPlan, FileContent, FileMount, ImageRef, ServiceCondition, healthcheckTest, serverCommand } from './containers';
 import { DEFAULT_LOCAL_IMAGE, PostgresImage, dataMountPath, parsePostgresImage } from './image';
@@ -111,6 +112,16 @@ export interface LocalStackOptions {
   instances?: InstanceSpec[];
   /** Prefix of default database names, e.g. "vw_". @default "" */
   namePrefix?: string;
+  /**
+   * The default login rotation of every instance: those in `instances`
+   * (Kratos' too) and those provisioned on `handle` (see
+   * `InstanceSpec.loginRotation` and docs/rotation.md). A
+   * rotation re-runs the bootstrap container (it sets the new password, and
+   * on an emergency revocation cuts the old sessions) and replaces the
+   * Kratos containers with the new DSN in their config file.
+   * @default off
+   */
+  loginRotation?: LoginRotationSpec;
   /**
    * Run Ory Kratos: a one-shot `kratos-migrate` (`migrate sql -e --yes`) once
    * the server (and the bootstrap) is ready, and `kratos serve` only if the
@@ -208,11 +219,13 @@ export function planLocalStack(options: LocalStackOptions, paths: LocalPaths = C
 
   let specs = options.instances ?? [];
   check(Array.isArray(specs), 'instances', 'is not a list', 'Give a list of instances, e.g. [{ name: "blog" }]');
+  // The default is checked on its own too: it also applies to instances provisioned on the handle.
+  resolveLoginRotation(undefined, options.loginRotation, 'loginRotation');
   let kratosInstance: string | undefined;
   if (options.kratos !== undefined) ({ specs, instance: kratosInstance } = pickKratosInstance(specs, options.kratos));
   const server: ServerPlan =
     specs.length > 0
-      ? planServer(specs, capacity, { namePrefix: options.namePrefix ?? '', adminUser: LOCAL_SUPERUSER })
+      ? planServer(specs, capacity, { namePrefix: options.namePrefix ?? '', adminUser: LOCAL_SUPERUSER, loginRotation: options.loginRotation })
       : { instances: [], budget: connectionBudget(capacity, []) };
   const hasBootstrapSql = server.instances.length > 0;
   const bootstrap = options.bootstrap ?? BootstrapMode.OneShot;

@@ -343,6 +343,8 @@ function kindVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
       return [];
     case SubjectKind.RdsParameterGroup:
       return forceSslVerdicts(step);
+    case SubjectKind.LoginRotation:
+      return rotationVerdicts(step, op);
     case SubjectKind.ServerCertificate:
       if (op !== 'replace') return [];
       return [{
@@ -357,6 +359,57 @@ function kindVerdicts(j: Judged, paired: (j: Judged) => Subject[]): Verdict[] {
     default:
       return [];
   }
+}
+
+function numberInput(state: PreviewResourceState | undefined, key: string): number | undefined {
+  const value = state?.inputs?.[key];
+  return typeof value === 'number' ? value : undefined;
+}
+
+/**
+ * An instance's login rotation: a rotation changes the DSNs (user and
+ * password) but loses nothing, and the previous login keeps working until
+ * the next one; an emergency revocation cuts the old logins now.
+ */
+function rotationVerdicts(step: PreviewStep, op: Judged['op']): Verdict[] {
+  const OUTPUTS = 'every DSN output of the instance (libpq and pgx URLs, Kratos DSNs, env maps, `.env`)';
+  if (op === 'create') {
+    return [{
+      severity: Severity.Warning,
+      code: FindingCode.Rotated,
+      effect: `alternating logins are turned on: ${OUTPUTS} switches to the login \`<login>_a\` with a new password; the login of today keeps working until the first rotation`,
+      instead: 'Nothing is lost. Roll the clients out with the new DSNs before the first rotation.',
+    }];
+  }
+  if (op === 'delete') {
+    return [{
+      severity: Severity.Warning,
+      code: FindingCode.Rotated,
+      effect: `alternating logins are turned off: ${OUTPUTS} goes back to the instance's own login with its original password (its LOGIN restored); the logins \`<login>_a\` and \`<login>_b\` leave the stack and stay on the server as they are (retained, still logging in)`,
+      instead: 'Roll the clients out with the new DSNs, then drop the two logins on the server when nothing uses them.',
+    }];
+  }
+  if (op !== 'update') return [];
+  const before = numberInput(step.oldState, 'counter');
+  const after = numberInput(step.newState, 'counter');
+  if (before === undefined || after === undefined || before === after) return [];
+  const revoked = numberInput(step.newState, 'revokedBelow') === after && numberInput(step.oldState, 'revokedBelow') !== after;
+  if (revoked) {
+    return [{
+      severity: Severity.Warning,
+      code: FindingCode.Revoked,
+      properties: ['revocation'],
+      effect: `emergency revocation (rotation ${before} → ${after}): every earlier password of the instance stops working and every session of its logins is terminated during the deploy; only the new DSNs of this deploy log in, so its clients fail until they restart with them`,
+      instead: 'Intended after a leak. Restart every client of the instance with the new DSNs right after the deploy; for an ordinary rotation change `rotation` instead of `revocation`.',
+    }];
+  }
+  return [{
+    severity: Severity.Warning,
+    code: FindingCode.Rotated,
+    properties: ['counter'],
+    effect: `the login rotates (rotation ${before} → ${after}): ${OUTPUTS} changes its user and password; the previous login keeps working until the next rotation, and the one before it stops — nothing is lost`,
+    instead: 'Roll the clients out with the new DSNs before the next rotation.',
+  }];
 }
 
 const SERVER_RENEWS =

@@ -47,6 +47,17 @@ export enum FindingCode {
   ProtectionRemoved = 'protection-removed',
   /** The admin connection moves to another database of the same server. */
   AdminDatabaseChanged = 'admin-database-changed',
+  /**
+   * An instance's login rotates (alternating logins): every DSN output
+   * changes its user and password; the previous login keeps working until
+   * the next rotation. Also: rotation turned on or off.
+   */
+  Rotated = 'rotated',
+  /**
+   * An emergency revocation: every earlier password of an instance stops
+   * working and the sessions of its logins are terminated during the deploy.
+   */
+  Revoked = 'revoked',
   /** A certificate nears its expiry, or is re-issued in its renewal window. */
   CertificateExpiring = 'certificate-expiring',
   /** The preview itself failed or is partial, so its steps cannot be vouched for. */

@@ -49,6 +49,7 @@ export const TYPES = {
   dockerVolume: 'docker:index/volume:Volume',
   dockerContainer: 'docker:index/container:Container',
   tlsSelfSignedCert: 'tls:index/selfSignedCert:SelfSignedCert',
+  loginRotation: 'pulumi-nodejs:dynamic/postgres-strategies:LoginRotation',
   tlsLocallySignedCert: 'tls:index/locallySignedCert:LocallySignedCert',
 } as const;
 
@@ -88,6 +89,8 @@ export enum SubjectKind {
   CertificateAuthority = 'certificate-authority',
   /** An RDS parameter group (it holds `rds.force_ssl`). */
   RdsParameterGroup = 'rds-parameter-group',
+  /** An instance's login rotation state (alternating logins): which login every DSN output carries. */
+  LoginRotation = 'login-rotation',
   /** The server certificate of `HetznerPostgres` (its server serves it; a new one reaches it by its own renewal or setupScript). */
   ServerCertificate = 'server-certificate',
 }
@@ -114,6 +117,10 @@ export const LIBRARY_CHILDREN: readonly LibraryChild[] = [
   { component: COMPONENTS.InstanceDatabase, type: TYPES.role, suffix: '-owner-role', kind: SubjectKind.OwnerRole },
   { component: COMPONENTS.InstanceDatabase, type: TYPES.role, suffix: '-app-role', kind: SubjectKind.LoginRole },
   { component: COMPONENTS.InstanceDatabase, type: TYPES.role, suffix: '-read-only-role', kind: SubjectKind.LoginRole },
+  { component: COMPONENTS.InstanceDatabase, type: TYPES.role, suffix: '-login-a-role', kind: SubjectKind.LoginRole },
+  { component: COMPONENTS.InstanceDatabase, type: TYPES.role, suffix: '-login-b-role', kind: SubjectKind.LoginRole },
+  { component: COMPONENTS.InstanceDatabase, type: TYPES.loginRotation, suffix: '-login-rotation', kind: SubjectKind.LoginRotation },
+  { component: COMPONENTS.LocalPostgres, type: TYPES.loginRotation, suffix: '-login-rotation', kind: SubjectKind.LoginRotation },
   { component: COMPONENTS.LocalPostgres, type: TYPES.dockerVolume, suffix: '-data', kind: SubjectKind.DockerVolume },
   { component: COMPONENTS.LocalPostgres, type: TYPES.dockerContainer, suffix: '-postgres', kind: SubjectKind.ServerContainer },
   { component: COMPONENTS.LocalPostgres, type: TYPES.tlsSelfSignedCert, suffix: '-ca', kind: SubjectKind.CertificateAuthority },
@@ -320,6 +327,7 @@ export const NOUNS: Record<SubjectKind, string> = {
   [SubjectKind.AdminProvider]: 'admin connection',
   [SubjectKind.CertificateAuthority]: 'CA certificate',
   [SubjectKind.RdsParameterGroup]: 'RDS parameter group',
+  [SubjectKind.LoginRotation]: 'login rotation',
   [SubjectKind.ServerCertificate]: 'server certificate',
 };
 

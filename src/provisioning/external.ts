@@ -6,8 +6,9 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import * as postgresql from '@pulumi/postgresql';
-import { DEFAULT_PORT, checkConnectTimeout } from '../core/dsn';
+import { DEFAULT_PORT, checkConnectTimeout, libpqUrl } from '../core/dsn';
 import { check } from '../core/errors';
+import { LoginRotationSpec } from '../core/rotation';
 import { ServerKind, SslMode, parseSslMode, sslModeVerifiesCertificate, validateClientTls } from '../core/tls';
 import { validateHost, validatePort, validateRootCertPem } from '../core/validate';
 import { checkedInput } from './checked-input';
@@ -97,6 +98,13 @@ export interface ExternalPostgresArgs {
   maintenanceConnections?: number;
   /** Seconds the provider waits to connect. @default 15 (Neon cold starts take 2–5 s) */
   connectTimeoutSeconds?: number;
+  /**
+   * The default login rotation of every instance provisioned on this
+   * server (`SharedPostgres`, `InstanceDatabase`); see
+   * `InstanceSpec.loginRotation` and docs/rotation.md.
+   * @default off
+   */
+  loginRotation?: LoginRotationSpec;
 }
 
 /**
@@ -179,6 +187,7 @@ export class ExternalPostgres extends pulumi.ComponentResource {
       adminDatabase: args.adminDatabase ?? 'postgres',
       adminIsSuperuser: args.adminIsSuperuser ?? false,
       pooler: args.pooler,
+      loginRotation: args.loginRotation,
     };
     // The connection numbers, the admin user and the pooler (the same checks every strategy's handle gets).
     const { providerPool } = validateServerHandleArgs(handleArgs);
@@ -202,9 +211,23 @@ export class ExternalPostgres extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    // The same connection as a libpq URL (secret), for the SQL the provider cannot run (login rotation).
+    const adminUrl = pulumi.secret(
+      pulumi.all([host, port, pulumi.secret(args.adminPassword), args.adminDatabase ?? 'postgres']).apply(([h, p, password, database]) =>
+        libpqUrl({
+          hosts: [{ host: h, port: p }],
+          database,
+          user: args.adminUser,
+          password,
+          tls: { sslmode, ...(sslrootcert !== undefined ? { sslrootcert } : {}) },
+          connectTimeoutSeconds: connectTimeout,
+          applicationName: 'postgres-strategies-admin',
+        }),
+      ),
+    );
     // At preview, roles and databases a new stack would create but that exist already are named (retained.ts).
     const catalog = serverCatalog({ host, port, user: args.adminUser, password: args.adminPassword, database: args.adminDatabase ?? 'postgres', sslmode, sslrootcert, connectTimeoutSeconds: connectTimeout });
-    this.handle = createServerHandle({ ...handleArgs, provider: this.provider, catalog });
+    this.handle = createServerHandle({ ...handleArgs, provider: this.provider, catalog, adminUrl });
     this.registerOutputs({ host, port: this.handle.port, sslmode });
   }
 }

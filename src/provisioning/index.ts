@@ -10,6 +10,7 @@ export { ExternalPostgres, type ExternalPostgresArgs } from './external';
 export { InstanceDatabase, type InstanceDatabaseArgs, type InstanceEnv } from './instance-database';
 export type { InstanceOutputs } from './logins';
 export { SharedPostgres, type SharedPostgresArgs } from './shared';
+export { LoginRotation, LoginRevocation, type LoginRevocationArgs, type RotationLogins } from './rotation';
 // Not re-exported: './tls-certificates' (createServerCertificates) loads
 // @pulumi/tls, which the package root must not load (test/unit/packaging).
 // The strategies that run their own server (local, hetzner) import it directly.

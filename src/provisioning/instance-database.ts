@@ -6,12 +6,15 @@
 import * as pulumi from '@pulumi/pulumi';
 import * as postgresql from '@pulumi/postgresql';
 import { ConnectionDescription, checkLoginOptions, libpqUrl, readerConnection, throughPooler } from '../core/dsn';
+import { check } from '../core/errors';
 import { InstancePlan, InstanceSpec, RolePlan, SchemaObjectType, planInstance } from '../core/plan';
+import { LoginRotationStatus } from '../core/rotation';
 import { sslModeVerifiesCertificate, validateClientTls } from '../core/tls';
 import { validateHost, validatePort, validateRootCertPem } from '../core/validate';
 import { checkedInput } from './checked-input';
 import { checkNotRetained, remindAdopted } from './retained';
 import { InstanceEnv, bootstrapSqlOutput, connectionOutputs, generateLogin } from './logins';
+import { LoginRevocation, RotationLogins, rotationLogins } from './rotation';
 import { PostgresServerHandle } from './server-handle';
 
 /** Arguments of {@link InstanceDatabase}. */
@@ -116,7 +119,11 @@ interface Login {
  *   on the real engine) or the bootstrap SQL;
  * - memberships only through `GrantRole`, never `Role.roles`, and every
  *   `Role` has `ignoreChanges: ["roles"]`, so a refresh + up never revokes a
- *   membership a `GrantRole` made (#131);
+ *   membership a `GrantRole` made (#131) — except the alternating logins'
+ *   membership in their base (`loginRotation`), which is their Role's own
+ *   `roles`: the provider revokes all of a role's memberships on every
+ *   update of the role and grants `roles` again in the same transaction, and
+ *   every rotation updates a login;
  * - every `Grant` and `DefaultPrivileges` is `deleteBeforeReplace`: a
  *   replacement created first would be revoked by the old one's delete (#233);
  * - the instance's operations run one after another: grants within one
@@ -197,11 +204,24 @@ export class InstanceDatabase extends pulumi.ComponentResource {
   public readonly rootCertPem?: pulumi.Output<string>;
   /** SCRAM-SHA-256 verifiers of the login roles, by role name (secret). */
   public readonly verifiers: ReadonlyMap<string, pulumi.Output<string>>;
+  /**
+   * The login rotation (with `loginRotation` on): current login, last
+   * rotation time, next due, for dashboards and alerts (no secrets).
+   */
+  public readonly rotationState?: pulumi.Output<LoginRotationStatus>;
+  /** The rotation's resources and state (with `loginRotation` on). */
+  public readonly rotation?: RotationLogins;
 
   constructor(name: string, args: InstanceDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
     const server = args.server;
     const claimed = (args as InstanceDatabaseArgs & { [CLAIMED_PLAN]?: InstancePlan })[CLAIMED_PLAN];
-    const plan = claimed ?? planInstance(args.instance, args.namePrefix ?? '', 'instance');
+    const plan = claimed ?? planInstance(args.instance, args.namePrefix ?? '', 'instance', { loginRotation: server.loginRotation });
+    check(
+      plan.rotation === undefined || server.adminUrl !== undefined,
+      'instance.loginRotation',
+      'alternating logins need the server handle\'s admin URL (to remove retired passwords and cut sessions), and this handle has none',
+      'Make the handle with ExternalPostgres, LocalPostgres or RdsPostgres (HetznerPostgres does not rotate logins yet), or turn loginRotation off',
+    );
     validateClientTls({ sslmode: server.sslmode, sslrootcert: server.sslrootcert }, server.kind, 'server');
     // The handle's endpoint: plain values now, values known only at deploy inside apply (same messages).
     const host = checkedInput(server.host, (h) => validateHost(h, 'server.host', { portField: 'server.port' }));
@@ -233,21 +253,32 @@ export class InstanceDatabase extends pulumi.ComponentResource {
       return resource;
     };
 
-    // 1. Generated passwords and their SCRAM verifiers (stable salts keep the verifier stable).
+    // 1. Generated passwords and their SCRAM verifiers (stable salts keep the verifier stable);
+    //    with rotation, the alternating logins' (new at each of their rotations) and the state.
     const logins = new Map<string, Login>();
     const verifiers = new Map<string, pulumi.Output<string>>();
-    for (const role of plan.roles.filter((r) => r.login)) {
+    for (const role of plan.roles.filter((r) => r.login && r.memberOf === undefined)) {
       const generated = generateLogin(`${name}-${role.purpose}`, passwordLength, this);
       verifiers.set(role.name, generated.verifier);
       logins.set(role.name, { role: undefined as unknown as postgresql.Role, ...generated });
     }
+    const rotation = plan.rotation ? rotationLogins(name, plan, passwordLength, this) : undefined;
+    if (rotation && plan.rotation) {
+      plan.rotation.logins.forEach((role, i) => {
+        const generated = rotation.slots[i as 0 | 1];
+        verifiers.set(role, generated.verifier);
+        logins.set(role, { role: undefined as unknown as postgresql.Role, ...generated });
+      });
+    }
     this.verifiers = verifiers;
+    this.rotation = rotation;
+    this.rotationState = rotation?.status;
 
-    // 2. Roles (owner first).
+    // 2. Roles (owner first; the alternating logins last, each a member of the base it switches to).
     const roles = new Map<string, postgresql.Role>();
     for (const role of plan.roles) {
       // adopt: the existing role, keeping its password until adopt is turned off again.
-      const resource = onServer((o) => this.createRole(name, role, verifiers.get(role.name), o), adopt ? { import: role.name } : {});
+      const resource = onServer((o) => this.createRole(name, role, verifiers.get(role.name), o, rotation), adopt ? { import: role.name } : {});
       roles.set(role.name, resource);
       const login = logins.get(role.name);
       if (login) login.role = resource;
@@ -276,13 +307,38 @@ export class InstanceDatabase extends pulumi.ComponentResource {
 
     // 5. Grants, one after another within the database ("tuple concurrently updated" otherwise).
     this.createGrants(name, plan, database, owner, roles, onServer);
+
+    // 6. With rotation: the passwords of the logins that no longer log in removed, and on an
+    //    emergency revocation every session of the instance's logins cut (after the new passwords are set).
+    let revocation: LoginRevocation | undefined;
+    if (rotation && plan.rotation) {
+      revocation = new LoginRevocation(
+        `${name}-login-revocation`,
+        {
+          adminUrl: server.adminUrl as pulumi.Output<string>,
+          passwordless: rotation.passwordless,
+          roles: rotation.roles,
+          counter: rotation.state.apply((s) => s.counter),
+          revokedBelow: rotation.state.apply((s) => s.revokedBelow),
+        },
+        { parent: this, dependsOn: previous },
+      );
+      previous = [revocation];
+      last = revocation;
+    }
     lane.finish(last as pulumi.Resource);
 
-    // 6. Outputs.
+    // 7. Outputs: the current login (with rotation: once the revocation ran, so nothing gets a new DSN before the old sessions are cut).
     const login = logins.get(plan.login.name) as Login;
     this.database = database.name;
-    this.user = login.role.name;
-    this.password = login.password;
+    if (rotation && revocation) {
+      const done = revocation.revokedBelow;
+      this.user = pulumi.all([rotation.current.user, done]).apply(([u]) => u);
+      this.password = pulumi.secret(pulumi.all([rotation.current.password, done]).apply(([p]) => p));
+    } else {
+      this.user = login.role.name;
+      this.password = login.password;
+    }
     this.rootCertPem = server.rootCertPem === undefined ? undefined : pulumi.output(server.rootCertPem);
     const tls = { sslmode: server.sslmode, ...(server.sslrootcert ? { sslrootcert: server.sslrootcert } : {}) };
     // A secret: it carries `password`, which is one (a login's secret password).
@@ -326,7 +382,7 @@ export class InstanceDatabase extends pulumi.ComponentResource {
           .apply(([c, hosts]) => libpqUrl(readerConnection(c, hosts.map(([host, port]) => ({ host, port }))))),
       );
     }
-    this.bootstrapSql = bootstrapSqlOutput([plan], verifiers);
+    this.bootstrapSql = bootstrapSqlOutput([plan], verifiers, rotation ? new Map([[plan.instance, rotation.state]]) : undefined);
 
     // Only the names go into the state: the connection outputs are this object's properties (export
     // the ones you need from the stack). Registering ten secrets per instance made every checkpoint
@@ -335,21 +391,36 @@ export class InstanceDatabase extends pulumi.ComponentResource {
     this.registerOutputs({ database: this.database, user: this.user });
   }
 
-  private createRole(name: string, role: RolePlan, verifier: pulumi.Output<string> | undefined, opts: pulumi.CustomResourceOptions): postgresql.Role {
+  private createRole(name: string, role: RolePlan, verifier: pulumi.Output<string> | undefined, opts: pulumi.CustomResourceOptions, rotation?: RotationLogins): postgresql.Role {
+    // A rotating login (the base or a slot) logs in only while current or previous; otherwise NOLOGIN
+    // without a password here (LoginRevocation removes it on the server: the provider cannot).
+    const rotating = rotation !== undefined && rotation.roles.includes(role.name);
+    const login: pulumi.Input<boolean> = rotating ? (rotation as RotationLogins).logsIn(role.name) : role.login;
+    const password: pulumi.Input<string | undefined> | undefined = !verifier
+      ? undefined
+      : rotating
+        ? pulumi.secret(pulumi.all([login, verifier]).apply(([l, v]) => (l ? v : (undefined as unknown as string))))
+        : verifier;
     return new postgresql.Role(
       `${name}-${role.purpose}-role`,
       {
         name: role.name,
-        login: role.login,
+        login,
         connectionLimit: role.connectionLimit,
         createDatabase: false,
         createRole: false,
         inherit: true,
         // A SCRAM verifier, never the plain password: PostgreSQL stores it as is.
-        ...(verifier ? { password: verifier } : {}),
+        ...(password !== undefined ? { password } : {}),
+        // A rotating login is a member of its base and switches to it at login: what it creates
+        // belongs to the base. The membership is the Role's own `roles`, not a GrantRole: the provider
+        // revokes every membership of a role on each update of it (and grants `roles` again in the same
+        // transaction), and each rotation updates the login (seen on the real engine: a GrantRole's
+        // membership was gone after the login's first rotation).
+        ...(role.memberOf !== undefined ? { assumeRole: role.memberOf, roles: [role.memberOf] } : {}),
       },
-      // Memberships come from GrantRole only; an unset `roles` would revoke them on refresh + up (#131).
-      { ...opts, ignoreChanges: opts.import === undefined ? ['roles'] : ['roles', 'password'] },
+      // Other memberships come from GrantRole only; an unset `roles` would revoke them on refresh + up (#131).
+      { ...opts, ignoreChanges: [...(role.memberOf !== undefined ? [] : ['roles']), ...(opts.import === undefined ? [] : ['password'])] },
     );
   }
 

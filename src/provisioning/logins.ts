@@ -12,6 +12,7 @@ import { databaseUrlEnv, kratosEnv, libpqEnv } from '../core/env';
 import { GatewayEnv, gatewayEnv } from '../core/gateway';
 import { InstancePlan } from '../core/plan';
 import { renderBootstrapSql } from '../core/render-sql';
+import { LoginRotationStatus, RotationState } from '../core/rotation';
 import { SCRAM_SALT_BYTES, scramSha256VerifierAsync } from '../core/scram';
 
 /** Environment maps of one login (every value carries the password; all secret). */
@@ -34,8 +35,8 @@ export interface InstanceEnv {
 export interface InstanceOutputs {
   /** The database name. */
   database: string;
-  /** The login role's name. */
-  user: string;
+  /** The login role's name (with `loginRotation`: the current login's, `<login>_a` or `<login>_b`). */
+  user: pulumi.Output<string>;
   password: pulumi.Output<string>;
   /** The connection as clients of the strategy reach it (host, port, TLS). */
   connection: pulumi.Output<ConnectionDescription>;
@@ -47,6 +48,8 @@ export interface InstanceOutputs {
   kratosDsn: pulumi.Output<string>;
   /** Environment maps. */
   env: InstanceEnv;
+  /** The login rotation (with `loginRotation` on): current login, last rotation, next due (no secrets). */
+  rotationState?: pulumi.Output<LoginRotationStatus>;
 }
 
 /** A generated password (secret) and its SCRAM-SHA-256 verifier (secret). */
@@ -60,10 +63,13 @@ export interface GeneratedLogin {
  * .env files) and a `random.RandomBytes` SCRAM salt named `<prefix>-password`
  * and `<prefix>-scram-salt`. Both are generated once and kept in state, so
  * the verifier — what the server stores — stays the same across runs.
+ * @param keepers when given, both are generated anew whenever a value
+ *   changes (a rotated login); absent, never.
  */
-export function generateLogin(prefix: string, length: number, parent: pulumi.Resource): GeneratedLogin {
-  const password = new random.RandomPassword(`${prefix}-password`, { length, special: false }, { parent });
-  const salt = new random.RandomBytes(`${prefix}-scram-salt`, { length: SCRAM_SALT_BYTES }, { parent });
+export function generateLogin(prefix: string, length: number, parent: pulumi.Resource, keepers?: pulumi.Input<Record<string, pulumi.Input<string>>>): GeneratedLogin {
+  const kept = keepers === undefined ? {} : { keepers };
+  const password = new random.RandomPassword(`${prefix}-password`, { length, special: false, ...kept }, { parent });
+  const salt = new random.RandomBytes(`${prefix}-scram-salt`, { length: SCRAM_SALT_BYTES, ...kept }, { parent });
   const secretPassword = pulumi.secret(password.result);
   return {
     password: secretPassword,
@@ -87,7 +93,8 @@ export function generateInstanceLogins(
 ): { logins: Map<string, GeneratedLogin>; verifiers: Map<string, pulumi.Output<string>> } {
   const logins = new Map<string, GeneratedLogin>();
   for (const inst of plans) {
-    for (const role of inst.roles.filter((r) => r.login)) logins.set(role.name, generateLogin(`${prefix}-${inst.instance}-${role.purpose}`, length, parent));
+    // The alternating logins of a rotating instance get theirs from rotationLogins (rotation.ts).
+    for (const role of inst.roles.filter((r) => r.login && r.memberOf === undefined)) logins.set(role.name, generateLogin(`${prefix}-${inst.instance}-${role.purpose}`, length, parent));
   }
   return { logins, verifiers: new Map([...logins].map(([role, l]) => [role, l.verifier])) };
 }
@@ -141,13 +148,30 @@ export function connectionOutputs(
 
 /**
  * The idempotent psql script of `plans` from their login roles' verifiers
- * (secret, since the verifiers are); an empty string without plans.
+ * (secret, since the verifiers are) and the rotation states of the
+ * instances with alternating logins (by instance name); an empty string
+ * without plans.
  */
-export function bootstrapSqlOutput(plans: InstancePlan[], verifiers: Map<string, pulumi.Output<string>>): pulumi.Output<string> {
+export function bootstrapSqlOutput(
+  plans: InstancePlan[],
+  verifiers: Map<string, pulumi.Output<string>>,
+  rotations: Map<string, pulumi.Output<RotationState>> = new Map(),
+): pulumi.Output<string> {
   const names = [...verifiers.keys()];
-  const render = (values: string[]): string =>
-    plans.length === 0 ? '' : renderBootstrapSql(plans, { verifiers: Object.fromEntries(names.map((n, i) => [n, values[i] as string])) });
+  const instances = [...rotations.keys()];
+  const render = (values: string[], states: RotationState[] = []): string =>
+    plans.length === 0
+      ? ''
+      : renderBootstrapSql(plans, {
+          verifiers: Object.fromEntries(names.map((n, i) => [n, values[i] as string])),
+          ...(instances.length > 0 ? { rotations: Object.fromEntries(instances.map((n, i) => [n, states[i] as RotationState])) } : {}),
+        });
+  if (instances.length > 0) {
+    return pulumi
+      .all([pulumi.all(names.map((n) => verifiers.get(n) as pulumi.Output<string>)), pulumi.all(instances.map((n) => rotations.get(n) as pulumi.Output<RotationState>))])
+      .apply(([values, states]) => render(values, states));
+  }
   // One login (the default shape of one instance): a single apply instead of pulumi.all.
   const only = names.length === 1 ? (verifiers.get(names[0] as string) as pulumi.Output<string>) : undefined;
-  return only ? only.apply((v) => render([v])) : pulumi.all(names.map((n) => verifiers.get(n) as pulumi.Output<string>)).apply(render);
+  return only ? only.apply((v) => render([v])) : pulumi.all(names.map((n) => verifiers.get(n) as pulumi.Output<string>)).apply((v) => render(v));
 }

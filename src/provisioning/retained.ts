@@ -124,9 +124,14 @@ export async function checkNotRetained(catalog: ServerCatalog | undefined, plann
   if (!catalog || !pulumi.runtime.isDryRun() || !pulumi.runtime.hasEngine()) return;
   const ids = await Promise.all(planned.roles.map((r) => valueOf(r.resource.id)));
   if (ids.every((id) => id.known)) return;
+  // Only the roles about to be created; the database too when the instance is new (none of its roles
+  // in the state). An instance in the stack that gains roles (turning loginRotation on adds its two
+  // logins) has its database and other roles already: they are this stack's (seen on the real engine).
+  const newRoles = planned.roles.filter((_, i) => !ids[i]?.known).map((r) => r.name);
+  const isNew = ids.every((id) => !id.known);
   let found: ExistingObjects;
   try {
-    found = await catalog.existing({ roles: planned.roles.map((r) => r.name), databases: [planned.database] });
+    found = await catalog.existing({ roles: newRoles, databases: isNew ? [planned.database] : [] });
   } catch (e) {
     await pulumi.log.warn(`could not read the server's catalog to look for roles and databases left by an earlier stack (${e instanceof Error ? e.message : String(e)})`, parent);
     return;

@@ -17,6 +17,7 @@ import { PoolerMode } from '../core/dsn';
 import { ValidationError, check, checkInteger } from '../core/errors';
 import { validatePooler } from '../core/pooler';
 import { ServerClaims } from '../core/plan';
+import { LoginRotationSpec, resolveLoginRotation } from '../core/rotation';
 import { ServerKind, SslMode } from '../core/tls';
 import type { ServerCatalog } from './retained';
 
@@ -100,6 +101,19 @@ export interface PostgresServerHandle {
   adminIsSuperuser: boolean;
   /** The `@pulumi/postgresql` provider connected as the admin (always through the direct endpoint). */
   provider: postgresql.Provider;
+  /**
+   * The admin's libpq URL, as the provider connects (secret): what runs the
+   * SQL the provider has no resource for (login rotation's
+   * `LoginRevocation`). Absent on handles that do not give it; alternating
+   * logins are refused on those.
+   */
+  adminUrl?: pulumi.Output<string>;
+  /**
+   * The default login rotation of every instance provisioned on the server
+   * (see `InstanceSpec.loginRotation`; an instance's own fields win, the
+   * rotation and revocation numbers add up). @default off
+   */
+  loginRotation?: LoginRotationSpec;
   /** The pooler in front of the server, when there is one: pooled client outputs go through it. */
   pooler?: PoolerHandle;
   /** Hot standbys clients may read from: each instance gets a `readerUrl` when there is one. @default [] */
@@ -202,7 +216,19 @@ function answered(resource: pulumi.Resource): Promise<void> {
 export interface ServerHandleArgs
   extends Pick<
     PostgresServerHandle,
-    'host' | 'port' | 'kind' | 'sslmode' | 'sslrootcert' | 'rootCertPem' | 'maxConnections' | 'reservedConnections' | 'adminUser' | 'adminIsSuperuser' | 'provider'
+    | 'host'
+    | 'port'
+    | 'kind'
+    | 'sslmode'
+    | 'sslrootcert'
+    | 'rootCertPem'
+    | 'maxConnections'
+    | 'reservedConnections'
+    | 'adminUser'
+    | 'adminIsSuperuser'
+    | 'provider'
+    | 'adminUrl'
+    | 'loginRotation'
   > {
   /**
    * The admin's share, in connections (the strategies' `adminMaxConnections`):
@@ -267,6 +293,8 @@ export function validateServerHandleArgs(args: Omit<ServerHandleArgs, 'provider'
   checkInteger(maintenanceConnections, 'maintenanceConnections', 0, 1000, 'connections');
   check(typeof args.adminUser === 'string' && args.adminUser.length > 0, 'adminUser', 'is empty', 'Give the admin role the stack connects as');
   const pooler = args.pooler === undefined ? undefined : validatePoolerEndpoint(args.pooler);
+  // The server's default rotation, checked once here (each instance merges its own over it).
+  resolveLoginRotation(undefined, args.loginRotation, 'loginRotation');
   const adminDatabase = typeof args.adminDatabase === 'string' ? args.adminDatabase : undefined;
   const capacity = { maxConnections: args.maxConnections, reservedConnections: args.reservedConnections, adminConnections, maintenanceConnections };
   try {
@@ -315,6 +343,8 @@ export function createServerHandle(args: ServerHandleArgs): PostgresServerHandle
     ...(checked.adminDatabase !== undefined ? { adminDatabase: checked.adminDatabase } : {}),
     adminIsSuperuser: args.adminIsSuperuser,
     provider: args.provider,
+    ...(args.adminUrl !== undefined ? { adminUrl: pulumi.secret(args.adminUrl) } : {}),
+    ...(args.loginRotation !== undefined ? { loginRotation: args.loginRotation } : {}),
     ...(checked.pooler ? { pooler: checked.pooler } : {}),
     standbys: args.standbys ?? [],
     dependsOn: args.dependsOn ?? [],

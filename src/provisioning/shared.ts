@@ -9,6 +9,7 @@ import { BudgetReport } from '../core/budget';
 import { GatewayEnv } from '../core/gateway';
 import { ValidationError } from '../core/errors';
 import { InstanceSpec, planInstances } from '../core/plan';
+import { LoginRotationStatus } from '../core/rotation';
 import { CLAIMED_PLAN, InstanceDatabase, InstanceDatabaseArgs } from './instance-database';
 import { bootstrapSqlOutput } from './logins';
 import { PostgresServerHandle } from './server-handle';
@@ -143,10 +144,21 @@ export class SharedPostgres extends pulumi.ComponentResource {
   public readonly gatewayEnvs: pulumi.Output<Record<string, GatewayEnv>>;
   /** One idempotent psql script for the whole server (secret: it holds SCRAM verifiers). */
   public readonly bootstrapSql: pulumi.Output<string>;
+  /**
+   * The login rotation of each instance that has it on (`loginRotation`):
+   * current login, last rotation time, next due (no secrets; `{}` when no
+   * instance rotates).
+   */
+  public readonly rotationStates: pulumi.Output<Record<string, LoginRotationStatus>>;
 
   constructor(name: string, args: SharedPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
     const server = args.server;
-    const plans = planInstances(args.instances, { namePrefix: args.namePrefix ?? '', adminUser: server.adminUser, adminDatabase: server.adminDatabase });
+    const plans = planInstances(args.instances, {
+      namePrefix: args.namePrefix ?? '',
+      adminUser: server.adminUser,
+      adminDatabase: server.adminDatabase,
+      loginRotation: server.loginRotation,
+    });
     const budget = server.claims.claim(name, plans);
     super('postgres-strategies:index:SharedPostgres', name, {}, opts);
     this.budget = budget;
@@ -183,7 +195,12 @@ export class SharedPostgres extends pulumi.ComponentResource {
     this.bootstrapSql = bootstrapSqlOutput(
       databases.map((d) => d.plan),
       new Map(databases.flatMap((d) => [...d.verifiers])),
+      new Map(databases.flatMap((d) => (d.rotation ? [[d.plan.instance, d.rotation.state] as const] : []))),
     );
+    const rotating = Object.keys(instances).filter((n) => (instances[n] as InstanceDatabase).rotationState !== undefined);
+    this.rotationStates = pulumi
+      .all(rotating.map((n) => (instances[n] as InstanceDatabase).rotationState as pulumi.Output<LoginRotationStatus>))
+      .apply((states) => Object.fromEntries(rotating.map((n, i) => [n, states[i] as LoginRotationStatus])));
     // Nothing goes into the state (the maps are this object's properties; export the ones you need):
     // six maps of N secrets each slowed every checkpoint write of `pulumi up` (see InstanceDatabase).
     this.registerOutputs({});

@@ -18,7 +18,8 @@ import { SubnetGroup } from '@pulumi/aws/rds/subnetGroup';
 import { SecurityGroup } from '@pulumi/aws/ec2/securityGroup';
 import { SecurityGroupIngressRule, SecurityGroupIngressRuleArgs } from '@pulumi/aws/vpc/securityGroupIngressRule';
 import { getSecretVersionOutput } from '@pulumi/aws/secretsmanager/getSecretVersion';
-import { checkLoginOptions } from '../core/dsn';
+import { checkLoginOptions, libpqUrl } from '../core/dsn';
+import { LoginRotationSpec } from '../core/rotation';
 import { pgSettingCautions } from '../core/pg-settings';
 import { ValidationError, check } from '../core/errors';
 import { ServerKind, SslMode } from '../core/tls';
@@ -43,10 +44,20 @@ export interface RdsPostgresArgs extends Omit<RdsPlanOptions, 'allowedSecurityGr
   /**
    * Let RDS keep the master password in Secrets Manager (and rotate it)
    * instead of generating one here; `masterUserSecretArn` is its ARN. The
-   * admin provider then reads it with `secretsmanager:GetSecretValue`.
+   * admin provider then reads it with `secretsmanager:GetSecretValue` on
+   * every run (the secret's current version, `AWSCURRENT`): after Secrets
+   * Manager rotated it, the next `pulumi up` connects with the new password
+   * (the provider is updated in place; nothing is replaced).
    * @default false (a generated 32-character password, kept as a secret in the stack)
    */
   manageMasterUserPassword?: boolean;
+  /**
+   * The default login rotation of every instance provisioned on
+   * {@link RdsPostgres.handle} (`SharedPostgres`, `InstanceDatabase`): two
+   * alternating logins per instance; see `InstanceSpec.loginRotation` and
+   * docs/rotation.md. @default off
+   */
+  loginRotation?: LoginRotationSpec;
   /** KMS key of the Secrets Manager secret (with `manageMasterUserPassword`). @default the account's `aws/secretsmanager` key */
   masterUserSecretKmsKeyId?: pulumi.Input<string>;
   /** Length of the generated master password, in characters (letters and digits). @default 32 */
@@ -242,6 +253,7 @@ export class RdsPostgres extends pulumi.ComponentResource {
       adminUser: plan.username,
       adminDatabase: 'postgres',
       adminIsSuperuser: false,
+      ...(args.loginRotation !== undefined ? { loginRotation: args.loginRotation } : {}),
     };
     const { providerPool } = renameCapacityField(plan, () => validateServerHandleArgs({ ...handleNumbers, host: '', port: plan.port }));
 
@@ -402,6 +414,7 @@ export class RdsPostgres extends pulumi.ComponentResource {
           .apply((v) => (typeof v.secretString === 'string' ? (JSON.parse(v.secretString) as { password: string }).password : (undefined as unknown as string))),
       );
     const tunneled = args.adminHost !== undefined;
+    const adminSslMode = tunneled && plan.sslmode === SslMode.VerifyFull ? SslMode.VerifyCa : plan.sslmode;
     this.provider = new postgresql.Provider(
       `${name}-admin`,
       {
@@ -410,7 +423,7 @@ export class RdsPostgres extends pulumi.ComponentResource {
         username: plan.username,
         password: adminPassword,
         database: 'postgres',
-        sslmode: tunneled && plan.sslmode === SslMode.VerifyFull ? SslMode.VerifyCa : plan.sslmode,
+        sslmode: adminSslMode,
         ...(plan.sslrootcert ? { sslrootcert: plan.sslrootcert } : {}),
         superuser: false,
         connectTimeout,
@@ -419,8 +432,23 @@ export class RdsPostgres extends pulumi.ComponentResource {
       },
       { ...parent, dependsOn: [this.instance] },
     );
+    // The provider's connection as a libpq URL (secret), for the SQL the provider cannot run (login rotation).
+    const adminUrl = pulumi.secret(
+      pulumi.all([args.adminHost ?? this.instance.address, args.adminPort ?? this.instance.port, adminPassword]).apply(([host, port, password]) =>
+        libpqUrl({
+          hosts: [{ host, port }],
+          database: 'postgres',
+          user: plan.username,
+          password,
+          tls: { sslmode: adminSslMode, ...(plan.sslrootcert ? { sslrootcert: plan.sslrootcert } : {}) },
+          connectTimeoutSeconds: connectTimeout,
+          applicationName: 'postgres-strategies-admin',
+        }),
+      ),
+    );
     this.handle = createServerHandle({
       ...handleNumbers,
+      adminUrl,
       host: this.instance.address,
       port: this.instance.port,
       provider: this.provider,

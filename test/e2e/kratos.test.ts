@@ -36,19 +36,20 @@
  *   owners stay as they were);
  * - Kratos prints neither the password nor its encoded form.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConnectionDescription, KRATOS_REFUSED_LIBPQ_KEYWORDS, PoolerMode, kratosDsn, libpqUrl } from '../../src/core/dsn';
 import { planServerCertificates } from '../../src/core/certificates';
-import { KRATOS_IDENTITY_SCHEMA, KRATOS_MIGRATE_COMMAND, kratosDsnToLibpq, kratosServeCommand, renderKratosConfig } from '../../src/core/kratos';
+import { KRATOS_MIGRATE_COMMAND, kratosDsnToLibpq } from '../../src/core/kratos';
 import { RoleShape, planServer } from '../../src/core/plan';
 import { SslMode } from '../../src/core/tls';
 import { makeCertificates } from '../../lab/certs';
 import { KRATOS_CONSUMER, buildGoConsumer } from '../../lab/go-consumers';
 import { psqlOk } from '../../lab/psql';
-import { LAB_VERSIONS, freePort } from '../../lab/server';
+import { LAB_VERSIONS } from '../../lab/server';
+import { startKratosServe } from '../../lab/kratos';
 import { MigrateResult } from '../../src/migrate/migrate';
 import { bootstrap, credentialsFor, loginDescription, runMigrate, useLabServer } from '../integration/support';
 
@@ -149,69 +150,20 @@ async function migrateRefused(dsn: string, refusal: RegExp): Promise<KratosRun> 
   return r;
 }
 
-/** Polls `url` until it answers 200 or `limitMs` passes; returns the last status and body. */
-async function waitForHealth(url: string, child: ChildProcess, limitMs: number): Promise<{ status: number; body: string }> {
-  const deadline = Date.now() + limitMs;
-  let last = { status: 0, body: '' };
-  while (Date.now() < deadline && child.exitCode === null) {
-    try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      last = { status: r.status, body: await r.text() };
-      if (r.status === 200) return last;
-    } catch (e) {
-      last = { status: 0, body: (e as Error).message };
-    }
-    await new Promise((res) => setTimeout(res, 500));
-  }
-  return last;
-}
-
 /**
  * Runs `kratos serve` with the rendered minimal config and `dsn`, waits for
  * `/health/ready` (which pings the database) on the admin and public ports,
  * runs `fn` with the admin API's base URL, then stops it with SIGTERM.
  */
 async function withKratosServe<T>(dsn: string, fn: (adminBase: string) => Promise<T>): Promise<T> {
-  const [publicPort, adminPort] = [await freePort(), await freePort()];
-  const dir = mkdtempSync(join(scratch, 'serve-'));
-  const schemaPath = join(dir, 'identity.schema.json');
-  writeFileSync(schemaPath, KRATOS_IDENTITY_SCHEMA);
-  const configPath = join(dir, 'kratos.yml');
-  writeFileSync(
-    configPath,
-    renderKratosConfig({
-      publicBaseUrl: `http://127.0.0.1:${publicPort}/`,
-      adminBaseUrl: `http://127.0.0.1:${adminPort}/`,
-      returnUrl: 'http://127.0.0.1:3000/',
-      identitySchemaPath: schemaPath,
-    }),
-  );
-  const child = spawn(binary, kratosServeCommand(configPath, true), {
-    env: kratosEnv(dsn, {
-      SERVE_PUBLIC_HOST: '127.0.0.1',
-      SERVE_PUBLIC_PORT: String(publicPort),
-      SERVE_ADMIN_HOST: '127.0.0.1',
-      SERVE_ADMIN_PORT: String(adminPort),
-    }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((res) => child.once('close', res));
+  const kratos = await startKratosServe(binary, dsn, scratch, kratosEnv(dsn));
   let result: T;
   try {
-    const admin = await waitForHealth(`http://127.0.0.1:${adminPort}/admin/health/ready`, child, 120_000);
-    if (admin.status !== 200) throw new Error(`kratos serve did not become ready (${admin.status} ${admin.body}):\n${output.slice(-4000)}`);
-    expect(JSON.parse(admin.body)).toEqual({ status: 'ok' });
-    const pub = await waitForHealth(`http://127.0.0.1:${publicPort}/health/ready`, child, 10_000);
-    expect(pub.status).toBe(200);
-    result = await fn(`http://127.0.0.1:${adminPort}`);
+    expect(await (await fetch(`${kratos.adminBase}/admin/health/ready`)).json()).toEqual({ status: 'ok' });
+    result = await fn(kratos.adminBase);
   } finally {
-    child.kill('SIGTERM');
-    await exited;
+    expectNoPassword(await kratos.stop());
   }
-  expectNoPassword(output);
   return result;
 }
 

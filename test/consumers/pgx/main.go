@@ -9,6 +9,14 @@
 //	pgx-consumer -env                  the gateway env map (VIBEWARDEN_DATABASE_*),
 //	                                   merged into one DSN by the seed's BuildDSN rule
 //
+// With -load, instead of one query it runs `select session_user` through the
+// pool from -workers goroutines until SIGTERM or SIGINT (a load loop, e.g.
+// through a password rotation), prints "ready" on stderr after the first
+// success, and then {"load": {"queries", "failures", "errors",
+// "session_users", "new_conns", "seconds"}}: every query counted, the first
+// 20 error texts (redacted), the logins the server saw, the connections the
+// pool opened.
+//
 // Output (stdout, one JSON object): {"source", "dsn_keys", "config", "query"}.
 // On error: the message on stderr (password redacted) and exit 1 when the
 // input or its parsing fails, 2 when connecting or querying fails.
@@ -25,8 +33,11 @@ import (
 	"math"
 	"net/url"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -234,11 +245,70 @@ type queryResult struct {
 	PoolMaxConns    int32  `json:"pool_max_conns"`
 }
 
+type loadResult struct {
+	Queries      int64            `json:"queries"`
+	Failures     int64            `json:"failures"`
+	Errors       []string         `json:"errors"`
+	SessionUsers map[string]int64 `json:"session_users"`
+	NewConns     int64            `json:"new_conns"`
+	Seconds      float64          `json:"seconds"`
+}
+
 type output struct {
 	Source  string       `json:"source"`
 	DSNKeys []string     `json:"dsn_keys"`
 	Config  parsed       `json:"config"`
 	Query   *queryResult `json:"query,omitempty"`
+	Load    *loadResult  `json:"load,omitempty"`
+}
+
+// runLoad queries through the pool from `workers` goroutines until SIGTERM
+// or SIGINT; a query cut short by the stop is not counted.
+func runLoad(cfg *pgxpool.Config, workers int) *loadResult {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		fail(2, "pgxpool.NewWithConfig", err)
+	}
+	defer pool.Close()
+	res := &loadResult{Errors: []string{}, SessionUsers: map[string]int64{}}
+	var mu sync.Mutex
+	var ready sync.Once
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				qctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				var user string
+				err := pool.QueryRow(qctx, "select session_user::text").Scan(&user)
+				cancel()
+				if ctx.Err() != nil {
+					return
+				}
+				mu.Lock()
+				res.Queries++
+				if err != nil {
+					res.Failures++
+					if len(res.Errors) < 20 {
+						res.Errors = append(res.Errors, redact(err.Error()))
+					}
+				} else {
+					res.SessionUsers[user]++
+					ready.Do(func() { fmt.Fprintln(os.Stderr, "ready") })
+				}
+				mu.Unlock()
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+	}
+	wg.Wait()
+	res.NewConns = pool.Stat().NewConnsCount()
+	res.Seconds = time.Since(start).Seconds()
+	return res
 }
 
 // queryKeys lists the DSN's query keys in order (no values: they may hold secrets).
@@ -270,6 +340,8 @@ func main() {
 	envFlag := flag.Bool("env", false, "build the DSN from the gateway's VIBEWARDEN_DATABASE_* variables")
 	parseOnly := flag.Bool("parse-only", false, "parse and print the config, do not connect")
 	timeout := flag.Duration("timeout", 30*time.Second, "overall time limit for connecting and querying")
+	load := flag.Bool("load", false, "query in a loop until SIGTERM/SIGINT, then print the counts")
+	workers := flag.Int("workers", 4, "goroutines querying at once (-load)")
 	flag.Parse()
 
 	var dsn, source string
@@ -319,7 +391,9 @@ func main() {
 		out.Config.Fallbacks = append(out.Config.Fallbacks, fallback{Host: f.Host, Port: f.Port, TLS: describeTLS(f.TLSConfig)})
 	}
 
-	if !*parseOnly {
+	if *load {
+		out.Load = runLoad(cfg, *workers)
+	} else if !*parseOnly {
 		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 		defer cancel()
 		pool, err := pgxpool.NewWithConfig(ctx, cfg)

@@ -7,7 +7,9 @@
  * owners, ACLs and connection limits, schema public, default privileges.
  *
  * For a superuser admin and for a CREATEDB CREATEROLE admin, with an owner
- * and a least-privilege instance:
+ * and a least-privilege instance, and an instance with alternating logins
+ * (issue 23: its two logins, their memberships and `role` settings, the
+ * base's password) before and after a rotation:
  * - the SQL run after `pulumi up` on the same server changes nothing (no
  *   change notice, the same snapshot);
  * - the SQL alone on a fresh server of the same major gives the snapshot
@@ -23,9 +25,9 @@ import { STEP_TIMEOUT, StackAdmin, createDeployer, instancesConfig, newStack, sh
 jest.setTimeout(STEP_TIMEOUT);
 const sandbox = useEngine();
 
-const INSTANCES = [{ name: 'blog' }, { name: 'api', shape: 'least-privilege' }];
-const ROLES = ['vw_blog', 'vw_api', 'vw_api_owner', 'vw_api_ro'];
-const DATABASES = ['vw_blog', 'vw_api'];
+const INSTANCES = [{ name: 'blog' }, { name: 'api', shape: 'least-privilege' }, { name: 'web', loginRotation: { enabled: true } }];
+const ROLES = ['vw_blog', 'vw_api', 'vw_api_owner', 'vw_api_ro', 'vw_web', 'vw_web_a', 'vw_web_b'];
+const DATABASES = ['vw_blog', 'vw_api', 'vw_web'];
 
 describe.each<[string, (s: LabServer) => Promise<StackAdmin>]>([
   ['superuser admin', async (s) => superuserAdmin(s)],
@@ -33,6 +35,7 @@ describe.each<[string, (s: LabServer) => Promise<StackAdmin>]>([
 ])('%s', (_label, adminOf) => {
   const pulumiServer = useTlsServer();
   const sqlServer = useTlsServer();
+  const rotatedSqlServer = useTlsServer();
   let stack: ExampleStack;
   let admin: StackAdmin;
   let bootstrapSql: string;
@@ -68,5 +71,20 @@ describe.each<[string, (s: LabServer) => Promise<StackAdmin>]>([
     const viaSql = await snapshot(sqlServer());
     // the lab servers' superusers are both `postgres`; everything else must be the same, to the letter
     expect(viaSql).toEqual(afterPulumi);
+  });
+
+  test('after a rotation (the base retired, slot b current): the same on both paths', async () => {
+    await stack.config({ instances: instancesConfig(INSTANCES.map((i) => (i.name === 'web' ? { ...i, loginRotation: { enabled: true, rotation: 1 } } : i))) });
+    await stack.up();
+    const rotated = await snapshot(pulumiServer());
+    expect(rotated.roles['vw_web']).toMatchObject({ rolcanlogin: false, rolpassword: null });
+    expect(rotated.roles['vw_web_b']).toMatchObject({ rolcanlogin: true, rolconfig: ['role=vw_web'] });
+    expect(rotated.roles['vw_web_a']?.rolpassword).toBe(afterPulumi.roles['vw_web_a']?.rolpassword);
+    const sql = (await stack.outputs())['bootstrapSql'] as string;
+    expect((await psqlOk(adminUrl(pulumiServer(), admin), sql)).changes).toEqual([]);
+    expect(await snapshot(pulumiServer())).toEqual(rotated);
+    const sqlAdmin = admin.superuser ? superuserAdmin(rotatedSqlServer()) : await createDeployer(rotatedSqlServer(), admin.user);
+    await psqlOk(adminUrl(rotatedSqlServer(), sqlAdmin), sql);
+    expect(await snapshot(rotatedSqlServer())).toEqual(rotated);
   });
 });

@@ -201,3 +201,38 @@ describe('renderBootstrapSql: the admin keeps its membership in each owner role 
     }
   });
 });
+
+describe('renderBootstrapSql: alternating logins (issue 23)', () => {
+  const rotating = planInstance({ name: 'blog', loginRotation: { enabled: true } }, 'vw_');
+  const at = (counter: number, revokedBelow = -1) => ({ counter, revokedBelow, rotatedAt: '2026-05-01T10:00:00.000Z', rotation: counter, revocation: 0 });
+  const verifier = (role: string): string => scramSha256Verifier(`pw-${role}`, SALT);
+
+  test('rotation 0: the base keeps LOGIN and its verifier, slot a logs in, slot b is NOLOGIN without one; the slots join the base and switch to it', () => {
+    const sql = renderBootstrapSql([rotating], { verifiers: { vw_blog: verifier('vw_blog'), vw_blog_a: verifier('vw_blog_a') } });
+    expect(sql).toContain(`CREATE ROLE "vw_blog" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT 20 PASSWORD '${verifier('vw_blog')}';`);
+    expect(sql).toContain(`CREATE ROLE "vw_blog_a" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT 20 PASSWORD '${verifier('vw_blog_a')}';`);
+    expect(sql).toContain('CREATE ROLE "vw_blog_b" NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE INHERIT CONNECTION LIMIT 20;');
+    expect(sql).toContain(`EXECUTE 'GRANT "vw_blog" TO "vw_blog_a" WITH INHERIT TRUE, SET TRUE';`);
+    expect(sql).toContain(`ALTER ROLE "vw_blog_b" SET role TO 'vw_blog';`);
+    expect(sql).toContain('-- alternating logins: rotation 0, current vw_blog_a, previous vw_blog');
+    expect(sql).not.toContain('pg_terminate_backend');
+  });
+
+  test('rotation 1: the base is NOLOGIN with its password removed; a verifier is required only for the logins that log in', () => {
+    const sql = renderBootstrapSql([rotating], { verifiers: { vw_blog_a: verifier('vw_blog_a'), vw_blog_b: verifier('vw_blog_b') }, rotations: { blog: at(1) } });
+    expect(sql).toContain('CREATE ROLE "vw_blog" NOLOGIN');
+    expect(section(sql, 'blog')).toMatch(/IF NOT admin_is_superuser THEN\n\s+ALTER ROLE "vw_blog" PASSWORD NULL;/);
+    expect(sql).not.toContain(verifier('vw_blog'));
+    expectFieldError(() => renderBootstrapSql([rotating], { verifiers: { vw_blog_a: verifier('vw_blog_a') }, rotations: { blog: at(1) } }), 'verifiers.vw_blog_b', 'no password verifier');
+  });
+
+  test('an emergency revocation, while it is the last rotation, terminates the revoked logins\' sessions and the current login\'s older ones, in a loop', () => {
+    const sql = renderBootstrapSql([rotating], { verifiers: { vw_blog_b: verifier('vw_blog_b') }, rotations: { blog: at(3, 3) } });
+    expect(sql).toContain(
+      `FOR p IN SELECT a.pid FROM pg_catalog.pg_stat_activity a WHERE (a.usename IN ('vw_blog', 'vw_blog_a') OR (a.usename = 'vw_blog_b' AND a.backend_start < '2026-05-01T10:00:00.000Z'::timestamptz)) AND a.pid <> pg_catalog.pg_backend_pid() LOOP`,
+    );
+    expect(sql).not.toMatch(/WHERE[^\n]*AND pg_catalog\.pg_terminate_backend/);
+    // the next rotation does not cut again
+    expect(renderBootstrapSql([rotating], { verifiers: { vw_blog_a: verifier('vw_blog_a'), vw_blog_b: verifier('vw_blog_b') }, rotations: { blog: at(4, 3) } })).not.toContain('pg_terminate_backend');
+  });
+});

@@ -54,8 +54,9 @@ test('exports secret URLs and DSNs per instance', async () => {
   expect(urls['blog']).toContain(`sslrootcert=${TEST_CA_FILE}`);
 });
 
-test('every export is read at a glance (one line each); the pages-long bootstrap SQL only with exportBootstrapSql', async () => {
+test('every export is read at a glance (one line each); the pages-long bootstrap SQL only with exportBootstrapSql; rotationStates only with rotation', async () => {
   expect(program.bootstrapSql).toBeUndefined();
+  expect(program.rotationStates).toBeUndefined();
   expect(await multiLineExports(program)).toEqual([]);
-  expect(Object.keys(program).sort()).toEqual(['bootstrapSql', 'budget', 'gatewayEnvs', 'kratosDsns', 'kratosMigrateDsns', 'pgxUrls', 'pooledUrls', 'sslmode', 'urls']);
+  expect(Object.keys(program).sort()).toEqual(['bootstrapSql', 'budget', 'gatewayEnvs', 'kratosDsns', 'kratosMigrateDsns', 'pgxUrls', 'pooledUrls', 'rotationStates', 'sslmode', 'urls']);
 });

@@ -97,6 +97,7 @@ describe('rejected before anything is created, naming the field', () => {
     ['an upgrade from a newer major', { postgresMajorUpgradeFrom: 16 }, /postgresMajorUpgradeFrom: 16 is not a PostgreSQL major older than the image's 15/],
     ['a bad label', { labels: { 'bad key!': 'x' } }, /labels\.bad key!: "bad key!" is not a Hetzner label key/],
     ['a bad backup keep', { backup: { keep: 1.5 } }, /backup\.keep: 1\.5 is not a whole number of dumps/],
+    ['a cloud-init instance with loginRotation', { instances: [{ name: 'blog', loginRotation: { enabled: true } }] }, /instances\[0\]\.loginRotation: the instances cloud-init creates cannot rotate/],
     ['an instance named like the admin', { adminUser: 'vw_blog', instances: [{ name: 'blog' }], namePrefix: 'vw_' }, /instances\[0\]\.database: role "vw_blog" would be the admin role itself/],
   ];
   test.each(cases)('%s', (_, overrides, message) => {

@@ -21,7 +21,11 @@ import { previewOf, stepFor } from './fixtures';
 jest.setTimeout(60_000);
 
 const external = new ExternalPostgres('db', { host: 'db.example.com', adminUser: 'admin', adminPassword: 'pw' });
-new SharedPostgres('apps', { server: external.handle, namePrefix: 'vw_', instances: [{ name: 'shop', shape: RoleShape.LeastPrivilege }, { name: 'blog' }] });
+new SharedPostgres('apps', {
+  server: external.handle,
+  namePrefix: 'vw_',
+  instances: [{ name: 'shop', shape: RoleShape.LeastPrivilege }, { name: 'blog' }, { name: 'web', loginRotation: { enabled: true } }],
+});
 new postgresql.Role('reporting', { name: 'reporting', login: true });
 new postgresql.Database('ledger', { name: 'ledger' });
 
@@ -46,6 +50,43 @@ test('least-privilege shape: the owner role is data, the app and read-only login
   ]);
   const replaced: PreviewStep = { ...stepFor(named('apps-shop-app-role'), { name: 'vw_shop2' })!, op: 'replace', replaceReasons: ['id'] };
   expect(check(replaced)).toEqual([['warning', 'login-removed', 'replace', ['id'], SHOP('login role', 'vw_shop')]]);
+});
+
+describe('login rotation (issue 23): a DSN change, never data loss', () => {
+  const WEB = (kind: string, name?: string): string => `${kind}${name ? ` "${name}"` : ''} (SharedPostgres instance "apps-web")`;
+  /** The LoginRotation's step from one state to another, as the engine prints an update. */
+  const rotation = (before: Record<string, number>, after: Record<string, number>): PreviewStep => {
+    const r = named('apps-web-login-rotation');
+    const at = (s: Record<string, number>) => ({ urn: r.urn, type: r.type, custom: true, parent: r.parent, inputs: { ...r.inputs, revokedBelow: -1, ...s } });
+    return { op: 'update', urn: r.urn, oldState: at(before), newState: at(after), diffReasons: Object.keys(after).filter((k) => before[k] !== after[k]) };
+  };
+
+  test('a rotation: one warning on the instance\'s rotation, none on its roles, passwords or memberships', () => {
+    const roleUpdate: PreviewStep = { ...stepFor(named('apps-web-login-b-role'), { login: true })!, diffReasons: ['login', 'password'] };
+    const passwordReplaced: PreviewStep = { ...stepFor(named('apps-web-login-b-password'), { keepers: { generation: '1' } })!, op: 'replace', replaceReasons: ['keepers'] };
+    expect(check(rotation({ counter: 0 }, { counter: 1 }), roleUpdate, passwordReplaced)).toEqual([['warning', 'rotated', 'update', ['counter'], WEB('login rotation')]]);
+    const [finding] = checkPreview(previewOf(rotation({ counter: 4 }, { counter: 5 })));
+    expect(finding?.effect).toContain('rotation 4 → 5');
+    expect(finding?.effect).toContain('the previous login keeps working until the next rotation');
+  });
+
+  test('an emergency revocation: a warning that says the old logins are cut now', () => {
+    const [finding, ...rest] = checkPreview(previewOf(rotation({ counter: 2, revokedBelow: -1 }, { counter: 3, revokedBelow: 3 })));
+    expect(rest).toEqual([]);
+    expect(finding).toMatchObject({ severity: 'warning', code: 'revoked', resource: WEB('login rotation') });
+    expect(finding?.effect).toContain('every session of its logins is terminated during the deploy');
+  });
+
+  test('no rotation (the state unchanged, e.g. a new admin password): nothing', () => {
+    expect(check(rotation({ counter: 2 }, { counter: 2 }))).toEqual([]);
+  });
+
+  test('turned on and off: warnings; a slot dropped is a login removed, never an error', () => {
+    const r = named('apps-web-login-rotation');
+    expect(check({ op: 'create', urn: r.urn, newState: { urn: r.urn, type: r.type, parent: r.parent, inputs: r.inputs } }).map((f) => f.slice(0, 2))).toEqual([['warning', 'rotated']]);
+    expect(check(stepFor(r, 'delete')).map((f) => f.slice(0, 2))).toEqual([['warning', 'rotated']]);
+    expect(check(stepFor(named('apps-web-login-a-role'), 'delete')).map((f) => f.slice(0, 2))).toEqual([['warning', 'retained']]);
+  });
 });
 
 test('a role of the user\'s own program is judged by its type: it may own data', () => {

@@ -38,10 +38,10 @@ const external = new ExternalPostgres('shared-db', { host: 'db.example.com', adm
 new SharedPostgres('shared', {
   server: external.handle,
   namePrefix: 'vw_',
-  instances: [{ name: 'blog' }, { name: 'api', shape: RoleShape.LeastPrivilege }],
+  instances: [{ name: 'blog' }, { name: 'api', shape: RoleShape.LeastPrivilege }, { name: 'web', loginRotation: { enabled: true } }],
 });
 new InstanceDatabase('solo', { server: external.handle, instance: { name: 'solo' } });
-new LocalPostgres('auth', { tls: true, publishPort: 5432, instances: [{ name: 'kratos' }] });
+new LocalPostgres('auth', { tls: true, publishPort: 5432, instances: [{ name: 'kratos' }, { name: 'app', loginRotation: { enabled: true } }] });
 new RdsPostgres('app-db', {
   sslrootcert: 'global-bundle.pem',
   vpcId: 'vpc-0abc',
@@ -124,6 +124,9 @@ test.each([
   ['shared-api-owner-role', SubjectKind.OwnerRole, 'delete', 'role "vw_api_owner" (SharedPostgres instance "shared-api")'],
   ['shared-api-app-role', SubjectKind.LoginRole, 'delete', 'login role "vw_api" (SharedPostgres instance "shared-api")'],
   ['shared-api-read-only-role', SubjectKind.LoginRole, 'delete', 'login role "vw_api_ro" (SharedPostgres instance "shared-api")'],
+  ['shared-web-login-a-role', SubjectKind.LoginRole, 'delete', 'login role "vw_web_a" (SharedPostgres instance "shared-web")'],
+  ['shared-web-login-b-role', SubjectKind.LoginRole, 'delete', 'login role "vw_web_b" (SharedPostgres instance "shared-web")'],
+  ['shared-web-login-rotation', SubjectKind.LoginRotation, 'delete', 'login rotation (SharedPostgres instance "shared-web")'],
   ['solo-database', SubjectKind.Database, 'delete', 'database "solo" (InstanceDatabase "solo")'],
   ['auth-data', SubjectKind.DockerVolume, 'delete', 'Docker volume "postgres-strategies-prod-auth-postgres-data" (LocalPostgres "auth")'],
   ['auth-postgres', SubjectKind.ServerContainer, 'replace', 'PostgreSQL container "postgres-strategies-prod-auth-postgres" (LocalPostgres "auth")'],
