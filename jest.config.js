@@ -14,5 +14,8 @@ module.exports = {
   // Most suites wait on a PostgreSQL child process, a psql or a docker-compose run rather than on
   // the CPU: three workers on two cores keep `npm test` near three minutes (jest's default is one).
   maxWorkers: 3,
+  // Tests assert behaviour, not speed (that is `npm run bench`): a mock-runtime evaluation that takes
+  // 1 s on a quiet machine can take 10 s on two busy cores, so no test or hook fails on jest's 5 s default.
+  testTimeout: 60_000,
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/e2e/'],
 };

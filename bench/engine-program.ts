@@ -9,7 +9,7 @@
  */
 import * as pulumi from '@pulumi/pulumi';
 import { SslMode } from '../src/core/tls';
-import { AnyProgramName, runProgram } from './programs';
+import { AnyProgramName, BENCH_MAX_CONNECTIONS, runProgram } from './programs';
 
 const cfg = new pulumi.Config('bench');
 const program = runProgram(cfg.require('program') as AnyProgramName, cfg.requireNumber('instances'), {
@@ -21,7 +21,7 @@ const program = runProgram(cfg.require('program') as AnyProgramName, cfg.require
   sslrootcert: cfg.require('sslrootcert'),
   adminIsSuperuser: false,
   // the budget is declared, not opened: room for 100 instances of 20 connections
-  maxConnections: 2_500,
+  maxConnections: BENCH_MAX_CONNECTIONS,
   namePrefix: 'vw_',
 });
 

@@ -23,7 +23,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { ExampleStack, PulumiResult, buildEngine, engineSandbox } from '../lab/engine';
 import { sampleConnections, withPg } from '../lab/inspect';
 import { LabServer, labPath, startLabServer } from '../lab/server';
-import { AnyProgramName } from './programs';
+import { AnyProgramName, BENCH_MAX_CONNECTIONS, adminShare, lanesOf } from './programs';
 import { markdownTable, median, num, textTable, times, verdict } from './stats';
 
 export const ENGINE_UP_TARGET = 1.2;
@@ -219,12 +219,12 @@ function engineReport(runs: EngineRun[]): EngineSection {
   }
   const header = ['instances', 'program', 'up (s)', 'peak RSS (MiB)', 'admin sessions', 'no-op preview (s)', 'refresh (s)'];
   lines.push(
-    `5. Real engine: pulumi up of ${sizes.join(' / ')} instances on embedded PostgreSQL 17 (TLS verify-full, CREATEDB CREATEROLE admin, admin pool 4), ` +
+    `5. Real engine: pulumi up of ${sizes.join(' / ')} instances on embedded PostgreSQL 17 (TLS verify-full, CREATEDB CREATEROLE admin, admin share ${adminShare(BENCH_MAX_CONNECTIONS)}: ${lanesOf(BENCH_MAX_CONNECTIONS)} instances at once), ` +
       `a fresh server and stack per run, median of ${sizes.map((n) => of('component', n).length).join(' / ')} runs`,
     textTable(header, rows, 'llrrrrr'),
   );
   md.push(
-    `Real engine (CLI ${'v' + (process.env['npm_package_dependencies__pulumi_pulumi'] ?? '3.248')}, built by \`npm run engine\`): \`pulumi up\` of \`ExternalPostgres\` + \`SharedPostgres\` against the hand-written program declaring the same resources with the same provider settings, on embedded PostgreSQL 17 with TLS verify-full and a CREATEDB CREATEROLE admin (admin pool 4); a fresh server and stack per run, median of ${sizes.map((n) => of('component', n).length).join(' / ')} runs at ${sizes.join(' / ')} instances; peak RSS is the sum over the CLI, language host, program and plugins; admin sessions is the most the admin held at once (sampled from pg_stat_activity):`,
+    `Real engine (CLI ${'v' + (process.env['npm_package_dependencies__pulumi_pulumi'] ?? '3.248')}, built by \`npm run engine\`): \`pulumi up\` of \`ExternalPostgres\` + \`SharedPostgres\` against the hand-written program declaring the same resources with the same provider settings, on embedded PostgreSQL 17 with TLS verify-full and a CREATEDB CREATEROLE admin (the admin's default share for the declared max_connections ${BENCH_MAX_CONNECTIONS}: ${adminShare(BENCH_MAX_CONNECTIONS)}, so ${lanesOf(BENCH_MAX_CONNECTIONS)} instances at once; the provider's pool is max_connections); a fresh server and stack per run, median of ${sizes.map((n) => of('component', n).length).join(' / ')} runs at ${sizes.join(' / ')} instances; peak RSS is the sum over the CLI, language host, program and plugins; admin sessions is the most the admin held at once (sampled from pg_stat_activity):`,
     '',
     markdownTable(header, rows, 'llrrrrr'),
   );

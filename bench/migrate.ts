@@ -102,7 +102,7 @@ async function checkpoint(...servers: LabServer[]): Promise<void> {
 
 /**
  * Runs the comparison.
- * @param mb the source database's size in MB (the README's figure is 1024).
+ * @param mb the source database's size in MB (docs/benchmark.md's figure is 1024).
  * @param runs measured runs of each kind.
  */
 export async function migrateSection(mb: number, runs: number, dataDir: string, progress: (s: string) => void): Promise<MigrateBenchReport> {

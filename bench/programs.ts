@@ -11,15 +11,17 @@
  *   verifier of the two, Database owned by the role, Grant revoking PUBLIC),
  *   exporting the same libpq URL and Kratos DSN per instance, built with
  *   template strings and encodeURIComponent (not with the core).
- *   Its operations on the server run in the same ⌊4 / 2⌋ = 2 lanes as the
- *   component's (each instance's first resource waits for the last of the
- *   instance two before it), without which `pulumi up` hangs from ~25
- *   instances (issue 12, defect 3).
+ *   Its instances take turns in the same lanes as the component's
+ *   (⌊share / 2⌋ of the server's default admin share: an instance's first
+ *   resource is registered when the instance `lanes` before it has been
+ *   answered, with no dependency between instances), and its provider's pool
+ *   is the server's max_connections, as the components set them.
  * - `plain` (information only): the naive hand-written program that gives the
  *   Role the plain password (no salt, no verifier, no PBKDF2).
  * - `unchained` (information only, for the real-engine bench): the
- *   hand-written program without the lanes — every instance in parallel, as
- *   the components were before issue 12 — which hangs on the real engine.
+ *   hand-written program without the lanes and with the pool of 4 — every
+ *   instance in parallel, as the components were before issue 12 — which
+ *   hangs on the real engine.
  *
  * Resource names are the component's, so the mock runtime generates the same
  * passwords and salts and the programs' exports can be compared byte for byte.
@@ -31,7 +33,7 @@ import { ExternalPostgres } from '../src/provisioning/external';
 import { SharedPostgres } from '../src/provisioning/shared';
 import { scramSha256Verifier } from '../src/core/scram';
 import { ServerKind, SslMode } from '../src/core/tls';
-import { DEFAULT_ADMIN_MAX_CONNECTIONS, adminProviderLanes } from '../src/core/budget';
+import { DEFAULT_ADMIN_MAX_CONNECTIONS, adminProviderLanes, adminProviderPoolSize, defaultAdminConnections } from '../src/core/budget';
 import { labPath } from '../lab/server';
 
 export const PROGRAMS = ['component', 'handwritten', 'plain'] as const;
@@ -78,12 +80,24 @@ export const MOCK_TARGET: ProgramTarget = {
   maxConnections: 25_000,
   namePrefix: 'vw_',
 };
+/** The max_connections the real-engine bench's program declares: room for 100 instances of 20 connections (declared, not opened). */
+export const BENCH_MAX_CONNECTIONS = 2_500;
 /** The server's max_connections in the mock bench. */
 export const MAX_CONNECTIONS = MOCK_TARGET.maxConnections;
-/** The admin provider's pool, as the components set it (DEFAULT_ADMIN_MAX_CONNECTIONS), and its lanes. */
-const ADMIN_POOL = DEFAULT_ADMIN_MAX_CONNECTIONS;
-/** The admin provider's lanes at that pool (the components' ProviderLanes). */
-export const LANES = adminProviderLanes(ADMIN_POOL);
+/** The components' reserved slots by default (ExternalPostgres `reservedConnections`). */
+const RESERVED = 3;
+/** The admin's share the components give a server of `maxConnections` by default. */
+export function adminShare(maxConnections: number): number {
+  return defaultAdminConnections(maxConnections, RESERVED);
+}
+/** The lanes (instances provisioned at once) of the components at that share (ProviderLanes). */
+export function lanesOf(maxConnections: number): number {
+  return adminProviderLanes(adminShare(maxConnections));
+}
+/** The lanes of the mock bench's server. */
+export const LANES = lanesOf(MOCK_TARGET.maxConnections);
+/** The pool of the unchained program: the components' pool before the lanes (it hangs). */
+const UNCHAINED_POOL = DEFAULT_ADMIN_MAX_CONNECTIONS;
 
 /** Instance names: i0, i1, ... */
 export function instanceNames(n: number): string[] {
@@ -121,12 +135,14 @@ function handwritten(n: number, t: ProgramTarget, verifier: boolean, lanes: bool
     sslrootcert: t.sslrootcert,
     superuser: t.adminIsSuperuser,
     connectTimeout: 15,
-    maxConnections: ADMIN_POOL,
+    maxConnections: lanes ? adminProviderPoolSize(t.maxConnections) : UNCHAINED_POOL,
   });
   const urls: Record<string, pulumi.Output<string>> = {};
   const kratosDsns: Record<string, pulumi.Output<string>> = {};
   const keep: unknown[] = [provider];
-  const tails: pulumi.Resource[] = [];
+  const laneCount = lanesOf(t.maxConnections);
+  // Each lane's turn: resolves when the engine has answered the last resource of the lane's previous instance.
+  const turns: Promise<void>[] = Array.from({ length: laneCount }, () => Promise.resolve());
   instanceNames(n).forEach((name, k) => {
     const db = `${t.namePrefix}${name}`;
     const password = new random.RandomPassword(`shared-${name}-owner-password`, { length: 32, special: false });
@@ -138,12 +154,13 @@ function handwritten(n: number, t: ProgramTarget, verifier: boolean, lanes: bool
     } else {
       rolePassword = password.result;
     }
-    const lane = k % LANES;
-    const after = lanes && tails[lane] ? [tails[lane] as pulumi.Resource] : [];
+    const lane = k % laneCount;
+    // The instance's turn in its lane: the role is registered then, depending on nothing of another instance.
+    const turn: pulumi.Input<pulumi.Resource[]> = lanes ? (turns[lane] as Promise<void>).then(() => []) : [];
     const role = new postgresql.Role(
       `shared-${name}-owner-role`,
       { name: db, login: true, connectionLimit: 20, createDatabase: false, createRole: false, inherit: true, password: rolePassword },
-      { provider, dependsOn: after, retainOnDelete: true, ignoreChanges: ['roles'] },
+      { provider, dependsOn: turn, retainOnDelete: true, ignoreChanges: ['roles'] },
     );
     let previous: pulumi.Resource = role;
     // The admin is not a superuser: it keeps its membership in the owner role (as SharedPostgres does).
@@ -160,7 +177,7 @@ function handwritten(n: number, t: ProgramTarget, verifier: boolean, lanes: bool
       { database: database.name, role: 'public', objectType: 'database', privileges: [] },
       { provider, dependsOn: [database], deleteBeforeReplace: true, retainOnDelete: true },
     );
-    tails[lane] = grant;
+    turns[lane] = new Promise((resolve) => grant.urn.apply(() => resolve()));
     // Secret: it carries the password (RandomPassword.result is secret in a real
     // deployment anyway; the mock runtime does not apply additionalSecretOutputs).
     const base = pulumi.secret(

@@ -38,6 +38,10 @@ export interface RecordedResource {
   /** The `import` resource option: the ID of an existing resource to adopt ("" when none). */
   importId: string;
   inputs: Record<string, unknown>;
+  /** When the program registered it: a step of one counter shared with {@link answeredAt}. */
+  registeredAt: number;
+  /** When the monitor's answer reached the program (-1 until then). */
+  answeredAt: number;
 }
 
 /** One alias as the SDK sends it: a URN, or a spec of the parts that differ. */
@@ -154,6 +158,7 @@ export function installMocks(options: MockOptions = {}): MockRuntime {
     registerResource: (req: RegisterRequest, cb: unknown) => unknown;
   };
   const original = monitor.registerResource.bind(monitor);
+  let step = 0;
   monitor.registerResource = (req: RegisterRequest, cb: unknown) => {
     const record: RecordedResource = {
       urn: '',
@@ -172,12 +177,15 @@ export function installMocks(options: MockOptions = {}): MockRuntime {
       aliases: [...(req.getAliasurnsList?.() ?? []).map((urn) => ({ urn })), ...(req.getAliasesList?.() ?? []).map(recordAlias)],
       importId: req.getImportid?.() ?? '',
       inputs: req.getObject()?.toJavaScript() ?? {},
+      registeredAt: step++,
+      answeredAt: -1,
     };
     resources.push(record);
     // The URN is the monitor's, as dependencies name it.
     const callback = cb as (err: unknown, resp: { getUrn(): string } | undefined) => void;
     return original(req, (err: unknown, resp: { getUrn(): string } | undefined) => {
       if (resp) record.urn = resp.getUrn();
+      record.answeredAt = step++;
       callback(err, resp);
     });
   };

@@ -93,11 +93,9 @@ export const privateIp = db.privateIp;
 export const serverId = db.serverId;
 export const volumeId = db.volumeId;
 export const publicIpv4 = db.publicIpv4;
-/** The postgresql.conf the server runs (no secrets). */
-export const postgresqlConf = db.postgresqlConf;
 /** What a later `up` changed for the server, to run on it (secret: the TLS key). */
 export const setupScript = db.setupScript;
-/** When the server certificate expires: `pulumi up` + setupScript renew it in its last 30 days. */
+/** When the certificate this stack issued expires (the server renews the one it serves itself, from 30 days before). */
 export const serverCertificateExpiry = db.serverCertificateExpiry;
 /** libpq URL per instance (secret). */
 export const urls = shared.urls;

@@ -1,6 +1,6 @@
 /**
  * Moving a stack's app instances from server A to server B without losing
- * data (README "Moving between strategies"): the same instances on both
+ * data (docs/moving.md, "The stack procedure"): the same instances on both
  * servers while `postgres-strategies migrate` copies and verifies, then the
  * outputs switched to B, then A's resources out of the stack — retained on
  * A, with their data, until removed by hand. Each step is one config change

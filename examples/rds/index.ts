@@ -31,7 +31,7 @@
  * connects to the instance). Outputs are secrets: `pulumi stack output --show-secrets`.
  * Fetch the CA bundle: curl -fsSLo global-bundle.pem https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem
  * (or `pulumi config set postgres-strategies:sslmode require` to encrypt without checking the server).
- * The instance is protected: a change that would replace it fails at preview (README, "Replacing the
+ * The instance is protected: a change that would replace it fails at preview (docs/rds.md, "Replacing the
  * instance on purpose"); `allowDeletion` and `deletionProtection` config keys lift that.
  * In a shell without a terminal (CI, a script) every command needs what a prompt would ask:
  *   export PULUMI_CONFIG_PASSPHRASE='…'   # the passphrase of the stack's secrets (`pulumi login --local` stacks)

@@ -18,12 +18,14 @@
  *                                                                       #   machines, in every URL (default: sslrootcert)
  *   pulumi config set postgres-strategies:maxConnections 100           # the server's max_connections
  *   pulumi config set postgres-strategies:reservedConnections 3        # slots app roles cannot use (default 3)
- *   pulumi config set postgres-strategies:adminMaxConnections 4        # the admin provider's pool (counted)
+ *   pulumi config set postgres-strategies:adminMaxConnections 4        # the admin's share (counted; default: a tenth of max_connections)
  *   pulumi config set postgres-strategies:maintenanceConnections 3     # kept free for psql / pg_dump
  *   pulumi config set postgres-strategies:namePrefix vw_               # default vw_: databases vw_blog, vw_admin, vw_api
  *   pulumi config set postgres-strategies:allowDeletion true           # let destroy drop the databases (default: retained)
  *   pulumi config set postgres-strategies:adopt true                   # take over the databases and roles an earlier stack
  *                                                                       #   left (`up`, then adopt false and `up` again)
+ *   pulumi config set postgres-strategies:exportBootstrapSql true      # also export `bootstrapSql`, the whole setup as one
+ *                                                                       #   idempotent psql script (long; default false)
  * Optional pooler (Neon -pooler host, Supavisor, PgBouncer): apps connect through it,
  * the admin provider and Kratos migrations stay on the direct endpoint:
  *   pulumi config set postgres-strategies:poolerHost pgbouncer.internal
@@ -93,7 +95,10 @@ export const pgxUrls = shared.pgxUrls;
 export const gatewayEnvs = shared.gatewayEnvs;
 /** The checked connection budget. */
 export const budget = shared.budget;
-/** The whole setup as one idempotent psql script (secret: SCRAM verifiers). */
-export const bootstrapSql = shared.bootstrapSql;
+/**
+ * The whole setup as one idempotent psql script (secret: SCRAM verifiers), only with
+ * `exportBootstrapSql`: pages long, it would bury the outputs above in `pulumi stack output`.
+ */
+export const bootstrapSql = cfg.getBoolean('exportBootstrapSql') ? shared.bootstrapSql : undefined;
 /** The sslmode clients use. */
 export const sslmode: SslMode = server.handle.sslmode;

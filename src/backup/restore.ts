@@ -173,7 +173,7 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreR
           BackupErrorCode.TargetNotEmpty,
           '--to',
           `database "${tf.database}" is not empty and does not hold this backup's objects (${others.length} object(s), ${tgtInv.largeObjects} large object(s))`,
-          `Restore into an empty database: as the server's admin, DROP DATABASE ${quoteIdent(tf.database)} WITH (FORCE); then let the stack create it again (pulumi refresh --yes && pulumi up --yes), or restore --verify-only to check the backup without touching it`,
+          `Restore into an empty database: as the server's admin, DROP DATABASE ${quoteIdent(tf.database)} WITH (FORCE); then let the stack create it again (pulumi refresh --yes --parallel 2 && pulumi up --yes), or restore --verify-only to check the backup without touching it`,
         );
       }
       outcome = RestoreOutcome.AlreadyRestored;

@@ -26,37 +26,57 @@ export interface InstanceConsumers {
 }
 
 /**
- * Connections the admin's `@pulumi/postgresql` provider may open per database
- * it enters (the provider's own default is 20): set as the provider's
- * `maxConnections` by every strategy and counted in the budget.
+ * The smallest default share of the admin (the deployment's `@pulumi/postgresql`
+ * provider), in connections: what a server with fewer than 50 usable
+ * connections gives it (two instances provisioned at once). Larger servers
+ * give more: {@link defaultAdminConnections}.
  */
 export const DEFAULT_ADMIN_MAX_CONNECTIONS = 4;
+
+/** The largest default share of the admin, in connections (eight instances provisioned at once). */
+export const MAX_DEFAULT_ADMIN_CONNECTIONS = 16;
+
+/** The admin's default share is one connection per this many the server has for roles (max_connections − reserved). */
+export const ADMIN_CONNECTIONS_PER_USABLE = 10;
+
+/**
+ * The admin's default share of a server, in connections: a tenth of the
+ * slots roles can use (`max_connections − reserved`), at least
+ * {@link DEFAULT_ADMIN_MAX_CONNECTIONS} (4) and at most
+ * {@link MAX_DEFAULT_ADMIN_CONNECTIONS} (16). The budget counts it like any
+ * app pool, and `pulumi up` provisions ⌊share / 2⌋ instances at once
+ * ({@link adminProviderLanes}): 100 − 3 reserved → 9 (4 instances at once),
+ * 200 → 16 (8 at once).
+ * Warning: on a server whose instances use the last slots, the larger share
+ * can make the budget check refuse a program that fitted with 4; set
+ * `adminMaxConnections` (e.g. 4) to choose the share yourself.
+ * Numbers that are not whole connections give the smallest share; the
+ * budget check ({@link validateCapacity}) names them.
+ */
+export function defaultAdminConnections(maxConnections: number, reservedConnections: number): number {
+  const share = Math.floor((maxConnections - reservedConnections) / ADMIN_CONNECTIONS_PER_USABLE);
+  if (!Number.isFinite(share)) return DEFAULT_ADMIN_MAX_CONNECTIONS;
+  return Math.min(MAX_DEFAULT_ADMIN_CONNECTIONS, Math.max(DEFAULT_ADMIN_MAX_CONNECTIONS, share));
+}
 
 /**
  * The most connections one `@pulumi/postgresql` operation holds at once: a
  * database create, rename, owner change or drop keeps a transaction open on
  * one pooled connection (it holds `pg_advisory_xact_lock` on the admin role)
  * while it runs its statements on a second one (terraform-provider-postgresql
- * `createDatabase`, `setDBOwner`, `resourcePostgreSQLDatabaseDelete`); grants
- * hold a transaction in the instance database and read through the admin's
- * database. Every other operation holds one.
+ * `createDatabase`, `setDBOwner`, `resourcePostgreSQLDatabaseDelete`); a
+ * grant holds one transaction in the instance's database, and every read
+ * (refresh) one connection. Every other operation holds one.
  */
 export const CONNECTIONS_PER_PROVIDER_OPERATION = 2;
 
 /**
- * How many admin-provider operations may run at once on one server so that
- * the provider never holds more than `adminConnections` connections and can
- * never deadlock: ⌊adminConnections / 2⌋ (at least 1).
- *
- * The provider's pool (`maxConnections`) is per database and the engine runs
- * up to `--parallel` operations at once (4 × the CPU count by default): with
- * more database operations in flight than pooled connections, the one that
- * holds the advisory lock waits forever for its second connection while the
- * others hold every connection waiting for that lock (upstream
- * cyrilgdn/terraform-provider-postgresql #514, #98). Chaining the operations
- * into this many lanes bounds them whatever the engine's parallelism: at most
- * `lanes × 2 ≤ adminConnections` connections, and a lock holder always finds
- * its second connection in a pool of `adminConnections ≥ lanes + 1`.
+ * How many instances `pulumi up` provisions at once on one server so that the
+ * admin never holds more than its share: ⌊adminConnections / 2⌋ (at least
+ * 1). Each instance's operations run one after another (each holds at most
+ * {@link CONNECTIONS_PER_PROVIDER_OPERATION}), and an instance starts only
+ * when one of this many slots is free — the program registers its first
+ * resource then; nothing is recorded between instances in the state.
  * @throws ValidationError when adminConnections < 2 (no database operation fits).
  */
 export function adminProviderLanes(adminConnections: number, field = 'adminMaxConnections'): number {
@@ -65,9 +85,46 @@ export function adminProviderLanes(adminConnections: number, field = 'adminMaxCo
     adminConnections >= CONNECTIONS_PER_PROVIDER_OPERATION,
     field,
     `${adminConnections} connection is fewer than one database operation of the admin provider holds at once (${CONNECTIONS_PER_PROVIDER_OPERATION}: a transaction holding the advisory lock, and the statement)`,
-    `Give at least ${CONNECTIONS_PER_PROVIDER_OPERATION} (default ${DEFAULT_ADMIN_MAX_CONNECTIONS}: two operations at once)`,
+    `Give at least ${CONNECTIONS_PER_PROVIDER_OPERATION} (one instance provisioned at a time), or leave it unset for the server's default share`,
   );
   return Math.max(1, Math.floor(adminConnections / CONNECTIONS_PER_PROVIDER_OPERATION));
+}
+
+/**
+ * The `--parallel` that keeps what the engine runs outside the program's
+ * lanes — `pulumi refresh`, the refresh of `pulumi up --refresh`, `pulumi
+ * destroy` and the deletes of removed instances — inside the admin's share:
+ * ⌊adminConnections / 2⌋, at least 1 (8 for a share of 16, 2 for 4). A read
+ * holds one connection, a database drop two; and the provider keeps no
+ * connection idle, so it opens a new one for every statement while the
+ * server may still count the one it has just closed. Measured on the real
+ * engine with exactly the share left to a non-superuser admin: `pulumi
+ * refresh` of 100 instances at `--parallel 16` was refused slots in two runs
+ * of three, at 8 never (test/e2e/engine/scale.test.ts checks 8 and 32).
+ */
+export function engineParallelism(adminConnections: number): number {
+  return Math.max(1, Math.floor(adminConnections / CONNECTIONS_PER_PROVIDER_OPERATION));
+}
+
+/**
+ * The admin provider's `maxConnections` (its pool, per database it enters):
+ * the server's `max_connections`, so a provider operation never waits for a
+ * pooled connection. The pool does not bound the admin's sessions (a pool is
+ * per database, and every instance's grants run in the instance's own
+ * database): the share does, through {@link adminProviderLanes} in `pulumi up`
+ * and {@link engineParallelism} in `pulumi refresh` / `destroy`. A smaller pool can only
+ * add a hang: the provider holds a transaction with an advisory lock on the
+ * admin role on one pooled connection while it waits for a second one, and
+ * with every pooled connection held by operations waiting on that lock it
+ * waits forever (cyrilgdn/terraform-provider-postgresql #514, #98). With
+ * no dependency between instances, `pulumi destroy --parallel 16` of 40
+ * `allowDeletion` instances dropped nothing in 240 s with a pool of 4 (the
+ * real engine); with this pool test/e2e/engine/lanes.test.ts drops them all.
+ * At the server's own limit the server refuses a connection (an error)
+ * before the pool could make anything wait.
+ */
+export function adminProviderPoolSize(maxConnections: number): number {
+  return maxConnections;
 }
 
 /** Connections kept free for deploys and maintenance (psql, pg_dump, a migration run by hand). */
@@ -85,9 +142,11 @@ export interface ServerCapacity {
    */
   reservedConnections: number;
   /**
-   * Connections the admin's `@pulumi/postgresql` provider may hold (its
-   * `maxConnections`; the provider's own default is 20). Counted against the
-   * server like any app pool. @default 0
+   * The admin's share: connections the deployment (the admin's
+   * `@pulumi/postgresql` provider) may hold at once; `pulumi up` provisions
+   * ⌊share / 2⌋ instances at once to stay inside it. Counted against the
+   * server like any app pool. @default 0 (not counted; the components count
+   * {@link defaultAdminConnections} unless told)
    */
   adminConnections?: number;
   /**
@@ -109,8 +168,14 @@ export interface InstanceShare {
 export interface BudgetReport {
   maxConnections: number;
   reservedConnections: number;
-  /** The admin provider's connections (0 when not counted). */
+  /** The admin's share (0 when not counted): `pulumi up` holds at most this many admin sessions. */
   adminConnections: number;
+  /**
+   * The `--parallel` to give `pulumi refresh`, `pulumi up --refresh` and
+   * `pulumi destroy` on a server at its budget (they are not bounded by the
+   * program's lanes): {@link engineParallelism} of the share.
+   */
+  adminParallel: number;
   /** Headroom for deploys and maintenance (0 when not counted). */
   maintenanceConnections: number;
   /** maxConnections − reservedConnections − adminConnections − maintenanceConnections. */
@@ -225,7 +290,7 @@ export function validateCapacity(capacity: ServerCapacity, field = 'server'): vo
   if (kept >= capacity.maxConnections) {
     throw new ValidationError(
       `${field}.maxConnections`,
-      `max_connections ${capacity.maxConnections} leaves no slot for app roles after ${capacity.reservedConnections} reserved + ${admin} for the admin provider + ${maintenance} maintenance headroom`,
+      `max_connections ${capacity.maxConnections} leaves no slot for app roles after ${capacity.reservedConnections} reserved + ${admin} for the admin (deploys) + ${maintenance} maintenance headroom`,
       'Raise max_connections, or lower reservedConnections, adminMaxConnections or maintenanceConnections',
     );
   }
@@ -258,6 +323,7 @@ export function connectionBudget(capacity: ServerCapacity, instances: InstanceCo
     maxConnections: capacity.maxConnections,
     reservedConnections: capacity.reservedConnections,
     adminConnections,
+    adminParallel: engineParallelism(adminConnections),
     maintenanceConnections,
     available,
     total,
@@ -278,7 +344,7 @@ export class ConnectionBudgetError extends ValidationError {
     const deductions = [
       `max_connections ${report.maxConnections}`,
       `${report.reservedConnections} reserved`,
-      ...(report.adminConnections > 0 ? [`${report.adminConnections} admin provider`] : []),
+      ...(report.adminConnections > 0 ? [`${report.adminConnections} admin (deploys: ${engineParallelism(report.adminConnections)} instances at once)`] : []),
       ...(report.maintenanceConnections > 0 ? [`${report.maintenanceConnections} maintenance headroom`] : []),
       ...(claimedTotal > 0 ? [`${claimedTotal} already claimed on this server by ${report.claimed.map((s) => `${s.instance} ${s.connections}`).join(', ')}`] : []),
     ];
@@ -288,7 +354,8 @@ export class ConnectionBudgetError extends ValidationError {
       `${report.shares.length} instance${report.shares.length === 1 ? '' : 's'} need${report.shares.length === 1 ? 's' : ''} ${own} connections but the server allows ${allows} ` +
         `(${deductions.join(' − ')}); shares: ${report.shares.map(line).join(', ')}`,
       `At most ${report.perInstanceMaxThatFits} connections per instance fit: lower the pools' max connections, ` +
-        'put a transaction-mode pooler in front (PgBouncer, Supabase port 6543, Neon -pooler host), or raise max_connections',
+        'put a transaction-mode pooler in front (PgBouncer, Supabase port 6543, Neon -pooler host), raise max_connections' +
+        (report.adminConnections > DEFAULT_ADMIN_MAX_CONNECTIONS ? `, or give the admin a smaller share (adminMaxConnections: ${DEFAULT_ADMIN_MAX_CONNECTIONS} deploys 2 instances at once)` : ''),
     );
     this.name = 'ConnectionBudgetError';
     this.report = report;

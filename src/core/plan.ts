@@ -57,7 +57,7 @@ export interface InstanceSpec {
    * renames the database and its roles **in place** on the next `pulumi up`
    * (`ALTER DATABASE … RENAME`, `ALTER ROLE … RENAME`; verified on the real
    * engine): the data stays, every URL output changes, and the rename fails
-   * while sessions are open on the database. See the README's "Renames".
+   * while sessions are open on the database. See docs/reference.md, "Renames".
    */
   database?: string;
   /**

@@ -16,7 +16,7 @@ import { ConfValue } from '../core/server-config';
 import { pgSettingCautions } from '../core/pg-settings';
 import { ServerKind, SslMode } from '../core/tls';
 import { GeneratedLogin, InstanceOutputs, bootstrapSqlOutput, connectionOutputs, generateInstanceLogins, generateLogin } from '../provisioning/logins';
-import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, PostgresServerHandle, createServerHandle, validateServerHandleArgs } from '../provisioning/server-handle';
+import { DEFAULT_MAINTENANCE_CONNECTIONS, PostgresServerHandle, createServerHandle, validateServerHandleArgs } from '../provisioning/server-handle';
 import { SERVER_CERT_EARLY_RENEWAL_HOURS, createInlineAdminTls, createServerCertificates } from '../provisioning/tls-certificates';
 import { BootUserData } from './boot-user-data';
 import { renderCloudConfig } from './cloud-init';
@@ -74,7 +74,7 @@ export interface HetznerDumpBackupArgs {
  * S3-compatible bucket, encrypted with your key; a full backup weekly and a
  * differential daily (systemd timers), the first full backup at setup;
  * full backups expire after `retentionDays`. Restore on the server:
- * `postgres-strategies-pitr-restore '<time>'` (README, Backups and restores).
+ * `postgres-strategies-pitr-restore '<time>'` (docs/backups.md).
  */
 export interface HetznerPitrArgs {
   /** The store's HTTPS endpoint, e.g. `https://fsn1.your-objectstorage.com` (pgBackRest 2.45 speaks only HTTPS to S3). */
@@ -122,7 +122,7 @@ export interface HetznerPostgresArgs {
   /**
    * Location of the server and volume. @default "fsn1"
    * Fixed after the first deployment: a Hetzner volume cannot move between
-   * locations, so a change is refused at preview (README: moving).
+   * locations, so a change is refused at preview (docs/hetzner.md, "Moving and upgrading").
    */
   location?: string;
   /** Network zone of the subnet. @default the location's zone ("eu-central" for fsn1, nbg1, hel1) */
@@ -144,8 +144,8 @@ export interface HetznerPostgresArgs {
    * (e.g. 15), given together with the new image (e.g. debian-13),
    * `reprovisionOnUserDataChange: true` and `deleteProtection: false`. The
    * new server creates the new major's cluster beside the old one (which
-   * stays on the volume, untouched); restore the dumps into it (README,
-   * Hetzner: moving and upgrading). Remove it afterwards.
+   * stays on the volume, untouched); restore the dumps into it
+   * (docs/hetzner.md, "Moving and upgrading"). Remove it afterwards.
    * @default none: a change of the major is refused at preview
    */
   postgresMajorUpgradeFrom?: number;
@@ -464,13 +464,13 @@ export class HetznerPostgres extends pulumi.ComponentResource {
       sslrootcert: clientSslRootCert,
       maxConnections: plan.capacity.maxConnections,
       reservedConnections: plan.capacity.reservedConnections,
-      adminConnections: DEFAULT_ADMIN_MAX_CONNECTIONS,
+      adminConnections: plan.capacity.adminConnections,
       maintenanceConnections: DEFAULT_MAINTENANCE_CONNECTIONS,
       adminUser: plan.adminUser,
       adminDatabase: 'postgres',
       adminIsSuperuser: false,
     };
-    validateServerHandleArgs(handleNumbers);
+    const { providerPool } = validateServerHandleArgs(handleNumbers);
 
     super('postgres-strategies:index:HetznerPostgres', name, {}, opts);
     this.plan = plan;
@@ -629,7 +629,7 @@ export class HetznerPostgres extends pulumi.ComponentResource {
         ...adminTls,
         superuser: false,
         connectTimeout: 30,
-        maxConnections: DEFAULT_ADMIN_MAX_CONNECTIONS,
+        maxConnections: providerPool,
       },
       { ...parent, dependsOn: ready },
     );

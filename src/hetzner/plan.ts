@@ -8,7 +8,7 @@
  * deployment's change of image, location or major must follow
  * ({@link checkServerChange}).
  */
-import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, ServerCapacity, capacityFromPgConfig, connectionBudget } from '../core/budget';
+import { DEFAULT_MAINTENANCE_CONNECTIONS, ServerCapacity, capacityFromPgConfig, connectionBudget, defaultAdminConnections } from '../core/budget';
 import { ServerCertificatePlan, planServerCertificates } from '../core/certificates';
 import { ValidationError, check, checkInteger } from '../core/errors';
 import { IdentifierKind, nameFromText, validateIdentifier } from '../core/identifiers';
@@ -166,7 +166,7 @@ export function planHetzner(o: HetznerPlanOptions): HetznerPlan {
     maxConnections,
     reservedConnections,
     // The handle's numbers (the nightly pg_dump and a psql session fit the maintenance headroom).
-    adminConnections: DEFAULT_ADMIN_MAX_CONNECTIONS,
+    adminConnections: defaultAdminConnections(maxConnections, reservedConnections),
     maintenanceConnections: DEFAULT_MAINTENANCE_CONNECTIONS,
   };
   const server: ServerPlan =
@@ -230,7 +230,7 @@ export interface ServerChange extends ServerGeneration {
  *   explicit upgrade, `postgresMajorUpgradeFrom` = the previous major, with
  *   `reprovisionOnUserDataChange` (the new server must boot the new major's
  *   user data); the setup then creates the new major's cluster beside the
- *   old one, and the dumps are restored into it (README).
+ *   old one, and the dumps are restored into it (docs/hetzner.md).
  * - `image` of the same major: only with `reprovisionOnUserDataChange`.
  *   Hetzner replaces the server; with user-data changes ignored, Pulumi
  *   would give the new server the old server's user data (its certificate,
@@ -243,7 +243,7 @@ export function checkServerChange(previous: ServerGeneration, next: ServerChange
     return new ValidationError(
       'location',
       `changes from ${previous.location} to ${next.location}, but a Hetzner volume cannot move between locations: the server would come up on a new, empty volume`,
-      `Keep location "${previous.location}". To move, deploy a second HetznerPostgres in ${next.location} and restore the dumps into it (README, Hetzner: moving and upgrading)`,
+      `Keep location "${previous.location}". To move, deploy a second HetznerPostgres in ${next.location} and restore the dumps into it (https://github.com/VibeWarden/postgres-strategies/blob/main/docs/hetzner.md#moving-and-upgrading)`,
     );
   }
   if (previous.postgresMajor !== next.postgresMajor) {
@@ -251,7 +251,7 @@ export function checkServerChange(previous: ServerGeneration, next: ServerChange
       return new ValidationError(
         'image',
         `${previous.image} → ${next.image} changes PostgreSQL ${previous.postgresMajor} → ${next.postgresMajor}, and the volume holds PostgreSQL ${previous.postgresMajor}'s cluster`,
-        `Keep image "${previous.image}", or upgrade on purpose: take a dump, then set postgresMajorUpgradeFrom: ${previous.postgresMajor}, reprovisionOnUserDataChange: true and deleteProtection: false, and restore the dumps into the new cluster (README, Hetzner: moving and upgrading)`,
+        `Keep image "${previous.image}", or upgrade on purpose: take a dump, then set postgresMajorUpgradeFrom: ${previous.postgresMajor}, reprovisionOnUserDataChange: true and deleteProtection: false, and restore the dumps into the new cluster (https://github.com/VibeWarden/postgres-strategies/blob/main/docs/hetzner.md#moving-and-upgrading)`,
       );
     }
     return undefined;

@@ -37,7 +37,8 @@ import { InstancePlan } from '../core/plan';
 import { pgSettingCautions } from '../core/pg-settings';
 import { ClientTls, ServerKind, SslMode } from '../core/tls';
 import { GeneratedLogin, InstanceOutputs, bootstrapSqlOutput, connectionOutputs, generateInstanceLogins, generateLogin } from '../provisioning/logins';
-import { DEFAULT_ADMIN_MAX_CONNECTIONS, PostgresServerHandle, createServerHandle } from '../provisioning/server-handle';
+import { PostgresServerHandle, createServerHandle } from '../provisioning/server-handle';
+import { adminProviderPoolSize } from '../core/budget';
 import { createServerCertificates } from '../provisioning/tls-certificates';
 import { LocalDataGuard } from './data-guard';
 
@@ -348,8 +349,8 @@ export class LocalPostgres extends pulumi.ComponentResource {
           sslmode: plan.tls ? SslMode.Require : SslMode.Disable,
           superuser: true,
           connectTimeout: 15,
-          // Counted in the handle's budget (the provider's own default is 20 per database).
-          maxConnections: DEFAULT_ADMIN_MAX_CONNECTIONS,
+          // Never the bound (the admin's share is, see ProviderLanes): the server's own limit.
+          maxConnections: adminProviderPoolSize(plan.capacity.maxConnections),
         },
         { ...parent, dependsOn: ready },
       );
@@ -375,7 +376,7 @@ export class LocalPostgres extends pulumi.ComponentResource {
         rootCertPem: this.caPem,
         maxConnections: plan.capacity.maxConnections,
         reservedConnections: plan.capacity.reservedConnections,
-        adminConnections: DEFAULT_ADMIN_MAX_CONNECTIONS,
+        adminConnections: plan.capacity.adminConnections,
         adminUser: plan.superuser,
         adminDatabase: plan.database,
         adminIsSuperuser: true,

@@ -107,6 +107,6 @@ export function checkLocalMajorChange(previous: DataGeneration, next: DataGenera
   return new ValidationError(
     'image',
     `${previous.image} → ${next.image} changes PostgreSQL ${previous.major} → ${next.major}, but the data volume "${previous.volume}" holds a PostgreSQL ${previous.major} data directory, which PostgreSQL ${next.major} cannot open (the new server would crash-loop)`,
-    `Keep image "${previous.image}". To upgrade: add a second LocalPostgres on ${next.image} (another name and publishPort), \`pulumi up\`, copy each database with \`npx postgres-strategies migrate --from-env FROM --to-env TO\` (FROM and TO: the old and new instances' hostUrl outputs), move Kratos and your apps to the new one, \`pulumi up\`, and remove the old one when you no longer need it (README: Local Docker, a new PostgreSQL major)`,
+    `Keep image "${previous.image}". To upgrade: add a second LocalPostgres on ${next.image} (another name and publishPort), \`pulumi up\`, copy each database with \`npx postgres-strategies migrate --from-env FROM --to-env TO\` (FROM and TO: the old and new instances' hostUrl outputs), move Kratos and your apps to the new one, \`pulumi up\`, and remove the old one when you no longer need it (https://github.com/VibeWarden/postgres-strategies/blob/main/docs/local-docker.md#a-new-postgresql-major)`,
   );
 }

@@ -10,7 +10,7 @@
  * `POSTGRES_PASSWORD` is applied by initdb only, i.e. to an empty data
  * directory).
  */
-import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, ServerCapacity, capacityFromPgConfig } from '../core/budget';
+import { DEFAULT_MAINTENANCE_CONNECTIONS, ServerCapacity, capacityFromPgConfig, defaultAdminConnections } from '../core/budget';
 import { ServerCertificatePlan, planServerCertificates } from '../core/certificates';
 import { ValidationError, check } from '../core/errors';
 import { shellQuote } from '../core/shell';
@@ -101,7 +101,7 @@ export function localCapacity(settings: Record<string, ConfValue>, major?: numbe
   return {
     maxConnections,
     reservedConnections,
-    adminConnections: DEFAULT_ADMIN_MAX_CONNECTIONS,
+    adminConnections: defaultAdminConnections(maxConnections, reservedConnections),
     maintenanceConnections: DEFAULT_MAINTENANCE_CONNECTIONS,
   };
 }

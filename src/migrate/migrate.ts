@@ -29,6 +29,7 @@
  */
 import type { Client } from 'pg';
 import { BudgetCheck, VERIFY_SESSIONS, checkServerBudget } from './budget';
+import { DEFAULT_ADMIN_MAX_CONNECTIONS, engineParallelism } from '../core/budget';
 import {
   DbObject,
   Inventory,
@@ -232,12 +233,17 @@ function whichSideMoved(v: Verification): string {
   return 'The sequences do not tell which side changed';
 }
 
-/** The SQL to empty a target (the exact next step of a refusal). */
+/**
+ * The SQL to empty a target (the exact next step of a refusal). The refresh
+ * is not bounded by the stack's lanes: it runs at the `--parallel` that keeps
+ * the smallest default admin share (`engineParallelism(4)` = 2; the stack's
+ * own is `budget.adminParallel`), see test/e2e/engine/scale.test.ts.
+ */
 function emptyTargetStep(target: Endpoint): string {
   const db = quoteIdent(target.database);
   return (
     `empty the target database: as the server's admin run DROP DATABASE ${db} WITH (FORCE); ` +
-    'then let the stack create it again (pulumi refresh --yes && pulumi up --yes re-creates it with its owner and grants), and run migrate again'
+    `then let the stack create it again (pulumi refresh --yes --parallel ${engineParallelism(DEFAULT_ADMIN_MAX_CONNECTIONS)} && pulumi up --yes re-creates it with its owner and grants), and run migrate again`
   );
 }
 

@@ -11,7 +11,7 @@
  *   … --keep N --max-age-days D` every `sleep S` seconds (the environment,
  *   with the secrets, is masked; the command is not).
  * Hetzner's dump and pgBackRest schedules live in the server's user data,
- * which is secret in the preview: not judged here (the README says so).
+ * which is secret in the preview: not judged here (docs/backups.md says so).
  *
  * Pure: names, types and property names in the findings, never values other
  * than the retention numbers.

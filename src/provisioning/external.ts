@@ -80,11 +80,13 @@ export interface ExternalPostgresArgs {
    */
   pooler?: PoolerEndpoint;
   /**
-   * The admin provider's `maxConnections`, per database it enters (the
-   * provider's own default is 20); counted in the connection budget. A
-   * non-superuser admin cannot use `superuser_reserved_connections`, so its
-   * connections always come out of the app roles' share.
-   * @default 4
+   * The admin's share of the server, in connections: the most admin sessions
+   * `pulumi up` holds at once (it provisions ⌊share / 2⌋ instances at once),
+   * counted in the connection budget. A non-superuser admin cannot use
+   * `superuser_reserved_connections`, so its connections always come out of
+   * the app roles' share. The provider's own pool is the server's
+   * `max_connections` (see `adminProviderPoolSize`).
+   * @default a tenth of max_connections − reserved, from 4 to 16 (`defaultAdminConnections`: 9 at 100)
    */
   adminMaxConnections?: number;
   /**
@@ -115,10 +117,11 @@ export interface ExternalPostgresArgs {
  *   sslrootcert: 'global-bundle.pem',
  * });
  * ```
- * The admin provider's pool is bounded (`adminMaxConnections`, default 4;
- * the provider would open up to 20 per database) and counted in the
- * connection budget together with a maintenance headroom (default 3), since
- * a non-superuser admin cannot use `superuser_reserved_connections`. The
+ * The admin's share (`adminMaxConnections`, by default a tenth of the
+ * server's usable slots, 4 to 16) bounds the sessions `pulumi up` holds and
+ * is counted in the connection budget together with a maintenance headroom
+ * (default 3), since a non-superuser admin cannot use
+ * `superuser_reserved_connections`. The
  * handle carries a claims registry: every `SharedPostgres` and
  * `InstanceDatabase` on it is checked against everything else on the same
  * server. With `pooler`, apps connect through the pooler and the admin and
@@ -178,7 +181,7 @@ export class ExternalPostgres extends pulumi.ComponentResource {
       pooler: args.pooler,
     };
     // The connection numbers, the admin user and the pooler (the same checks every strategy's handle gets).
-    const { adminConnections } = validateServerHandleArgs(handleArgs);
+    const { providerPool } = validateServerHandleArgs(handleArgs);
 
     super('postgres-strategies:index:ExternalPostgres', name, {}, opts);
 
@@ -194,8 +197,8 @@ export class ExternalPostgres extends pulumi.ComponentResource {
         sslrootcert,
         superuser: args.adminIsSuperuser ?? false,
         connectTimeout,
-        // The provider opens up to 20 connections per database unless told; the budget counts these.
-        maxConnections: adminConnections,
+        // Never the bound (the share is, see ProviderLanes): the server's own limit, so no operation waits for a pooled connection.
+        maxConnections: providerPool,
       },
       { parent: this },
     );

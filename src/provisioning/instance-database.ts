@@ -119,12 +119,16 @@ interface Login {
  *   membership a `GrantRole` made (#131);
  * - every `Grant` and `DefaultPrivileges` is `deleteBeforeReplace`: a
  *   replacement created first would be revoked by the old one's delete (#233);
- * - every operation of the instance runs in one of the server's lanes
- *   (`ProviderLanes`: ⌊adminMaxConnections / 2⌋ lanes, round robin per
- *   instance), one after another: grants within one database never race
- *   ("tuple concurrently updated"), and the provider never holds more
- *   connections than the budget counts nor deadlocks on its advisory lock,
- *   whatever `pulumi up --parallel` is (upstream #514).
+ * - the instance's operations run one after another: grants within one
+ *   database never race ("tuple concurrently updated"), and the instance
+ *   holds at most two admin connections at once; it starts when its turn in
+ *   one of the server's lanes comes (`ProviderLanes`: ⌊adminMaxConnections
+ *   / 2⌋ lanes, round robin per instance), so `pulumi up` holds at most the
+ *   admin's share whatever `--parallel` is. The turn is the program's: the
+ *   state records no dependency on another instance (`pulumi destroy
+ *   --target`, `pulumi state delete` and `--continue-on-error` concern this
+ *   instance alone). The provider's pool is the server's `max_connections`,
+ *   so it never deadlocks on its advisory lock (upstream #514).
  *
  * Passwords are generated once and stay stable across runs. Every output
  * that carries a password is a Pulumi secret.
@@ -214,15 +218,18 @@ export class InstanceDatabase extends pulumi.ComponentResource {
 
     const retain = !(args.allowDeletion ?? false);
     const adopt = args.adopt ?? false;
-    // Every provider operation of this instance runs in one of the server's lanes, one after
-    // another (a lane bounds the admin provider's connections, see ProviderLanes), and every
-    // resource on the server is retained on delete unless allowDeletion: removing an instance
-    // or `pulumi destroy` changes nothing on the server.
+    // The instance's provider operations run one after another (each waits for the one before it:
+    // dependencies inside this instance only), and the instance starts when its turn in one of the
+    // server's lanes comes (the program registers its first resource then; no dependency on another
+    // instance is recorded, see ProviderLanes). Every resource on the server is retained on delete
+    // unless allowDeletion: removing an instance or `pulumi destroy` changes nothing on the server.
     const lane = server.lanes.take();
-    let previous: pulumi.Resource[] = [...server.dependsOn, ...lane.tail()];
+    let previous: pulumi.Input<pulumi.Resource[]> = lane.turn().then(() => [...server.dependsOn]);
+    let last: pulumi.Resource | undefined;
     const onServer = <R extends pulumi.Resource>(make: (o: pulumi.CustomResourceOptions) => R, extra: pulumi.CustomResourceOptions = {}): R => {
       const resource = make({ parent: this, provider: server.provider, dependsOn: previous, retainOnDelete: retain, ...extra });
       previous = [resource];
+      last = resource;
       return resource;
     };
 
@@ -269,7 +276,7 @@ export class InstanceDatabase extends pulumi.ComponentResource {
 
     // 5. Grants, one after another within the database ("tuple concurrently updated" otherwise).
     this.createGrants(name, plan, database, owner, roles, onServer);
-    lane.advance(previous[0] as pulumi.Resource);
+    lane.finish(last as pulumi.Resource);
 
     // 6. Outputs.
     const login = logins.get(plan.login.name) as Login;
@@ -324,7 +331,7 @@ export class InstanceDatabase extends pulumi.ComponentResource {
     // Only the names go into the state: the connection outputs are this object's properties (export
     // the ones you need from the stack). Registering ten secrets per instance made every checkpoint
     // write of `pulumi up` grow with them: 50 instances took 1.25× the hand-written program's time on
-    // the real engine, and 1.04× without them (README "Benchmark").
+    // the real engine, and 1.04× without them (docs/benchmark.md).
     this.registerOutputs({ database: this.database, user: this.user });
   }
 

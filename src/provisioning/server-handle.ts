@@ -22,7 +22,7 @@ import type { ServerCatalog } from './retained';
 
 export { ServerClaims } from '../core/plan';
 
-import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, adminProviderLanes } from '../core/budget';
+import { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS, adminProviderLanes, adminProviderPoolSize, defaultAdminConnections } from '../core/budget';
 
 export { DEFAULT_ADMIN_MAX_CONNECTIONS, DEFAULT_MAINTENANCE_CONNECTIONS };
 
@@ -85,7 +85,10 @@ export interface PostgresServerHandle {
   maxConnections: number;
   /** Connection slots app roles cannot use (superuser_reserved_connections + provider reserve), in connections. */
   reservedConnections: number;
-  /** The admin provider's `maxConnections` (per database it enters), counted in the budget. */
+  /**
+   * The admin's share, in connections, counted in the budget: `pulumi up`
+   * holds at most this many admin sessions on the server (see {@link lanes}).
+   */
   adminConnections: number;
   /** Connections kept free for deploys and maintenance, counted in the budget. */
   maintenanceConnections: number;
@@ -112,57 +115,87 @@ export interface PostgresServerHandle {
    */
   catalog?: ServerCatalog;
   /**
-   * The admin provider's operation lanes: every resource the provider
-   * creates, changes or deletes on this server waits for the one before it in
-   * its lane, so at most `lanes.count` operations run at once whatever
-   * `pulumi up --parallel` is; see {@link ProviderLanes}.
+   * The instances' lanes: `pulumi up` provisions at most `lanes.count`
+   * instances at once on this server, whatever `--parallel` is, without any
+   * dependency between instances in the state; see {@link ProviderLanes}.
    */
   lanes: ProviderLanes;
 }
 
-/** One lane of {@link ProviderLanes}: a chain of provider operations that run one after another. */
+/** One lane of {@link ProviderLanes}: the instances that provision in it, one after another. */
 export interface ProviderLane {
-  /** What the next resource in this lane must depend on (empty for the first). */
-  tail(): pulumi.Resource[];
-  /** Records `resource` as the lane's last: the next one waits for it. */
-  advance(resource: pulumi.Resource): void;
+  /**
+   * Resolves when the instance before this one in the lane has finished:
+   * the engine answered the registration of its last resource (created,
+   * updated, unchanged, or failed or skipped under `--continue-on-error`).
+   * Give it, resolved to the instance's own dependencies, as the `dependsOn`
+   * of the instance's first resource on the server: the program registers
+   * that resource only then, and the state records no dependency on the
+   * other instance.
+   */
+  turn(): Promise<void>;
+  /** Records `resource` as this instance's last: the lane's next instance starts when the engine has answered it. */
+  finish(resource: pulumi.Resource): void;
 }
 
 /**
- * Bounds how many `@pulumi/postgresql` operations run at once on one server,
+ * Bounds how many instances `pulumi up` provisions at once on one server,
  * whatever the engine's parallelism: `count` lanes (⌊adminConnections / 2⌋,
- * see `adminProviderLanes` in the core), each a chain of `dependsOn`.
- * Components take a lane in the order they are constructed (round robin),
- * so adding an instance at the end never changes another's lane.
+ * see `adminProviderLanes` in the core). Components take a lane in the order
+ * they are constructed (round robin); each instance runs its provider
+ * operations one after another (its own `dependsOn` chain), and starts when
+ * the instance before it in its lane has finished ({@link ProviderLane.turn}).
  *
- * Why: the provider holds a transaction with an advisory lock on the admin
- * role open on one pooled connection while it runs a database's statements on
- * a second; with more such operations in flight than pooled connections,
- * `pulumi up` hangs forever (seen at 25 instances with a pool of 4 and
- * `--parallel 8`). With the lanes, the provider holds at most
- * `2 × count ≤ adminConnections` connections, the number the budget counts.
+ * The wait is the program's, not the state's: an instance's first resource
+ * is registered only when its turn comes, with no dependency on another
+ * instance. So `pulumi destroy --target` and `pulumi state delete` of one
+ * instance, and `--continue-on-error` with one failing instance, concern
+ * that instance alone. Operations the program does not drive (`pulumi
+ * refresh`, `pulumi destroy`, deleting removed instances) run at the
+ * engine's `--parallel`: one connection per read, two per database delete
+ * (`engineParallelism` in the core gives the `--parallel` that fits).
+ * A preview takes no turns: it runs no provider operation on the server
+ * (Check and Diff only), so every instance registers at once.
+ *
+ * Why a bound: each instance holds at most 2 admin connections at once
+ * (`CONNECTIONS_PER_PROVIDER_OPERATION`), so `pulumi up` holds at most
+ * `2 × count ≤ adminConnections`, the share the budget counts. The
+ * provider's own pool is not the bound (it is per database the provider
+ * enters); see `adminProviderPoolSize` in the core for why it is the
+ * server's `max_connections`.
  */
 export class ProviderLanes {
-  private readonly tails: (pulumi.Resource | undefined)[];
+  private readonly tails: Promise<void>[];
   private taken = 0;
 
   constructor(readonly count: number) {
-    this.tails = Array.from({ length: count }, () => undefined);
+    this.tails = Array.from({ length: count }, () => Promise.resolve());
   }
 
   /** The next lane, round robin. */
   take(): ProviderLane {
     const index = this.taken++ % this.count;
+    const turn = this.tails[index] as Promise<void>;
     return {
-      tail: () => {
-        const last = this.tails[index];
-        return last ? [last] : [];
-      },
-      advance: (resource) => {
-        this.tails[index] = resource;
+      turn: () => turn,
+      finish: (resource) => {
+        if (!pulumi.runtime.isDryRun()) this.tails[index] = answered(resource);
       },
     };
   }
+}
+
+/**
+ * Resolves when the engine has answered the registration of `resource`:
+ * its URN is known then, whether the resource was created, updated, left
+ * unchanged, or failed or was skipped under `--continue-on-error` (the
+ * engine answers those with a result, their outputs unknown). A
+ * registration the engine refused ends the whole run.
+ */
+function answered(resource: pulumi.Resource): Promise<void> {
+  return new Promise((resolve) => {
+    resource.urn.apply(() => resolve());
+  });
 }
 
 /** What a strategy gives {@link createServerHandle}. */
@@ -171,7 +204,11 @@ export interface ServerHandleArgs
     PostgresServerHandle,
     'host' | 'port' | 'kind' | 'sslmode' | 'sslrootcert' | 'rootCertPem' | 'maxConnections' | 'reservedConnections' | 'adminUser' | 'adminIsSuperuser' | 'provider'
   > {
-  /** The admin provider's `maxConnections`; the strategy must set the same number on its provider. @default DEFAULT_ADMIN_MAX_CONNECTIONS */
+  /**
+   * The admin's share, in connections (the strategies' `adminMaxConnections`):
+   * counted in the budget; `pulumi up` provisions ⌊share / 2⌋ instances at once.
+   * @default defaultAdminConnections(maxConnections, reservedConnections): a tenth of the usable slots, 4 to 16
+   */
   adminConnections?: number;
   /** @default DEFAULT_MAINTENANCE_CONNECTIONS */
   maintenanceConnections?: number;
@@ -205,9 +242,12 @@ export function validatePoolerEndpoint(pooler: PoolerEndpoint, field = 'pooler')
 
 /** The validated numbers and pooler of a handle, and its claims registry. */
 interface CheckedHandleArgs {
+  /** The admin's share (given, or the server's default). */
   adminConnections: number;
-  /** The admin provider's lane count (`adminProviderLanes`). */
+  /** The lane count (`adminProviderLanes`): instances `pulumi up` provisions at once. */
   lanes: number;
+  /** What the strategy sets as its admin provider's `maxConnections` (`adminProviderPoolSize`). */
+  providerPool: number;
   maintenanceConnections: number;
   adminDatabase?: string;
   pooler?: PoolerHandle;
@@ -221,7 +261,7 @@ interface CheckedHandleArgs {
  *   user or a bad pooler.
  */
 export function validateServerHandleArgs(args: Omit<ServerHandleArgs, 'provider' | 'dependsOn'>): CheckedHandleArgs {
-  const adminConnections = args.adminConnections ?? DEFAULT_ADMIN_MAX_CONNECTIONS;
+  const adminConnections = args.adminConnections ?? defaultAdminConnections(args.maxConnections, args.reservedConnections);
   const maintenanceConnections = args.maintenanceConnections ?? DEFAULT_MAINTENANCE_CONNECTIONS;
   const lanes = adminProviderLanes(adminConnections, 'adminMaxConnections');
   checkInteger(maintenanceConnections, 'maintenanceConnections', 0, 1000, 'connections');
@@ -231,7 +271,8 @@ export function validateServerHandleArgs(args: Omit<ServerHandleArgs, 'provider'
   const capacity = { maxConnections: args.maxConnections, reservedConnections: args.reservedConnections, adminConnections, maintenanceConnections };
   try {
     const claims = new ServerClaims(capacity, { user: args.adminUser, ...(adminDatabase !== undefined ? { database: adminDatabase } : {}) }, pooler);
-    return { adminConnections, lanes, maintenanceConnections, ...(adminDatabase !== undefined ? { adminDatabase } : {}), ...(pooler ? { pooler } : {}), claims };
+    const providerPool = adminProviderPoolSize(args.maxConnections);
+    return { adminConnections, lanes, providerPool, maintenanceConnections, ...(adminDatabase !== undefined ? { adminDatabase } : {}), ...(pooler ? { pooler } : {}), claims };
   } catch (e) {
     // The capacity's field names, as the strategies' args spell them.
     if (e instanceof ValidationError && e.field.startsWith('server.')) {
@@ -248,10 +289,12 @@ export function validateServerHandleArgs(args: Omit<ServerHandleArgs, 'provider'
  * server and shared, or two registries would each see half of what is
  * provisioned on it.
  *
- * The strategy must set its admin provider's `maxConnections` to
- * `adminConnections` (the provider opens up to 20 per database otherwise),
- * and should call {@link validateServerHandleArgs} before it registers the
- * provider, so bad numbers fail before any resource.
+ * The strategy must set its admin provider's `maxConnections` to the
+ * `providerPool` {@link validateServerHandleArgs} returns (the server's
+ * `max_connections`: the provider then never waits for a pooled
+ * connection; the share bounds the admin instead), and should call
+ * {@link validateServerHandleArgs} before it registers the provider, so bad
+ * numbers fail before any resource.
  *
  * @throws ValidationError for impossible connection numbers or a bad pooler.
  */

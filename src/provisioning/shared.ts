@@ -86,13 +86,27 @@ function strictInstances(component: string, record: Record<string, InstanceDatab
  * instance's pools (Kratos + gateway + extra consumers; behind a transaction
  * pooler with a known `serverPoolSize`, the pooler's server connections
  * instead) must fit the server's `max_connections` minus its reserved slots,
- * the admin provider's connections and the maintenance headroom; otherwise a
+ * the admin's share (`adminMaxConnections`, by default a tenth of the usable
+ * slots, 4 to 16) and the maintenance headroom; otherwise a
  * `ConnectionBudgetError` lists each instance's share, what is already
  * claimed, and the per-instance maximum that would fit. Each instance's
  * pools become its login role's CONNECTION LIMIT, so the server enforces the
  * budget too.
  *
- * Instances provision in parallel: nothing in one instance waits for another.
+ * What depends on what: inside an instance, every operation on the server
+ * depends on the one before it (role, the admin's membership, database,
+ * grants: one chain). Between instances the state records nothing, so
+ * `pulumi destroy --target`, `pulumi state delete` and `--continue-on-error`
+ * concern one instance alone. What bounds the admin's connections is a wait
+ * in the program, not a dependency: `pulumi up` provisions at most
+ * ⌊adminMaxConnections / 2⌋ instances at once (the handle's lanes, taken
+ * round robin in the order of `instances`; an instance's first resource is
+ * registered when the instance before it in its lane has finished, failed
+ * or been skipped). `pulumi refresh` and `destroy` are not driven by the
+ * program: they run at the engine's `--parallel` (one admin connection per
+ * read, two per database dropped under `allowDeletion`), so on a server at
+ * its budget give them `--parallel` {@link BudgetReport.adminParallel}
+ * (`budget.adminParallel`: ⌊share / 2⌋).
  * Renames: see {@link InstanceDatabase} (a changed `namePrefix` renames in
  * place; a changed instance name creates a new database).
  *

@@ -62,7 +62,7 @@ export interface RdsPostgresArgs extends Omit<RdsPlanOptions, 'allowedSecurityGr
    * snapshot is taken first); RDS's own `deletionProtection` must be off
    * too, and both must be applied in an `up` of their own before the one
    * that deletes or replaces, because Pulumi deletes by the options the
-   * state holds. See the README ("Replacing the instance on purpose").
+   * state holds. See docs/rds.md ("Replacing the instance on purpose").
    * @default false
    */
   allowDeletion?: boolean;
@@ -98,9 +98,13 @@ export interface RdsPostgresArgs extends Omit<RdsPlanOptions, 'allowedSecurityGr
   /** Port of `adminHost`. @default the instance's port */
   adminPort?: pulumi.Input<number>;
   /**
-   * The admin provider's `maxConnections`, per database it enters (the
-   * provider's own default is 20); counted in the connection budget.
-   * @default 4
+   * The admin's share of the server, in connections: the most admin sessions
+   * `pulumi up` holds at once (it provisions ⌊share / 2⌋ instances at once),
+   * counted in the connection budget. A non-superuser admin cannot use
+   * `superuser_reserved_connections`, so its connections always come out of
+   * the app roles' share. The provider's own pool is the server's
+   * `max_connections` (see `adminProviderPoolSize`).
+   * @default a tenth of max_connections − reserved, from 4 to 16 (`defaultAdminConnections`: 9 at 100)
    */
   adminMaxConnections?: number;
   /**
@@ -239,7 +243,7 @@ export class RdsPostgres extends pulumi.ComponentResource {
       adminDatabase: 'postgres',
       adminIsSuperuser: false,
     };
-    const { adminConnections } = renameCapacityField(plan, () => validateServerHandleArgs({ ...handleNumbers, host: '', port: plan.port }));
+    const { providerPool } = renameCapacityField(plan, () => validateServerHandleArgs({ ...handleNumbers, host: '', port: plan.port }));
 
     super('postgres-strategies:index:RdsPostgres', name, {}, opts);
     this.plan = plan;
@@ -410,8 +414,8 @@ export class RdsPostgres extends pulumi.ComponentResource {
         ...(plan.sslrootcert ? { sslrootcert: plan.sslrootcert } : {}),
         superuser: false,
         connectTimeout,
-        // The provider opens up to 20 connections per database unless told; the budget counts these.
-        maxConnections: adminConnections,
+        // Never the bound (the share is, see ProviderLanes): the server's own limit, so no operation waits for a pooled connection.
+        maxConnections: providerPool,
       },
       { ...parent, dependsOn: [this.instance] },
     );

@@ -108,7 +108,7 @@ describe.each([14, 18] as const)('connection limits on PostgreSQL %i', (version)
 
 /**
  * The whole server's budget (issue 7 item 6): app roles at their limits, the
- * admin provider's pool (4) and the maintenance headroom (3), with a
+ * admin's share (4, the default of a server of 20) and the maintenance headroom (3), with a
  * non-superuser admin as on RDS/Neon/Supabase, fill exactly what
  * max_connections leaves after superuser_reserved_connections; the admin
  * cannot use the reserved slots, only a superuser can.
@@ -149,7 +149,7 @@ describe('a server budgeted to the last slot, PostgreSQL 18', () => {
           for (let i = 0; i < role.connectionLimit; i++) open.push(await connectPg(loginDescription(s, p.database, role.name, fullCreds.passwords[role.name] as string)));
         }
       }
-      // The admin provider's pool and the maintenance headroom: the non-superuser admin.
+      // The admin's share and the maintenance headroom: the non-superuser admin.
       for (let i = 0; i < capacity.adminConnections + capacity.maintenanceConnections; i++) {
         open.push(await connectPg({ ...s.admin('postgres'), user: ADMIN, password: ADMIN_PASSWORD }));
       }

@@ -392,7 +392,7 @@ describe('interrupted runs on PostgreSQL 17', () => {
     });
     expect(await exited).toBe('SIGKILL');
     expect(stderr).not.toMatch(/5\/5 tables restored/);
-    // no handler runs on SIGKILL: its password files stay (README, Known limits), here in the server's work directory
+    // no handler runs on SIGKILL: its password files stay (docs/known-limits.md), here in the server's work directory
     expect(readdirSync(tmp).filter((d) => d.startsWith('ps-migrate-'))).toHaveLength(1);
     // pg_restore reads a truncated archive, fails and rolls back: nothing of the copy stays.
     await waitForNoMigrateSessions(target().server, killed.database);
@@ -752,6 +752,8 @@ describe('bad input is refused with exit 2, a clear message and nothing written 
     await psqlOk(url, 'CREATE TABLE public.precious (id int); INSERT INTO public.precious VALUES (1); SELECT lo_from_bytea(0, \'\\x01\');');
     const r = await runMigrate(['--from', sourceUrl(), '--to', url, '--json']);
     expectRefused(r, 'target-not-empty', '--to', /database "vw_other" is not empty and is not a copy of the source: it holds table public\.precious, 1 large object\(s\)/);
+    // the refresh it advises stays inside the admin's share of connections (issue 20 item 4)
+    expect((JSON.parse(r.stdout) as { refused: { fix: string } }).refused.fix).toContain('pulumi refresh --yes --parallel 2 && pulumi up --yes');
     const still = await psqlOk(url, 'SELECT count(*) FROM public.precious;');
     expect(still.stdout.trim()).toBe('1');
   });

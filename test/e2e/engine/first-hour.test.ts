@@ -16,14 +16,17 @@
  * - item 7: a validation error reads as Pulumi's own (no stack trace, no colour codes);
  * - item 9: the packed CLI is executable and runs;
  * - item 13: the root-only stack has none of the optional peer SDKs, and a strategy entry
- *   names the one to install.
+ *   names the one to install;
+ * - item 14: `pulumi stack output --show-secrets` fits a screen (one line per output);
+ *   the stacks' state is where the README puts it (`~/my-stack/state`), and nothing is
+ *   written into the real ~/.pulumi.
  *
  * The README's `npm install` of the clone is not run again (this checkout is installed), and the
  * shell's HOME is a temp folder (`~/my-stack`, `~/.pulumi`) with npm's cache kept where it is.
  */
 import { spawn, ChildProcess, ChildProcessWithoutNullStreams } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { buildEngine } from '../../../lab/engine';
 import { psql } from '../../../lab/psql';
@@ -98,6 +101,12 @@ describe('the README\'s "Try it" path, as written (issue 22)', () => {
   let shell: Shell;
   /** The blog instance's URL from the first stack (its password is the role's until adopt is turned off). */
   let oldBlogUrl = '';
+  /** The OS user's own ~/.pulumi, where `pulumi login --local` keeps a backend: none of this test's state may land there. */
+  const realPulumi = join(userInfo().homedir, '.pulumi');
+  const BACKEND_ENTRIES = ['meta.yaml', 'meta.yaml.attrs', 'stacks', 'locks', 'history', 'backups'];
+  const realPulumiBefore = (): Record<string, number> =>
+    Object.fromEntries(BACKEND_ENTRIES.filter((f) => existsSync(join(realPulumi, f))).map((f) => [f, statSync(join(realPulumi, f)).mtimeMs]));
+  let realPulumiAtStart: Record<string, number> = {};
 
   beforeAll(async () => {
     await buildEngine();
@@ -105,6 +114,7 @@ describe('the README\'s "Try it" path, as written (issue 22)', () => {
     chmodSync(root, 0o755); // the embedded server runs as the OS user postgres (as root) and reads below TMPDIR
     home = join(root, 'home');
     mkdirSync(home);
+    realPulumiAtStart = realPulumiBefore();
   }, ENGINE_BUILD_TIMEOUT);
 
   afterAll(() => {
@@ -147,10 +157,8 @@ describe('the README\'s "Try it" path, as written (issue 22)', () => {
       GOCACHE: process.env['GOCACHE'] ?? join(homedir(), '.cache', 'go-build'),
       GOMODCACHE: process.env['GOMODCACHE'] ?? join(homedir(), 'go', 'pkg', 'mod'),
       // Pulumi finds its home through the OS user, not $HOME: PULUMI_HOME is where a user's ~/.pulumi
-      // would be, and the backend `pulumi login --local` names (file://~) is this HOME's too. (The
-      // login line still writes Pulumi's backend marker, meta.yaml, into the real ~/.pulumi.)
+      // would be (its plugins). The backend is the README's own (PULUMI_BACKEND_URL, in the stack's folder).
       PULUMI_HOME: join(home, '.pulumi'),
-      PULUMI_BACKEND_URL: `file://${home}`,
       // Nothing may be downloaded: every plugin must come from `npm run engine:install`.
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: 'true',
       PULUMI_SKIP_UPDATE_CHECK: 'true',
@@ -166,6 +174,7 @@ describe('the README\'s "Try it" path, as written (issue 22)', () => {
 
     // item 4: the plugins are installed in the plugin folder, not found on PATH.
     expect(readdirSync(join(home, '.pulumi', 'plugins')).filter((f) => !f.endsWith('.lock')).sort()).toEqual([
+      'resource-docker-v5.0.0',
       'resource-postgresql-v3.18.0',
       'resource-random-v4.21.1',
       'resource-tls-v5.5.1',
@@ -195,6 +204,18 @@ describe('the README\'s "Try it" path, as written (issue 22)', () => {
     }
     const urls = JSON.parse((await shell.ok('pulumi stack output --json --show-secrets urls')).output) as Record<string, string>;
     expect(Object.keys(urls).sort()).toEqual(['admin', 'api', 'blog']);
+
+    // item 14: every output at a glance, one line each (no pages of bootstrap SQL first).
+    const listing = (await shell.ok('pulumi stack output --show-secrets')).output.trimEnd().split('\n');
+    expect(listing[0]).toMatch(/^Current stack outputs \((\d+)\):$/);
+    const count = Number(/\((\d+)\)/.exec(listing[0]!)![1]);
+    expect(listing.slice(2).map((l) => l.trim().split(/\s+/)[0]).sort()).toEqual(['budget', 'gatewayEnvs', 'kratosDsns', 'kratosMigrateDsns', 'pgxUrls', 'pooledUrls', 'sslmode', 'urls']);
+    expect(listing).toHaveLength(count + 2);
+    // The stack's state is in the folder the README names, with the stack in it.
+    const state = join(home, 'my-stack', 'state', '.pulumi');
+    expect(existsSync(join(state, 'meta.yaml'))).toBe(true);
+    expect(readdirSync(join(state, 'stacks', 'postgres-strategies-shared'))).toContain('dev.json');
+
     // Data the adopting stack must keep: written as the instance's own role.
     const write = await psql(urls['blog']!, "CREATE TABLE kept (note text); INSERT INTO kept VALUES ('written before destroy')");
     expect(write.stderr).toBe('');
@@ -251,6 +272,10 @@ describe('the README\'s "Try it" path, as written (issue 22)', () => {
     const pulumiSteps = shell.steps.filter((s) => /^pulumi /.test(s.line));
     expect(pulumiSteps.length).toBeGreaterThan(10);
     expect(pulumiSteps.filter((s) => /from \$PATH/.test(s.output)).map((s) => s.line)).toEqual([]);
+  });
+
+  test('nothing was written into the real ~/.pulumi (the README keeps the state in the stack\'s folder)', () => {
+    expect(realPulumiBefore()).toEqual(realPulumiAtStart);
   });
 
   test('Ctrl-C in terminal 1 stops the server and removes its data', async () => {

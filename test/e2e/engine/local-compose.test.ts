@@ -4,7 +4,7 @@
  * - Strategy 1: the `composeYaml` and `composeFiles` outputs of a TLS stack
  *   of examples/local (taken from `pulumi stack output`, the stack then
  *   destroyed so its ports are free), written next to each other as the
- *   README says: `docker compose up -d --wait` exits 0 (the one-shots exit
+ *   docs/local-docker.md says: `docker compose up -d --wait` exits 0 (the one-shots exit
  *   0 before their dependants start), the server is healthy, Kratos
  *   answers; the URLs connect with verify-full through the published port;
  *   `docker inspect` shows no password in any environment, the superuser's

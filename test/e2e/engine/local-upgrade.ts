@@ -1,6 +1,6 @@
 /**
  * The program of test/e2e/engine/local-upgrade.test.ts (run from
- * local-upgrade/, compiled by `npm run e2e`'s tsc): the README's procedure
+ * local-upgrade/, compiled by `npm run e2e`'s tsc): docs/local-docker.md's procedure
  * for a new PostgreSQL major under LocalPostgres. `auth` runs `image` with
  * an instance `kratos`; with `newImage`, a second LocalPostgres `auth-next`
  * on it (its own volume and published port); Kratos runs next to the one

@@ -1,7 +1,7 @@
 /**
  * Issue 13's stack side on the real engine: examples/move, a stack whose
  * instances live on server A (Debian PostgreSQL 15), moves them to server B
- * (embedded PostgreSQL 17) in the README's four steps, each a config change
+ * (embedded PostgreSQL 17) in docs/moving.md's four steps, each a config change
  * reviewed with `pulumi preview`:
  * 1. server B and the same instances on it are added: the preview creates
  *    only B's resources and touches nothing of A;

@@ -42,7 +42,7 @@ describe.each<[string, (s: LabServer) => Promise<StackAdmin>]>([
 
   beforeAll(async () => {
     admin = await adminOf(pulumiServer());
-    stack = await newStack(sandbox(), 'shared', sharedConfig(pulumiServer(), admin, { namePrefix: 'vw_', instances: instancesConfig(INSTANCES) }));
+    stack = await newStack(sandbox(), 'shared', sharedConfig(pulumiServer(), admin, { namePrefix: 'vw_', instances: instancesConfig(INSTANCES), exportBootstrapSql: 'true' }));
     await stack.up();
     bootstrapSql = (await stack.outputs())['bootstrapSql'] as string;
     afterPulumi = await snapshot(pulumiServer());

@@ -30,7 +30,7 @@
  *   provider changes: an error per database and role when the handles reach
  *   different hosts, a warning when the same host and port.
  * And the command line on these previews: the exit status, `--allow`, a
- * Markdown comment (the README's sample is the renamed instance's, byte for
+ * Markdown comment (the sample in docs/preview-guard.md is the renamed instance's, byte for
  * byte), the note about `--show-sames`; and that the engine
  * keeps secrets as `[secret]` even with `--show-secrets`, none of which
  * (nor any password) reaches a report.
@@ -51,9 +51,9 @@ jest.setTimeout(STEP_TIMEOUT);
 const seed = (name: string, maxConns = 5): Record<string, unknown> => ({ name, gatewayPool: { maxConns, minConns: 1 }, kratosPool: { maxConns: 5, maxIdleConns: 1 } });
 const SEED = ['blog', 'admin', 'api'].map((n) => seed(n));
 
-/** The sample comment in the README (the ````markdown block after "A sample comment"). */
-function readmeSample(): string {
-  const readme = readFileSync(labPath('README.md'), 'utf8');
+/** The sample comment in docs/preview-guard.md (the ````markdown block after "A sample comment"). */
+function docsSample(): string {
+  const readme = readFileSync(labPath('docs', 'preview-guard.md'), 'utf8');
   const start = readme.indexOf('````markdown\n', readme.indexOf('**A sample comment**'));
   const end = readme.indexOf('\n````', start);
   return `${readme.slice(start + '````markdown\n'.length, end)}\n`;
@@ -141,10 +141,10 @@ describe('examples/shared', () => {
     const failing = await cli(preview);
     expect(failing.code).toBe(1);
     expect(failing.stdout).toContain('to do it on purpose: --allow shared-journal-database');
-    // The README's sample comment is this very output (its URNs name the stack `dev`).
+    // The sample comment in docs/preview-guard.md is this very output (its URNs name the stack `dev`).
     const comment = (await cli(preview, '--format', 'markdown')).stdout.split(`urn:pulumi:${stack.stack}::`).join('urn:pulumi:dev::');
-    if (process.env['WRITE_README_SAMPLE']) writeFileSync(process.env['WRITE_README_SAMPLE'], comment);
-    expect(readmeSample()).toBe(comment);
+    if (process.env['WRITE_DOCS_SAMPLE']) writeFileSync(process.env['WRITE_DOCS_SAMPLE'], comment);
+    expect(docsSample()).toBe(comment);
     // Acknowledged by the new instance's name (the InstanceDatabase `shared-journal`).
     const allowed = await cli(preview, '--allow', 'shared-journal', '--format', 'json');
     expect(allowed.code).toBe(0);

@@ -3,7 +3,7 @@
  * `namePrefix` or an instance really does to a stack of examples/shared, and
  * that no path loses data.
  *
- * What the engine shows (and the README's "Renames" documents):
+ * What the engine shows (and docs/reference.md's "Renames" documents):
  * - a new `namePrefix` updates the Role and Database names in place (the
  *   provider runs `ALTER ROLE/DATABASE … RENAME`) and replaces every Grant,
  *   DefaultPrivileges and the admin's GrantRole (their `database`/`role` are

@@ -122,7 +122,8 @@ function stackLife(
 
     beforeAll(async () => {
       admin = await adminOf(server());
-      stack = await newStack(sandbox(), 'shared', sharedConfig(server(), admin, { namePrefix: 'vw_', instances: instancesConfig(instances) }));
+      // exportBootstrapSql: the documented repair below runs the stack's bootstrap script
+      stack = await newStack(sandbox(), 'shared', sharedConfig(server(), admin, { namePrefix: 'vw_', instances: instancesConfig(instances), exportBootstrapSql: 'true' }));
     }, STEP_TIMEOUT);
     afterAll(async () => stack?.remove({ destroy: false }), STEP_TIMEOUT);
 

@@ -67,6 +67,27 @@ export async function createDeployer(server: LabServer, name = 'deployer'): Prom
   return { user: name, password, superuser: false };
 }
 
+/**
+ * The bed of most suites for the enclosing describe block: the engine's
+ * sandbox, a TLS lab server and a CREATEDB CREATEROLE admin on it.
+ */
+export function useDeployerBed(options: LabServerOptions = {}): { sandbox: () => EngineSandbox; server: () => LabServer; admin: () => StackAdmin } {
+  const sandbox = useEngine();
+  const server = useTlsServer(options);
+  let admin: StackAdmin | undefined;
+  beforeAll(async () => {
+    admin = await createDeployer(server());
+  });
+  return {
+    sandbox,
+    server,
+    admin: () => {
+      if (!admin) throw new Error('the deployer is not created (its beforeAll failed)');
+      return admin;
+    },
+  };
+}
+
 /** `pulumi config` of examples/shared for a lab server, as its header documents. */
 export function sharedConfig(server: LabServer, admin: StackAdmin, extra: Record<string, string | ConfigValue> = {}): Record<string, string | ConfigValue> {
   return {

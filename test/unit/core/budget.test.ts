@@ -4,9 +4,13 @@ import {
   ConnectionBudgetError,
   DEFAULT_ADMIN_MAX_CONNECTIONS,
   InstanceConsumers,
+  MAX_DEFAULT_ADMIN_CONNECTIONS,
   adminProviderLanes,
+  adminProviderPoolSize,
   checkConnectionBudget,
   connectionBudget,
+  defaultAdminConnections,
+  engineParallelism,
 } from '../../../src/core/budget';
 import { ValidationError } from '../../../src/core/errors';
 import { expectFieldError } from './helpers';
@@ -179,7 +183,7 @@ describe('the admin provider, maintenance headroom and claimed shares', () => {
       throw new Error('expected ConnectionBudgetError');
     })();
     expect(e.message).toContain(
-      '1 instance needs 80 connections but the server allows 70 (max_connections 100 − 3 reserved − 4 admin provider − 3 maintenance headroom − 20 already claimed on this server by other/blog 20)',
+      '1 instance needs 80 connections but the server allows 70 (max_connections 100 − 3 reserved − 4 admin (deploys: 2 instances at once) − 3 maintenance headroom − 20 already claimed on this server by other/blog 20)',
     );
     expect(e.message).toContain('At most 70 connections per instance fit');
   });
@@ -188,32 +192,81 @@ describe('the admin provider, maintenance headroom and claimed shares', () => {
     expectFieldError(
       () => connectionBudget({ maxConnections: 10, reservedConnections: 3, adminConnections: 4, maintenanceConnections: 3 }, []),
       'server.maxConnections',
-      'leaves no slot for app roles after 3 reserved + 4 for the admin provider + 3 maintenance headroom',
+      'leaves no slot for app roles after 3 reserved + 4 for the admin (deploys) + 3 maintenance headroom',
     );
     expectFieldError(() => connectionBudget({ maxConnections: 10, reservedConnections: 0, adminConnections: 1.5 }, []), 'server.adminConnections');
   });
 });
 
-describe('adminProviderLanes: operations of the admin provider that may run at once', () => {
-  test('the default pool of 4 gives 2 lanes; 20 gives 10', () => {
+describe('adminProviderLanes: instances `pulumi up` provisions at once', () => {
+  test('a share of 4 gives 2 lanes; 20 gives 10', () => {
     expect(adminProviderLanes(DEFAULT_ADMIN_MAX_CONNECTIONS)).toBe(2);
     expect(adminProviderLanes(20)).toBe(10);
   });
 
-  test('a pool of 1 cannot hold one database operation (a locked transaction + its statement): refused naming the field', () => {
+  test('a share of 1 cannot hold one database operation (a locked transaction + its statement): refused naming the field', () => {
     expectFieldError(() => adminProviderLanes(1), 'adminMaxConnections', /fewer than one database operation .* holds at once \(2/);
     expectFieldError(() => adminProviderLanes(0, 'ExternalPostgres.adminMaxConnections'), 'ExternalPostgres.adminMaxConnections', /whole number/);
   });
 
-  test('property: the lanes never hold more than the pool, and a lock holder always finds its second connection', () => {
+  test('property: the instances at once, each holding at most 2 connections, never hold more than the share', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 2, max: 1000 }), (pool) => {
-        const lanes = adminProviderLanes(pool);
-        // at most CONNECTIONS_PER_PROVIDER_OPERATION each: inside the counted admin connections
-        expect(lanes * CONNECTIONS_PER_PROVIDER_OPERATION).toBeLessThanOrEqual(pool);
-        // one holder + every other lane waiting on its lock with one connection each, + the holder's second
-        expect(lanes + 1).toBeLessThanOrEqual(pool);
+      fc.property(fc.integer({ min: 2, max: 1000 }), (share) => {
+        const lanes = adminProviderLanes(share);
+        expect(lanes * CONNECTIONS_PER_PROVIDER_OPERATION).toBeLessThanOrEqual(share);
         expect(lanes).toBeGreaterThanOrEqual(1);
+        // and no connection of the share is left unused by more than one
+        expect(share - lanes * CONNECTIONS_PER_PROVIDER_OPERATION).toBeLessThan(CONNECTIONS_PER_PROVIDER_OPERATION);
+      }),
+    );
+  });
+});
+
+describe('defaultAdminConnections: the admin\'s share sized from the server', () => {
+  test('a tenth of max_connections − reserved, from 4 to 16', () => {
+    expect(defaultAdminConnections(100, 3)).toBe(9);
+    expect(defaultAdminConnections(60, 3)).toBe(5);
+    expect(defaultAdminConnections(49, 3)).toBe(4);
+    expect(defaultAdminConnections(10, 3)).toBe(DEFAULT_ADMIN_MAX_CONNECTIONS);
+    expect(defaultAdminConnections(200, 5)).toBe(16);
+    expect(defaultAdminConnections(5000, 5)).toBe(MAX_DEFAULT_ADMIN_CONNECTIONS);
+  });
+
+  test('numbers that are not whole connections give the smallest share (the budget check names them)', () => {
+    expect(defaultAdminConnections(Number.NaN, 3)).toBe(DEFAULT_ADMIN_MAX_CONNECTIONS);
+    expect(defaultAdminConnections(3, 100)).toBe(DEFAULT_ADMIN_MAX_CONNECTIONS);
+  });
+
+  test('property: the default share and its headroom fit every server the budget accepts with more than 30 usable slots, and grow with it', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 262143 }), fc.integer({ min: 0, max: 20 }), (max, reserved) => {
+        const share = defaultAdminConnections(max, reserved);
+        expect(share).toBeGreaterThanOrEqual(DEFAULT_ADMIN_MAX_CONNECTIONS);
+        expect(share).toBeLessThanOrEqual(MAX_DEFAULT_ADMIN_CONNECTIONS);
+        expect(defaultAdminConnections(max + 10, reserved)).toBeGreaterThanOrEqual(share);
+        if (max - reserved > 30) expect(() => connectionBudget({ maxConnections: max, reservedConnections: reserved, adminConnections: share, maintenanceConnections: 3 }, [])).not.toThrow();
+      }),
+    );
+  });
+});
+
+describe('adminProviderPoolSize', () => {
+  test('the provider\'s pool is the server\'s max_connections: it never makes an operation wait before the server refuses', () => {
+    expect(adminProviderPoolSize(100)).toBe(100);
+    expect(adminProviderPoolSize(2500)).toBe(2500);
+  });
+});
+
+describe('engineParallelism: the --parallel of refresh and destroy inside the share', () => {
+  test('half the share, at least 1; the budget report carries it', () => {
+    expect([engineParallelism(16), engineParallelism(9), engineParallelism(4), engineParallelism(3), engineParallelism(1), engineParallelism(0)]).toEqual([8, 4, 2, 1, 1, 1]);
+    expect(connectionBudget({ maxConnections: 100, reservedConnections: 3, adminConnections: 9 }, []).adminParallel).toBe(4);
+  });
+
+  test('property: every reader holding one connection and one still closing stays inside the share', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 1000 }), (share) => {
+        expect(engineParallelism(share) * 2).toBeLessThanOrEqual(share);
       }),
     );
   });

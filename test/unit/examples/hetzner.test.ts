@@ -23,6 +23,7 @@ const rt = installMocks({
 import * as pulumi from '@pulumi/pulumi';
 import { unwrapSecret } from '../../support/graph';
 import { userDataFiles } from '../hetzner/fixture';
+import { multiLineExports } from './outputs';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const program = require('../../../examples/hetzner/index') as typeof import('../../../examples/hetzner/index');
 
@@ -38,8 +39,9 @@ test('declares the network, server, volume and firewall from config, and the see
   expect(dbs.every((d) => /::db-admin::/.test(d.provider))).toBe(true);
 });
 
-test('the budget is checked against pgConfig.max_connections: 3 × (5 + 5) of 60 − 3 reserved − 4 admin − 3 maintenance', () => {
-  expect(program.budget).toMatchObject({ maxConnections: 60, total: 30, available: 50, headroom: 20 });
+test('the budget is checked against pgConfig.max_connections: 3 × (5 + 5) of 60 − 3 reserved − 5 admin − 3 maintenance', () => {
+  // the admin's default share: a tenth of 60 − 3
+  expect(program.budget).toMatchObject({ maxConnections: 60, adminConnections: 5, total: 30, available: 49, headroom: 19 });
 });
 
 test('instance URLs go to the private IP with verify-full and are secrets; the S3 key is only in the secret user data', async () => {
@@ -57,4 +59,8 @@ test('instance URLs go to the private IP with verify-full and are secrets; the S
   expect(await pulumi.isSecret(program.setupScript)).toBe(true);
   expect((await settle(program.setupScript)).value).toContain("put_file /etc/postgres-strategies/backup.conf 0600 '");
   expect((await settle(program.caPem)).value).toContain('BEGIN CERTIFICATE');
+});
+
+test('the only multi-line exports are the files a documented command reads by name (the CA, the setup script)', async () => {
+  expect(await multiLineExports(program)).toEqual(['caPem', 'setupScript']);
 });

@@ -19,6 +19,7 @@ const rt = installMocks({
 import * as pulumi from '@pulumi/pulumi';
 import { parse } from 'yaml';
 import { unwrapSecret } from '../../support/graph';
+import { multiLineExports } from './outputs';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const program = require('../../../examples/local/index') as typeof import('../../../examples/local/index');
 
@@ -53,4 +54,8 @@ test('the secret Kratos config from `pulumi config set --secret` is uploaded as 
   // The user's config, with the Kratos DSN added (Kratos reads it there, never from its environment).
   expect(parse(String(value))).toEqual({ dsn: expect.stringMatching(/^postgres:\/\/kratos:/), ...parse(KRATOS_CONFIG) });
   expect(rt.named('auth-postgres').inputs['name']).toBe('postgres-strategies-test-auth-postgres');
+});
+
+test('the only multi-line exports are the files a documented command reads by name (the CA, the compose file)', async () => {
+  expect(await multiLineExports(program)).toEqual(['caPem', 'composeYaml']);
 });

@@ -23,6 +23,7 @@ const rt = installMocks({
 });
 
 import * as pulumi from '@pulumi/pulumi';
+import { multiLineExports } from './outputs';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const program = require('../../../examples/rds/index') as typeof import('../../../examples/rds/index');
 
@@ -67,4 +68,8 @@ test('secret URLs and reader URLs per instance; the final snapshot\'s name', asy
   expect(readers.value!['blog']).toMatch(/@postgres-strategies-staging-app-db-replica\.[^,]+:5432,postgres-strategies-staging-app-db\.[^/]+:5432\/vw_blog\?.*target_session_attrs=prefer-standby/);
   expect(await pulumi.isSecret(program.kratosDsns)).toBe(true);
   expect((await settle(program.finalSnapshotIdentifier)).value).toMatch(/^postgres-strategies-staging-app-db-final-[0-9a-f]{8}$/);
+});
+
+test('every export is read at a glance (one line each)', async () => {
+  expect(await multiLineExports(program)).toEqual([]);
 });

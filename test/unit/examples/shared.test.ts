@@ -21,6 +21,7 @@ const rt = installMocks({
 });
 
 import * as pulumi from '@pulumi/pulumi';
+import { multiLineExports } from './outputs';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const program = require('../../../examples/shared/index') as typeof import('../../../examples/shared/index');
 
@@ -31,9 +32,10 @@ test('declares the seed\'s blog, admin and api databases on one provider configu
   expect(rt.named('shared-db-admin').inputs).toMatchObject({ host: 'shared-db.example.com', username: 'vw_root', sslmode: 'verify-full', sslrootcert: TEST_CA_FILE });
 });
 
-test('reports the budget against the configured max_connections: 3 × (5 + 5) of 50 − 3 reserved − 4 admin provider − 3 maintenance', () => {
+test('reports the budget against the configured max_connections: 3 × (5 + 5) of 50 − 3 reserved − 4 admin − 3 maintenance', () => {
+  // the admin's default share of 50 − 3 is 4; the provider's pool is the server's max_connections
   expect(program.budget).toMatchObject({ maxConnections: 50, adminConnections: 4, maintenanceConnections: 3, available: 40, total: 30, headroom: 10 });
-  expect(rt.named('shared-db-admin').inputs['maxConnections']).toBe('4');
+  expect(rt.named('shared-db-admin').inputs['maxConnections']).toBe('50');
 });
 
 test('exports secret URLs and DSNs per instance', async () => {
@@ -50,4 +52,10 @@ test('exports secret URLs and DSNs per instance', async () => {
   expect(migrate['blog']).toMatch(/@shared-db\.example\.com:5432\/vw_blog\?/);
   expect(urls['blog']).toMatch(/^postgres:\/\/vw_blog:[A-Za-z0-9]{32}@shared-db\.example\.com:5432\/vw_blog\?sslmode=verify-full&sslrootcert=/);
   expect(urls['blog']).toContain(`sslrootcert=${TEST_CA_FILE}`);
+});
+
+test('every export is read at a glance (one line each); the pages-long bootstrap SQL only with exportBootstrapSql', async () => {
+  expect(program.bootstrapSql).toBeUndefined();
+  expect(await multiLineExports(program)).toEqual([]);
+  expect(Object.keys(program).sort()).toEqual(['bootstrapSql', 'budget', 'gatewayEnvs', 'kratosDsns', 'kratosMigrateDsns', 'pgxUrls', 'pooledUrls', 'sslmode', 'urls']);
 });

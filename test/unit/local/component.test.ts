@@ -435,7 +435,7 @@ describe('rejected before anything is created', () => {
     ['a publish address without a port', { publishAddress: '0.0.0.0' }, /^publishAddress: is set to "0\.0\.0\.0" but nothing is published/],
     ['a port out of range', { publishPort: 0 }, /^publishPort: 0 is not a whole number of port/],
     ['Kratos on a least-privilege instance', { instances: [{ name: 'a', shape: RoleShape.LeastPrivilege }], kratos: {} }, /^kratos\.instance: instance "a" uses the least-privilege shape/],
-    ['an over-budget server', { pgConfig: { max_connections: 20 }, instances: [{ name: 'a' }] }, /^instances: 1 instance needs 20 connections but the server allows 10 \(max_connections 20 − 3 reserved − 4 admin provider − 3 maintenance headroom\)/],
+    ['an over-budget server', { pgConfig: { max_connections: 20 }, instances: [{ name: 'a' }] }, /^instances: 1 instance needs 20 connections but the server allows 10 \(max_connections 20 − 3 reserved − 4 admin \(deploys: 2 instances at once\) − 3 maintenance headroom\)/],
     ['a Kratos config with a DSN', { kratos: { config: 'dsn: postgres://u:p@h/d\n' } }, /^kratos\.config\.dsn: is set in the config file/],
     ['a short password length', { passwordLength: 8 }, /^passwordLength: 8 is not a whole number of characters between 16 and 128/],
     ['a host port published twice (server and Kratos)', { publishPort: 4433, kratos: { publishPublicPort: 4433 } }, /^kratos\.publishPublicPort: host port 4433 is already published by publishPort\. Give kratos\.publishPublicPort and publishPort different host ports/],

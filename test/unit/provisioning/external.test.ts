@@ -56,9 +56,11 @@ test('a root certificate makes verify-full the default; the handle carries the n
     reservedConnections: 5,
     adminUser: 'vibewarden_admin',
     adminIsSuperuser: false,
-    adminConnections: 4,
+    // the default share: a tenth of 200 − 5, at most 16 (8 instances provisioned at once)
+    adminConnections: 16,
     maintenanceConnections: 3,
   });
+  expect(rds.handle.lanes.count).toBe(8);
   expect(rds.handle.pooler).toBeUndefined();
   expect(rds.handle.provider).toBe(rds.provider);
 });

@@ -137,9 +137,10 @@ describe('the budget counts what reaches the server', () => {
     expect(session.handle.claims.claimed.map((c) => c.connections)).toEqual([20]);
   });
 
-  test('the transaction pooler lets 15 instances of 20 client connections share 60 − 10 slots (3 each)', () => {
+  test('the transaction pooler lets 15 instances of 20 client connections share 60 − 11 slots (3 each)', () => {
     const many = new SharedPostgres('many', { server: supabase.handle, instances: Array.from({ length: 15 }, (_, i) => ({ name: `app${i}` })) });
-    expect(many.budget).toMatchObject({ available: 50, total: 3 + 45, headroom: 2 });
+    // 60 − 3 reserved − 5 admin (a tenth of 57) − 3 maintenance
+    expect(many.budget).toMatchObject({ adminConnections: 5, available: 49, total: 3 + 45, headroom: 1 });
   });
 
   test('direct consumers (extra workers) are counted in full even behind the pooler', () => {
@@ -163,7 +164,7 @@ describe('rejected before anything is created', () => {
           server: direct.handle,
           instance: { name: 'huge', gatewayPool: { maxConns: 40, minConns: 2 }, kratosPool: { maxConns: 10, maxIdleConns: 2 } },
         }),
-    ).toThrow(/1 instance needs 50 connections but the server allows 30 .*At most 30 connections per instance fit/);
+    ).toThrow(/1 instance needs 50 connections but the server allows 29 .*At most 29 connections per instance fit/);
     expect(rt.resources.length).toBe(before);
   });
 

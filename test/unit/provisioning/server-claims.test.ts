@@ -65,21 +65,24 @@ function refused(make: () => unknown): Error {
 }
 
 describe('the admin provider is counted and bounded', () => {
-  test('ExternalPostgres sets the provider\'s maxConnections to 4 (the provider would open 20 per database)', () => {
-    expect(rt.named('db-admin').inputs['maxConnections']).toBe('4');
+  test('ExternalPostgres counts the admin\'s default share (4 of 50 − 3) and sets the provider\'s pool to max_connections', () => {
+    // the pool never makes an operation wait (issue 20): the share bounds the admin, through the lanes
+    expect(rt.named('db-admin').inputs['maxConnections']).toBe('50');
     expect(server.handle).toMatchObject({ maxConnections: 50, reservedConnections: 3, adminConnections: 4, maintenanceConnections: 3, adminDatabase: 'ops' });
+    expect(server.handle.lanes.count).toBe(2);
   });
 
   test('adminMaxConnections and maintenanceConnections are taken from the args and counted', async () => {
     const s = new ExternalPostgres('tuned', { host: 'h.example.com', adminUser: 'a', adminPassword: 'p', maxConnections: 30, adminMaxConnections: 2, maintenanceConnections: 0 });
     await settled();
-    expect(rt.named('tuned-admin').inputs['maxConnections']).toBe('2');
-    expect(s.handle.claims.report()).toMatchObject({ available: 25, total: 0 });
+    expect(rt.named('tuned-admin').inputs['maxConnections']).toBe('30');
+    expect(s.handle.claims.report()).toMatchObject({ adminConnections: 2, available: 25, total: 0 });
+    expect(s.handle.lanes.count).toBe(1);
   });
 
   test('numbers that leave app roles nothing are refused before the provider exists', () => {
     const e = refused(() => new ExternalPostgres('full', { host: 'h', adminUser: 'a', adminPassword: 'p', maxConnections: 10, reservedConnections: 3, adminMaxConnections: 4 }));
-    expect(e.message).toMatch(/^maxConnections: max_connections 10 leaves no slot for app roles after 3 reserved \+ 4 for the admin provider \+ 3 maintenance headroom/);
+    expect(e.message).toMatch(/^maxConnections: max_connections 10 leaves no slot for app roles after 3 reserved \+ 4 for the admin \(deploys\) \+ 3 maintenance headroom/);
     expect(rt.resources.some((r) => r.name === 'full-admin')).toBe(false);
     expect(() => new ExternalPostgres('zero', { host: 'h', adminUser: 'a', adminPassword: 'p', adminMaxConnections: 0 })).toThrow(/^adminMaxConnections: 0 is not a whole number of connections between 1 and 1000/);
   });
@@ -100,7 +103,7 @@ describe('one budget per server, across components', () => {
     const e = refused(() => new SharedPostgres('late', { server: server.handle, namePrefix: 'd_', instances: [{ name: 'x', ...small }] }));
     expect(e).toBeInstanceOf(ConnectionBudgetError);
     expect(e.message).toContain(
-      '1 instance needs 10 connections but the server allows 2 (max_connections 50 − 3 reserved − 4 admin provider − 3 maintenance headroom − 38 already claimed on this server by first/blog 10, first/shop 10, second/wiki 10, lp/api 8)',
+      '1 instance needs 10 connections but the server allows 2 (max_connections 50 − 3 reserved − 4 admin (deploys: 2 instances at once) − 3 maintenance headroom − 38 already claimed on this server by first/blog 10, first/shop 10, second/wiki 10, lp/api 8)',
     );
     expect(e.message).toContain('At most 2 connections per instance fit');
     // Alone on a fresh handle of the same size, it fits.

@@ -113,42 +113,26 @@ describe('admin provider lanes', () => {
   const onServer = (): RecordedResource[] => rt.resources.filter((r) => r.type.startsWith('postgresql:index/'));
   const names = (): Set<string> => new Set(onServer().map((r) => r.name));
   const providerDeps = (r: RecordedResource): string[] => depsOf(r).filter((d) => names().has(d));
+  const instanceOf = (name: string): string => name.split('-')[1] as string;
 
-  /** The one provider operation r directly follows: the dep every other dep of r is reached from. */
-  const predecessor = (r: RecordedResource): string | undefined => {
-    const deps = providerDeps(r);
-    return deps.find((p) => deps.every((d) => d === p || reachable(rt.resources, p).has(d)));
-  };
-
-  test('the provider operations form chains: each follows at most one, which at most one follows', () => {
+  test('each instance\'s provider operations form one chain, and nothing depends on another instance', () => {
     const followed = new Map<string, number>();
     for (const r of onServer()) {
       const deps = providerDeps(r);
-      const p = predecessor(r);
-      // every other provider dependency (e.g. the database a grant names) comes earlier in the same chain
+      expect(deps.filter((d) => instanceOf(d) !== instanceOf(r.name))).toEqual([]);
+      // every dependency but the latest (e.g. the database a grant names) comes earlier in the same chain
+      const p = deps.find((c) => deps.every((d) => d === c || reachable(rt.resources, c).has(d)));
       expect(deps.length === 0 || p !== undefined).toBe(true);
       if (p) followed.set(p, (followed.get(p) ?? 0) + 1);
     }
     expect([...followed.entries()].filter(([, n]) => n > 1)).toEqual([]);
+    const heads = onServer().filter((r) => providerDeps(r).length === 0);
+    expect(heads.map((h) => h.name).sort()).toEqual(['shared-admin-owner-role', 'shared-api-owner-role', 'shared-blog-owner-role']);
   });
 
-  test('⌊adminMaxConnections / 2⌋ = 2 chains at the default pool of 4, whatever the instance count', () => {
-    const heads = onServer().filter((r) => predecessor(r) === undefined);
-    expect(heads.map((h) => h.name).sort()).toEqual(['shared-admin-owner-role', 'shared-blog-owner-role']);
-    expect(external.handle.lanes.count).toBe(2);
-  });
-
-  test('an instance stays in one lane; the third instance waits for the first', () => {
-    const lastOf = (inst: string): string => {
-      const mine = onServer().filter((r) => r.name.startsWith(`shared-${inst}-`));
-      return mine.find((r) => !onServer().some((o) => providerDeps(o).includes(r.name) && o.name.startsWith(`shared-${inst}-`)))!.name;
-    };
-    const apiFirst = rt.named('shared-api-owner-role');
-    expect(predecessor(apiFirst)).toBe(lastOf('blog'));
-    // Nothing of admin's lane waits for blog or api, nor the other way round.
-    for (const r of onServer().filter((x) => x.name.startsWith('shared-admin-'))) {
-      expect([...reachable(rt.resources, r.name)].filter((d) => d.startsWith('shared-blog-') || d.startsWith('shared-api-'))).toEqual([]);
-    }
+  test('the default share of max_connections 100 (9) gives ⌊9 / 2⌋ = 4 lanes: the three instances start at once', () => {
+    expect(external.handle.adminConnections).toBe(9);
+    expect(external.handle.lanes.count).toBe(4);
   });
 });
 
@@ -242,8 +226,8 @@ describe('outputs', () => {
     expect(env).toMatchObject({ VIBEWARDEN_DATABASE_TLS_MODE: 'verify-full', VIBEWARDEN_DATABASE_POOL_MAX_CONNS: '5', VIBEWARDEN_DATABASE_CONNECT_TIMEOUT: '10s' });
   });
 
-  test('the budget is reported: 10 + 10 + 22 of 100 − 3 reserved − 4 admin provider − 3 maintenance = 90 connections', () => {
-    expect(shared.budget).toMatchObject({ maxConnections: 100, reservedConnections: 3, adminConnections: 4, maintenanceConnections: 3, available: 90, total: 42, headroom: 48, claimed: [] });
+  test('the budget is reported: 10 + 10 + 22 of 100 − 3 reserved − 9 admin − 3 maintenance = 85 connections', () => {
+    expect(shared.budget).toMatchObject({ maxConnections: 100, reservedConnections: 3, adminConnections: 9, maintenanceConnections: 3, available: 85, total: 42, headroom: 43, claimed: [] });
     expect(shared.budget.shares.map((x) => [x.instance, x.connections])).toEqual([
       ['shared/blog', 10],
       ['shared/admin', 10],
@@ -265,9 +249,11 @@ describe('validation before anything is created', () => {
     expect(error).toBeInstanceOf(ConnectionBudgetError);
     // What SharedPostgres "shared" claimed on the same handle counts too.
     expect((error as Error).message).toContain(
-      '10 instances need 200 connections but the server allows 48 (max_connections 100 − 3 reserved − 4 admin provider − 3 maintenance headroom − 42 already claimed on this server by shared/blog 10, shared/admin 10, shared/api 22)',
+      '10 instances need 200 connections but the server allows 43 (max_connections 100 − 3 reserved − 9 admin (deploys: 4 instances at once) − 3 maintenance headroom − 42 already claimed on this server by shared/blog 10, shared/admin 10, shared/api 22)',
     );
+    // the admin's default share is named as something to give back
     expect((error as Error).message).toContain('At most 4 connections per instance fit');
+    expect((error as Error).message).toContain('or give the admin a smaller share (adminMaxConnections: 4 deploys 2 instances at once)');
     expect(rt.resources.length).toBe(before);
   });
 

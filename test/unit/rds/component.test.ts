@@ -159,7 +159,8 @@ test('the admin provider connects to the address (not the endpoint) as a non-sup
     sslmode: 'verify-full',
     sslrootcert: '/etc/ssl/rds/global-bundle.pem',
     superuser: 'false',
-    maxConnections: '4',
+    // the server's max_connections: the provider's pool never makes an operation wait (issue 20)
+    maxConnections: '200',
   });
   expect(String(p.inputs['host'])).not.toContain(':');
 });
@@ -170,7 +171,8 @@ test('the handle: the instance\'s address and port, max_connections from pgConfi
     sslrootcert: '/etc/ssl/rds/global-bundle.pem',
     maxConnections: 200,
     reservedConnections: 5,
-    adminConnections: 4,
+    // the default share: a tenth of 200 − 5, at most 16
+    adminConnections: 16,
     maintenanceConnections: 3,
     adminUser: 'postgres',
     adminIsSuperuser: false,
@@ -342,7 +344,7 @@ describe('rejected before any resource is registered, naming the field', () => {
     ['a bad identifier', { identifier: 'App_DB' }, /^identifier: "App_DB" is not an RDS instance identifier/],
     ['an rds_ master user', { username: 'rds_admin' }, /^username: "rds_admin" is not a usable RDS master user name/],
     ['a replica too small for the primary', { instanceClass: 'db.m7g.large', readReplica: { instanceClass: 'db.t4g.small' } }, /^readReplica\.instanceClass: db\.t4g\.small's default max_connections \(190\) is below the primary's \(846\)/],
-    ['admin connections beyond the budget', { pgConfig: { max_connections: 10 }, adminMaxConnections: 4, maintenanceConnections: 3 }, /^pgConfig\.max_connections: max_connections 10 leaves no slot for app roles after 5 reserved \+ 4 for the admin provider \+ 3 maintenance/],
+    ['admin connections beyond the budget', { pgConfig: { max_connections: 10 }, adminMaxConnections: 4, maintenanceConnections: 3 }, /^pgConfig\.max_connections: max_connections 10 leaves no slot for app roles after 5 reserved \+ 4 for the admin \(deploys\) \+ 3 maintenance/],
   ];
   test.each(cases)('%s', async (_, overrides, message) => {
     await settled();
