@@ -48,7 +48,7 @@ import { SslMode } from '../../src/core/tls';
 import { makeCertificates } from '../../lab/certs';
 import { KRATOS_CONSUMER, buildGoConsumer } from '../../lab/go-consumers';
 import { psqlOk } from '../../lab/psql';
-import { LAB_VERSIONS, freePort } from '../../lab/server';
+import { LAB_VERSIONS, freePorts } from '../../lab/server';
 import { MigrateResult } from '../../src/migrate/migrate';
 import { bootstrap, credentialsFor, loginDescription, runMigrate, useLabServer } from '../integration/support';
 
@@ -172,7 +172,7 @@ async function waitForHealth(url: string, child: ChildProcess, limitMs: number):
  * runs `fn` with the admin API's base URL, then stops it with SIGTERM.
  */
 async function withKratosServe<T>(dsn: string, fn: (adminBase: string) => Promise<T>): Promise<T> {
-  const [publicPort, adminPort] = [await freePort(), await freePort()];
+  const [publicPort, adminPort] = await freePorts(2);
   const dir = mkdtempSync(join(scratch, 'serve-'));
   const schemaPath = join(dir, 'identity.schema.json');
   writeFileSync(schemaPath, KRATOS_IDENTITY_SCHEMA);

@@ -29,7 +29,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ExampleStack } from '../../../lab/engine';
-import { freePort } from '../../../lab/server';
+import { freePort, freePorts } from '../../../lab/server';
 import { checkPreview } from '../../../src/preview-guard';
 import { ENGINE_BUILD_TIMEOUT, STEP_TIMEOUT, useEngine } from './support';
 import {
@@ -81,7 +81,7 @@ describe('examples/local with TLS', () => {
   }, 2 * STEP_TIMEOUT);
 
   test('1. pulumi up: healthy server, bootstrap and migration exit 0, Kratos answers; every URL connects with verify-full; instances isolated; no password in any environment', async () => {
-    [port, publicPort, adminPort] = [await freePort(), await freePort(), await freePort()];
+    [port, publicPort, adminPort] = await freePorts(3);
     stack = await localStack(sandbox(), {
       tls: 'true',
       publishPort: String(port),
@@ -217,7 +217,7 @@ describe('examples/local without TLS (the seed\'s sslmode=disable on the private
   }, 2 * STEP_TIMEOUT);
 
   test('1. pulumi up: healthy, one-shots exit 0, Kratos answers; the URLs connect without TLS', async () => {
-    const [port, publicPort] = [await freePort(), await freePort()];
+    const [port, publicPort] = await freePorts(2);
     stack = await localStack(sandbox(), { publishPort: String(port), kratosPublicPort: String(publicPort) });
     await stack.up();
     const outputs = await stack.outputs();
