@@ -15,6 +15,7 @@ import { ROOT } from '../../lab/consumer';
 import { DockerLab, startDockerLab } from '../../lab/docker';
 import { psql } from '../../lab/psql';
 import { run } from '../../lab/run';
+import { expectedConfigLines } from '../support/server-cli-lines';
 
 jest.setTimeout(15 * 60_000);
 
@@ -49,17 +50,9 @@ test('--flavour docker: a verify-full admin URL, its CA, the examples/shared lin
     const r = await psql(url!, "SELECT ssl, current_setting('server_version_num')::int / 10000 FROM pg_stat_ssl WHERE pid = pg_backend_pid()");
     expect(r.stdout.trim()).toBe('t|15');
     const port = new URL(url!).port;
-    expect(out.split('\n').filter((l) => l.startsWith('pulumi config set '))).toEqual([
-      'pulumi config set postgres-strategies:host 127.0.0.1',
-      `pulumi config set postgres-strategies:port ${port}`,
-      'pulumi config set postgres-strategies:adminUser postgres',
-      `pulumi config set --secret postgres-strategies:adminPassword ${decodeURIComponent(new URL(url!).password)}`,
-      'pulumi config set postgres-strategies:adminIsSuperuser true',
-      'pulumi config set postgres-strategies:kind self-managed',
-      'pulumi config set postgres-strategies:sslmode verify-full',
-      `pulumi config set postgres-strategies:sslrootcert ${ca}`,
-      'pulumi config set postgres-strategies:maxConnections 100',
-    ]);
+    const lines = out.split('\n').filter((l) => l.startsWith('pulumi config set '));
+    expect(lines).toEqual(expectedConfigLines(url!, ca!));
+    expect(lines[0]).toBe('pulumi config set postgres-strategies:host 127.0.0.1');
     // The password reaches the container as a file, never in its environment.
     const listed = (await lab.dockerOk(['ps', '--filter', 'name=^/postgres-strategies-server-', '--format', '{{.ID}} {{.Ports}}'])).stdout.split('\n');
     const ids = listed.filter((l) => l.includes(`127.0.0.1:${port}->5432/tcp`)).map((l) => l.split(' ')[0]!);
