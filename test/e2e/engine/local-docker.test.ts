@@ -231,6 +231,14 @@ describe('examples/local without TLS (the seed\'s sslmode=disable on the private
     expect(await query(outputs['hostUrl'] as string, 'SHOW ssl')).toBe('off');
     await stack.must(['preview', '--expect-no-changes']);
   });
+
+  test('2. publishPort moved: up publishes the new port; the next preview passes the guard (the port its own container holds is not "in use")', async () => {
+    const [moved] = await freePorts(1);
+    await stack.config({ publishPort: String(moved) });
+    await stack.up();
+    expect(await query((await stack.outputs())['hostUrl'] as string, 'SELECT 1')).toBe('1');
+    await stack.must(['preview', '--expect-no-changes']);
+  });
 });
 
 describe('7. bad input: a clear error, nothing of another stack touched', () => {
