@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withoutNodeSupportWarning } from '../src/backup/store';
 import { planServerCertificates } from '../src/core/certificates';
 import { CertificateFiles, makeCertificates } from './certs';
 import { GoConsumer, buildGoConsumer } from './go-consumers';
@@ -115,13 +116,8 @@ export async function startObjectStore(options: { buckets?: string[]; parentDir?
     running.delete(child);
     rmSync(workDir, { recursive: true, force: true });
   };
-  const client = new sdk.S3Client({
-    region,
-    endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId, secretAccessKey },
-    requestHandler: { httpsAgent: new (await import('node:https')).Agent({ ca: certificates.caCertPem }) },
-  });
+  const httpsAgent = new (await import('node:https')).Agent({ ca: certificates.caCertPem });
+  const client = withoutNodeSupportWarning(() => new sdk.S3Client({ region, endpoint, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey }, requestHandler: { httpsAgent } }));
   try {
     const started = Date.now();
     for (;;) {

@@ -10,7 +10,7 @@
  *    the objects, tables and row-hash probes are read in it;
  * 3. pg_dump's archive goes through this process (SHA-256, size, AES-256-GCM
  *    when a key is given) into a multipart upload of `<id>/dump`, while
- *    {@link VERIFY_SESSIONS} sessions in the same snapshot sum every table;
+ *    `VERIFY_SESSIONS` sessions in the same snapshot sum every table;
  * 4. `<id>/manifest.json`, last: a backup without it is incomplete (an
  *    interrupted run leaves at most an aborted multipart upload or a
  *    dump without a manifest, which nothing restores) — running again is
@@ -24,13 +24,11 @@ import { spawn } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import type { Client } from 'pg';
 import { formatS3Location } from '../core/backup';
-import { quoteLiteral } from '../core/identifiers';
-import { VERIFY_SESSIONS } from '../migrate/budget';
-import { HASH_PROBE, RECORD_PROBE, RowHash, RowHashing, dataTables, inventory, pinOutputSettings, recordHashTables, serverFacts } from '../migrate/catalog';
+import { HASH_PROBE, RECORD_PROBE, RowHash, RowHashing, dataTables, inventory, pinOutputSettings, recordHashTables, sequenceStates, serverFacts } from '../migrate/catalog';
 import { EndpointSummary, summarize, writePassFiles } from '../migrate/connection';
 import { pgDumpArgs, watch } from '../migrate/copy';
 import { redact } from '../migrate/errors';
-import { MIN_SOURCE_MAJOR, moreSessions, read } from '../migrate/migrate';
+import { MIN_SOURCE_MAJOR, read, readSnapshot, verifySessions } from '../migrate/migrate';
 import { MigrateError, MigrateErrorCode } from '../migrate/errors';
 import { findPgTools, pickPgTools } from '../migrate/tools';
 import { encryptor, keyCheck, manifestMac, newNonce, CIPHER } from './crypto';
@@ -124,16 +122,10 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
     const snapshot = (await src.query<{ s: string }>('SELECT pg_catalog.pg_export_snapshot() AS s')).rows[0]!.s;
     const inv = await inventory(src);
     const tables = await dataTables(src);
+    // Sequences are not covered by the snapshot: pg_dump reads a value between this one and the one read after the dump.
+    const sequencesAtSnapshot = await sequenceStates(src);
     const hash: RowHashing = { text: options.rowHash ?? RowHash.HashTextExtended, recordTables: recordProbe !== null ? await recordHashTables(src, tables) : new Set() };
-    const readers = [
-      src,
-      ...(await moreSessions(VERIFY_SESSIONS - 1, source, secrets, async (c) => {
-        sessions.push(c);
-        await pinOutputSettings(c);
-        await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-        await c.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshot)}`);
-      })),
-    ];
+    const readers = await verifySessions(src, source, secrets, sessions, (c) => readSnapshot(c, snapshot));
     const checksSeconds = since(started);
 
     // The dump, through this process into the upload; the manifest's sums meanwhile.
@@ -193,7 +185,7 @@ export async function backupDatabase(options: BackupOptions): Promise<BackupResu
       out.end();
       await upload;
       dumpSeconds = since(dumpStarted);
-      reading = await summing;
+      reading = { ...(await summing), sequences: sequencesAtSnapshot, sequencesAfter: await sequenceStates(src) };
     } finally {
       passFiles.remove();
     }

@@ -256,6 +256,7 @@ export function renderRestore(r: RestoreResult & { scratchDatabase?: string }): 
     `  to      ${r.target.user}@${r.target.host}:${r.target.port}/${r.target.database}${r.scratchDatabase ? ' (scratch database, dropped)' : ''} (PostgreSQL ${r.target.serverVersion}); objects owned by ${r.target.role}`,
     `  checked ${v.tables.length} tables (${rows} rows), ${v.sequences.length} sequences, ${v.largeObjects.target.rows} large objects, ${v.extensions.length} extensions, ${v.ownership.objects} owned objects`,
     `  time    checks ${r.seconds.checks} s, restore ${r.seconds.restore} s, verify ${r.seconds.verify} s`,
+    ...(r.notes ?? []).map((n) => `  note    ${n}`),
     ...diffs.map((d) => `  DIFFERS ${d}`),
     ...(r.nextStep ? ['', `next step: ${r.nextStep}`] : []),
     '',

@@ -44,7 +44,14 @@ export interface BackupManifest {
   hashing: { text: RowHash; recordTables: string[]; textProbe: string; recordProbe: string | null };
   inventory: Inventory;
   tables: Record<string, TableSum>;
+  /** Every sequence at the dump's snapshot. */
   sequences: Record<string, SequenceState>;
+  /**
+   * The sequences read again after the dump, when some moved meanwhile (a
+   * sequence is not covered by the snapshot: pg_dump read a value between
+   * the two, so a restored one must lie between them). Absent: none moved.
+   */
+  sequencesAfter?: Record<string, SequenceState>;
   largeObjects: TableSum;
   extensions: Record<string, string>;
   seconds: { dump: number; total: number };
@@ -96,18 +103,22 @@ export function manifestReading(m: BackupManifest): SideReading {
   return {
     inventory: m.inventory,
     tables: new Map(Object.entries(m.tables)),
-    sequences: new Map(Object.entries(m.sequences)),
+    sequences: new Map(Object.entries(m.sequences ?? {})),
+    ...(m.sequencesAfter !== undefined ? { sequencesAfter: new Map(Object.entries(m.sequencesAfter)) } : {}),
     largeObjects: m.largeObjects,
     extensions: new Map(Object.entries(m.extensions)),
   };
 }
 
 /** The reading's parts as the manifest stores them. */
-export function readingParts(r: SideReading): Pick<BackupManifest, 'inventory' | 'tables' | 'sequences' | 'largeObjects' | 'extensions'> {
+export function readingParts(r: SideReading): Pick<BackupManifest, 'inventory' | 'tables' | 'sequences' | 'sequencesAfter' | 'largeObjects' | 'extensions'> {
+  const after = r.sequencesAfter;
+  const moved = after !== undefined && [...after].some(([name, s]) => JSON.stringify(s) !== JSON.stringify(r.sequences.get(name)));
   return {
     inventory: r.inventory,
     tables: Object.fromEntries(r.tables),
     sequences: Object.fromEntries(r.sequences),
+    ...(moved ? { sequencesAfter: Object.fromEntries(after) } : {}),
     largeObjects: r.largeObjects,
     extensions: Object.fromEntries(r.extensions),
   };

@@ -20,7 +20,10 @@
  *    AES-256-GCM) into `pg_restore --single-transaction`; its last bytes
  *    reach pg_restore only after the whole dump matched the manifest, so
  *    altered bytes are never committed (pg_restore is stopped, the
- *    transaction rolls back);
+ *    transaction rolls back). Extensions a superuser created in the target
+ *    first keep their own comments: the archive's table of contents goes
+ *    to `pg_restore --list` and the restore skips pg_dump's `COMMENT ON
+ *    EXTENSION` of those (`--use-list`, as migrate's copy does);
  * 5. the verification: the target's objects, per-table row counts and
  *    checksums, sequences, large objects, extensions and ownership against
  *    the manifest (migrate's `compare`).
@@ -28,15 +31,17 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import type { Client } from 'pg';
 import { formatS3Location } from '../core/backup';
 import { quoteIdent } from '../core/identifiers';
-import { VERIFY_SESSIONS } from '../migrate/budget';
-import { HASH_PROBE, RECORD_PROBE, RowHash, databaseOwner, inventory, pinOutputSettings, roleRights, serverFacts, setRole, unavailableExtensions } from '../migrate/catalog';
+import { HASH_PROBE, RECORD_PROBE, RowHash, databaseOwner, inventory, pinOutputSettings, roleRights, sequenceStates, serverFacts, setRole, unavailableExtensions } from '../migrate/catalog';
 import { Endpoint, EndpointSummary, connect, parseEndpoint, secretsOf, summarize, writePassFiles } from '../migrate/connection';
-import { pgRestoreArgs, watch } from '../migrate/copy';
+import { extensionCommentsNote, foreignExtensions, pgRestoreArgs, readToc, watch, withoutExtensionComments } from '../migrate/copy';
 import { MigrateError, MigrateErrorCode, redact } from '../migrate/errors';
-import { moreSessions, read } from '../migrate/migrate';
+import { read, verifySessions } from '../migrate/migrate';
 import { findPgTools } from '../migrate/tools';
 import { Verification, compare, sameObjects } from '../migrate/verify';
 import { probe } from './backup';
@@ -83,6 +88,8 @@ export interface RestoreResult {
   createdAt: string;
   target: EndpointSummary & { serverVersion: string; role: string };
   tools: { pgRestore: string; version: string };
+  /** Notes that do not fail the run (e.g. extension comments not restored). */
+  notes: string[];
   verification: Verification;
   nextStep?: string;
   seconds: { checks: number; restore: number; verify: number; total: number };
@@ -166,6 +173,9 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreR
     }
     const tgtInv = await inventory(tgt, role);
     const others = tgtInv.objects.filter((o) => !(o.kind === 'extension' && exts.includes(o.name)));
+    // Extensions a superuser created there first: pg_dump's comments on them are skipped (only their owner may comment).
+    const skipComments = foreignExtensions(tgtInv, exts, role, rights.superuser);
+    const notes: string[] = [];
     let outcome = RestoreOutcome.Restored;
     if (others.length > 0 || tgtInv.largeObjects > 0) {
       if (!sameObjects(m.inventory, tgtInv)) {
@@ -183,7 +193,8 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreR
 
     const restoreStarted = Date.now();
     if (outcome === RestoreOutcome.Restored) {
-      await runRestore({ store, bucket: location.bucket, entry, manifest: m, key: options.key, target, role, pgRestore: tools.pgRestore, secrets, progress });
+      await runRestore({ store, bucket: location.bucket, entry, manifest: m, key: options.key, target, role, pgRestore: tools.pgRestore, secrets, skipExtensionComments: skipComments, progress });
+      if (skipComments.length > 0) notes.push(extensionCommentsNote(skipComments));
     }
     const restoreSeconds = since(restoreStarted);
 
@@ -192,19 +203,13 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreR
       if (role !== tf.currentUser) await setRole(c, role);
     };
     await asRole(tgt);
-    const readers = [
-      tgt,
-      ...(await moreSessions(VERIFY_SESSIONS - 1, target, secrets, async (c) => {
-        sessions.push(c);
-        await pinOutputSettings(c);
-        await asRole(c);
-      })),
-    ];
+    const readers = await verifySessions(tgt, target, secrets, sessions, asRole);
     let done = 0;
     const hash = { text: m.hashing.text, recordTables: new Set(m.hashing.recordTables) };
     const reading = await read('target', readers, Object.keys(m.tables).sort(), tf.versionNum, hash, (p) => {
       if (p.phase === 'verify') progress({ phase: 'verify', done: ++done, total: p.total });
     }, inventory(tgt, role));
+    reading.sequences = await sequenceStates(tgt);
     const verification = compare(manifestReading(m), reading, role);
     const ok = verification.differences === 0;
     const result: RestoreResult = {
@@ -214,6 +219,7 @@ export async function restoreDatabase(options: RestoreOptions): Promise<RestoreR
       createdAt: m.createdAt,
       target: { ...summarize(target), serverVersion: tf.version, role },
       tools: { pgRestore: tools.pgRestore, version: tools.version },
+      notes,
       verification,
       seconds: { checks: checksSeconds, restore: restoreSeconds, verify: since(verifyStarted), total: since(started) },
     };
@@ -234,23 +240,102 @@ interface RunRestore {
   role: string;
   pgRestore: string;
   secrets: string[];
+  /** Extensions whose `COMMENT ON EXTENSION` is skipped (created in the target by another role). */
+  skipExtensionComments: string[];
   progress: (p: RestoreProgress) => void;
 }
 
 /**
- * Streams the dump into pg_restore (one transaction), holding back the last
- * chunk until the stored bytes matched the manifest.
+ * The dump's plain bytes as they come from the store: hashed (SHA-256,
+ * size) and decrypted on the way, the last chunk held back until all of
+ * the stored bytes matched the manifest (and the GCM tag its key).
+ * @throws BackupError (`altered`) instead of the last chunk when they do not,
+ *   or when the store's own checksum or the read fails.
+ */
+async function* checkedDump(body: AsyncIterable<Buffer>, m: BackupManifest, decipher: ReturnType<typeof decryptor> | undefined, report: (bytes: number) => void): AsyncGenerator<Buffer> {
+  const cipherBytes = m.dump.bytes - (decipher ? TAG_BYTES : 0);
+  const sha = createHash('sha256');
+  let seen = 0;
+  let tag = Buffer.alloc(0);
+  let held: Buffer | undefined;
+  let problem: string | undefined;
+  try {
+    for await (const chunk of body) {
+      sha.update(chunk);
+      let data = chunk;
+      if (decipher) {
+        const cipherPart = chunk.subarray(0, Math.max(0, Math.min(chunk.length, cipherBytes - seen)));
+        tag = Buffer.concat([tag, chunk.subarray(cipherPart.length)]);
+        data = decipher.update(cipherPart);
+      }
+      seen += chunk.length;
+      report(seen);
+      if (data.length > 0) {
+        if (held) yield held;
+        held = data;
+      }
+    }
+    const digest = sha.digest('hex');
+    if (seen !== m.dump.bytes || digest !== m.dump.sha256) {
+      problem = `the dump in the bucket is not the one the backup wrote (${seen} bytes, SHA-256 ${digest.slice(0, 16)}…; the manifest says ${m.dump.bytes} bytes, ${m.dump.sha256.slice(0, 16)}…)`;
+    } else if (decipher) {
+      try {
+        decipher.setAuthTag(tag);
+        const last = decipher.final();
+        held = held ? Buffer.concat([held, last]) : last;
+      } catch {
+        problem = 'the dump does not decrypt with its tag (altered, or encrypted with another key)';
+      }
+    }
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    problem = /checksum mismatch/i.test(message)
+      ? `the dump in the bucket is not the one the backup wrote: the store's own checksum of it does not match (${message})`
+      : `reading the dump failed (${message})`;
+  }
+  if (problem !== undefined) {
+    throw new BackupError(BackupErrorCode.Altered, '--from', `${problem}; pg_restore was stopped before the end, so nothing of it stays in the target`, 'Restore another backup (backups list), and find out who can write to the bucket');
+  }
+  if (held && held.length > 0) yield held;
+}
+
+/**
+ * Streams the dump into pg_restore (one transaction), its last chunk held
+ * back until the stored bytes matched the manifest ({@link checkedDump}).
+ * With extensions whose comments are skipped, the archive's table of
+ * contents (its first bytes) goes to `pg_restore --list` first and the
+ * restore runs every entry but those comments (`--use-list`), as migrate's
+ * copy does.
  * @throws BackupError (`altered`, `failed`); the restore was rolled back then.
  */
 async function runRestore(o: RunRestore): Promise<void> {
   const m = o.manifest;
   const enc = m.dump.encryption;
   const decipher = enc && o.key ? decryptor(o.key, m.id, enc.nonce) : undefined;
-  const cipherBytes = m.dump.bytes - (decipher ? TAG_BYTES : 0);
   const passFiles = writePassFiles([o.target]);
   try {
     const { body } = await o.store.get(o.bucket, `${o.entry.folder}${DUMP_NAME}`);
-    const restore = spawn(o.pgRestore, pgRestoreArgs(o.target.database, o.role), { env: passFiles.envFor(o.target), stdio: ['pipe', 'ignore', 'pipe'] });
+    let lastReport = 0;
+    const plain = Readable.from(
+      checkedDump(body as AsyncIterable<Buffer>, m, decipher, (bytes) => {
+        if (Date.now() - lastReport < 1000) return;
+        lastReport = Date.now();
+        o.progress({ phase: 'restore', bytes, total: m.dump.bytes });
+      }),
+      { objectMode: false },
+    );
+    const env = passFiles.envFor(o.target);
+    let head: Buffer[] = [];
+    let useList: string | undefined;
+    if (o.skipExtensionComments.length > 0) {
+      const toc = await readToc(o.pgRestore, env, plain);
+      head = toc.head;
+      if (toc.list !== undefined) {
+        useList = join(passFiles.dir, 'restore.list');
+        writeFileSync(useList, withoutExtensionComments(toc.list, o.skipExtensionComments).list, { mode: 0o600 });
+      }
+    }
+    const restore = spawn(o.pgRestore, pgRestoreArgs(o.target.database, o.role, true, useList), { env, stdio: ['pipe', 'ignore', 'pipe'] });
     const stdin = restore.stdin!;
     stdin.on('error', () => undefined);
     const restored = watch(restore, () => undefined);
@@ -260,57 +345,19 @@ async function runRestore(o: RunRestore): Promise<void> {
       if (data.length === 0 || exited) return;
       if (!stdin.write(data)) await Promise.race([once(stdin, 'drain'), restored]);
     };
-    const sha = createHash('sha256');
-    let seen = 0;
-    let tag = Buffer.alloc(0);
-    let held: Buffer | undefined;
-    let lastReport = 0;
-    let problem: string | undefined;
     try {
-      for await (const chunk of body as AsyncIterable<Buffer>) {
+      for (const chunk of head) await give(chunk);
+      // pg_restore ending early (an error) stops the download: its error is the one to report.
+      for await (const chunk of plain as AsyncIterable<Buffer>) {
         if (exited) break;
-        sha.update(chunk);
-        let data = chunk;
-        if (decipher) {
-          const cipherPart = chunk.subarray(0, Math.max(0, Math.min(chunk.length, cipherBytes - seen)));
-          tag = Buffer.concat([tag, chunk.subarray(cipherPart.length)]);
-          data = decipher.update(cipherPart);
-        }
-        seen += chunk.length;
-        if (data.length > 0) {
-          if (held) await give(held);
-          held = data;
-        }
-        if (Date.now() - lastReport > 1000) {
-          lastReport = Date.now();
-          o.progress({ phase: 'restore', bytes: seen, total: m.dump.bytes });
-        }
-      }
-      const digest = sha.digest('hex');
-      if (seen !== m.dump.bytes || digest !== m.dump.sha256) {
-        problem = `the dump in the bucket is not the one the backup wrote (${seen} bytes, SHA-256 ${digest.slice(0, 16)}…; the manifest says ${m.dump.bytes} bytes, ${m.dump.sha256.slice(0, 16)}…)`;
-      } else if (decipher) {
-        try {
-          decipher.setAuthTag(tag);
-          const last = decipher.final();
-          held = held ? Buffer.concat([held, last]) : last;
-        } catch {
-          problem = 'the dump does not decrypt with its tag (altered, or encrypted with another key)';
-        }
+        await give(chunk);
       }
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      problem = /checksum mismatch/i.test(message)
-        ? `the dump in the bucket is not the one the backup wrote: the store's own checksum of it does not match (${message})`
-        : `reading the dump failed (${message})`;
-    }
-    if (problem !== undefined) {
       // pg_restore has not seen the last bytes: stopping it rolls its one transaction back.
       restore.kill('SIGTERM');
       await restored;
-      throw new BackupError(BackupErrorCode.Altered, '--from', `${problem}; pg_restore was stopped before the end, so nothing of it stays in the target`, 'Restore another backup (backups list), and find out who can write to the bucket');
+      throw e;
     }
-    if (held) await give(held);
     stdin.end();
     const r = await restored;
     if (r.code !== 0) {

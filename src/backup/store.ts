@@ -120,17 +120,48 @@ export function storeError(e: unknown, settings: StoreSettings, where: string, f
   return fail(`${where} on ${endpoint}: ${detail}`, 'Check the location, the credentials and AWS_ENDPOINT_URL_S3');
 }
 
+/** The AWS SDK's own switch for its Node.js support warning ({@link withoutNodeSupportWarning}). */
+export const SDK_NODE_WARNING_ENV = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
+
+/**
+ * Runs `make` (which makes an SDK client) with the AWS SDK's Node.js support
+ * warning off, unless the environment sets {@link SDK_NODE_WARNING_ENV}
+ * itself (then as it says); the environment is left as it was.
+ *
+ * The SDK warns once per process, on Node.js before 22, that its releases
+ * published after the first week of January 2027 require Node.js 22
+ * (aws/aws-sdk-js-v3#7983). This package does not take those releases: its
+ * range of the SDK stops at releases that support the Node.js 20.19 it
+ * declares (package.json, `~` on the locked minor), so the warning is not
+ * about anything its user runs, and `backup`, `restore` and a schedule's
+ * logs stay free of it. The SDK remembers for the rest of the process that
+ * it was handled: an application's own SDK clients in the same process do
+ * not print it either.
+ */
+export function withoutNodeSupportWarning<T>(make: () => T, env: NodeJS.ProcessEnv = process.env): T {
+  if (env[SDK_NODE_WARNING_ENV] !== undefined) return make();
+  env[SDK_NODE_WARNING_ENV] = 'true';
+  try {
+    return make();
+  } finally {
+    delete env[SDK_NODE_WARNING_ENV];
+  }
+}
+
 /** Opens the store for the given settings (loads the SDK). */
 export function openStore(settings: StoreSettings = storeSettingsFromEnv(process.env)): ObjectStore {
   const sdk = require('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3');
   const https = require('node:https') as typeof import('node:https');
-  const client: S3Client = new sdk.S3Client({
-    region: settings.region,
-    ...(settings.endpoint !== undefined ? { endpoint: settings.endpoint } : {}),
-    forcePathStyle: settings.pathStyle,
-    // The bytes are checked against the manifest's SHA-256; the SDK's own CRC of each request stays on.
-    ...(settings.caBundle !== undefined ? { requestHandler: { httpsAgent: new https.Agent({ ca: readFileSync(settings.caBundle), keepAlive: true }) } } : {}),
-  });
+  const client: S3Client = withoutNodeSupportWarning(
+    () =>
+      new sdk.S3Client({
+        region: settings.region,
+        ...(settings.endpoint !== undefined ? { endpoint: settings.endpoint } : {}),
+        forcePathStyle: settings.pathStyle,
+        // The bytes are checked against the manifest's SHA-256; the SDK's own CRC of each request stays on.
+        ...(settings.caBundle !== undefined ? { requestHandler: { httpsAgent: new https.Agent({ ca: readFileSync(settings.caBundle), keepAlive: true }) } } : {}),
+      }),
+  );
   const wrap = async <T>(where: string, field: string, f: () => Promise<T>): Promise<T> => {
     try {
       return await f();

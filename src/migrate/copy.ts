@@ -39,6 +39,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
+import type { Inventory } from './catalog';
 import { Endpoint, PassFiles } from './connection';
 import { MigrateError, MigrateErrorCode, redact } from './errors';
 import { PgTools } from './tools';
@@ -156,11 +157,29 @@ export function withoutExtensionComments(list: string, extensions: readonly stri
 }
 
 /**
- * Feeds `input` (pg_dump's archive) to `pg_restore --list` until it has read
- * the table of contents and exited; keeps every chunk read meanwhile, and
- * leaves `input` paused after them. `list` is undefined when pg_restore failed.
+ * The extensions among `names` that the target already has, created by
+ * another role than `role` (a superuser creates an untrusted one first):
+ * the restore skips their `COMMENT ON EXTENSION` ({@link withoutExtensionComments}).
+ * None when `role` is a superuser (it may comment on any).
  */
-function readToc(pgRestore: string, env: NodeJS.ProcessEnv, input: Readable, signal?: AbortSignal): Promise<{ list?: string; head: Buffer[] }> {
+export function foreignExtensions(target: Inventory, names: readonly string[], role: string, roleIsSuperuser: boolean): string[] {
+  if (roleIsSuperuser) return [];
+  return target.objects.filter((o) => o.kind === 'extension' && names.includes(o.name) && o.owner !== role).map((o) => o.name);
+}
+
+/** The note of a run that skipped the comments on `extensions`. */
+export function extensionCommentsNote(extensions: readonly string[]): string {
+  return `the comment(s) on extension(s) ${extensions.join(', ')} were not restored: the target's own stay (only an extension's owner may comment on it, and a superuser created them there)`;
+}
+
+/**
+ * Feeds `input` (an archive of pg_dump's custom format) to `pg_restore
+ * --list` until it has read the table of contents and exited; keeps every
+ * chunk read meanwhile, and leaves `input` paused after them. `list` is
+ * undefined when pg_restore failed, or `input` ended or failed first (the
+ * caller then reads its end or its error from `input` itself).
+ */
+export function readToc(pgRestore: string, env: NodeJS.ProcessEnv, input: Readable, signal?: AbortSignal): Promise<{ list?: string; head: Buffer[] }> {
   return new Promise((resolve) => {
     const head: Buffer[] = [];
     const lister = spawn(pgRestore, ['--list'], { env, stdio: ['pipe', 'pipe', 'ignore'] });
@@ -175,14 +194,22 @@ function readToc(pgRestore: string, env: NodeJS.ProcessEnv, input: Readable, sig
       if (lister.stdin!.writable) lister.stdin!.write(chunk);
     };
     const onEnd = (): void => void lister.stdin!.end();
+    // A failing input: the lister stops; the error stays on `input` for the caller.
+    let failed = false;
+    const onError = (): void => {
+      failed = true;
+      stop();
+    };
     input.on('data', onData);
     input.once('end', onEnd);
+    input.once('error', onError);
     lister.on('close', (code) => {
       signal?.removeEventListener('abort', stop);
       input.off('data', onData);
       input.off('end', onEnd);
+      input.off('error', onError);
       input.pause();
-      resolve(code === 0 ? { list, head } : { head });
+      resolve(code === 0 && !failed ? { list, head } : { head });
     });
   });
 }

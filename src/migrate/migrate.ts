@@ -62,7 +62,7 @@ import { Endpoint, EndpointSummary, MIGRATE_APPLICATION_NAME, connect, parseEndp
 import { quoteIdent, quoteLiteral } from '../core/identifiers';
 import { SchemaGrantPlan, grantsLikePublic } from '../core/plan';
 import { CHANGE_NOTICE_PREFIX, renderSchemaGrantsSql } from '../core/render-sql';
-import { CopyProgress, CopyResult, runCopy } from './copy';
+import { CopyProgress, CopyResult, extensionCommentsNote, foreignExtensions, runCopy } from './copy';
 import { MigrateError, MigrateErrorCode, MigrateNotVerifiedError, redact } from './errors';
 import { findPgTools, pickPgTools } from './tools';
 import { SequenceComparison, SideReading, Verification, compare, sameObjects } from './verify';
@@ -292,6 +292,27 @@ export async function moreSessions(n: number, endpoint: Endpoint, secrets: reado
 }
 
 /**
+ * The sessions that sum one side's tables: `first` and
+ * {@link VERIFY_SESSIONS} − 1 more to `endpoint`, each added to `opened`
+ * (the caller closes them) with its output settings pinned, then made ready
+ * by `prepare` (e.g. {@link readSnapshot}, or a SET ROLE).
+ */
+export async function verifySessions(first: Client, endpoint: Endpoint, secrets: readonly string[], opened: Client[], prepare: (c: Client) => Promise<void>): Promise<Client[]> {
+  const more = await moreSessions(VERIFY_SESSIONS - 1, endpoint, secrets, async (c) => {
+    opened.push(c);
+    await pinOutputSettings(c);
+    await prepare(c);
+  });
+  return [first, ...more];
+}
+
+/** Makes `c` read `snapshot` (exported by another session) in a read-only REPEATABLE READ transaction. */
+export async function readSnapshot(c: Client, snapshot: string): Promise<void> {
+  await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+  await c.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshot)}`);
+}
+
+/**
  * After a failed copy: rethrows its error when the target is still empty
  * (the restore rolled back, as one transaction does); else, or when that
  * cannot be read, a {@link MigrateNotVerifiedError} (a failure at the very
@@ -488,7 +509,7 @@ async function run(
   // Extensions the source also has may be there already (a superuser creates an untrusted one first).
   const tgtObjects = tgtInv.objects.filter((o) => !(o.kind === 'extension' && srcExtensions.includes(o.name)));
   // pg_dump comments on every extension it dumps; only the extension's owner may (copy.ts skips those comments).
-  const foreignExtensions = rights.superuser ? [] : tgtInv.objects.filter((o) => o.kind === 'extension' && srcExtensions.includes(o.name) && o.owner !== role).map((o) => o.name);
+  const skipComments = foreignExtensions(tgtInv, srcExtensions, role, rights.superuser);
   const empty = tgtObjects.length === 0 && tgtInv.largeObjects === 0;
   let outcome = MigrateOutcome.Copied;
   if (!empty) {
@@ -512,15 +533,7 @@ async function run(
   const checksSeconds = since(started);
 
   // More sessions for the checksums: on the source they read the copy's snapshot.
-  const sourceSessions = [
-    src,
-    ...(await moreSessions(VERIFY_SESSIONS - 1, source, secrets, async (c) => {
-      sessions.push(c);
-      await pinOutputSettings(c);
-      await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-      await c.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshot)}`);
-    })),
-  ];
+  const sourceSessions = await verifySessions(src, source, secrets, sessions, (c) => readSnapshot(c, snapshot));
   let copy: CopyResult | undefined;
   const copyStarted = Date.now();
   let sourceReading: Promise<SideReading>;
@@ -537,7 +550,7 @@ async function run(
         tables: tables.length,
         passFiles,
         secrets,
-        skipExtensionComments: foreignExtensions,
+        skipExtensionComments: skipComments,
         onProgress: progress,
         ...(options.signal ? { signal: options.signal } : {}),
       });
@@ -547,9 +560,7 @@ async function run(
     } finally {
       passFiles.remove();
     }
-    if (foreignExtensions.length > 0) {
-      notes.push(`the comment(s) on extension(s) ${foreignExtensions.join(', ')} were not restored: the target's own stay (only an extension's owner may comment on it, and a superuser created them there)`);
-    }
+    if (skipComments.length > 0) notes.push(extensionCommentsNote(skipComments));
   } else {
     sourceReading = read('source', sourceSessions, tables, sf.versionNum, hash, progress, srcInv);
   }
@@ -577,14 +588,7 @@ async function run(
     const schemas = ['public', ...srcInv.objects.filter((o) => o.kind === 'schema').map((o) => o.name)];
     const granted = await grantOutsidePublic(tgt, role, publicGrants, schemas);
     if (granted.length > 0) notes.push(`granted in the restored schemas outside public what the owner's default privileges give in public: ${some(granted, 6)}`);
-    const targetSessions = [
-      tgt,
-      ...(await moreSessions(VERIFY_SESSIONS - 1, target, secrets, async (c) => {
-        sessions.push(c);
-        await pinOutputSettings(c);
-        await asRole(c);
-      })),
-    ];
+    const targetSessions = await verifySessions(tgt, target, secrets, sessions, asRole);
     const [sr, tr] = await Promise.all([
       sourceReading.then(async (r): Promise<SideReading> => ({ ...r, sequences: sequencesAtSnapshot, sequencesAfter: await sequenceStates(src) })),
       read('target', targetSessions, tables, tf.versionNum, hash, progress, inventory(tgt, role)).then(async (r): Promise<SideReading> => {

@@ -166,8 +166,10 @@ export function retainedError(component: string, found: ExistingObjects): Valida
   return new ValidationError(
     component,
     `${describe(found)} already exist${found.roles.length + found.databases.length === 1 ? 's' : ''} on ${found.where}, and this stack has not created ${found.roles.length + found.databases.length === 1 ? 'it' : 'them'} ` +
-      '(left by an earlier stack\'s `pulumi destroy`, which retains them with their data, or made by hand): `pulumi up` would fail with "already exists"',
-    'To keep the data, adopt them into this stack: set adopt: true on the SharedPostgres or InstanceDatabase (examples/shared: ' +
+      '(left by an earlier stack\'s `pulumi destroy`, which retains them with their data, or made by hand — or this stack holds them under other URNs: ' +
+      'a component moved under another parent or renamed without `aliases`): `pulumi up` would fail with "already exists"',
+    'If a component of this program moved or was renamed, give it `aliases` with its old parent or name (nothing is created then). ' +
+      'To keep the data of a stack destroyed earlier, adopt them into this stack: set adopt: true on the SharedPostgres or InstanceDatabase (examples/shared: ' +
       '`pulumi config set postgres-strategies:adopt true`) and run `pulumi up`; then set adopt back to false and run `pulumi up` again, which gives the roles this stack\'s passwords. ' +
       `To start empty instead, drop them as the admin first: ${dropSql(found)}`,
   );

@@ -74,11 +74,13 @@ let creds: Credentials;
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
   return run(process.execPath, [CLI, ...args], {
-    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...store.env(), SRC_URL: libpqUrl(source.admin('app')), BACKUP_KEY: KEY, ...env },
+    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...store.env(), SRC_URL: libpqUrl(source.admin('app')), BACKUP_KEY: KEY, ...env },
   });
 }
 
 function expectNoSecret(r: RunResult): void {
+  // Nor the AWS SDK's Node.js support warning (the store opens without it; issue 21 follow-up).
+  expect(r.stderr).not.toMatch(/NodeVersionSupportWarning/);
   for (const text of [r.stdout, r.stderr]) {
     for (const s of [PASSWORD, encodeURIComponent(PASSWORD), 'p@ss', KEY, store.secretAccessKey, source.superuserPassword]) expect(text).not.toContain(s);
   }
@@ -182,6 +184,22 @@ describe('an encrypted backup of a PostgreSQL 15 database, restored into Postgre
     expect(changed.stdout).toMatch(/1 difference\(s\)/);
     expect(changed.stdout).toMatch(/DIFFERS table public\.users/);
     expect(changed.stdout).toMatch(/next step:/);
+    await emptyBlog();
+  });
+
+  test('pgcrypto created in the empty database first by a superuser: the restore skips only its comment (pg_restore --use-list), notes it, and verifies', async () => {
+    const admin = libpqUrl(target.admin(blog().database));
+    await psqlOk(admin, 'CREATE EXTENSION pgcrypto;');
+    // What pg_dump's COMMENT ON EXTENSION would meet: only the extension's owner may comment on it.
+    const refused = await psqlOk(admin, `SET ROLE ${blog().owner.name}; DO $$ BEGIN COMMENT ON EXTENSION pgcrypto IS 'x'; EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'refused'; END $$;`);
+    expect(refused.stderr).toMatch(/refused/);
+    const r = await cli(['restore', '--from', first.location, '--to-env', 'TO_URL', '--key-env', 'BACKUP_KEY', '--json'], { TO_URL: blogUrl() });
+    expectNoSecret(r);
+    const out = parsed<RestoreResult>(r);
+    expect({ code: r.code, ok: out.ok, outcome: out.outcome, differences: out.verification.differences }).toEqual({ code: 0, ok: true, outcome: 'restored', differences: 0 });
+    expect(out.notes).toEqual([expect.stringMatching(/comment\(s\) on extension\(s\) pgcrypto were not restored/)]);
+    const read = await psqlOk(admin, "SELECT pg_get_userbyid(extowner) FROM pg_extension WHERE extname = 'pgcrypto'; SELECT count(*) FROM public.events;");
+    expect(read.stdout.trim().split('\n')).toEqual([target.superuser, '50000']);
     await emptyBlog();
   });
 
@@ -302,7 +320,7 @@ describe("the Local backup container's program, run on this host", () => {
     const lint = await run('shellcheck', ['-s', 'sh', '-'], { input: script });
     expect({ code: lint.code, out: lint.stdout }).toEqual({ code: 0, out: '' });
     const r = await run('sh', ['-c', script], {
-      env: { PATH: process.env['PATH'], HOME: process.env['HOME'], AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...store.env(), PS_BACKUP_URL_APP: libpqUrl(source.admin('app')), POSTGRES_STRATEGIES_BACKUP_KEY: KEY, PS_BACKUP_ONCE: '1' },
+      env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...store.env(), PS_BACKUP_URL_APP: libpqUrl(source.admin('app')), POSTGRES_STRATEGIES_BACKUP_KEY: KEY, PS_BACKUP_ONCE: '1' },
     });
     expectNoSecret(r);
     expect({ code: r.code, err: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, err: '' });

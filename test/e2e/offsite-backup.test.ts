@@ -71,7 +71,7 @@ function stepEnv(jobEnv: Record<string, string>, stepEnv: Record<string, string>
 function bash(script: string, env: Record<string, string>): ReturnType<typeof run> {
   return run('bash', ['-eo', 'pipefail', '-c', script], {
     cwd: project.dir,
-    env: { PATH: `${join(project.dir, 'node_modules', '.bin')}:${process.env['PATH']}`, HOME: process.env['HOME'], AWS_CA_BUNDLE: store.caFile, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
+    env: { PATH: `${join(project.dir, 'node_modules', '.bin')}:${process.env['PATH']}`, HOME: process.env['HOME'], AWS_CA_BUNDLE: store.caFile, ...env },
   });
 }
 
@@ -123,9 +123,12 @@ test("the workflow's backup and drill steps, run with bash: each instance backed
     expect({ code: backup.code, err: backup.code === 0 ? '' : backup.stderr }).toEqual({ code: 0, err: '' });
     expect(backup.stdout).toMatch(new RegExp(`postgres-strategies backup: s3://offsite/prod/vw_${matrix.instance}/\\d{8}T`));
     expect(backup.stdout).toMatch(/encrypted \(aes-256-gcm\)/);
+    // The AWS SDK's Node.js support warning does not reach a job's log (issue 21 follow-up).
+    expect(backup.stderr).not.toMatch(/NodeVersionSupportWarning/);
     const drill = await bash(drillStep.run!, stepEnv(job.env, drillStep.env ?? {}, matrix));
     expect({ code: drill.code, err: drill.code === 0 ? '' : drill.stderr }).toEqual({ code: 0, err: '' });
     expect(drill.stdout).toMatch(/restored and verified: no difference/);
+    expect(drill.stderr).not.toMatch(/NodeVersionSupportWarning/);
     expect(drill.stdout).toMatch(/scratch database, dropped/);
     expect(drill.stdout).toMatch(/checked 1 tables \(1000 rows\)/);
   }
@@ -150,6 +153,7 @@ test("the systemd variant: every ExecStart runs with its environment file's vari
   for (const cmd of execStarts) {
     const r = await bash(cmd, env);
     expect({ code: r.code, err: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, err: '' });
+    expect(r.stderr).not.toMatch(/NodeVersionSupportWarning/);
   }
   const list = await bash("npx --no-install postgres-strategies backups list s3://offsite/prod --json", env);
   const entries = JSON.parse(list.stdout) as Array<{ database: string; complete: boolean }>;

@@ -4,7 +4,7 @@
  * settings from the AWS SDK variables, keys and their check values, the
  * manifest's MAC, backup ids and how a listing groups into backups, the
  * off-site workflow and systemd units' shape, and the Hetzner pgBackRest
- * settings.
+ * settings; the manifest's sequences read before and after the dump.
  */
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +13,9 @@ import { backupCommandArgs, formatS3Location, parseS3Location, planBackupDestina
 import { renderBackupSystemd, renderBackupWorkflow } from '../../../src/core/backup-job';
 import { storeSettingsFromEnv } from '../../../src/backup/store';
 import { keyMatches, keyCheck, macMatches, manifestMac, parseBackupKey } from '../../../src/backup/crypto';
-import { backupId, backupStamp } from '../../../src/backup/manifest';
+import { BackupManifest, backupId, backupStamp, manifestReading, readingParts } from '../../../src/backup/manifest';
+import type { SideReading } from '../../../src/migrate/verify';
+import { compare } from '../../../src/migrate/verify';
 import { backupsIn, stampTime } from '../../../src/backup/list';
 import { planPitr, renderPgbackrestConf } from '../../../src/hetzner/backup';
 
@@ -155,4 +157,30 @@ test('pgBackRest: HTTPS only, a retention of at least 7 days, path-style S3 sett
   expect(fieldOf(() => planPitr({ ...o, endpoint: 'http://s3.example' }))).toMatch(/^pitr\.endpoint: .*only HTTPS/);
   expect(fieldOf(() => planPitr({ ...o, retentionDays: 3 }))).toMatch(/^pitr\.retentionDays: /);
   expect(fieldOf(() => planPitr({ ...o, encryptionKey: 'short' }))).toMatch(/^pitr\.encryptionKey: /);
+});
+
+describe("the manifest's sequences (a sequence is outside the dump's snapshot)", () => {
+  const seq = (lastValue: string): { lastValue: string; isCalled: boolean; increment: string } => ({ lastValue, isCalled: true, increment: '1' });
+  const reading = (sequences: Record<string, string>, after?: Record<string, string>): SideReading => ({
+    inventory: { objects: [], largeObjects: 0, largeObjectsNotOwned: 0 },
+    tables: new Map(),
+    sequences: new Map(Object.entries(sequences).map(([k, v]) => [k, seq(v)])),
+    ...(after ? { sequencesAfter: new Map(Object.entries(after).map(([k, v]) => [k, seq(v)])) } : {}),
+    largeObjects: { rows: 0, checksum: '0' },
+    extensions: new Map(),
+  });
+  const restored = (value: string): boolean => compare(manifestReading(readingParts(source) as BackupManifest), reading({ 'public.s': value }), 'owner').sequences[0]!.equal;
+  let source: SideReading;
+
+  test('none moved during the dump: no sequencesAfter in the manifest, the restored value must be the one at the snapshot', () => {
+    source = reading({ 'public.s': '10' }, { 'public.s': '10' });
+    expect(readingParts(source)).not.toHaveProperty('sequencesAfter');
+    expect([restored('10'), restored('11')]).toEqual([true, false]);
+  });
+
+  test('one moved: both readings kept, a restored value between them verifies, one outside differs', () => {
+    source = reading({ 'public.s': '10' }, { 'public.s': '15' });
+    expect(readingParts(source).sequencesAfter).toEqual({ 'public.s': seq('15') });
+    expect([restored('9'), restored('10'), restored('13'), restored('15'), restored('16')]).toEqual([false, true, true, true, false]);
+  });
 });
