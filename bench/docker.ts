@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { DockerLab, startDockerLab } from '../lab/docker';
 import { ensureLabImages } from '../lab/docker-images';
 import { ExampleStack, buildEngine, engineSandbox } from '../lab/engine';
-import { freePort } from '../lab/server';
+import { freePorts } from '../lab/server';
 import { markdownTable, median, num, textTable, times, verdict } from './stats';
 
 export const DOCKER_UP_TARGET = 1.3;
@@ -52,7 +52,7 @@ export async function dockerSection(runs: number, progress: (s: string) => void)
     await ensureLabImages(lab, { log: progress });
     const sandbox = engineSandbox(await buildEngine());
     Object.assign(sandbox.env, { DOCKER_HOST: lab.host, DOCKER_CONFIG: lab.configDir });
-    const [port, publicPort] = [await freePort(), await freePort()];
+    const [port, publicPort] = await freePorts(2);
     const ready = `http://127.0.0.1:${publicPort}/health/ready`;
     let composeDir: string | undefined;
     for (let i = 0; i < runs; i++) {

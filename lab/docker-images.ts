@@ -29,7 +29,7 @@
  * contract the local strategy relies on.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureDebianRoot } from './debian-root';
@@ -241,3 +241,36 @@ export async function ensureLabImages(lab: DockerLab, options: { log?: (l: strin
   await kratos;
 }
 
+
+/** The stand-in of LocalBackup's image: the lab's `postgres:15` (its client tools) with this machine's `node`. */
+export const BACKUP_IMAGE = 'postgres-strategies-lab/backup:15';
+
+/**
+ * Builds the backup stand-in unless the engine has it for the same `node`:
+ * FROM the lab's postgres:15 (Debian 12: pg_dump 15, so LocalBackup's
+ * program installs nothing at start, which needs no network), with this
+ * machine's `node` binary (Debian 12 too, glibc) as /usr/local/bin/node; the
+ * image's entrypoint cleared (LocalBackup gives `sh -c <program>`).
+ * @returns whether it was built now
+ */
+export async function ensureBackupImage(lab: DockerLab, log: (l: string) => void = () => undefined): Promise<boolean> {
+  await ensurePostgresImage(lab, POSTGRES_15, log);
+  const node = realpathSync(process.execPath);
+  const base = await lab.dockerOk(['image', 'inspect', '--format', '{{.Id}}', POSTGRES_15.name]);
+  const key = createHash('sha256').update(`${RECIPE_VERSION}\0${base.stdout.trim()}\0`).update(readFileSync(node)).digest('hex').slice(0, 16);
+  if ((await imageKey(lab, BACKUP_IMAGE)) === key) return false;
+  return withLabLock('image-backup', async () => {
+    if ((await imageKey(lab, BACKUP_IMAGE)) === key) return false;
+    log(`[docker-images] building ${BACKUP_IMAGE} from ${POSTGRES_15.name} and ${node}`);
+    const context = mkdtempSync(join(tmpdir(), 'ps-image-'));
+    try {
+      copyFileSync(node, join(context, 'node'));
+      chmodSync(join(context, 'node'), 0o755);
+      writeFileSync(join(context, 'Dockerfile'), [`FROM ${POSTGRES_15.name}`, 'COPY node /usr/local/bin/node', 'ENTRYPOINT []', 'CMD ["node", "--version"]', `LABEL ${LAB_IMAGE_LABEL}=${key}`, ''].join('\n'));
+      await lab.dockerOk(['build', '-q', '-t', BACKUP_IMAGE, context], { env: { DOCKER_BUILDKIT: '0' } });
+    } finally {
+      rmSync(context, { recursive: true, force: true });
+    }
+    return true;
+  });
+}

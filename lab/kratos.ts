@@ -8,7 +8,7 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KRATOS_IDENTITY_SCHEMA, kratosServeCommand, renderKratosConfig } from '../src/core/kratos';
-import { freePort } from './server';
+import { freePorts } from './server';
 
 /** Polls `url` until it answers 200, `child` exits or `limitMs` passes; returns the last status and body. */
 export async function waitForHealth(url: string, child: ChildProcess, limitMs: number): Promise<{ status: number; body: string }> {
@@ -47,7 +47,7 @@ export interface KratosServe {
  * @throws when it does not become ready within 120 s (it is stopped then).
  */
 export async function startKratosServe(binary: string, dsn: string, parentDir: string, env: NodeJS.ProcessEnv): Promise<KratosServe> {
-  const [publicPort, adminPort] = [await freePort(), await freePort()];
+  const [publicPort, adminPort] = await freePorts(2);
   const dir = mkdtempSync(join(parentDir, 'serve-'));
   const schemaPath = join(dir, 'identity.schema.json');
   writeFileSync(schemaPath, KRATOS_IDENTITY_SCHEMA);

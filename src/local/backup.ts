@@ -34,6 +34,8 @@ import { shellQuote } from '../core/shell';
 export const LOCAL_BACKUP_MODULES = '/opt/postgres-strategies/node_modules';
 /** The package's CLI inside the container. */
 export const LOCAL_BACKUP_CLI = `node ${LOCAL_BACKUP_MODULES}/postgres-strategies/dist/src/cli/main.js`;
+/** Where {@link LocalBackupArgs.storeCaPem} is uploaded in the container. */
+export const LOCAL_BACKUP_STORE_CA = '/etc/postgres-strategies/store-ca.pem';
 /** The default image: Node 22 on Debian 12 (apt for the PostgreSQL client). */
 export const DEFAULT_LOCAL_BACKUP_IMAGE = 'node:22-bookworm-slim';
 
@@ -141,6 +143,13 @@ export interface LocalBackupArgs extends LocalBackupOptions {
   secretAccessKey: pulumi.Input<string>;
   /** The backup key (secret; `openssl rand -base64 32`) when `encrypt`. */
   backupKey?: pulumi.Input<string>;
+  /**
+   * The CA certificate (PEM) of a store whose TLS certificate a private CA
+   * signed (a MinIO or versitygw of your own): uploaded to
+   * {@link LOCAL_BACKUP_STORE_CA} and given to the CLI as `AWS_CA_BUNDLE`.
+   * @default none: the public CAs of the image's Node
+   */
+  storeCaPem?: pulumi.Input<string>;
   /** Prefix of the container's name. @default the component name */
   namePrefix?: string;
 }
@@ -175,6 +184,7 @@ export class LocalBackup extends pulumi.ComponentResource {
     this.location = args.location;
     const image = new docker.RemoteImage(`${name}-image`, { name: plan.image, keepLocally: true }, { parent: this });
     const plainEnv = Object.entries(backupStoreEnv(plan.destination)).map(([k, v]) => `${k}=${v}`);
+    if (args.storeCaPem !== undefined) plainEnv.push(`AWS_CA_BUNDLE=${LOCAL_BACKUP_STORE_CA}`);
     const secretEnv = pulumi
       .all([args.accessKeyId, args.secretAccessKey, args.backupKey ?? '', ...plan.instances.map((i) => args.urls[i] as pulumi.Input<string>)])
       .apply(([key, secret, backupKey, ...urls]) => [
@@ -191,6 +201,8 @@ export class LocalBackup extends pulumi.ComponentResource {
         command: ['sh', '-c', localBackupScript(plan)],
         envs: pulumi.secret(secretEnv.apply((s) => [...plainEnv, ...s])),
         volumes: [{ hostPath: args.nodeModulesDir ?? `${process.cwd()}/node_modules`, containerPath: LOCAL_BACKUP_MODULES, readOnly: true }],
+        // Only with a CA: an existing container's inputs stay as they were (uploads replace a container).
+        ...(args.storeCaPem !== undefined ? { uploads: [{ file: LOCAL_BACKUP_STORE_CA, content: args.storeCaPem }] } : {}),
         networksAdvanced: [{ name: args.network }],
         restart: 'unless-stopped',
         mustRun: true,

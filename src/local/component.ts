@@ -30,6 +30,8 @@ import {
   ServiceCondition,
   VOLUME_OWNER_LABEL,
   dockerNames,
+  localHostPorts,
+  localImages,
   planLocalStack,
   renderLocalBootstrapSql,
 } from './plan';
@@ -127,7 +129,9 @@ export interface LocalInstance extends InstanceOutputs {
  * and Ory Kratos — the primary seed's Strategy 1.
  *
  * Resources: `LocalDataGuard` (state only: refuses at preview another
- * PostgreSQL major over the same data volume, and another stack's volume),
+ * PostgreSQL major over the same data volume, another stack's volume, a
+ * host port something already holds, and an image the Docker engine
+ * neither has nor can pull),
  * a `docker.RemoteImage` (kept locally on destroy), a private
  * `docker.Network` on which the server answers as `postgres`, a named data
  * `docker.Volume` (retained on delete; labelled with its owner stack), a volume for the server's Unix
@@ -249,11 +253,20 @@ export class LocalPostgres extends pulumi.ComponentResource {
 
     // 1. The data volume's guard, registered first: another major over the same volume (the server
     //    would crash-loop on the old data directory), or another stack's volume (two servers on one
-    //    data directory), is refused at preview, before any step.
+    //    data directory), a busy host port or an image the engine cannot get (the containers would
+    //    fail at up, after the volume and network), is refused at preview, before any step.
     const owner = `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
     const dataGuard = new LocalDataGuard(
       `${name}-data-guard`,
-      { volume: names.volume, image: plan.postgres.image, major: plan.postgres.major, owner, adopt: args.adoptVolume ?? false },
+      {
+        volume: names.volume,
+        image: plan.postgres.image,
+        major: plan.postgres.major,
+        owner,
+        adopt: args.adoptVolume ?? false,
+        hostPorts: localHostPorts(plan),
+        images: localImages(plan),
+      },
       parent,
     );
 

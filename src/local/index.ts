@@ -7,4 +7,4 @@ export * from './plan';
 export * from './compose';
 export * from './kratos-compose';
 export { LocalPostgres, type LocalPostgresArgs, type LocalKratosArgs, type LocalInstance } from './component';
-export { LocalBackup, type LocalBackupArgs, type LocalBackupOptions, type LocalBackupPlan, planLocalBackup, localBackupScript, LOCAL_BACKUP_CLI, LOCAL_BACKUP_MODULES, DEFAULT_LOCAL_BACKUP_IMAGE } from './backup';
+export { LocalBackup, type LocalBackupArgs, type LocalBackupOptions, type LocalBackupPlan, planLocalBackup, localBackupScript, LOCAL_BACKUP_CLI, LOCAL_BACKUP_MODULES, LOCAL_BACKUP_STORE_CA, DEFAULT_LOCAL_BACKUP_IMAGE } from './backup';

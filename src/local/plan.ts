@@ -28,6 +28,7 @@
  * /var/lib/postgresql/<major>/docker in the 18 images).
  */
 import { ServerCapacity, connectionBudget } from '../core/budget';
+import { KRATOS_ADMIN_PORT } from '../core/kratos';
 import { ServerCertificatePlan } from '../core/certificates';
 import { ValidationError, check } from '../core/errors';
 import { IdentifierKind, validateIdentifier } from '../core/identifiers';
@@ -418,5 +419,74 @@ export function checkVolumeOwner(volume: string, labels: readonly DockerLabel[] 
     'volumeName',
     `the Docker volume "${volume}" belongs to ${current} (its ${VOLUME_OWNER_LABEL} label), and a second server on its data directory would corrupt it`,
     `Give this stack its own volumeName (or dockerNamePrefix). To take over the data of a stack that is gone, set adoptVolume: true; to copy it into this stack, use \`npx postgres-strategies migrate\``,
+  );
+}
+
+/** A host port the stack publishes, with the argument that asks for it (checked free at preview). */
+export interface HostPortClaim {
+  /** The argument, e.g. `publishPort`, `kratos.publishAdminPort`. */
+  field: string;
+  /** The host address it binds to. */
+  address: string;
+  port: number;
+}
+
+/** An image the stack runs, with the argument that names it (checked present or pullable at preview). */
+export interface ImageClaim {
+  /** `image` or `kratos.image`. */
+  field: string;
+  image: string;
+}
+
+/** The host ports a plan publishes, by argument. */
+export function localHostPorts(plan: LocalStackPlan): HostPortClaim[] {
+  const ports: HostPortClaim[] = [];
+  if (plan.publish) ports.push({ field: 'publishPort', address: plan.publish.address, port: plan.publish.hostPort });
+  for (const p of plan.kratos?.publish ?? []) {
+    ports.push({ field: p.internal === KRATOS_ADMIN_PORT ? 'kratos.publishAdminPort' : 'kratos.publishPublicPort', address: p.address, port: p.external });
+  }
+  return ports;
+}
+
+/** The images a plan runs, by argument. */
+export function localImages(plan: LocalStackPlan): ImageClaim[] {
+  return [{ field: 'image', image: plan.postgres.image }, ...(plan.kratos ? [{ field: 'kratos.image', image: plan.kratos.image }] : [])];
+}
+
+/** What holds a host port, as a probe found it. */
+export interface PortHolder {
+  /** A container of the Docker engine that publishes it, when one does. */
+  container?: string;
+  /** The error of binding it on this machine (EADDRINUSE), when no container was found. */
+  bindError?: string;
+}
+
+/**
+ * Refuses a host port something already holds: the container would not
+ * start at `pulumi up` (Docker: "address already in use" / "port is already
+ * allocated"), after the volume and network were made.
+ * @throws ValidationError naming the argument, the address and the holder.
+ */
+export function checkHostPortFree(claim: HostPortClaim, holder: PortHolder | undefined): void {
+  if (!holder) return;
+  const by = holder.container ? `the container ${holder.container} publishes it` : `binding it failed: ${holder.bindError}`;
+  throw new ValidationError(
+    claim.field,
+    `host port ${claim.port} on ${claim.address} is already in use (${by})`,
+    `Give ${claim.field} a free port, or stop what holds ${claim.address}:${claim.port}`,
+  );
+}
+
+/**
+ * Refuses an image the Docker engine neither has nor can pull: `pulumi up`
+ * would fail at the image pull.
+ * @throws ValidationError naming the argument, the image and the registry's answer.
+ */
+export function checkImageAvailable(claim: ImageClaim, registryAnswer: string | undefined): void {
+  if (registryAnswer === undefined) return;
+  throw new ValidationError(
+    claim.field,
+    `the image "${claim.image}" is not in the Docker engine, and its registry could not be asked for it (${registryAnswer})`,
+    `Pull or load "${claim.image}" into the engine (docker pull / docker load), or give ${claim.field} an image it has`,
   );
 }

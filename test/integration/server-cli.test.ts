@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { psql } from '../../lab/psql';
 import { run } from '../../lab/run';
 import { ROOT } from '../../lab/consumer';
+import { expectedConfigLines } from '../support/server-cli-lines';
 
 interface Started {
   child: ChildProcess;
@@ -53,17 +54,8 @@ describe('npm run server', () => {
       expect(r.stdout.trim()).toBe('t');
       const lines = text.split('\n').filter((l) => l.startsWith('pulumi config set '));
       const port = new URL(url!).port;
-      expect(lines).toEqual([
-        'pulumi config set postgres-strategies:host localhost',
-        `pulumi config set postgres-strategies:port ${port}`,
-        'pulumi config set postgres-strategies:adminUser postgres',
-        `pulumi config set --secret postgres-strategies:adminPassword ${decodeURIComponent(new URL(url!).password)}`,
-        'pulumi config set postgres-strategies:adminIsSuperuser true',
-        'pulumi config set postgres-strategies:kind self-managed',
-        'pulumi config set postgres-strategies:sslmode verify-full',
-        `pulumi config set postgres-strategies:sslrootcert ${ca}`,
-        'pulumi config set postgres-strategies:maxConnections 100',
-      ]);
+      expect(lines).toEqual(expectedConfigLines(url!, ca!));
+      expect(lines[0]).toBe('pulumi config set postgres-strategies:host localhost');
       // A second server on the same folder is refused while the first runs.
       const second = await run('npm', ['run', '-s', 'server', '--', '--dir', dir], { cwd: ROOT });
       expect(second.code).toBe(1);

@@ -24,7 +24,7 @@ import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
 import { DockerLab } from '../../../lab/docker';
 import { ExampleStack } from '../../../lab/engine';
-import { LabServer, freePort, startLabServer } from '../../../lab/server';
+import { LabServer, freePort, freePorts, startLabServer } from '../../../lab/server';
 import { planServerCertificates } from '../../../src/core/certificates';
 import { kratosDsn } from '../../../src/core/dsn';
 import { planServer } from '../../../src/core/plan';
@@ -75,7 +75,7 @@ describe('Strategy 1: the component\'s docker-compose.yml and files', () => {
   }, STEP_TIMEOUT);
 
   test('the outputs of a TLS stack of examples/local, the stack destroyed', async () => {
-    [port, publicPort] = [await freePort(), await freePort()];
+    [port, publicPort] = await freePorts(2);
     const stack: ExampleStack = await localStack(sandbox(), { tls: 'true', publishPort: String(port), kratosPublicPort: String(publicPort), allowDataDeletion: 'true' });
     try {
       await stack.up();

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ExampleStack } from '../../../lab/engine';
-import { freePort } from '../../../lab/server';
+import { freePorts } from '../../../lab/server';
 import { ENGINE_BUILD_TIMEOUT, STEP_TIMEOUT, useEngine } from './support';
 import { containers, createIdentity, kratosGet, listIdentities, localStack, query, saveCa, throughPublishedPort, useDockerLab, waitFor } from './local-support';
 
@@ -63,7 +63,7 @@ describe('examples/local with loginRotation (TLS): Kratos and an app instance ro
   }, 2 * STEP_TIMEOUT);
 
   test('1. rotation on from the first up: Kratos and blog on login a; Kratos\' tables belong to kratos', async () => {
-    [port, adminPort] = [await freePort(), await freePort()];
+    [port, adminPort] = await freePorts(2);
     stack = await localStack(sandbox(), {
       tls: 'true',
       publishPort: String(port),

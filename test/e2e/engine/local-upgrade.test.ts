@@ -14,7 +14,7 @@
  */
 import { ExampleStack } from '../../../lab/engine';
 import { run } from '../../../lab/run';
-import { freePort, labPath } from '../../../lab/server';
+import { freePorts, labPath } from '../../../lab/server';
 import { STEP_TIMEOUT, useEngine } from './support';
 import { containers, createIdentity, kratosGet, listIdentities, query, useDockerLab, waitFor } from './local-support';
 import { randomBytes } from 'node:crypto';
@@ -37,7 +37,8 @@ describe('a new PostgreSQL major under LocalPostgres (test/e2e/engine/local-upgr
   }, 3 * STEP_TIMEOUT);
 
   test('up on postgres:15 with Kratos; identities created through Kratos', async () => {
-    ports = { publishPort: await freePort(), kratosAdminPort: await freePort(), newPublishPort: await freePort(), newKratosAdminPort: await freePort() };
+    const [publishPort, kratosAdminPort, newPublishPort, newKratosAdminPort] = await freePorts(4);
+    ports = { publishPort, kratosAdminPort, newPublishPort, newKratosAdminPort };
     stack = new ExampleStack('local', `upgrade-${randomBytes(4).toString('hex')}`, sandbox(), labPath('test', 'e2e', 'engine', 'local-upgrade'));
     await stack.init();
     await stack.config({ image: 'postgres:15', publishPort: String(ports.publishPort), kratosAdminPort: String(ports.kratosAdminPort) });

@@ -23,6 +23,10 @@ import {
   VOLUME_OWNER_LABEL,
   checkLocalMajorChange,
   checkVolumeOwner,
+  checkHostPortFree,
+  checkImageAvailable,
+  localHostPorts,
+  localImages,
   FileContent,
   SECRET_FILES,
   ServiceCondition,
@@ -527,5 +531,26 @@ describe('a data volume another stack owns', () => {
     const theirs = [{ label: VOLUME_OWNER_LABEL, value: 'proj/prod/auth' }];
     expect(() => checkVolumeOwner('auth-data', theirs, owner, false)).toThrow(/^volumeName: the Docker volume "auth-data" belongs to proj\/prod\/auth/);
     expect(() => checkVolumeOwner('auth-data', theirs, owner, true)).not.toThrow();
+  });
+});
+
+describe('a busy host port, an image the engine cannot get: refused at preview by the guard', () => {
+  const plan = planLocalStack({ publishPort: 15432, kratos: { publishPublicPort: 14433, publishAdminPort: 14434 } }, CONTAINER_PATHS);
+  test('the ports and images the guard checks name the arguments', () => {
+    expect(localHostPorts(plan)).toEqual([
+      { field: 'publishPort', address: '127.0.0.1', port: 15432 },
+      { field: 'kratos.publishPublicPort', address: '127.0.0.1', port: 14433 },
+      { field: 'kratos.publishAdminPort', address: '127.0.0.1', port: 14434 },
+    ]);
+    expect(localImages(plan).map((i) => i.field)).toEqual(['image', 'kratos.image']);
+    expect(localImages(planLocalStack({}, CONTAINER_PATHS))).toEqual([{ field: 'image', image: plan.postgres.image }]);
+  });
+  test('the messages name the argument, the port or image, and what holds or lacks it', () => {
+    const claim = { field: 'kratos.publishAdminPort', address: '127.0.0.1', port: 14434 };
+    expect(() => checkHostPortFree(claim, undefined)).not.toThrow();
+    expect(() => checkHostPortFree(claim, { container: 'other-kratos' })).toThrow(/^kratos\.publishAdminPort: host port 14434 on 127\.0\.0\.1 is already in use \(the container other-kratos publishes it\)/);
+    expect(() => checkHostPortFree(claim, { bindError: 'EADDRINUSE on 127.0.0.1:14434' })).toThrow(ValidationError);
+    expect(() => checkImageAvailable({ field: 'image', image: 'postgres:16-alpine' }, undefined)).not.toThrow();
+    expect(() => checkImageAvailable({ field: 'image', image: 'postgres:16-alpine' }, 'no such host')).toThrow(/^image: the image "postgres:16-alpine" is not in the Docker engine.*\(no such host\)/);
   });
 });

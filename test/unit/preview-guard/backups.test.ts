@@ -10,7 +10,7 @@ import { rdsState } from '../rds/fixture';
 const rt = installMocks({ stack: 'prod', state: rdsState });
 
 import { RdsPostgres } from '../../../src/rds/component';
-import { LocalBackup, localBackupScript, planLocalBackup } from '../../../src/local/backup';
+import { LOCAL_BACKUP_STORE_CA, LocalBackup, localBackupScript, planLocalBackup } from '../../../src/local/backup';
 import { blockingFindings } from '../../../src/preview-guard/findings';
 import { checkPreview } from '../../../src/preview-guard/check';
 import { GUARD_MIN_RETENTION_DAYS, commandRetention } from '../../../src/preview-guard/backups';
@@ -20,6 +20,7 @@ import { previewOf, stepFor } from './fixtures';
 new RdsPostgres('app-db', { vpcId: 'vpc-0abc', subnetIds: ['subnet-a', 'subnet-b'], allowedSecurityGroupIds: ['sg-app'], sslrootcert: 'global-bundle.pem', backupRetentionDays: 14 });
 const backupArgs = { network: 'db-network', instances: ['blog'], urls: { blog: 'postgres://x' }, location: 's3://backups/dev', accessKeyId: 'k', secretAccessKey: 's', nodeModulesDir: '/app/node_modules' };
 new LocalBackup('db-backup', backupArgs);
+new LocalBackup('ca-backup', { ...backupArgs, storeCaPem: '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n' });
 
 beforeAll(settled);
 
@@ -32,6 +33,17 @@ test('RDS: backupRetentionDays below 7 warns; 14 → 10 says nothing; never bloc
   expect(checkPreview(previewOf(stepFor(instance, { backupRetentionPeriod: 3 })))[0]?.effect).toMatch(/reach back 3 days instead of 14 days: less than the 7 days/);
   expect(summary([stepFor(instance, { backupRetentionPeriod: 10 })])).toEqual([]);
   expect(blockingFindings(checkPreview(previewOf(stepFor(instance, { backupRetentionPeriod: 1 }))))).toEqual([]);
+});
+
+test('LocalBackup: storeCaPem is uploaded and named by AWS_CA_BUNDLE; without it the container has no uploads', () => {
+  const withCa = rt.named('ca-backup-backup');
+  expect(withCa.inputs['uploads']).toEqual([{ file: LOCAL_BACKUP_STORE_CA, content: expect.stringContaining('BEGIN CERTIFICATE') }]);
+  // The environment is a secret (the store's keys): the mock runtime keeps it wrapped, `{ <sig>, value }`.
+  const envs = (r: { inputs: Record<string, unknown> }): string[] => (r.inputs['envs'] as { value: string[] }).value;
+  expect(envs(withCa)).toContain(`AWS_CA_BUNDLE=${LOCAL_BACKUP_STORE_CA}`);
+  const plain = rt.named('db-backup-backup');
+  expect(plain.inputs['uploads']).toBeUndefined();
+  expect(envs(plain).some((e) => e.startsWith('AWS_CA_BUNDLE='))).toBe(false);
 });
 
 test('LocalBackup: its container removed warns; a retention below 7 days warns; a longer one says nothing', () => {

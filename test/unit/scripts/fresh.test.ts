@@ -1,11 +1,11 @@
 /**
- * Issue 22 item 8: `npm run demo` (and `npm run server`, `npm run cli`) run
+ * Issue 22 item 8: `npm run demo` (and `npm run server`, `npm run cli`, `npm run docker-lab`) run
  * the build `npm install` made through lab/fresh.mjs, which recompiles only
  * when a source is newer than its output — checked here on a throwaway
  * project tree, as the launcher's staleness check sees it.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -51,5 +51,22 @@ describe('lab/fresh.mjs staleness check', () => {
   it('rebuilds after tsconfig.json or package.json changed', () => {
     at('package.json', 3000);
     expect(stale(dir)).toBe('tsconfig.json or package.json');
+  });
+});
+
+describe('the repository\'s run scripts', () => {
+  it('start their compiled entry through lab/fresh.mjs (no tsc on every run): demo, server, cli, docker-lab', () => {
+    const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    expect({
+      demo: scripts['demo'],
+      server: scripts['server'],
+      cli: scripts['cli'],
+      'docker-lab': scripts['docker-lab'],
+    }).toEqual({
+      demo: 'node lab/fresh.mjs dist/demo/main.js',
+      server: 'node lab/fresh.mjs dist/lab/server-cli.js',
+      cli: 'node lab/fresh.mjs dist/src/cli/main.js',
+      'docker-lab': 'node lab/fresh.mjs dist/lab/docker.js',
+    });
   });
 });
