@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { BACKUP_KEY_ENV, formatS3Location, parseS3Location } from '../core/backup';
 import { ValidationError } from '../core/errors';
+import { COMMON_OPTIONS, PG_TOOL_OPTIONS, parseCommand } from '../cli/options';
 import { RowHash } from '../migrate/catalog';
 import { formatBytes, renderTable } from '../migrate/report';
 import { parseBackupKey } from './crypto';
@@ -144,9 +145,9 @@ async function guarded(command: string, usage: string, json: () => boolean, body
 export async function backupMain(argv: string[]): Promise<number> {
   let json = false;
   return guarded('backup', BACKUP_USAGE, () => json, async () => {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
+    const values = parseCommand(
+      argv,
+      {
         from: { type: 'string' },
         'from-env': { type: 'string' },
         to: { type: 'string' },
@@ -154,19 +155,12 @@ export async function backupMain(argv: string[]): Promise<number> {
         'key-file': { type: 'string' },
         keep: { type: 'string' },
         'max-age-days': { type: 'string' },
-        'row-hash': { type: 'string' },
-        'pg-bin': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
+        ...PG_TOOL_OPTIONS,
       },
-      strict: true,
-      allowPositionals: false,
-    });
+      BACKUP_USAGE,
+    );
+    if (!values) return 0;
     json = values.json === true;
-    if (values.help) {
-      process.stdout.write(BACKUP_USAGE);
-      return 0;
-    }
     const rowHash = values['row-hash'];
     if (rowHash !== undefined && rowHash !== RowHash.Md5) throw new BackupError(BackupErrorCode.BadInput, '--row-hash', `"${rowHash}" is not accepted`, 'Give --row-hash md5, or leave it out');
     if (values.to === undefined) throw new BackupError(BackupErrorCode.BadInput, '--to', 'is missing', 'Give --to s3://<bucket>/<prefix>');
@@ -206,7 +200,7 @@ export async function backupMain(argv: string[]): Promise<number> {
 export async function listMain(argv: string[]): Promise<number> {
   let json = false;
   return guarded('backups', LIST_USAGE, () => json, async () => {
-    const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } }, strict: true, allowPositionals: true });
+    const { values, positionals } = parseArgs({ args: argv, options: COMMON_OPTIONS, strict: true, allowPositionals: true });
     json = values.json === true;
     if (values.help || positionals[0] === undefined) {
       process.stdout.write(LIST_USAGE);
@@ -267,9 +261,9 @@ export function renderRestore(r: RestoreResult & { scratchDatabase?: string }): 
 export async function restoreMain(argv: string[]): Promise<number> {
   let json = false;
   return guarded('restore', RESTORE_USAGE, () => json, async () => {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
+    const values = parseCommand(
+      argv,
+      {
         from: { type: 'string' },
         to: { type: 'string' },
         'to-env': { type: 'string' },
@@ -277,18 +271,12 @@ export async function restoreMain(argv: string[]): Promise<number> {
         'verify-only': { type: 'boolean', default: false },
         'key-env': { type: 'string' },
         'key-file': { type: 'string' },
-        'pg-bin': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
+        'pg-bin': PG_TOOL_OPTIONS['pg-bin'],
       },
-      strict: true,
-      allowPositionals: false,
-    });
+      RESTORE_USAGE,
+    );
+    if (!values) return 0;
     json = values.json === true;
-    if (values.help) {
-      process.stdout.write(RESTORE_USAGE);
-      return 0;
-    }
     if (values.from === undefined) throw new BackupError(BackupErrorCode.BadInput, '--from', 'is missing', 'Give --from s3://<bucket>/<prefix> (its newest backup) or s3://<bucket>/<prefix>/<database>/<stamp>');
     if (values['verify-only'] && values.role !== undefined) throw new BackupError(BackupErrorCode.BadInput, '--role', 'is not used with --verify-only (the scratch database belongs to the --to user)', 'Leave --role out');
     const k = key(values);

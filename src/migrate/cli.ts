@@ -11,7 +11,7 @@
  * files removed; the message says whether the restore had committed).
  */
 import { constants } from 'node:os';
-import { parseArgs } from 'node:util';
+import { PG_TOOL_OPTIONS, parseCommand } from '../cli/options';
 import { RowHash } from './catalog';
 import { removeAllPassFiles } from './connection';
 import { MigrateError, MigrateErrorCode, MigrateNotVerifiedError } from './errors';
@@ -79,27 +79,20 @@ function url(values: { [k: string]: string | boolean | undefined }, name: 'from'
 export async function main(argv: string[]): Promise<number> {
   let json = false;
   try {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
+    const values = parseCommand(
+      argv,
+      {
         from: { type: 'string' },
         to: { type: 'string' },
         'from-env': { type: 'string' },
         'to-env': { type: 'string' },
         role: { type: 'string' },
-        'pg-bin': { type: 'string' },
-        'row-hash': { type: 'string' },
-        json: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
+        ...PG_TOOL_OPTIONS,
       },
-      strict: true,
-      allowPositionals: false,
-    });
+      USAGE,
+    );
+    if (!values) return 0;
     json = values.json === true;
-    if (values.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
     const rowHash = values['row-hash'];
     if (rowHash !== undefined && !Object.values(RowHash).includes(rowHash as RowHash)) {
       throw new MigrateError(MigrateErrorCode.BadInput, '--row-hash', `"${rowHash}" is not a row hash`, `Use one of: ${Object.values(RowHash).join(', ')}`);
