@@ -38,8 +38,17 @@
  *    -d --wait` of the same containers and images; a no-op `pulumi up`.
  *    Target: ≤ 1.3×.
  *
+ * 8. Point-in-time recovery of the Hetzner server (bench/pitr.ts): the
+ *    migrate bench's data set of --migrate-mb megabytes in the Debian root
+ *    its user data sets up (lab/hetzner-root.ts), a full pgBackRest backup
+ *    to the lab's object store, writes, a time T, more writes; the time of
+ *    `postgres-strategies-pitr-restore T` until the server accepts
+ *    connections (pgBackRest restore and recovery apart), and the row counts
+ *    after it against those at T. No target; skipped (with a line saying
+ *    so) where the root cannot run.
+ *
  * Options: --quick (fewer runs, no 1000; engine at 10 and 50 only; migrate 1 run each), --markdown (also print the docs/benchmark.md
- * tables), --only mock|bootstrap|require|engine|migrate|docker, --data-dir, --migrate-mb. Exit code 1 when a target is missed or the
+ * tables), --only mock|bootstrap|require|engine|migrate|docker|backup|pitr, --data-dir, --migrate-mb. Exit code 1 when a target is missed or the
  * programs do not declare the same resources; 2 on an error.
  */
 import { cpus, loadavg } from 'node:os';
@@ -54,6 +63,8 @@ import type { MockRunResult } from './mock-run';
 import { LANES, ProgramName } from './programs';
 import { MIGRATE_TARGET, MigrateBenchReport, migrateSection } from './migrate';
 import { backupLines, backupSection } from './backup';
+import { pitrLines, pitrSection } from './pitr';
+import { canRunHetznerRoot } from '../lab/hetzner-root';
 import { RequireReport, requireLines, requireSection } from './require';
 import { markdownTable, max, median, min, num, textTable, times, verdict } from './stats';
 
@@ -64,8 +75,9 @@ const BOOTSTRAP_INSTANCES = 100;
 const USAGE = `Usage: npm run bench -- [options]
   --quick            3 runs for 10 and 100 instances, no 1000, 1 bootstrap run each, 3 require runs
   --markdown         also print the tables as markdown (for docs/benchmark.md)
-  --only <section>   mock, bootstrap, require, engine, migrate, backup or docker
-  --migrate-mb <n>   size of the migrate bench's source database in MB (default 256; docs/benchmark.md's figure: 1024)
+  --only <section>   mock, bootstrap, require, engine, migrate, backup, docker or pitr
+  --migrate-mb <n>   size of the migrate bench's source database in MB, also used by backup and pitr
+                     (default 256; docs/benchmark.md's figure: 1024)
   --data-dir <dir>   where the bootstrap servers keep their data (default: /dev/shm when
                      usable, so that disk writeback does not swamp the SQL being measured)
   --help`;
@@ -434,7 +446,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const only = values.only;
-  if (only !== undefined && !['mock', 'bootstrap', 'require', 'engine', 'migrate', 'backup', 'docker'].includes(only)) throw new Error('--only: mock, bootstrap, require, engine, migrate, backup or docker');
+  if (only !== undefined && !['mock', 'bootstrap', 'require', 'engine', 'migrate', 'backup', 'docker', 'pitr'].includes(only)) throw new Error('--only: mock, bootstrap, require, engine, migrate, backup, docker or pitr');
   const migrateMb = Number(values['migrate-mb'] ?? 256);
   if (!Number.isInteger(migrateMb) || migrateMb < 1) throw new Error('--migrate-mb: a whole number of megabytes ≥ 1');
   const quick = values.quick ?? false;
@@ -470,6 +482,14 @@ async function main(): Promise<number> {
     const bk = backupLines(await backupSection(plan.migrateMb, plan.migrateRuns, plan.dataDir, progress));
     failed += bk.failed;
     console.log(['', ...bk.lines, ...(values.markdown ? ['', '---- markdown (backup) ----', ...bk.md] : [])].join('\n'));
+  }
+  // 8. PITR restore of the Hetzner server (bench/pitr.ts), on the same data set.
+  if (only === 'pitr' || (only === undefined && canRunHetznerRoot())) {
+    const pt = pitrLines(await pitrSection(plan.migrateMb, plan.dataDir, progress));
+    failed += pt.failed;
+    console.log(['', ...pt.lines, ...(values.markdown ? ['', '---- markdown (pitr) ----', ...pt.md] : [])].join('\n'));
+  } else if (only === undefined) {
+    console.log('\n8. PITR of the Hetzner server: skipped (needs root, debootstrap, unshare, nsenter and psql)');
   }
   console.log(`(bench took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   return failed + (docker?.failed ?? 0) === 0 ? 0 : 1;
