@@ -38,7 +38,7 @@
  *    -d --wait` of the same containers and images; a no-op `pulumi up`.
  *    Target: ≤ 1.3×.
  *
- * 8. Point-in-time recovery of the Hetzner server (bench/pitr.ts): the
+ * 9. Point-in-time recovery of the Hetzner server (bench/pitr.ts): the
  *    migrate bench's data set of --migrate-mb megabytes in the Debian root
  *    its user data sets up (lab/hetzner-root.ts), a full pgBackRest backup
  *    to the lab's object store, writes, a time T, more writes; the time of
@@ -483,13 +483,13 @@ async function main(): Promise<number> {
     failed += bk.failed;
     console.log(['', ...bk.lines, ...(values.markdown ? ['', '---- markdown (backup) ----', ...bk.md] : [])].join('\n'));
   }
-  // 8. PITR restore of the Hetzner server (bench/pitr.ts), on the same data set.
+  // 9. PITR restore of the Hetzner server (bench/pitr.ts), on the same data set.
   if (only === 'pitr' || (only === undefined && canRunHetznerRoot())) {
     const pt = pitrLines(await pitrSection(plan.migrateMb, plan.dataDir, progress));
     failed += pt.failed;
     console.log(['', ...pt.lines, ...(values.markdown ? ['', '---- markdown (pitr) ----', ...pt.md] : [])].join('\n'));
   } else if (only === undefined) {
-    console.log('\n8. PITR of the Hetzner server: skipped (needs root, debootstrap, unshare, nsenter and psql)');
+    console.log('\n9. PITR of the Hetzner server: skipped (needs root, debootstrap, unshare, nsenter and psql)');
   }
   console.log(`(bench took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   return failed + (docker?.failed ?? 0) === 0 ? 0 : 1;

@@ -209,11 +209,11 @@ export function pitrLines(r: PitrBenchReport): { lines: string[]; md: string[]; 
     [`rows after the restore = rows at T (${r.atT})`, r.ok ? '✓' : `✗ FAIL: ${r.restored}`],
   ];
   const head =
-    `8. PITR of the Hetzner server: a ${mb(r.databaseBytes)} MB database (the migrate bench's data set) on Debian's PostgreSQL ${r.serverVersion} in the lab's Debian root, ` +
+    `9. PITR of the Hetzner server: a ${mb(r.databaseBytes)} MB database (the migrate bench's data set) on Debian's PostgreSQL ${r.serverVersion} in the lab's Debian root, ` +
     `pgBackRest ${r.pgbackrestVersion} to versitygw over HTTPS on this machine; load average ${r.load.before.toFixed(1)} before, ${r.load.restore.toFixed(1)} at the restore`;
   return {
     lines: [head, ...rows.map(([k, v]) => `  ${k.replace(/[`*]/g, '').padEnd(100)} ${v.replace(/\*/g, '')}`)],
-    md: [head.replace(/^8\. /, ''), '', '| step | figure |', '|:--|--:|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)],
+    md: [head.replace(/^9\. /, ''), '', '| step | figure |', '|:--|--:|', ...rows.map(([k, v]) => `| ${k} | ${v} |`)],
     failed: r.ok ? 0 : 1,
   };
 }
