@@ -41,8 +41,17 @@
  *    (bench/rotation.ts): time and the admin's peak sessions. Target: inside
  *    the admin's share.
  *
+ * 9. Point-in-time recovery of the Hetzner server (bench/pitr.ts): the
+ *    migrate bench's data set of --migrate-mb megabytes in the Debian root
+ *    its user data sets up (lab/hetzner-root.ts), a full pgBackRest backup
+ *    to the lab's object store, writes, a time T, more writes; the time of
+ *    `postgres-strategies-pitr-restore T` until the server accepts
+ *    connections (pgBackRest restore and recovery apart), and the row counts
+ *    after it against those at T. No target; skipped (with a line saying
+ *    so) where the root cannot run.
+ *
  * Options: --quick (fewer runs, no 1000; engine at 10 and 50 only; migrate 1 run each), --markdown (also print the docs/benchmark.md
- * tables), --only mock|bootstrap|require|engine|migrate|docker|rotation, --data-dir, --migrate-mb. Exit code 1 when a target is missed or the
+ * tables), --only mock|bootstrap|require|engine|migrate|docker|backup|rotation|pitr, --data-dir, --migrate-mb. Exit code 1 when a target is missed or the
  * programs do not declare the same resources; 2 on an error.
  */
 import { cpus, loadavg } from 'node:os';
@@ -58,6 +67,8 @@ import type { MockRunResult } from './mock-run';
 import { LANES, ProgramName } from './programs';
 import { MIGRATE_TARGET, MigrateBenchReport, migrateSection } from './migrate';
 import { backupLines, backupSection } from './backup';
+import { pitrLines, pitrSection } from './pitr';
+import { canRunHetznerRoot } from '../lab/hetzner-root';
 import { RequireReport, requireLines, requireSection } from './require';
 import { markdownTable, max, median, min, num, textTable, times, verdict } from './stats';
 
@@ -68,8 +79,9 @@ const BOOTSTRAP_INSTANCES = 100;
 const USAGE = `Usage: npm run bench -- [options]
   --quick            3 runs for 10 and 100 instances, no 1000, 1 bootstrap run each, 3 require runs
   --markdown         also print the tables as markdown (for docs/benchmark.md)
-  --only <section>   mock, bootstrap, require, engine, migrate, backup, docker or rotation
-  --migrate-mb <n>   size of the migrate bench's source database in MB (default 256; docs/benchmark.md's figure: 1024)
+  --only <section>   mock, bootstrap, require, engine, migrate, backup, docker, rotation or pitr
+  --migrate-mb <n>   size of the migrate bench's source database in MB, also used by backup and pitr
+                     (default 256; docs/benchmark.md's figure: 1024)
   --data-dir <dir>   where the bootstrap servers keep their data (default: /dev/shm when
                      usable, so that disk writeback does not swamp the SQL being measured)
   --help`;
@@ -438,7 +450,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const only = values.only;
-  if (only !== undefined && !['mock', 'bootstrap', 'require', 'engine', 'migrate', 'backup', 'docker', 'rotation'].includes(only)) throw new Error('--only: mock, bootstrap, require, engine, migrate, backup, docker or rotation');
+  if (only !== undefined && !['mock', 'bootstrap', 'require', 'engine', 'migrate', 'backup', 'docker', 'rotation', 'pitr'].includes(only)) throw new Error('--only: mock, bootstrap, require, engine, migrate, backup, docker, rotation or pitr');
   const migrateMb = Number(values['migrate-mb'] ?? 256);
   if (!Number.isInteger(migrateMb) || migrateMb < 1) throw new Error('--migrate-mb: a whole number of megabytes ≥ 1');
   const quick = values.quick ?? false;
@@ -480,6 +492,14 @@ async function main(): Promise<number> {
     const rot = await rotationSection(progress);
     failed += rot.failed;
     console.log(['', ...rot.lines, ...(values.markdown ? ['', '---- markdown (rotation) ----', ...rot.md] : [])].join('\n'));
+  }
+  // 9. PITR restore of the Hetzner server (bench/pitr.ts), on the same data set.
+  if (only === 'pitr' || (only === undefined && canRunHetznerRoot())) {
+    const pt = pitrLines(await pitrSection(plan.migrateMb, plan.dataDir, progress));
+    failed += pt.failed;
+    console.log(['', ...pt.lines, ...(values.markdown ? ['', '---- markdown (pitr) ----', ...pt.md] : [])].join('\n'));
+  } else if (only === undefined) {
+    console.log('\n9. PITR of the Hetzner server: skipped (needs root, debootstrap, unshare, nsenter and psql)');
   }
   console.log(`(bench took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   return failed + (docker?.failed ?? 0) === 0 ? 0 : 1;

@@ -65,8 +65,8 @@ export function startIn(dataDir: string, version: 15 | 17): Promise<LabServer> {
   return startLabServer({ version, tls: false, conf: { max_wal_size: '4GB', fsync: false }, parentDir: dataDir });
 }
 
-/** Fills the source's `app` database to about `mb` megabytes; returns its size and row count. */
-export async function fillSource(source: LabServer, mb: number, progress: (s: string) => void): Promise<{ bytes: number; rows: number }> {
+/** Creates the `app` database (as the server's admin) and fills it to about `mb` megabytes; returns its size and row count. */
+export async function fillSource(source: Pick<LabServer, 'admin'>, mb: number, progress: (s: string) => void): Promise<{ bytes: number; rows: number }> {
   const url = libpqUrl(source.admin('postgres'));
   await psqlOk(url, 'CREATE DATABASE app;');
   const app = libpqUrl(source.admin('app'));
@@ -92,7 +92,7 @@ export async function fillSource(source: LabServer, mb: number, progress: (s: st
          FROM generate_series(${rows + 1}, ${rows + batch}) i;`,
     );
     rows += batch;
-    progress(`  migrate bench: source filled to ${rows} rows`);
+    progress(`  data set: filled to ${rows} rows`);
   }
 }
 

@@ -22,7 +22,8 @@
  * - `postgres-strategies-pitr-restore <time>|latest`: stops the cluster,
  *   moves what is left of the data directory aside (never deletes it),
  *   restores with `--type=time --target=<time> --target-action=promote` and
- *   starts the server.
+ *   starts the server; it waits for the shutdown and the replay as long as
+ *   they take (PGCTLTIMEOUT; pg_ctl's default 60 s failed a 1 GB restore).
  *
  * Settings map from the same values the package's `backup` command reads
  * from the AWS SDK variables (endpoint, region, key, secret): pgBackRest
@@ -202,6 +203,10 @@ umask 077
 : "\${PG_MAJOR:?}" "\${MOUNT_POINT:?}"
 DATA_DIR="$MOUNT_POINT/$PG_MAJOR/main"
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+# pg_ctl waits 60 s by default: a busy server's shutdown checkpoint, or the replay of a day of WAL,
+# takes longer (the 1 GB bench's fast shutdown did), and the stop or start would fail while the
+# server goes on. Wait as long as they take.
+export PGCTLTIMEOUT=86400
 log() { printf 'postgres-strategies-pitr-restore: %s\\n' "$*"; }
 if [ "$#" -ne 1 ]; then
   log "usage: $0 '<time, e.g. 2026-05-01 14:03:00+00>' | latest" >&2
@@ -231,6 +236,7 @@ runuser -u postgres -- pgbackrest --stanza=${PITR_STANZA} --log-level-console=wa
 # Recovery without hot standby: WAL from a time when a setting such as max_connections was higher than
 # now would otherwise pause the replay ("hot standby is not possible because of insufficient parameter
 # settings"); no session is needed before the target is reached and the server promoted.
+log "replaying the archived WAL to $target"
 pg_ctlcluster "$PG_MAJOR" main start -- -o '-c hot_standby=off'
 waited=0
 while [ "$(runuser -u postgres -- psql -X -A -t -d postgres -c 'SELECT pg_catalog.pg_is_in_recovery()' 2>/dev/null || echo t)" != f ]; do

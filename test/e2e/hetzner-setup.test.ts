@@ -1,5 +1,6 @@
 /**
- * The Hetzner user data's setup, executed for real in a Debian 12 root:
+ * The Hetzner user data's setup, executed for real in a Debian 12 root
+ * (lab/hetzner-root.ts, shared with the PITR bench):
  *
  * - a cached debootstrap of bookworm with Debian's postgresql-15 (lab/debian-root.ts;
  *   built once per machine from the mirror apt on this machine uses),
@@ -63,32 +64,25 @@
  * program brings the cluster back to T: exactly the rows written before T,
  * and the server takes writes again.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { X509Certificate, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { Socket, connect } from 'node:net';
 import { checkServerIdentity, connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { parse } from 'yaml';
-import { ensureDebianRoot, DEBIAN_ROOT_CACHE } from '../../lab/debian-root';
-import { ObjectStoreLab, startObjectStore } from '../../lab/object-store';
+import { HETZNER_ROOT_LISTEN, HetznerRootLab, canRunHetznerRoot, hetznerRootCertificates, startHetznerRoot } from '../../lab/hetzner-root';
 import { PITR_RESTORE_SCRIPT_PATH, pitrUnitPath } from '../../src/hetzner/backup';
 import { CertificateFiles, CertificateOptions, makeCertificates } from '../../lab/certs';
 import { planServerCertificates } from '../../src/core/certificates';
 import { psql } from '../../lab/psql';
 import { runOk } from '../../lab/run';
-import { ConnectionDescription, libpqUrl } from '../../src/core/dsn';
-import { renderBootstrapSql } from '../../src/core/render-sql';
-import { scramSha256Verifier, newScramSalt } from '../../src/core/scram';
 import { SslMode } from '../../src/core/tls';
 import { CloudConfigSettings, renderCloudConfig, renderServerConfig } from '../../src/hetzner/cloud-init';
-import { CREATECLUSTER_CONF, CREATECLUSTER_CONF_PATH, postgresPackage } from '../../src/hetzner/debian';
 import { planHetzner } from '../../src/hetzner/plan';
 import { seedInstances } from '../../examples/shared/instances';
-import { credentialsFor } from '../integration/support';
 
-const LISTEN = '127.0.0.2';
+const LISTEN = HETZNER_ROOT_LISTEN;
 /** Whether this process may resize a mounted ext4 (CAP_SYS_RESOURCE, bit 24 of the effective set). */
 const ONLINE_RESIZE = (BigInt(`0x${/^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0'}`) >> 24n) % 2n === 1n;
 const FOREIGN = '127.0.0.3';
@@ -101,39 +95,18 @@ function sh(cmd: string, args: string[], input?: string): { code: number; out: s
   return { code: r.status ?? -1, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
 }
 
-const canRun = process.getuid?.() === 0 && sh('which', ['debootstrap', 'unshare', 'nsenter', 'psql']).code === 0;
+const canRun = canRunHetznerRoot();
 const maybe = canRun ? describe : describe.skip;
 if (!canRun) progress('skipped: needs root, debootstrap, unshare, nsenter and psql');
 
 maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
-  const work = (): string => state.work;
-  const state = {
-    work: '',
-    merged: '',
-    holder: undefined as ReturnType<typeof spawn> | undefined,
-    loop: '',
-    caFile: '',
-    image: '',
-    passwords: {} as Record<string, string>,
-    adminPassword: '',
-    firstRun: '',
-    root: '',
-    userData: '',
-    /** What the user data was rendered from: the tests render later deployments' setupScript from it. */
-    settings: undefined as unknown as CloudConfigSettings,
-    certs: undefined as unknown as CertificateFiles,
-    store: undefined as ObjectStoreLab | undefined,
-  };
-  /** Runs a command in the root (mount namespace of the holder, chroot). */
-  const inRoot = (args: string[], input?: string): { code: number; out: string } =>
-    sh('nsenter', ['-t', String(state.holder!.pid), '-m', 'chroot', state.merged, ...args], input);
+  /** The root (lab/hetzner-root.ts): started by beforeAll, stopped by afterAll. */
+  let lab: HetznerRootLab | undefined;
+  const state = (): HetznerRootLab => lab!;
+  const inRoot = (args: string[], input?: string): { code: number; out: string } => state().inRoot(args, input);
   /** What an operator does after a deployment: `pulumi stack output --show-secrets setupScript | ssh root@<server> sh`. */
   const applySetupScript = (script: string): { code: number; out: string } => inRoot(['sh'], script);
-  /** A path inside the root as the namespace sees it (the overlay is not mounted outside it). */
-  const rootPath = (path: string): string => join('/proc', String(state.holder!.pid), 'root', state.merged, path);
-  const inNs = async (args: string[]): Promise<void> => {
-    await runOk('nsenter', ['-t', String(state.holder!.pid), '-m', ...args]);
-  };
+  const rootPath = (path: string): string => state().rootPath(path);
   const plan = planHetzner({
     serverType: 'cx23',
     serverName: 'db-e2e',
@@ -141,84 +114,24 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
     namePrefix: 'vw_',
     pgConfig: { max_connections: 60, log_connections: true },
   });
-
-  const url = (user: string, password: string, database: string, sslmode = SslMode.VerifyFull, caFile = state.caFile): string => {
-    const c: ConnectionDescription = { hosts: [{ host: LISTEN, port: 5432 }], database, user, password, tls: { sslmode, sslrootcert: caFile }, connectTimeoutSeconds: 5, applicationName: 'hetzner-e2e' };
-    if (sslmode === SslMode.Disable) c.tls = { sslmode };
-    return libpqUrl(c);
-  };
+  const url = (user: string, password: string, database: string, sslmode = SslMode.VerifyFull, caFile?: string): string => state().url(user, password, database, sslmode, caFile);
 
   beforeAll(async () => {
     const started = Date.now();
-    // pgbackrest in the root: what the setup installs for `pitr` (its apt-get install then finds it installed).
-    const root = await ensureDebianRoot({ packages: [postgresPackage(plan.postgresMajor), 'pgbackrest'], preseedFiles: { [CREATECLUSTER_CONF_PATH]: CREATECLUSTER_CONF }, log: progress });
-    state.store = await startObjectStore({ buckets: ['pitr'] });
-    const busy = sh('ss', ['-Hltn', 'sport = :5432']).out.split('\n').filter((l) => /(\*|0\.0\.0\.0|\[::\]|127\.0\.0\.2):5432/.test(l));
-    if (busy.length > 0) throw new Error(`port 5432 on ${LISTEN} is taken: ${busy.join('; ')}`);
-    state.root = root;
-    state.work = mkdtempSync(join(DEBIAN_ROOT_CACHE, 'run-'));
-
-    // The volume: an ext4 image on a loop device (Hetzner formats the volume; so do we).
-    const image = join(work(), 'volume.img');
-    state.image = image;
-    const loop = sh('sh', ['-c', `truncate -s 256M '${image}' && mkfs.ext4 -q -F '${image}' && losetup --find --show '${image}'`]);
-    state.loop = loop.code === 0 ? loop.out.trim() : '';
-    progress(state.loop ? `volume: ext4 image on ${state.loop}` : `volume: no loop device here (${loop.out.trim()}), using a directory`);
-
-    state.certs = await certificates();
-    state.caFile = caFileOf(state.certs, 'ca.pem');
-
+    // PITR against the lab's object store: pgBackRest's repository in s3://pitr/db-e2e.
+    lab = await startHetznerRoot({ plan, backup: { keep: 2, maxAgeDays: 7 }, pitr: { bucket: 'pitr', prefix: 'db-e2e' }, log: progress });
     // Logins: passwords stay here; the user data gets verifiers only.
-    state.adminPassword = randomBytes(18).toString('base64url');
-    const credentials = credentialsFor(plan.server.instances, () => randomBytes(18).toString('base64url'));
-    state.passwords = credentials.passwords;
-    state.settings = {
-      // The server's config as the plan renders it, with the loopback stand-ins for the private IP and subnet.
-      config: renderServerConfig({ postgresMajor: plan.postgresMajor, listenAddresses: [LISTEN], admittedCidrs: ['127.0.0.1/32'], pgConfig: plan.pgConfig }),
-      volumeDevice: state.loop,
-      adminUser: plan.adminUser,
-      adminVerifier: scramSha256Verifier(state.adminPassword, newScramSalt()),
-      serverCertPem: state.certs.serverCertPem,
-      serverKeyPem: state.certs.serverKeyPem,
-      caCertPem: state.certs.caCertPem,
-      // The server renews its own certificate (HetznerPostgres' default): the CA key, 825 days from 30 days before.
-      caKeyPem: state.certs.caKeyPem,
-      certificateValidityDays: 825,
-      certificateRenewBeforeDays: 30,
-      bootstrapSql: renderBootstrapSql(plan.server.instances, { verifiers: credentials.verifiers }),
-      backup: { keep: 2, maxAgeDays: 7 },
-      // pgBackRest verifies the store's certificate by DNS name: localhost (the lab certificate names it).
-      pitr: {
-        endpoint: `https://localhost:${state.store.port}`,
-        location: 's3://pitr/db-e2e',
-        accessKeyId: state.store.accessKeyId,
-        secretAccessKey: state.store.secretAccessKey,
-        encryptionKey: randomBytes(32).toString('base64'),
-        caPem: state.store.certificates.caCertPem,
-      },
-    };
-    const rendered = renderCloudConfig(state.settings);
-    expect(rendered.userData).not.toContain(state.adminPassword);
-    for (const p of Object.values(state.passwords)) expect(rendered.userData).not.toContain(p);
-
-    state.userData = rendered.userData;
-    state.firstRun = await bootServer('first');
+    expect(lab.userData).not.toContain(lab.adminPassword);
+    for (const p of Object.values(lab.passwords)) expect(lab.userData).not.toContain(p);
     progress(`setup finished in ${Math.round((Date.now() - started) / 1000)} s`);
   }, 540_000);
 
   /** Certificates from the plan (SANs: the "private IP" 127.0.0.2 and the server name), as @pulumi/tls makes them. */
-  const certificates = (options: CertificateOptions = {}): Promise<CertificateFiles> => {
-    const certPlan = planHetzner({ serverType: 'cx23', serverName: 'db-e2e', privateIp: '10.0.1.10' }).certificates;
-    return makeCertificates({ ...certPlan, server: { ...certPlan.server, ipAddresses: [LISTEN] } }, options);
-  };
+  const certificates = (options: CertificateOptions = {}): Promise<CertificateFiles> => hetznerRootCertificates(plan, options);
   /** A client's sslrootcert file holding a CA. */
-  const caFileOf = (certs: CertificateFiles, name: string): string => {
-    const file = join(work(), name);
-    writeFileSync(file, certs.caCertPem);
-    return file;
-  };
+  const caFileOf = (certs: CertificateFiles, name: string): string => state().clientFile(name, certs.caCertPem);
   /** The setup payload of a later deployment: the same settings with these changes. */
-  const setupScriptWith = (changes: Partial<CloudConfigSettings>): string => renderCloudConfig({ ...state.settings, ...changes }).setupScript;
+  const setupScriptWith = (changes: Partial<CloudConfigSettings>): string => renderCloudConfig({ ...state().settings, ...changes }).setupScript;
   /** The payload of a deployment that renewed the certificate (or the CA with it). */
   const withCertificates = (certs: CertificateFiles): Partial<CloudConfigSettings> => ({ serverCertPem: certs.serverCertPem, serverKeyPem: certs.serverKeyPem, caCertPem: certs.caCertPem });
   /** SHA-256 fingerprint of the certificate the server presents (PostgreSQL's SSLRequest, then a TLS handshake that does not verify). */
@@ -242,77 +155,25 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
     });
   const fingerprintOf = (pem: string): string => new X509Certificate(pem).fingerprint256;
   const startTime = async (): Promise<string> => {
-    const r = await psql(url(plan.adminUser, state.adminPassword, 'postgres'), 'SELECT pg_postmaster_start_time();');
+    const r = await psql(url(plan.adminUser, state().adminPassword, 'postgres'), 'SELECT pg_postmaster_start_time();');
     expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: '' });
     return r.stdout.trim();
   };
 
-  /**
-   * A fresh "server": a new namespace and overlay of the clean root (its own
-   * upper layer under <work>/<label>), the document's write_files, then its
-   * runcmd. Returns what runcmd printed.
-   */
-  const bootServer = async (label: string): Promise<string> => {
-    const dir = join(work(), label);
-    state.merged = join(dir, 'merged');
-    for (const d of ['upper', 'work', 'merged']) mkdirSync(join(dir, d), { recursive: true });
-    // The namespace holder, then the overlay root with /proc and /dev.
-    state.holder = spawn('unshare', ['-m', '--propagation', 'private', 'sleep', 'infinity'], { stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 200));
-    await inNs(['mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=${state.root},upperdir=${join(dir, 'upper')},workdir=${join(dir, 'work')}`, state.merged]);
-    await inNs(['mount', '-t', 'proc', 'proc', join(state.merged, 'proc')]);
-    await inNs(['mount', '--rbind', '/dev', join(state.merged, 'dev')]);
-    // cloud-init's write_files, by Debian's cloud-init itself (it decodes the gz+b64 files), into the root.
-    const doc = parse(state.userData) as { write_files: Array<{ path: string }>; runcmd: string[][] };
-    const files = doc.write_files.map((f) => ({ ...f, path: rootPath(f.path) }));
-    await runOk('/usr/bin/python3', ['-c', 'import json, sys\nfrom cloudinit.config.cc_write_files import write_files\nwrite_files("write_files", json.load(sys.stdin), "root:root")'], { input: JSON.stringify(files) });
-    // cloud-init's runcmd.
-    progress(`${label} server: running runcmd: ${doc.runcmd.map((c) => c.join(' ')).join('; ')}`);
-    const outputs: string[] = [];
-    for (const cmd of doc.runcmd) {
-      const r = inRoot(cmd);
-      outputs.push(r.out);
-      if (r.code !== 0) throw new Error(`runcmd ${cmd.join(' ')} exited ${r.code}:\n${r.out}`);
-    }
-    progress(inRoot(['pg_lsclusters']).out.trim());
-    return outputs.join('\n');
-  };
-
-  /** Stops the server and ends its namespace (which unmounts the volume and the root). */
-  const stopServer = async (): Promise<void> => {
-    if (state.holder?.pid) {
-      inRoot(['pg_ctlcluster', String(plan.postgresMajor), 'main', 'stop', '-m', 'fast']);
-      // A server left behind (a failed stop) would keep the namespace: stop it by its pid file.
-      const pidFile = rootPath('var/lib/postgresql/15/main/postmaster.pid');
-      if (existsSync(pidFile)) {
-        const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-        if (pid > 0) sh('kill', ['-INT', String(pid)]);
-        progress(`warning: the server (pid ${pid}) was still running after pg_ctlcluster stop`);
-      }
-      const exited = new Promise((resolve) => state.holder!.once('exit', resolve));
-      state.holder.kill('SIGKILL');
-      await exited;
-      state.holder = undefined;
-    }
-  };
+  const stopServer = (): Promise<void> => state().stopServer();
 
   afterAll(async () => {
-    await stopServer();
-    if (state.loop) {
-      for (let i = 0; i < 10 && sh('losetup', ['-d', state.loop]).code !== 0; i++) spawnSync('sleep', ['0.5']);
-    }
-    if (state.work && existsSync(state.work)) rmSync(state.work, { recursive: true, force: true });
-    await state.store?.stop();
+    await lab?.stop();
     progress('cleaned up');
   }, 60_000);
 
   test('the first run creates the cluster on the volume, the admin role and the instances', () => {
-    expect(state.firstRun).toMatch(/changed: created cluster 15\/main in \/var\/lib\/postgresql\/15\/main/);
-    expect(state.firstRun).toMatch(/changed: created role pgadmin/);
-    expect(state.firstRun).toMatch(/changed: created role vw_blog/);
-    if (state.loop) {
-      expect(state.firstRun).toMatch(/changed: mounted .* at \/var\/lib\/postgresql/);
-      expect(inRoot(['findmnt', '-n', '-o', 'SOURCE', '/var/lib/postgresql']).out.trim()).toBe(state.loop);
+    expect(state().firstRun).toMatch(/changed: created cluster 15\/main in \/var\/lib\/postgresql\/15\/main/);
+    expect(state().firstRun).toMatch(/changed: created role pgadmin/);
+    expect(state().firstRun).toMatch(/changed: created role vw_blog/);
+    if (state().loop) {
+      expect(state().firstRun).toMatch(/changed: mounted .* at \/var\/lib\/postgresql/);
+      expect(inRoot(['findmnt', '-n', '-o', 'SOURCE', '/var/lib/postgresql']).out.trim()).toBe(state().loop);
     }
     expect(inRoot(['test', '-f', '/var/lib/postgresql/15/main/PG_VERSION']).code).toBe(0);
     expect(inRoot(['sh', '-c', 'stat -c %a:%U /etc/postgresql/15/main/server.key']).out.trim()).toBe('600:postgres');
@@ -320,20 +181,20 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
 
   test('every seed instance connects with its URL over verify-full and sees only its own database', async () => {
     for (const inst of plan.server.instances) {
-      const u = url(inst.login.name, state.passwords[inst.login.name]!, inst.database);
+      const u = url(inst.login.name, state().passwords[inst.login.name]!, inst.database);
       const r = await psql(u, 'SELECT current_user, current_database(), ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid();');
       expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: '' });
       expect(r.stdout.trim()).toBe(`${inst.login.name}|${inst.database}|t|${r.stdout.trim().split('|')[3]}`);
       expect(r.stdout).toMatch(/\|TLSv1\.[23]$/m);
       const other = plan.server.instances.find((o) => o !== inst)!;
-      const denied = await psql(url(inst.login.name, state.passwords[inst.login.name]!, other.database), 'SELECT 1');
+      const denied = await psql(url(inst.login.name, state().passwords[inst.login.name]!, other.database), 'SELECT 1');
       expect(denied.stderr).toMatch(/permission denied for database|not have CONNECT privilege/);
     }
     progress('3 instances connected with verify-full');
   });
 
   test('the admin logs in with verify-full, is not a superuser, and its password is stored as a SCRAM verifier only', async () => {
-    const r = await psql(url(plan.adminUser, state.adminPassword, 'postgres'), 'SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user;');
+    const r = await psql(url(plan.adminUser, state().adminPassword, 'postgres'), 'SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = current_user;');
     expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: '' });
     expect(r.stdout.trim()).toBe('f|t|t');
     // The server's settings, read as postgres (a non-superuser may not see the ssl ones).
@@ -345,7 +206,7 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
 
   test('a plain (non-TLS) connection is refused', async () => {
     const inst = plan.server.instances[0]!;
-    const r = await psql(url(inst.login.name, state.passwords[inst.login.name]!, inst.database, SslMode.Disable), 'SELECT 1');
+    const r = await psql(url(inst.login.name, state().passwords[inst.login.name]!, inst.database, SslMode.Disable), 'SELECT 1');
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/pg_hba\.conf rejects connection for host "127\.0\.0\.1".*no encryption/);
   });
@@ -357,10 +218,10 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
         host: LISTEN,
         port: 5432,
         user: inst.login.name,
-        password: state.passwords[inst.login.name]!,
+        password: state().passwords[inst.login.name]!,
         database: inst.database,
         // verify-full as in libpq: the CA, and the host name (127.0.0.2) against the certificate's IP SAN.
-        ssl: { ca: readFileSync(state.caFile, 'utf8'), rejectUnauthorized: true, checkServerIdentity: (_host, cert) => checkServerIdentity(LISTEN, cert) },
+        ssl: { ca: readFileSync(state().caFile, 'utf8'), rejectUnauthorized: true, checkServerIdentity: (_host, cert) => checkServerIdentity(LISTEN, cert) },
         connectionTimeoutMillis: 5000,
         // libpq has no source-address option; node's socket has.
         stream: () => {
@@ -387,7 +248,7 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
 
   test('a second run of the setup changes nothing: 0 changes, no restart, same catalog', async () => {
     const snapshot = async (): Promise<string> => {
-      const r = await psql(url(plan.adminUser, state.adminPassword, 'postgres'),
+      const r = await psql(url(plan.adminUser, state().adminPassword, 'postgres'),
         "SELECT pg_postmaster_start_time(); SELECT string_agg(rolname || ':' || rolconnlimit || ':' || rolcanlogin || ':' || rolcreatedb, ',' ORDER BY rolname) FROM pg_roles WHERE rolname !~ '^pg_'; SELECT string_agg(datname || ':' || pg_get_userbyid(datdba) || ':' || coalesce(datacl::text, ''), ',' ORDER BY datname) FROM pg_database;");
       expect({ code: r.code, err: r.stderr }).toEqual({ code: 0, err: '' });
       return r.stdout;
@@ -450,14 +311,14 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
   });
 
   test('certificate renewal through setupScript: an expired certificate is refused; the renewed one is served after a reload; a new CA\'s stops verifying against the old CA', async () => {
-    const admin = (caFile = state.caFile): string => url(plan.adminUser, state.adminPassword, 'postgres', SslMode.VerifyFull, caFile);
+    const admin = (caFile = state().caFile): string => url(plan.adminUser, state().adminPassword, 'postgres', SslMode.VerifyFull, caFile);
     // A server that does not renew its own certificate (renewCertificateOnServer: false): only deployments renew it.
-    const setupScriptWith = (changes: Partial<CloudConfigSettings>): string => renderCloudConfig({ ...state.settings, caKeyPem: undefined, ...changes }).setupScript;
+    const setupScriptWith = (changes: Partial<CloudConfigSettings>): string => renderCloudConfig({ ...state().settings, caKeyPem: undefined, ...changes }).setupScript;
     const started = await startTime();
-    expect(await servedFingerprint()).toBe(fingerprintOf(state.certs.serverCertPem));
+    expect(await servedFingerprint()).toBe(fingerprintOf(state().certs.serverCertPem));
 
     // Day 826 without a renewal on the server: the certificate it holds has expired, and verify-full refuses it.
-    const expired = await certificates({ ca: state.certs, notBefore: new Date(Date.now() - 2 * 86400_000), notAfter: new Date(Date.now() - 86400_000) });
+    const expired = await certificates({ ca: state().certs, notBefore: new Date(Date.now() - 2 * 86400_000), notAfter: new Date(Date.now() - 86400_000) });
     const dayAfter = applySetupScript(setupScriptWith(withCertificates(expired)));
     expect({ code: dayAfter.code }).toEqual({ code: 0 });
     expect(await servedFingerprint()).toBe(fingerprintOf(expired.serverCertPem));
@@ -466,7 +327,7 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
     expect(refused.stderr).toMatch(/certificate verify failed/);
 
     // `pulumi up` re-issued it (new key, same CA); setupScript brings it: installed, and a reload (no restart) serves it.
-    const renewed = await certificates({ ca: state.certs });
+    const renewed = await certificates({ ca: state().certs });
     const renewal = applySetupScript(setupScriptWith(withCertificates(renewed)));
     expect({ code: renewal.code }).toEqual({ code: 0 });
     expect(renewal.out).toMatch(/changed: installed \/etc\/postgresql\/15\/main\/server\.crt/);
@@ -491,25 +352,25 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
     expect({ code: newCa.code, err: newCa.stderr }).toEqual({ code: 0, err: '' });
 
     // Back to the first CA for the tests that follow (and the user data the last test boots from), renewing again.
-    expect(applySetupScript(renderCloudConfig({ ...state.settings, ...withCertificates(state.certs) }).setupScript).code).toBe(0);
-    expect(await servedFingerprint()).toBe(fingerprintOf(state.certs.serverCertPem));
+    expect(applySetupScript(renderCloudConfig({ ...state().settings, ...withCertificates(state().certs) }).setupScript).code).toBe(0);
+    expect(await servedFingerprint()).toBe(fingerprintOf(state().certs.serverCertPem));
     expect(await startTime()).toBe(started);
     progress('certificate renewal: expired refused, renewed served after a reload, old CA refused for a new CA');
   });
 
   test('the server renews its own certificate past the renewal window (timer and setup), from the CA key it holds: same key and names, 825 days, verify-full, no restart', async () => {
-    const admin = url(plan.adminUser, state.adminPassword, 'postgres');
+    const admin = url(plan.adminUser, state().adminPassword, 'postgres');
     const started = await startTime();
     const served = (): string => inRoot(['cat', '/etc/postgresql/15/main/server.crt']).out;
     const renewTimer = (): { code: number; out: string } => inRoot(['/usr/local/sbin/postgres-strategies-setup', '--renew-certificate']);
     /** What the server holds on a day its clock has passed the window: a certificate (of our CA and key) valid until `notAfter`. */
     const holding = async (notAfter: Date): Promise<CertificateFiles> => {
-      const old = await certificates({ ca: state.certs, notBefore: new Date(notAfter.getTime() - 825 * 86400_000), notAfter });
+      const old = await certificates({ ca: state().certs, notBefore: new Date(notAfter.getTime() - 825 * 86400_000), notAfter });
       // The certificate Pulumi issued, with its key, as the last setupScript of a server that did not renew (CERT_RENEW=0) left it.
-      expect(applySetupScript(renderCloudConfig({ ...state.settings, caKeyPem: undefined, ...withCertificates(old) }).setupScript).code).toBe(0);
+      expect(applySetupScript(renderCloudConfig({ ...state().settings, caKeyPem: undefined, ...withCertificates(old) }).setupScript).code).toBe(0);
       expect(await servedFingerprint()).toBe(fingerprintOf(old.serverCertPem));
       // The renewal settings back (what the user data of a renewing server holds), without renewing yet.
-      writeFileSync(rootPath('etc/postgres-strategies/setup.conf'), renderCloudConfig(state.settings).files.find((f) => f.path.endsWith('setup.conf'))!.content);
+      writeFileSync(rootPath('etc/postgres-strategies/setup.conf'), renderCloudConfig(state().settings).files.find((f) => f.path.endsWith('setup.conf'))!.content);
       return old;
     };
     const expectRenewedFrom = async (old: CertificateFiles): Promise<void> => {
@@ -520,7 +381,7 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
       // Same key, subject and names; signed by our CA; 825 days from now.
       expect(now.publicKey.export({ type: 'spki', format: 'pem' })).toBe(was.publicKey.export({ type: 'spki', format: 'pem' }));
       expect([now.subject, now.subjectAltName]).toEqual([was.subject, was.subjectAltName]);
-      expect(now.verify(new X509Certificate(state.certs.caCertPem).publicKey)).toBe(true);
+      expect(now.verify(new X509Certificate(state().certs.caCertPem).publicKey)).toBe(true);
       expect(Math.round((Date.parse(now.validTo) - Date.now()) / 86400_000)).toBe(825);
       expect(now.keyUsage).toEqual(['1.3.6.1.5.5.7.3.1']);
       const verified = await psql(admin, 'SELECT 1');
@@ -554,7 +415,7 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
     await expectRenewedFrom(day826);
 
     // A setupScript that brings the older certificate Pulumi issued (inside the window) installs it and renews it at once.
-    const pulumis = await certificates({ ca: state.certs, notBefore: new Date(Date.now() - 800 * 86400_000), notAfter: new Date(Date.now() + 25 * 86400_000) });
+    const pulumis = await certificates({ ca: state().certs, notBefore: new Date(Date.now() - 800 * 86400_000), notAfter: new Date(Date.now() + 25 * 86400_000) });
     const setup = applySetupScript(setupScriptWith(withCertificates(pulumis)));
     expect({ code: setup.code }).toEqual({ code: 0 });
     expect(setup.out).toMatch(/changed: installed \/etc\/postgresql\/15\/main\/server\.crt[\s\S]*changed: renewed the server certificate from the CA/);
@@ -562,7 +423,7 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
 
     // A CA in its last days cannot sign a certificate that outlives it: the run fails and says what to do.
     const dyingCa = await makeCertificates({ ...planServerCertificates({ dnsNames: ['db-e2e'], ipAddresses: [LISTEN], caValidityDays: 20, serverValidityDays: 10 }) });
-    expect(applySetupScript(renderCloudConfig({ ...state.settings, ...withCertificates(dyingCa), caKeyPem: dyingCa.caKeyPem }).setupScript).code).toBe(1);
+    expect(applySetupScript(renderCloudConfig({ ...state().settings, ...withCertificates(dyingCa), caKeyPem: dyingCa.caKeyPem }).setupScript).code).toBe(1);
     const dying = renewTimer();
     expect(dying.code).toBe(1);
     // 20 days from the CA's issue, counted in whole days by the server's clock (19 or 20 by when it runs).
@@ -572,26 +433,26 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
     expect(Number(said![1])).toBeLessThanOrEqual(20);
 
     // Back to the first CA and its certificate for the tests that follow.
-    expect(applySetupScript(setupScriptWith(withCertificates(state.certs))).code).toBe(0);
-    expect(await servedFingerprint()).toBe(fingerprintOf(state.certs.serverCertPem));
+    expect(applySetupScript(setupScriptWith(withCertificates(state().certs))).code).toBe(0);
+    expect(await servedFingerprint()).toBe(fingerprintOf(state().certs.serverCertPem));
     progress('the server renewed its own certificate at day 816 (timer), day 826 (expired) and after an older setupScript');
   });
 
   test('volumeSize growth: the setup grows the filesystem to the larger volume (online where the kernel allows it); df shows it and the data stays', async () => {
-    if (!state.loop) return progress('skipped: no loop device (the volume is a directory)');
+    if (!state().loop) return progress('skipped: no loop device (the volume is a directory)');
     const blog = plan.server.instances[0]!;
-    const blogUrl = url(blog.login.name, state.passwords[blog.login.name]!, blog.database);
+    const blogUrl = url(blog.login.name, state().passwords[blog.login.name]!, blog.database);
     const write = await psql(blogUrl, 'CREATE TABLE grown (x int); INSERT INTO grown SELECT generate_series(1, 1000);');
     expect({ code: write.code, err: write.stderr }).toEqual({ code: 0, err: '' });
     const size = (): number => Number(inRoot(['df', '--output=size', '-B1M', '/var/lib/postgresql']).out.trim().split('\n').pop());
     const before = size();
     expect(before).toBeLessThan(256);
     // Hetzner grows the volume (volumeSize 20 → 40 does the same to its block device).
-    await runOk('truncate', ['-s', '512M', state.image]);
-    await runOk('losetup', ['-c', state.loop]);
+    await runOk('truncate', ['-s', '512M', state().image]);
+    await runOk('losetup', ['-c', state().loop]);
     const started = await startTime();
     const run = applySetupScript(setupScriptWith({}));
-    const grew = new RegExp(`changed: grew the filesystem on ${state.loop} from \\d+ MiB to 512 MiB \\((online|offline: PostgreSQL was not running)\\)`);
+    const grew = new RegExp(`changed: grew the filesystem on ${state().loop} from \\d+ MiB to 512 MiB \\((online|offline: PostgreSQL was not running)\\)`);
     if (ONLINE_RESIZE) {
       // A server's root: resize2fs grows the mounted filesystem, and PostgreSQL keeps running.
       expect({ code: run.code, grew: grew.exec(run.out)?.[1] }).toEqual({ code: 0, grew: 'online' });
@@ -601,7 +462,7 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
       // says so and how to go on; with PostgreSQL stopped, the next run grows it unmounted.
       expect(run.code).toBe(1);
       expect(run.out).toMatch(/resize2fs: Permission denied to resize filesystem/);
-      expect(run.out).toMatch(new RegExp(`could not grow the filesystem on ${state.loop} online \\(from \\d+ MiB to 512 MiB\\)`));
+      expect(run.out).toMatch(new RegExp(`could not grow the filesystem on ${state().loop} online \\(from \\d+ MiB to 512 MiB\\)`));
       expect(run.out).toMatch(/stop PostgreSQL \(pg_ctlcluster 15 main stop\) and run this setup again/);
       expect(inRoot(['pg_ctlcluster', '15', 'main', 'stop']).code).toBe(0);
       const offline = applySetupScript(setupScriptWith({}));
@@ -642,7 +503,7 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
 
   test('a setup for another PostgreSQL major refuses to leave the volume\'s cluster for an empty one', async () => {
     const blog = plan.server.instances[0]!;
-    const blogUrl = url(blog.login.name, state.passwords[blog.login.name]!, blog.database);
+    const blogUrl = url(blog.login.name, state().passwords[blog.login.name]!, blog.database);
     // A debian-13 user data (PostgreSQL 17) reaching this volume, as a replaced server's would.
     const major17 = setupScriptWith({ config: renderServerConfig({ postgresMajor: 17, listenAddresses: [LISTEN], admittedCidrs: ['127.0.0.1/32'], pgConfig: plan.pgConfig }) });
     const refused = applySetupScript(major17);
@@ -659,26 +520,26 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
 
   test('a new server on the same volume (re-provisioning) adopts the cluster: data, roles and passwords survive', async () => {
     const blog = plan.server.instances[0]!;
-    const blogUrl = url(blog.login.name, state.passwords[blog.login.name]!, blog.database);
+    const blogUrl = url(blog.login.name, state().passwords[blog.login.name]!, blog.database);
     const write = await psql(blogUrl, 'CREATE TABLE survives (x int); INSERT INTO survives VALUES (42);');
     expect({ code: write.code, err: write.stderr }).toEqual({ code: 0, err: '' });
     await stopServer();
-    const second = await bootServer('second');
+    const second = await state().bootServer('second');
     expect(second).toMatch(/changed: adopted the cluster in \/var\/lib\/postgresql\/15\/main/);
     expect(second).not.toMatch(/created cluster|created role/);
     const read = await psql(blogUrl, 'SELECT x FROM survives;');
     expect({ code: read.code, out: read.stdout.trim(), err: read.stderr }).toEqual({ code: 0, out: '42', err: '' });
-    const admin = await psql(url(plan.adminUser, state.adminPassword, 'postgres'), 'SELECT 1');
+    const admin = await psql(url(plan.adminUser, state().adminPassword, 'postgres'), 'SELECT 1');
     expect(admin.code).toBe(0);
     progress('second server adopted the cluster on the volume');
   });
 
   test('PITR with pgBackRest: write, note T, write more, lose the data directory, restore to T: exactly the rows at T', async () => {
-    expect(state.firstRun).toMatch(/changed: installed \/etc\/pgbackrest\.conf/);
-    expect(state.firstRun).toMatch(/changed: created pgBackRest stanza main/);
-    expect(state.firstRun).toMatch(/changed: took the first full backup \(pgBackRest\)/);
+    expect(state().firstRun).toMatch(/changed: installed \/etc\/pgbackrest\.conf/);
+    expect(state().firstRun).toMatch(/changed: created pgBackRest stanza main/);
+    expect(state().firstRun).toMatch(/changed: took the first full backup \(pgBackRest\)/);
     const blog = plan.server.instances[0]!;
-    const blogUrl = url(blog.login.name, state.passwords[blog.login.name]!, blog.database);
+    const blogUrl = url(blog.login.name, state().passwords[blog.login.name]!, blog.database);
     const asPostgres = (sql: string): string => {
       const r = inRoot(['runuser', '-u', 'postgres', '--', 'psql', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', sql]);
       expect({ code: r.code, out: r.out }).toMatchObject({ code: 0 });
@@ -704,7 +565,7 @@ maybe('Hetzner cloud-init setup in a Debian 12 root', () => {
     expect(info).toMatch(/full backup: /);
     expect(info).toMatch(/diff backup: /);
     // The repository is in the bucket (encrypted by pgBackRest).
-    const stored = (await state.store!.getObject('pitr', 'db-e2e/backup/main/backup.info')).toString('latin1');
+    const stored = (await state().store!.getObject('pitr', 'db-e2e/backup/main/backup.info')).toString('latin1');
     expect(stored).not.toMatch(/backup-label/);
 
     // The data directory is lost.
