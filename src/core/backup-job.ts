@@ -31,6 +31,7 @@ import {
 } from './backup';
 import { check } from './errors';
 import { shellQuote } from './shell';
+import { systemdTimer } from './systemd';
 
 /** One database the job backs up. */
 export interface BackupJobInstance {
@@ -219,6 +220,6 @@ export function renderBackupSystemd(
     ...p.instances.map((inst) => `ExecStart=${instanceBackupCommand(p, backupUrlEnv(inst.name), cli)}`),
     '',
   ].join('\n');
-  const timer = ['[Unit]', 'Description=postgres-strategies: daily off-site backup', '', '[Timer]', `OnCalendar=${onCalendar}`, 'RandomizedDelaySec=30min', 'Persistent=true', '', '[Install]', 'WantedBy=timers.target', ''].join('\n');
+  const timer = systemdTimer('postgres-strategies: daily off-site backup', onCalendar, '30min');
   return { service, timer, environmentFile: `# postgres-strategies: secrets of the off-site backup (mode 0600)\n${envLines.join('\n')}\n` };
 }

@@ -31,6 +31,7 @@
  */
 import { MIN_RETENTION_DAYS, checkOnCalendar, planBackupDestination } from '../core/backup';
 import { check, checkInteger } from '../core/errors';
+import { systemdTimer } from '../core/systemd';
 
 /** Where pgBackRest's settings are installed (Debian's default path). */
 export const PGBACKREST_CONF_PATH = '/etc/pgbackrest.conf';
@@ -170,17 +171,7 @@ ExecStart=/usr/bin/pgbackrest --stanza=${PITR_STANZA} --type=${kind} backup
 Nice=10
 IOSchedulingClass=idle
 `,
-    timer: `[Unit]
-Description=postgres-strategies: pgBackRest ${kind} backup
-
-[Timer]
-OnCalendar=${onCalendar}
-RandomizedDelaySec=15min
-Persistent=true
-
-[Install]
-WantedBy=timers.target
-`,
+    timer: systemdTimer(`postgres-strategies: pgBackRest ${kind} backup`, onCalendar, '15min'),
   };
 }
 

@@ -37,6 +37,7 @@
  */
 
 import { shellQuote } from '../core/shell';
+import { systemdTimer } from '../core/systemd';
 
 /** Where the settings and the files to install are written. */
 export const SETUP_DIR = '/etc/postgres-strategies';
@@ -534,29 +535,9 @@ ExecStart=${SETUP_SCRIPT_PATH} --renew-certificate
 `;
 
 /** The systemd timer of the certificate renewal: daily, and at boot for the days the server was off. */
-export const RENEW_TIMER = `[Unit]
-Description=postgres-strategies: daily check of the server certificate
-
-[Timer]
-OnCalendar=daily
-RandomizedDelaySec=1h
-Persistent=true
-
-[Install]
-WantedBy=timers.target
-`;
+export const RENEW_TIMER = systemdTimer('postgres-strategies: daily check of the server certificate', 'daily', '1h');
 
 /** The systemd timer of the backup. @param onCalendar systemd `OnCalendar` value */
 export function backupTimer(onCalendar: string): string {
-  return `[Unit]
-Description=postgres-strategies: nightly pg_dump
-
-[Timer]
-OnCalendar=${onCalendar}
-RandomizedDelaySec=30min
-Persistent=true
-
-[Install]
-WantedBy=timers.target
-`;
+  return systemdTimer('postgres-strategies: nightly pg_dump', onCalendar, '30min');
 }
