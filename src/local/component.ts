@@ -292,8 +292,11 @@ export class LocalPostgres extends pulumi.ComponentResource {
     this.caPem = certs?.caCertPem;
 
     // 4. Images, network, volume.
-    const postgresImage = new docker.RemoteImage(`${name}-postgres-image`, { name: plan.postgres.image, keepLocally: true }, parent);
-    const kratosImage = plan.kratos ? new docker.RemoteImage(`${name}-kratos-image`, { name: plan.kratos.image, keepLocally: true }, parent) : undefined;
+    //    The images wait for the guard: under `up --skip-preview` a refused change (another major, a
+    //    missing image) then fails before an image is replaced, and the state keeps the old one.
+    const afterGuard = { ...parent, dependsOn: [dataGuard] };
+    const postgresImage = new docker.RemoteImage(`${name}-postgres-image`, { name: plan.postgres.image, keepLocally: true }, afterGuard);
+    const kratosImage = plan.kratos ? new docker.RemoteImage(`${name}-kratos-image`, { name: plan.kratos.image, keepLocally: true }, afterGuard) : undefined;
     // Nothing is made before the images are here (a missing image then changes nothing).
     const imagesFirst = { ...parent, dependsOn: kratosImage ? [postgresImage, kratosImage] : [postgresImage] };
     this.network = new docker.Network(`${name}-network`, { name: names.network, driver: 'bridge' }, imagesFirst);
