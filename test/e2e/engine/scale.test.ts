@@ -62,7 +62,8 @@ async function sampled(stack: ExampleStack, label: string, args: string[], env: 
   const { peak, samples } = await sampler.stop();
   process.stderr.write(`[scale] ${label}: ${r.ms} ms, exit ${r.code}, peak admin sessions ${peak} (${samples} samples)\n`);
   expect(samples).toBeGreaterThan(10);
-  return { code: r.code, out: `${r.stdout.slice(-3000)}${r.stderr.slice(-1000)}`, peak };
+  // All of it: the engine prints the errors before the stack's (long) outputs.
+  return { code: r.code, out: `${r.stdout}\n${r.stderr}`, peak };
 }
 
 /**
@@ -138,21 +139,24 @@ describe.each([
       // An 8-core machine's default --parallel (4 × CPUs), whatever this machine has.
       const eightCores = { GOMAXPROCS: '8' };
 
-      test('refresh at the default --parallel of an 8-core machine (32) runs out of the slots a non-superuser may use', async () => {
+      // Why the advice exists: at 32 the reads hold more than the admin's share at once, and on a server at its
+      // budget that runs out of the slots a non-superuser may use (2 runs of 3 here; whether the server refuses
+      // a slot in a given run depends on timing, exceeding the share does not).
+      test('refresh at the default --parallel of an 8-core machine (32) holds more than the admin\'s share (and is refused slots when they run out)', async () => {
         const r = await sampled(stack, 'refresh, GOMAXPROCS=8 (--parallel 32 by default)', ['refresh', '--yes', '--skip-preview'], eightCores);
-        expect(r.code).not.toBe(0);
-        expect(r.out).toContain('remaining connection slots are reserved');
+        if (r.code !== 0) expect(r.out).toContain('remaining connection slots are reserved');
+        else expect(r.peak).toBeGreaterThan(SHARE);
       });
 
       test(`refresh --parallel ${PARALLEL} (the advice: budget.adminParallel) stays inside the share and finds no drift`, async () => {
         const r = await sampled(stack, `refresh --parallel ${PARALLEL}`, ['refresh', '--yes', '--skip-preview', '--parallel', String(PARALLEL)], eightCores);
-        expect({ code: r.code, tail: r.code === 0 ? '' : r.out }).toEqual({ code: 0, tail: '' });
+        expect({ code: r.code, tail: r.code === 0 ? '' : r.out.slice(-4000) }).toEqual({ code: 0, tail: '' });
         expect(r.peak).toBeLessThanOrEqual(SHARE);
       });
 
       test(`up --refresh --parallel ${PARALLEL} (the recovery of a failed rename) stays inside the share`, async () => {
         const r = await sampled(stack, `up --refresh --parallel ${PARALLEL}`, ['up', '--refresh', '--yes', '--skip-preview', '--parallel', String(PARALLEL)], eightCores);
-        expect({ code: r.code, tail: r.code === 0 ? '' : r.out }).toEqual({ code: 0, tail: '' });
+        expect({ code: r.code, tail: r.code === 0 ? '' : r.out.slice(-4000) }).toEqual({ code: 0, tail: '' });
         expect(r.peak).toBeLessThanOrEqual(SHARE);
       });
     });
