@@ -116,8 +116,15 @@ async function revokeLogins(inputs: LoginRevocationInputs, cut: boolean): Promis
   // Loaded here: the provider runs in Pulumi's dynamic-provider host, from the program's folder.
   const { parse, toClientConfig } = require('pg-connection-string') as typeof import('pg-connection-string');
   const pg = require('pg') as typeof import('pg');
-  const config = toClientConfig(parse(inputs.adminUrl, { useLibpqCompat: true }));
-  const client = new pg.Client({ ...config, application_name: 'postgres-strategies login-revocation' });
+  const parsed = parse(inputs.adminUrl, { useLibpqCompat: true });
+  const config = toClientConfig(parsed);
+  // pg reads its connect timeout from connectionTimeoutMillis only (toClientConfig leaves the URL's connect_timeout aside).
+  const timeoutSeconds = Number(parsed['connect_timeout'] ?? 0);
+  const client = new pg.Client({
+    ...config,
+    ...(timeoutSeconds > 0 ? { connectionTimeoutMillis: timeoutSeconds * 1000 } : {}),
+    application_name: 'postgres-strategies login-revocation',
+  });
   client.on('error', () => undefined);
   const password = typeof config.password === 'string' ? config.password : '';
   const clean = (e: unknown): Error => {
